@@ -1,0 +1,108 @@
+// The model of record's configuration: one typed, validated object shared by training (tfjs),
+// export (ONNX) and serving. Everything that changes the numbers a model computes lives here.
+import { z } from 'zod';
+
+/** Scale factor -> number of refinement modules (each one a bilinear x2). */
+export const SCALES = { 2: 1, 4: 2, 8: 3 } as const;
+export type Scale = 2 | 4 | 8;
+
+const Width = z.number().int().min(1).max(4096);
+
+export const ModelConfigSchema = z
+  .object({
+    /** Free text naming the architecture ("lite", "paper", or a custom name). */
+    name: z.string().min(1),
+    scale: z.union([z.literal(2), z.literal(4), z.literal(8)]),
+    /**
+     * Feature width per level, from the input resolution up: widths[0] at 1x (the input module),
+     * widths[k] after the k-th x2 refinement. Length = log2(scale) + 1.
+     */
+    widths: z.array(Width).min(2).max(4),
+    /** 3x3 convolutions per module (each followed by layer norm and LeakyReLU). */
+    convsPerModule: z.union([z.literal(1), z.literal(2)]),
+    /** DPF enrichment of the input: the LR image plus its 12 DPF responses (13 channels). Off = the
+     *  paper's "single image input" ablation (1 channel). */
+    dpf: z.boolean(),
+    /**
+     * 'none' (the paper): each level's 1x1 projection is the image.
+     * 'bilinear': the projection is a residual added to a half-pixel bilinear upsample of the LR input
+     * (a fixed path with no weights; it makes the untrained model equal bilinear and speeds up training).
+     */
+    skip: z.enum(['none', 'bilinear']),
+    leakySlope: z.number().min(0).max(1),
+    /** Epsilon of the per-pixel channel layer norm. */
+    lnEpsilon: z.number().positive(),
+    /** Discriminator: 4 downsampling modules [3x3 conv, LN, LReLU, 2x2 max-pool], then 1x1 to logits. */
+    discWidths: z.array(Width).length(4),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const want = SCALES[c.scale] + 1;
+    if (c.widths.length !== want) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['widths'],
+        message: `scale ${c.scale} needs ${want} widths (input level + ${SCALES[c.scale]} refinement levels), got ${c.widths.length}`,
+      });
+    }
+  });
+
+export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+
+/** Number of x2 refinement modules (= number of output levels). */
+export const levelCount = (c: Pick<ModelConfig, 'scale'>): number => SCALES[c.scale];
+
+/** Input channels of the first convolution. */
+export const inputChannels = (c: Pick<ModelConfig, 'dpf'>): number => (c.dpf ? 13 : 1);
+
+export class ConfigError extends Error {
+  readonly code = 'SR_ERR_MODEL_CONFIG';
+}
+
+/** Validates an unknown value (e.g. parsed JSON) as a model config; throws a ConfigError naming every problem. */
+export function parseConfig(value: unknown): ModelConfig {
+  const r = ModelConfigSchema.safeParse(value);
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid model config: ${msg}`);
+  }
+  return r.data;
+}
+
+const BASE = { leakySlope: 0.2, lnEpsilon: 1e-5 } as const;
+
+/** Widths for a preset at a scale other than 8: keep the first (input) width and the finest ones. */
+function widthsFor(all8x: number[], scale: Scale): number[] {
+  const n = SCALES[scale];
+  return [all8x[0]!, ...all8x.slice(all8x.length - n)];
+}
+
+export const PRESETS = {
+  /** As Han & Yin published it: widths 512, 512, 256, 256 from 32^2 to 256^2, two 3x3 convs per module. */
+  paper: (scale: Scale = 8): ModelConfig =>
+    parseConfig({
+      ...BASE,
+      name: 'paper',
+      scale,
+      widths: widthsFor([512, 512, 256, 256], scale),
+      convsPerModule: 2,
+      dpf: true,
+      skip: 'none',
+      discWidths: [64, 128, 256, 512],
+    }),
+  /** Sized for a 2-core CPU; chosen with `npm run bench:engine` (see docs/benchmarks/engine.md). */
+  lite: (scale: Scale = 8): ModelConfig =>
+    parseConfig({
+      ...BASE,
+      name: 'lite',
+      scale,
+      widths: widthsFor([64, 64, 32, 32], scale),
+      convsPerModule: 2,
+      dpf: true,
+      skip: 'bilinear',
+      discWidths: [32, 64, 128, 128],
+    }),
+} as const;
+
+export type PresetName = keyof typeof PRESETS;
+export const isPresetName = (s: string): s is PresetName => Object.hasOwn(PRESETS, s);

@@ -1,0 +1,29 @@
+// The engine contract: what serving code (CLI, server) sees of a runtime. Implementations:
+// ort-backend.ts (onnxruntime-node, CPU or CUDA) and tfjs-backend.ts (tfjs-node-gpu / tfjs-node / wasm).
+import type { ModelConfig } from '../config';
+
+/** Engine names as logged and as accepted by `--engine`. */
+export type EngineName = 'ort-cpu' | 'ort-cuda' | 'tfjs-node-gpu' | 'tfjs-node' | 'tfjs-wasm';
+
+/** One call's output at one level: `n` images of height x width, row-major, float32, normalised units. */
+export interface LevelBatch {
+  /** Upscaling of this level relative to the input: 2, 4, 8. */
+  scale: number;
+  height: number;
+  width: number;
+  data: Float32Array;
+}
+
+export interface SuperResBackend {
+  readonly engine: EngineName;
+  readonly config: ModelConfig;
+  /** Intra-op threads in use (where the runtime exposes it). */
+  readonly threads: number;
+  /**
+   * Runs the generator on `n` normalised LR patches of `height` x `width` (micro-batching: one engine
+   * call for all of them), packed row-major in `input` (length n*height*width).
+   * Returns every level's output (2x, 4x, 8x for an 8x model), coarsest first.
+   */
+  run(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]>;
+  dispose(): Promise<void>;
+}
