@@ -1,0 +1,13 @@
+import * as ort from 'onnxruntime-node';
+import { readFileSync } from 'node:fs';
+import { PRESETS } from '../../models/config';
+import { generatorParams, initWeights } from '../../models/params';
+import { exportOnnx } from '../../models/engine/onnx-export';
+const cfg = PRESETS.lite(8);
+const ln = (process.argv[2] ?? 'layernorm') as 'layernorm';
+const s = await ort.InferenceSession.create(exportOnnx(cfg, initWeights(generatorParams(cfg), 1), { layerNorm: ln }), { graphOptimizationLevel: 'all', intraOpNumThreads: 2, executionMode: 'sequential', enableProfiling: true, profileFilePrefix: '/tmp/t/prof', optimizedModelFilePath: '/tmp/t/opt.onnx' });
+const b = 8;
+const feeds = { lr: new ort.Tensor('float32', new Float32Array(b * 32 * 32).fill(0.3), [b, 1, 32, 32]) };
+for (let i = 0; i < 4; i++) await s.run(feeds);
+const f = s.endProfiling();
+await s.release();

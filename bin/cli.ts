@@ -1,0 +1,19 @@
+// The command line: one `phasesr` program, one file per subcommand under bin/commands/.
+import { Command } from 'commander';
+import { infoCommand } from './commands/info';
+import { sampleCommand } from './commands/sample';
+import { srCommand } from './commands/sr';
+import { startCommand } from './commands/start';
+import { exportCommand } from './commands/export';
+import { reportAndExit } from './fail';
+
+const program = new Command('phasesr')
+  .description('Super-resolution of phase contrast microscopy images (CRGAN with diffraction pattern filters)')
+  .showHelpAfterError()
+  .addCommand(srCommand())
+  .addCommand(infoCommand())
+  .addCommand(sampleCommand())
+  .addCommand(exportCommand())
+  .addCommand(startCommand());
+
+program.parseAsync(process.argv).catch(reportAndExit);

@@ -1,0 +1,32 @@
+// `phasesr start` (what `npm start` runs). Until the tile server lands, it prints `phasesr info`, makes
+// the sample image (once, cached in .cache/) and super-resolves it 8x with the shipped model.
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { writeImage } from '../../models/io/tiff-writer';
+import { runSr } from '../../models/pipeline/run-sr';
+import { makeSample } from '../../models/sample/sample';
+import { collectInfo } from './info';
+
+const CACHE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.cache');
+
+export function startCommand(): Command {
+  return new Command('start')
+    .description('demo: print info, make the sample image and super-resolve it 8x (the viewer server comes later)')
+    .action(async () => {
+      const info = await collectInfo();
+      process.stdout.write(`${JSON.stringify({ engine: info.engine, versions: info.versions, accelerators: info.accelerators }, null, 2)}\n`);
+      for (const m of info.models) process.stdout.write(`model ${m.name}: ${m.summary}\n`);
+      mkdirSync(CACHE, { recursive: true });
+      const sample = path.join(CACHE, 'sample-512.tif');
+      if (!existsSync(sample)) {
+        const s = makeSample({ width: 512, height: 512, seed: 1 });
+        await writeImage(sample, { width: s.width, height: s.height, dtype: 'uint16', data: s.data }, { pixelSize: { x: s.pixelSizeUm, y: s.pixelSizeUm, unit: 'µm' } });
+      }
+      const out = path.join(CACHE, 'sample-512-x8.tif');
+      const r = await runSr({ input: sample, output: out, scale: 8 });
+      process.stdout.write(`super-resolved ${sample} -> ${out} (${r.width}x${r.height} ${r.dtype}) in ${(r.ms / 1000).toFixed(1)} s\n` +
+        'The tile server and the web viewer are not built yet: open the output in Fiji/ImageJ.\n');
+    });
+}

@@ -1,0 +1,73 @@
+// A tiny ONNX graph builder over the protobufjs-generated `onnx-proto` classes: float32 initializers,
+// nodes with typed attributes, and serialisation of the finished ModelProto.
+import { createRequire } from 'node:module';
+import type { onnx as O } from 'onnx-proto';
+
+// onnx-proto is CommonJS without named-export hints, so Node's ESM loader cannot `import { onnx }` from it.
+const { onnx } = createRequire(import.meta.url)('onnx-proto') as typeof import('onnx-proto');
+
+export type Attr = { f: number } | { i: number } | { s: string } | { ints: number[] } | { floats: number[] };
+/** A dimension of a graph input/output: a fixed size or a symbolic name. */
+export type Dim = number | string;
+
+const AT = onnx.AttributeProto.AttributeType;
+
+function attribute(name: string, a: Attr): O.IAttributeProto {
+  if ('f' in a) return { name, type: AT.FLOAT, f: a.f };
+  if ('i' in a) return { name, type: AT.INT, i: a.i };
+  if ('s' in a) return { name, type: AT.STRING, s: new TextEncoder().encode(a.s) };
+  if ('ints' in a) return { name, type: AT.INTS, ints: a.ints };
+  return { name, type: AT.FLOATS, floats: a.floats };
+}
+
+function valueInfo(name: string, dims: Dim[]): O.IValueInfoProto {
+  const dim = dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
+  return { name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim } } } };
+}
+
+export class GraphBuilder {
+  readonly #nodes: O.INodeProto[] = [];
+  readonly #inits: O.ITensorProto[] = [];
+  #count = 0;
+
+  /** Adds a float32 constant; raw little-endian bytes (ONNX's raw_data order, and x86/arm's). */
+  init(name: string, dims: number[], data: Float32Array): string {
+    const n = dims.reduce((a, b) => a * b, 1);
+    if (n !== data.length) throw new Error(`initializer ${name}: shape [${dims}] needs ${n} values, got ${data.length}`);
+    const rawData = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    this.#inits.push({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData });
+    return name;
+  }
+
+  /** Adds a node and returns its (single) output's name: `out` if given, else a fresh one. */
+  node(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, out?: string): string {
+    const output = out ?? `${opType.toLowerCase()}_${this.#count}`;
+    const attribute_ = Object.entries(attrs).map(([k, v]) => attribute(k, v));
+    this.#nodes.push({ opType, input: inputs, output: [output], name: `${opType}_${this.#count++}`, attribute: attribute_ });
+    return output;
+  }
+
+  /** Serialises the graph as a ModelProto (IR version 8, default-domain opset `opset`). */
+  toBytes(opts: {
+    name: string;
+    inputs: [string, Dim[]][];
+    outputs: [string, Dim[]][];
+    opset: number;
+    docString?: string;
+  }): Uint8Array {
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: opts.opset }],
+      producerName: 'phasesr',
+      docString: opts.docString ?? '',
+      graph: {
+        name: opts.name,
+        node: this.#nodes,
+        initializer: this.#inits,
+        input: opts.inputs.map(([n, d]) => valueInfo(n, d)),
+        output: opts.outputs.map(([n, d]) => valueInfo(n, d)),
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}

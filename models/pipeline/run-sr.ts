@@ -1,0 +1,97 @@
+// One-shot super-resolution of a file into a file: open, normalise once, stream tiles through the
+// engine, write rows as they finish. Shared by `phasesr sr` and (later) the server's one-shot endpoint.
+import path from 'node:path';
+import { createEngine, type EngineChoice } from '../engine/create-engine';
+import { ImageSource } from '../io/image-source';
+import { denormalise } from '../io/normalisation';
+import { imagePercentiles } from '../io/percentiles';
+import { TiffWriter, writeImage, type Dtype, type PixelSize } from '../io/tiff-writer';
+import { describeModel, resolveModel } from '../registry';
+import { superResolve } from './super-resolve';
+
+export interface RunSrOptions {
+  input: string;
+  output: string;
+  scale: 2 | 4 | 8;
+  model?: string;
+  tile?: number;
+  float32?: boolean;
+  engine?: EngineChoice;
+  threads?: number;
+  log?: (line: string) => void;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface RunSrResult {
+  width: number;
+  height: number;
+  dtype: Dtype;
+  pixelSize?: PixelSize;
+  ms: number;
+}
+
+/** The percentiles that map input intensities to the model's 0..1 (the same rule as training). */
+export const NORMALISATION_PERCENTILES: [number, number] = [0.1, 99.9];
+
+export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
+  const t0 = performance.now();
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const ext = path.extname(o.output).toLowerCase();
+  const tiff = ext === '.tif' || ext === '.tiff';
+  if (!tiff && ext !== '.png') throw Object.assign(new Error(`output must end in .tif, .tiff or .png, got '${o.output}'`), { code: 'SR_ERR_OUTPUT_FORMAT' });
+  if (o.float32 && !tiff) throw Object.assign(new Error('--float32 output needs a .tif/.tiff file (PNG has no float32)'), { code: 'SR_ERR_OUTPUT_FORMAT' });
+
+  const model = await resolveModel(o.model);
+  log(`model: ${describeModel(model)}`);
+  const level = Math.log2(o.scale);
+  if (o.scale > model.config.scale) {
+    throw Object.assign(new Error(`model ${model.config.name} is ${model.config.scale}x; it cannot make ${o.scale}x`), { code: 'SR_ERR_USAGE' });
+  }
+
+  const src = await ImageSource.open(o.input);
+  try {
+    for (const w of src.warnings) log(`warning: ${w}`);
+    const { low, high, sampled } = await imagePercentiles(src, NORMALISATION_PERCENTILES);
+    log(`normalisation: ${src.dtype} ${NORMALISATION_PERCENTILES.join('/')} percentiles = ${low}..${high}${sampled ? ' (sampled)' : ''}`);
+    const width = src.width * o.scale;
+    const height = src.height * o.scale;
+    const dtype: Dtype = o.float32 ? 'float32' : src.dtype;
+    const pixelSize = src.pixelSize && { ...src.pixelSize, x: src.pixelSize.x / o.scale, y: src.pixelSize.y / o.scale };
+    const description = `phasesr ${o.scale}x of ${path.basename(o.input)} with model ${model.config.name} (sha256 ${model.sha256.slice(0, 12)})`;
+
+    const engine = await createEngine(model.config, model.weights, { ...(o.engine ? { engine: o.engine } : {}), ...(o.threads ? { threads: o.threads } : {}), log });
+    // TIFF streams rows to disk as bands finish; PNG (sharp) needs the whole image, so it is only for
+    // outputs that fit in memory.
+    const writer = tiff ? await TiffWriter.create(o.output, { width, height, dtype, ...(pixelSize ? { pixelSize } : {}), description }) : undefined;
+    const whole = tiff ? undefined : allocate(dtype, width * height);
+    try {
+      await superResolve(src, engine, { tile: o.tile ?? 128, level, low, high, ...(o.onProgress ? { onProgress: o.onProgress } : {}) }, async (band) => {
+        const rows = o.float32 ? denormaliseRaw(band.data, low, high) : denormalise(band.data, low, high, dtype);
+        if (writer) await writer.writeRows(rows);
+        else whole!.set(rows, band.y * width);
+      });
+      if (writer) await writer.finish();
+      else await writeImage(o.output, { width, height, dtype, data: whole! }, pixelSize ? { pixelSize } : {});
+    } catch (e) {
+      await writer?.abort();
+      throw e;
+    } finally {
+      await engine.dispose();
+    }
+    return { width, height, dtype, ...(pixelSize ? { pixelSize } : {}), ms: performance.now() - t0 };
+  } finally {
+    await src.close();
+  }
+}
+
+/** float32 output in the input's intensity units, neither clipped nor rounded. */
+function denormaliseRaw(v: Float32Array, low: number, high: number): Float32Array {
+  const out = new Float32Array(v.length);
+  const span = high - low || 1;
+  for (let i = 0; i < v.length; i++) out[i] = v[i]! * span + low;
+  return out;
+}
+
+function allocate(dtype: Dtype, n: number): Uint8Array | Uint16Array | Float32Array {
+  return dtype === 'uint8' ? new Uint8Array(n) : dtype === 'uint16' ? new Uint16Array(n) : new Float32Array(n);
+}

@@ -1,0 +1,101 @@
+// Streams an image of any size through the model: band by band of tiles, each tile with a halo of at
+// least the receptive field, micro-batched into engine calls. The stitched output equals whole-image
+// inference (test/models/tiled-equals-whole.test.ts).
+import type { SuperResBackend } from '../engine/backend';
+import { haloFor, planTiles, type TilePlan } from '../tiling';
+
+/** What the pipeline reads: an image's size and raw (un-normalised) pixels of any region. */
+export interface RegionReader {
+  readonly width: number;
+  readonly height: number;
+  readRegion(x: number, y: number, w: number, h: number): Promise<Float32Array>;
+}
+
+export interface SuperResolveOptions {
+  /** Tile side in LR pixels (the core; the window adds the halo). */
+  tile: number;
+  /** Which cascade output to keep: 1 = 2x, 2 = 4x, 3 = 8x. */
+  level: number;
+  /** Percentile normalisation computed once for the whole image: low -> 0, high -> 1. */
+  low: number;
+  high: number;
+  /** Tiles per engine call. */
+  batch?: number;
+  onProgress?: (doneTiles: number, totalTiles: number) => void;
+}
+
+/** A band of finished output rows, in normalised units (0..1 spans the input's low..high). */
+export interface OutputBand {
+  /** First output row of the band. */
+  y: number;
+  height: number;
+  width: number;
+  data: Float32Array;
+}
+
+export async function superResolve(
+  src: RegionReader,
+  backend: SuperResBackend,
+  opts: SuperResolveOptions,
+  onBand: (band: OutputBand) => Promise<void>,
+): Promise<void> {
+  const s = 2 ** opts.level;
+  const levels = Math.log2(backend.config.scale);
+  if (!Number.isInteger(opts.level) || opts.level < 1 || opts.level > levels) {
+    throw new RangeError(`level ${opts.level} is not an output of this ${backend.config.scale}x model (1..${levels})`);
+  }
+  const span = opts.high - opts.low || 1;
+  const batch = Math.max(1, opts.batch ?? 4);
+  const plans = planTiles(src.width, src.height, opts.tile, haloFor(backend.config));
+  const bands = groupBy(plans, (p) => p.core.y);
+  const outW = src.width * s;
+  let done = 0;
+  for (const band of bands) {
+    const { y: wy, h: wh } = band[0]!.window;
+    const { y: cy, h: ch } = band[0]!.core;
+    // One read per band: every window of the band shares its rows.
+    const rows = await src.readRegion(0, wy, src.width, wh);
+    const out = new Float32Array(ch * s * outW);
+    for (let i = 0; i < band.length; i += batch) {
+      const group = band.slice(i, i + batch);
+      const ww = group[0]!.window.w;
+      const input = new Float32Array(group.length * ww * wh);
+      group.forEach((p, b) => {
+        for (let r = 0; r < wh; r++) {
+          const from = r * src.width + p.window.x;
+          const to = (b * wh + r) * ww;
+          for (let c = 0; c < ww; c++) input[to + c] = (rows[from + c]! - opts.low) / span;
+        }
+      });
+      const levelsOut = await backend.run(input, group.length, wh, ww);
+      const lv = levelsOut[opts.level - 1]!;
+      group.forEach((p, b) => placeCore(p, lv.data, b, ww * s, wh * s, s, out, outW));
+      done += group.length;
+      opts.onProgress?.(done, plans.length);
+    }
+    await onBand({ y: cy * s, height: ch * s, width: outW, data: out });
+  }
+}
+
+/** Copies a tile's core from its window output (batch item b) into the band buffer. */
+function placeCore(p: TilePlan, data: Float32Array, b: number, winW: number, winH: number, s: number, out: Float32Array, outW: number): void {
+  const ox = (p.core.x - p.window.x) * s;
+  const oy = (p.core.y - p.window.y) * s;
+  const w = p.core.w * s;
+  const base = b * winW * winH;
+  for (let r = 0; r < p.core.h * s; r++) {
+    const from = base + (oy + r) * winW + ox;
+    out.set(data.subarray(from, from + w), r * outW + p.core.x * s);
+  }
+}
+
+function groupBy<T>(items: T[], key: (t: T) => number): T[][] {
+  const groups = new Map<number, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const g = groups.get(k);
+    if (g) g.push(it);
+    else groups.set(k, [it]);
+  }
+  return [...groups.values()];
+}

@@ -1,0 +1,47 @@
+// Training losses of record: DPF content loss at every level, non-saturating adversarial loss, and
+// their sum (adversarial + alpha * content).
+import * as tf from '@tensorflow/tfjs';
+import { levelCount, type ModelConfig } from '../config';
+import { dpfRadiusForLevel } from '../dpf/dpf';
+import { dpfResponses } from './layers';
+
+/** Area (box) downsampling by an integer factor: the mean of each f x f block. */
+export function areaDownsample(img: tf.Tensor4D, f: number): tf.Tensor4D {
+  return f === 1 ? img : tf.avgPool(img, f, f, 'valid');
+}
+
+/**
+ * Content loss summed over levels. `outputs`: the generator's levels (coarsest first); `hr`: the
+ * ground truth at the finest level, area-downsampled to each level's size. With DPF on, the L1 is taken
+ * between the 12 DPF responses (radius per level); with DPF off (the single-image ablation), between
+ * the images themselves.
+ */
+export function contentLoss(cfg: ModelConfig, outputs: tf.Tensor4D[], hr: tf.Tensor4D): tf.Scalar {
+  const n = levelCount(cfg);
+  if (outputs.length !== n) throw new Error(`expected ${n} levels, got ${outputs.length}`);
+  let total = tf.scalar(0);
+  outputs.forEach((y, i) => {
+    const level = i + 1;
+    const t = areaDownsample(hr, 2 ** (n - level));
+    const diff = cfg.dpf
+      ? dpfResponses(y, dpfRadiusForLevel(level)).sub(dpfResponses(t, dpfRadiusForLevel(level)))
+      : y.sub(t);
+    total = total.add(diff.abs().mean());
+  });
+  return total;
+}
+
+/** Non-saturating generator loss: mean softplus(-D(fake)). */
+export function generatorAdversarialLoss(dFake: tf.Tensor): tf.Scalar {
+  return tf.softplus(dFake.neg()).mean();
+}
+
+/** Discriminator loss: mean softplus(-D(real)) + mean softplus(D(fake)). */
+export function discriminatorLoss(dReal: tf.Tensor, dFake: tf.Tensor): tf.Scalar {
+  return tf.softplus(dReal.neg()).mean().add(tf.softplus(dFake).mean());
+}
+
+/** Generator objective: adversarial + alpha * content (alpha = 1 in the paper). */
+export function generatorLoss(adversarial: tf.Scalar, content: tf.Scalar, alpha = 1): tf.Scalar {
+  return adversarial.add(content.mul(alpha));
+}

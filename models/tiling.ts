@@ -1,0 +1,67 @@
+// Overlap maths for tiled inference, used by `phasesr sr` and the tile server alike: how far a pixel's
+// output can see (the halo), and which input window and output crop each tile uses.
+import { levelCount, type ModelConfig } from './config';
+
+export interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/**
+ * Receptive-field radius of the generator in LR pixels, rounded up: how far from an output pixel an
+ * input pixel can still change it. Sum of each layer's reach converted to LR pixels: the DPF conv (1),
+ * each 3x3 conv (1 pixel at its level = 2^-k LR pixels), each asymmetric x2 upsample (1 pixel at the
+ * coarser level, to the right/bottom) and the half-pixel skip (1 LR pixel).
+ */
+export function receptiveRadius(cfg: ModelConfig): number {
+  const n = levelCount(cfg);
+  let r = cfg.dpf ? 1 : 0;
+  for (let k = 0; k <= n; k++) r += cfg.convsPerModule / 2 ** k;
+  for (let k = 1; k <= n; k++) r += 1 / 2 ** (k - 1);
+  if (cfg.skip === 'bilinear') r = Math.max(r, 1);
+  return Math.ceil(r);
+}
+
+/** The halo a tile needs: the receptive radius plus one pixel of margin. */
+export function haloFor(cfg: ModelConfig): number {
+  return receptiveRadius(cfg) + 1;
+}
+
+export interface TilePlan {
+  /** The LR pixels whose output this tile produces. */
+  core: Rect;
+  /** The LR window fed to the model: the core plus halo, clipped to the image, then shifted inwards so
+   *  that every window has the same size (one engine call can batch them). */
+  window: Rect;
+}
+
+/**
+ * Splits a width x height LR image into tiles of at most `tile` x `tile` LR pixels, row-major.
+ * Windows are `min(tile + 2 * halo, image side)` wide: a window at the image edge is moved inwards,
+ * not shrunk, so its zero padding falls where whole-image inference puts it and its size matches its
+ * neighbours'.
+ */
+export function planTiles(width: number, height: number, tile: number, halo: number): TilePlan[] {
+  if (!(tile >= 1 && Number.isInteger(tile))) throw new RangeError(`tile must be a positive integer, got ${tile}`);
+  if (!(halo >= 0 && Number.isInteger(halo))) throw new RangeError(`halo must be a non-negative integer, got ${halo}`);
+  const xs = axis(width, tile, halo);
+  const ys = axis(height, tile, halo);
+  const plans: TilePlan[] = [];
+  for (const [cy, ch, wy, wh] of ys)
+    for (const [cx, cw, wx, ww] of xs) plans.push({ core: { x: cx, y: cy, w: cw, h: ch }, window: { x: wx, y: wy, w: ww, h: wh } });
+  return plans;
+}
+
+/** [coreStart, coreLength, windowStart, windowLength] along one axis. */
+function axis(size: number, tile: number, halo: number): [number, number, number, number][] {
+  const win = Math.min(tile + 2 * halo, size);
+  const out: [number, number, number, number][] = [];
+  for (let c = 0; c < size; c += tile) {
+    const len = Math.min(tile, size - c);
+    const start = Math.min(Math.max(0, c - halo), size - win);
+    out.push([c, len, start, win]);
+  }
+  return out;
+}
