@@ -21,6 +21,8 @@ export interface SuperResolveOptions {
   high: number;
   /** Tiles per engine call. */
   batch?: number;
+  /** LR pixels of context around each tile; default (and minimum for exact results) haloFor(config). */
+  halo?: number;
   onProgress?: (doneTiles: number, totalTiles: number) => void;
 }
 
@@ -46,7 +48,7 @@ export async function superResolve(
   }
   const span = opts.high - opts.low || 1;
   const batch = Math.max(1, opts.batch ?? 4);
-  const plans = planTiles(src.width, src.height, opts.tile, haloFor(backend.config));
+  const plans = planTiles(src.width, src.height, opts.tile, opts.halo ?? haloFor(backend.config));
   const bands = groupBy(plans, (p) => p.core.y);
   const outW = src.width * s;
   let done = 0;

@@ -8,14 +8,14 @@ type Rand = () => number;
 
 /** Phase amplitudes (rad). Tuned by eye against the Usiigaci 10x Ph1 fields, not measured. */
 export const PHASE = {
-  lamella: 0.22, // thin spread edge of a cell (~0.2 um of cytoplasm)
-  body: 0.45, // extra at the cell body's centre
-  nucleus: 0.35, // nucleus plateau above the body
-  nucleolus: 0.55,
-  granule: 0.7, // perinuclear vesicles / lipid droplets: the dark dots of real cells
-  texture: 0.12, // cytoplasm fbm texture
+  lamella: 0.14, // thin spread edge of a cell (~0.2 um of cytoplasm)
+  body: 0.35, // extra at the cell body's centre
+  nucleus: 0.22, // nucleus plateau above the body
+  nucleolus: 0.4,
+  granule: 0.45, // perinuclear vesicles / lipid droplets: the dark dots of real cells
+  texture: 0.08, // cytoplasm fbm texture
   round: 3.0, // rounded (mitotic / detached) cell: thick sphere, glows through the ring
-  debris: 0.5,
+  debris: 0.3,
 };
 
 interface Placed { x: number; y: number; r: number }
@@ -148,17 +148,17 @@ function spreadCell(cv: Canvas, rand: Rand, gauss: Rand, cx: number, cy: number,
     const re = lookup(rOut, ang);
     if (rr > re - 3) continue;
     const [px, py] = toImg(nX + rr * Math.cos(ang), nY + rr * Math.sin(ang));
-    cv.bump(px, py, 0.7 + 0.6 * rand(), PHASE.granule * (0.5 + 0.8 * rand()));
+    cv.bump(px, py, 0.6 + 0.4 * rand(), PHASE.granule * (0.5 + 0.8 * rand()));
   }
   // Fibres from arm tips (retraction fibres, filopodia), some cells only.
   for (const arm of arms) {
-    if (rand() < 0.55) continue;
+    if (rand() < 0.7) continue;
     const re = lookup(rOut, arm.th) - 1;
     const ext = 5 + 25 * rand() ** 2;
     const th2 = arm.th + 0.3 * gauss();
     const [x0, y0] = toImg(re * Math.cos(arm.th), re * Math.sin(arm.th));
     const [x1, y1] = toImg((re + ext) * Math.cos(th2), (re + ext) * Math.sin(th2));
-    cv.fibre(x0, y0, x1, y1, 0.6, lam * 1.4, lam * 0.6);
+    cv.fibre(x0, y0, x1, y1, 0.45, lam * 1.2, lam * 0.4);
   }
 }
 
@@ -203,7 +203,7 @@ export function phaseMap(w: number, h: number, seed: number): Float32Array {
   const M = 40; // cells centred up to M px outside the map still reach into it
   // Densities per px^2 at 0.87 um/px: ~60 cells per 1024^2 field on average, as in Usiigaci fields.
   const parents: { x: number; y: number; s: number; n: number }[] = [];
-  const nPar = Math.max(1, poisson(rand, gauss, area * 3e-6));
+  const nPar = Math.max(1, poisson(rand, gauss, area * 5e-6));
   for (let i = 0; i < nPar; i++) {
     const centre = i === 0;
     parents.push({
@@ -215,7 +215,7 @@ export function phaseMap(w: number, h: number, seed: number): Float32Array {
   }
   const centres: { x: number; y: number }[] = [];
   for (const p of parents) for (let i = 0; i < p.n; i++) centres.push({ x: p.x + p.s * gauss(), y: p.y + p.s * gauss() });
-  const nSparse = poisson(rand, gauss, area * 2.2e-5);
+  const nSparse = poisson(rand, gauss, area * 3e-5);
   for (let i = 0; i < nSparse; i++) centres.push({ x: -M + rand() * (w + 2 * M), y: -M + rand() * (h + 2 * M) });
 
   // Overlap rejection on a coarse grid.
@@ -247,7 +247,7 @@ export function phaseMap(w: number, h: number, seed: number): Float32Array {
       grid.set(key(c.x, c.y), [...(grid.get(key(c.x, c.y)) ?? []), pl]);
     } else {
       const bipolar = kind > 0.85;
-      const len = bipolar ? 40 + 40 * rand() : 20 + 40 * rand() ** 1.3;
+      const len = bipolar ? 50 + 60 * rand() : 30 + 50 * rand() ** 1.3;
       const aspect = bipolar ? 3.5 + 4 * rand() : 1.1 + 1.6 * rand();
       const pl = { x: c.x, y: c.y, r: len * 0.45 };
       if (!fits(pl)) continue;

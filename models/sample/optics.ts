@@ -18,9 +18,9 @@ export interface OpticsParams {
 }
 
 export const DEFAULT_OPTICS: OpticsParams = {
-  ringRadius: 0.09,
+  ringRadius: 0.07,
   kernelRadius: 12,
-  zeta: 0.6,
+  zeta: 0.45,
   ringPhase: -Math.PI / 2,
   blurSigma: 0.7,
 };
