@@ -8,7 +8,7 @@ type Rand = () => number;
 
 /** Phase amplitudes (rad). Tuned by eye against the Usiigaci 10x Ph1 fields, not measured. */
 export const PHASE = {
-  lamella: 0.14, // thin spread edge of a cell (~0.2 um of cytoplasm)
+  lamella: 0.22, // thin spread edge of a cell (~0.2 um of cytoplasm)
   body: 0.35, // extra at the cell body's centre
   nucleus: 0.22, // nucleus plateau above the body
   nucleolus: 0.4,
@@ -82,12 +82,12 @@ function spreadCell(cv: Canvas, rand: Rand, gauss: Rand, cx: number, cy: number,
   const harm: [number, number, number][] = [];
   for (let k = 2; k <= 7; k++) harm.push([k, (0.09 / Math.sqrt(k)) * gauss(), rand() * 2 * Math.PI]);
   for (let k = 9; k <= 24; k += 3) harm.push([k, 0.02 * gauss(), rand() * 2 * Math.PI]);
-  const arms: { th: number; l: number; w: number }[] = [];
+  const arms: { th: number; l: number; w: number; pointed: boolean }[] = [];
   const nArms = aspect > 3 ? 2 : 2 + Math.floor(rand() * 4);
   for (let j = 0; j < nArms; j++) {
     // Bipolar cells put their two long tails along the major axis.
     const th = aspect > 3 ? j * Math.PI + 0.2 * gauss() : rand() * 2 * Math.PI;
-    arms.push({ th, l: a * (aspect > 3 ? 0.4 + 0.6 * rand() : 0.2 + 0.7 * rand()), w: 0.08 + 0.25 * rand() });
+    arms.push({ th, l: a * (aspect > 3 ? 0.4 + 0.6 * rand() : 0.2 + 0.7 * rand()), w: 0.12 + 0.4 * rand(), pointed: rand() < 0.3 });
   }
   const rEll = new Float64Array(NT), rOut = new Float64Array(NT);
   let rMax = 0;
@@ -100,7 +100,8 @@ function spreadCell(cv: Canvas, rand: Rand, gauss: Rand, cx: number, cy: number,
     for (const arm of arms) {
       let d = Math.abs(th - arm.th) % (2 * Math.PI);
       if (d > Math.PI) d = 2 * Math.PI - d;
-      r += arm.l * Math.exp(-d / arm.w) * (arm.w > 0.2 ? Math.exp(-d / 0.3) : 1); // cusp: pointed tip
+      // Pointed arms (tails, retraction tips) have a cusp; the others are broad lamellipodia.
+      r += arm.l * (arm.pointed ? Math.exp(-d / (0.5 * arm.w)) : Math.exp(-((d / arm.w) ** 2)));
     }
     rEll[t] = e; rOut[t] = r;
     rMax = Math.max(rMax, r);
@@ -131,7 +132,7 @@ function spreadCell(cv: Canvas, rand: Rand, gauss: Rand, cx: number, cy: number,
       f += PHASE.texture * fbm(x, y, 6, 3, seed) * smooth(0, 4, edge);
       const nd = Math.hypot((u - nX) / nA, (v - nY) / nB);
       f += PHASE.nucleus * (1 - smooth(0.8, 1.1, nd)) * (1 + 0.3 * fbm(x, y, 3, 2, seed + 7));
-      cv.max(x, y, f * smooth(-1, 1, edge));
+      cv.max(x, y, f * smooth(-0.8, 0.8, edge));
     }
   const toImg = (u: number, v: number): [number, number] => [cx + u * cos - v * sin, cy + u * sin + v * cos];
   // Nucleoli: 1-3 small dense bumps inside the nucleus.
@@ -164,7 +165,7 @@ function spreadCell(cv: Canvas, rand: Rand, gauss: Rand, cx: number, cy: number,
 
 /** A rounded cell (mitotic or detached), a sphere of radius r with a few granules. */
 function roundCell(cv: Canvas, rand: Rand, cx: number, cy: number, r: number, seed: number): void {
-  const amp = PHASE.round * (0.75 + 0.5 * rand()) * (r / 7);
+  const amp = PHASE.round * (0.85 + 0.35 * rand());
   const R = Math.ceil(r) + 2;
   for (let y = Math.floor(cy) - R; y <= Math.floor(cy) + R; y++)
     for (let x = Math.floor(cx) - R; x <= Math.floor(cx) + R; x++) {
@@ -183,10 +184,12 @@ function roundCell(cv: Canvas, rand: Rand, cx: number, cy: number, r: number, se
 
 /** Substrate debris: tiny irregular specks, a few px, the dark dots scattered over real fields. */
 function debris(cv: Canvas, rand: Rand, cx: number, cy: number): void {
-  const n = 1 + Math.floor(rand() * 4);
-  const size = 0.6 + 1.2 * rand() ** 2;
+  // A clump of 1-6 sub-pixel bumps: irregular rather than round, like real dust and cell fragments.
+  const n = 1 + Math.floor(rand() * 6) * (rand() < 0.5 ? 1 : 0);
+  const spread = 0.8 + 2.2 * rand() ** 2;
+  const amp = PHASE.debris * (0.3 + 1.0 * rand() ** 2);
   for (let i = 0; i < n; i++)
-    cv.bump(cx + 2 * (rand() - 0.5) * size * 1.5, cy + 2 * (rand() - 0.5) * size * 1.5, size * (0.6 + 0.5 * rand()), PHASE.debris * (0.4 + 0.8 * rand()));
+    cv.bump(cx + spread * (rand() - 0.5) * 2, cy + spread * (rand() - 0.5) * 2, 0.5 + 0.5 * rand(), amp * (0.6 + 0.6 * rand()));
 }
 
 /**
@@ -203,14 +206,14 @@ export function phaseMap(w: number, h: number, seed: number): Float32Array {
   const M = 40; // cells centred up to M px outside the map still reach into it
   // Densities per px^2 at 0.87 um/px: ~60 cells per 1024^2 field on average, as in Usiigaci fields.
   const parents: { x: number; y: number; s: number; n: number }[] = [];
-  const nPar = Math.max(1, poisson(rand, gauss, area * 5e-6));
+  const nPar = Math.max(1, poisson(rand, gauss, area * 8e-6));
   for (let i = 0; i < nPar; i++) {
     const centre = i === 0;
     parents.push({
       x: centre ? w / 2 : -M + rand() * (w + 2 * M),
       y: centre ? h / 2 : -M + rand() * (h + 2 * M),
       s: 40 + 80 * rand(),
-      n: poisson(rand, gauss, 4 + 14 * rand()),
+      n: poisson(rand, gauss, 5 + 15 * rand()),
     });
   }
   const centres: { x: number; y: number }[] = [];
@@ -233,14 +236,14 @@ export function phaseMap(w: number, h: number, seed: number): Float32Array {
     const kind = rand();
     cellSeed++;
     if (kind < 0.1) {
-      const r = 5 + 4 * rand();
+      const r = 6 + 5 * rand();
       const pl = { x: c.x, y: c.y, r: r + 2 };
       if (!fits(pl)) continue;
       roundCell(cv, rand, c.x, c.y, r, cellSeed);
       grid.set(key(c.x, c.y), [...(grid.get(key(c.x, c.y)) ?? []), pl]);
     } else if (kind < 0.15) {
       // Dividing: two round daughters, touching.
-      const r = 4.5 + 2.5 * rand(), ang = rand() * Math.PI;
+      const r = 5 + 3 * rand(), ang = rand() * Math.PI;
       const pl = { x: c.x, y: c.y, r: 2 * r + 2 };
       if (!fits(pl)) continue;
       for (const s of [-1, 1]) roundCell(cv, rand, c.x + s * r * Math.cos(ang), c.y + s * r * Math.sin(ang), r, cellSeed + s);
@@ -255,7 +258,7 @@ export function phaseMap(w: number, h: number, seed: number): Float32Array {
       grid.set(key(c.x, c.y), [...(grid.get(key(c.x, c.y)) ?? []), pl]);
     }
   }
-  const nDebris = poisson(rand, gauss, area * 2.5e-4);
+  const nDebris = poisson(rand, gauss, area * 4e-4);
   for (let i = 0; i < nDebris; i++) debris(cv, rand, rand() * w, rand() * h);
   return cv.data;
 }
