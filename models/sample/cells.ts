@@ -8,14 +8,14 @@ type Rand = () => number;
 
 /** Phase amplitudes (rad). Tuned by eye against the Usiigaci 10x Ph1 fields, not measured. */
 export const PHASE = {
-  lamella: 0.22, // thin spread edge of a cell (~0.2 um of cytoplasm)
-  body: 0.35, // extra at the cell body's centre
+  lamella: 0.28, // thin spread edge of a cell (~0.2 um of cytoplasm)
+  body: 0.5, // extra at the cell body's centre
   nucleus: 0.22, // nucleus plateau above the body
   nucleolus: 0.4,
-  granule: 0.45, // perinuclear vesicles / lipid droplets: the dark dots of real cells
-  texture: 0.08, // cytoplasm fbm texture
-  round: 3.0, // rounded (mitotic / detached) cell: thick sphere, glows through the ring
-  debris: 0.3,
+  granule: 0.35, // perinuclear vesicles / lipid droplets: the dark dots of real cells
+  texture: 0.06, // cytoplasm fbm texture
+  round: 4.5, // rounded (mitotic / detached) cell: thick sphere, glows through the ring
+  debris: 0.45,
 };
 
 interface Placed { x: number; y: number; r: number }
@@ -129,7 +129,7 @@ function spreadCell(cv: Canvas, rand: Rand, gauss: Rand, cx: number, cy: number,
       const de = rho / lookup(rEll, th);
       // Thin lamella everywhere, a dome over the body, soft 1.5 px edge (the membrane is not a step).
       let f = lam * (0.6 + 0.4 * smooth(0, 6, edge)) + body * Math.max(0, 1 - de * de) ** 1.5;
-      f += PHASE.texture * fbm(x, y, 6, 3, seed) * smooth(0, 4, edge);
+      f += PHASE.texture * fbm(x, y, 5, 3, seed) * smooth(0, 4, edge);
       const nd = Math.hypot((u - nX) / nA, (v - nY) / nB);
       f += PHASE.nucleus * (1 - smooth(0.8, 1.1, nd)) * (1 + 0.3 * fbm(x, y, 3, 2, seed + 7));
       cv.max(x, y, f * smooth(-0.8, 0.8, edge));
@@ -142,7 +142,7 @@ function spreadCell(cv: Canvas, rand: Rand, gauss: Rand, cx: number, cy: number,
     cv.bump(px, py, 0.9 + 0.5 * rand(), PHASE.nucleolus * (0.7 + 0.6 * rand()));
   }
   // Perinuclear granules: dark dots, denser near the nucleus, only where the cell is.
-  const nGran = Math.floor((len / 40) * (4 + 22 * rand() ** 2));
+  const nGran = Math.floor((len / 40) * (3 + 15 * rand() ** 2));
   for (let i = 0; i < nGran; i++) {
     const ang = rand() * 2 * Math.PI;
     const rr = (1.0 + 0.9 * Math.abs(gauss())) * Math.hypot(nA * Math.cos(ang), nB * Math.sin(ang));
@@ -153,7 +153,7 @@ function spreadCell(cv: Canvas, rand: Rand, gauss: Rand, cx: number, cy: number,
   }
   // Fibres from arm tips (retraction fibres, filopodia), some cells only.
   for (const arm of arms) {
-    if (rand() < 0.7) continue;
+    if (rand() < 0.85) continue;
     const re = lookup(rOut, arm.th) - 1;
     const ext = 5 + 25 * rand() ** 2;
     const th2 = arm.th + 0.3 * gauss();
@@ -165,13 +165,14 @@ function spreadCell(cv: Canvas, rand: Rand, gauss: Rand, cx: number, cy: number,
 
 /** A rounded cell (mitotic or detached), a sphere of radius r with a few granules. */
 function roundCell(cv: Canvas, rand: Rand, cx: number, cy: number, r: number, seed: number): void {
-  const amp = PHASE.round * (0.85 + 0.35 * rand());
+  const amp = PHASE.round * (0.75 + 0.4 * rand());
   const R = Math.ceil(r) + 2;
   for (let y = Math.floor(cy) - R; y <= Math.floor(cy) + R; y++)
     for (let x = Math.floor(cx) - R; x <= Math.floor(cx) + R; x++) {
       const d = Math.hypot(x - cx, y - cy) / r;
       if (d >= 1.15) continue;
-      const s = Math.sqrt(Math.max(0, 1 - Math.min(d, 1) ** 2));
+      // Flattened sphere: a rounded cell is thick but its top is not a lens.
+      const s = Math.sqrt(Math.max(0, 1 - Math.min(d, 1) ** 4));
       const f = amp * s * (1 + 0.08 * fbm(x, y, 3, 2, seed)) * smooth(1.12, 0.95, d);
       cv.max(x, y, f);
     }
@@ -258,7 +259,7 @@ export function phaseMap(w: number, h: number, seed: number): Float32Array {
       grid.set(key(c.x, c.y), [...(grid.get(key(c.x, c.y)) ?? []), pl]);
     }
   }
-  const nDebris = poisson(rand, gauss, area * 4e-4);
+  const nDebris = poisson(rand, gauss, area * 6e-4);
   for (let i = 0; i < nDebris; i++) debris(cv, rand, rand() * w, rand() * h);
   return cv.data;
 }

@@ -60,30 +60,41 @@ export function opticsMargin(p: OpticsParams): number {
 }
 
 /**
- * Transfer function of one tile (nx*ny, powers of two), real because every kernel is symmetric:
- * H(k) = G(k) (1 - c Lhat(k)), c = 1 - zeta e^{i ringPhase}; returned as its real and imaginary parts.
+ * Transfer function of one tile (nx*ny, powers of two) of the complex kernel
+ * h = G (delta - c L), c = 1 - zeta e^{i ringPhase}, G the objective's Gaussian amplitude PSF
+ * truncated to opticsMargin - kernelRadius px. Built in space (not as a Gaussian in frequency, whose
+ * cut at Nyquist would ring far) so that h has exactly the margin's support and tiles are seamless.
  */
 function tileTransfer(p: OpticsParams, nx: number, ny: number): { hr: Float64Array; hi: Float64Array } {
   const r = p.kernelRadius, n = 2 * r + 1;
+  const g = opticsMargin(p) - r;
+  const G: number[] = [];
+  let gs = 0;
+  for (let y = -g; y <= g; y++)
+    for (let x = -g; x <= g; x++) {
+      const v = p.blurSigma > 0 ? Math.exp(-(x * x + y * y) / (2 * p.blurSigma * p.blurSigma)) : x === 0 && y === 0 ? 1 : 0;
+      G.push(v); gs += v;
+    }
   const L = ringLowpass(p);
-  const lr = new Float64Array(nx * ny), li = new Float64Array(nx * ny);
-  for (let y = -r; y <= r; y++)
-    for (let x = -r; x <= r; x++) lr[((y + ny) % ny) * nx + ((x + nx) % nx)] = L[(y + r) * n + (x + r)]!;
-  fft2d(lr, li, nx, ny);
   const cr = 1 - p.zeta * Math.cos(p.ringPhase), ci = -p.zeta * Math.sin(p.ringPhase);
   const hr = new Float64Array(nx * ny), hi = new Float64Array(nx * ny);
-  const s2 = 2 * Math.PI * Math.PI * p.blurSigma * p.blurSigma;
-  for (let y = 0; y < ny; y++) {
-    const fy = (y <= ny / 2 ? y : y - ny) / ny;
-    for (let x = 0; x < nx; x++) {
-      const fx = (x <= nx / 2 ? x : x - nx) / nx;
-      const i = y * nx + x;
-      const g = Math.exp(-s2 * (fx * fx + fy * fy));
-      const l = lr[i]!; // imaginary part is round-off: L is symmetric
-      hr[i] = g * (1 - cr * l);
-      hi[i] = g * (-ci * l);
+  const gw = 2 * g + 1;
+  for (let gy = -g; gy <= g; gy++)
+    for (let gx = -g; gx <= g; gx++) {
+      const gv = G[(gy + g) * gw + (gx + g)]! / gs;
+      if (gv === 0) continue;
+      // G * delta
+      hr[((gy + ny) % ny) * nx + ((gx + nx) % nx)]! += gv;
+      // G * (-c L)
+      for (let y = -r; y <= r; y++)
+        for (let x = -r; x <= r; x++) {
+          const l = gv * L[(y + r) * n + (x + r)]!;
+          const i = ((y + gy + ny) % ny) * nx + ((x + gx + nx) % nx);
+          hr[i]! -= cr * l;
+          hi[i]! -= ci * l;
+        }
     }
-  }
+  fft2d(hr, hi, nx, ny);
   return { hr, hi };
 }
 
@@ -97,14 +108,15 @@ function nextPow2(v: number): number {
  * Intensity image (1 = background) of a phase map, by overlap-save FFT tiles so that memory stays
  * at a few tiles whatever the image size. `phase` is (width + 2m) x (height + 2m) with m =
  * opticsMargin(p): the optics look m pixels past each border, so cells cut by the border still get
- * their halo. Output: width*height, row-major.
+ * their halo. Output: width*height, row-major. `maxTile` (a power of two) only trades speed for memory.
  */
-export function imagePhase(phase: Float32Array, width: number, height: number, p: OpticsParams = DEFAULT_OPTICS): Float32Array {
+export function imagePhase(phase: Float32Array, width: number, height: number, p: OpticsParams = DEFAULT_OPTICS, maxTile = 512): Float32Array {
   const m = opticsMargin(p);
   const pw = width + 2 * m, ph = height + 2 * m;
   if (phase.length !== pw * ph) throw new RangeError(`phase map must be ${pw}x${ph}, got ${phase.length} values`);
   // 512 tiles keep the FFT cache-friendly; small images get one tile just big enough.
-  const nx = Math.min(512, nextPow2(width + 2 * m)), ny = Math.min(512, nextPow2(height + 2 * m));
+  const nx = Math.min(maxTile, nextPow2(width + 2 * m)), ny = Math.min(maxTile, nextPow2(height + 2 * m));
+  if (nx <= 2 * m || ny <= 2 * m) throw new RangeError(`tile ${maxTile} is too small for the optics margin ${m}`);
   const vx = nx - 2 * m, vy = ny - 2 * m;
   const { hr, hi } = tileTransfer(p, nx, ny);
   const re = new Float64Array(nx * ny), im = new Float64Array(nx * ny);
