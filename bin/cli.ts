@@ -5,6 +5,7 @@ import { sampleCommand } from './commands/sample';
 import { srCommand } from './commands/sr';
 import { startCommand } from './commands/start';
 import { exportCommand } from './commands/export';
+import { initCommand } from './commands/init';
 import { reportAndExit } from './fail';
 
 const program = new Command('phasesr')
@@ -14,6 +15,7 @@ const program = new Command('phasesr')
   .addCommand(infoCommand())
   .addCommand(sampleCommand())
   .addCommand(exportCommand())
+  .addCommand(initCommand())
   .addCommand(startCommand());
 
 program.parseAsync(process.argv).catch(reportAndExit);

@@ -22,3 +22,10 @@ export function intOption(min: number, max = Number.MAX_SAFE_INTEGER) {
     return n;
   };
 }
+
+/** An option parser for a finite number > 0. */
+export function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number > 0.');
+  return n;
+}

@@ -1,7 +1,6 @@
 // `phasesr export`: writes a model's ONNX graph (what the serving engine runs) to a file.
 import fs from 'node:fs/promises';
 import { Command } from 'commander';
-import { exportOnnx } from '../../models/engine/onnx-export';
 import { DEFAULT_MODEL, describeModel, resolveModel } from '../../models/registry';
 
 export function exportCommand(): Command {
@@ -10,6 +9,7 @@ export function exportCommand(): Command {
     .requiredOption('--out <file.onnx>', 'output file')
     .option('--model <name|path>', 'lite, paper, or a model directory', DEFAULT_MODEL)
     .action(async (o: { out: string; model: string }) => {
+      const { exportOnnx } = await import('../../models/engine/onnx-export');
       const m = await resolveModel(o.model);
       const bytes = exportOnnx(m.config, m.weights);
       await fs.writeFile(o.out, bytes);

@@ -1,8 +1,6 @@
 // `phasesr sample`: the synthetic wide-view phase contrast image that ships with phasesr, made with the
 // imaging model itself (cells as phase objects imaged through the phase contrast PSF, plus camera noise).
 import { Command, InvalidArgumentError } from 'commander';
-import { writeImage } from '../../models/io/tiff-writer';
-import { makeSample } from '../../models/sample/sample';
 import { intOption } from '../fail';
 
 export function parseSize(v: string): { width: number; height: number } {
@@ -22,6 +20,8 @@ export function sampleCommand(): Command {
     .option('--size <WxH>', 'image size', parseSize, { width: 2048, height: 2048 })
     .option('--seed <n>', 'random seed (same seed, same image)', intOption(0, 2 ** 31 - 1), 1)
     .action(async (o: { out: string; size: { width: number; height: number }; seed: number }) => {
+      const { makeSample } = await import('../../models/sample/sample');
+      const { writeImage } = await import('../../models/io/tiff-writer');
       const s = makeSample({ ...o.size, seed: o.seed });
       await writeImage(o.out, { width: s.width, height: s.height, dtype: 'uint16', data: s.data }, {
         pixelSize: { x: s.pixelSizeUm, y: s.pixelSizeUm, unit: 'µm' },

@@ -1,10 +1,9 @@
 // `phasesr sr IN OUT`: super-resolves one image file of any size, streaming it through tiles.
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { ENGINE_CHOICES, type EngineChoice } from '../../models/engine/create-engine';
-import { runSr } from '../../models/pipeline/run-sr';
+import { ENGINE_CHOICES, type EngineChoice } from '../../models/engine/backend';
 import { DEFAULT_MODEL } from '../../models/registry';
-import { intOption, UsageError } from '../fail';
+import { intOption, positiveNumber, UsageError } from '../fail';
 import { progressBar } from '../progress';
 
 export function srCommand(): Command {
@@ -15,6 +14,7 @@ export function srCommand(): Command {
     .addOption(new Option('--scale <n>', 'upscaling factor (an output level of the cascade)').choices(['2', '4', '8']).default('8'))
     .option('--model <name|path>', 'lite, paper, or a model directory', DEFAULT_MODEL)
     .option('--tile <n>', 'tile side in input pixels (the halo is added around it)', intOption(8, 16384), 128)
+    .option('--pixel-size <um>', 'input pixel size in µm, when the file does not say it (or to override it)', positiveNumber)
     .option('--float32', 'write raw float32 model output (in the input\'s intensity units, unclipped)')
     .addOption(new Option('--engine <name>', 'inference engine').choices([...ENGINE_CHOICES]).default('ort-cpu'))
     .option('--threads <n>', 'engine threads (default: all cores)', intOption(1, 256))
@@ -26,13 +26,15 @@ resolution metadata) is written back divided by the scale. The output appears on
 
 Example:
   phasesr sr cells.tif cells-x8.tif --scale 8`)
-    .action(async (input: string, output: string, o: { scale: string; model: string; tile: number; float32?: boolean; engine: EngineChoice; threads?: number; quiet?: boolean }) => {
+    .action(async (input: string, output: string, o: { scale: string; model: string; tile: number; float32?: boolean; engine: EngineChoice; threads?: number; quiet?: boolean; pixelSize?: number }) => {
       if (path.resolve(input) === path.resolve(output)) throw new UsageError('the output must not overwrite the input');
+      // Loaded here, not at start-up: `--help` should not wait for the engines to load.
+      const { runSr } = await import('../../models/pipeline/run-sr');
       const bar = o.quiet ? undefined : progressBar('tiles');
       try {
         const r = await runSr({
           input, output, scale: Number(o.scale) as 2 | 4 | 8, model: o.model, tile: o.tile,
-          float32: !!o.float32, engine: o.engine, ...(o.threads ? { threads: o.threads } : {}),
+          float32: !!o.float32, engine: o.engine, ...(o.pixelSize ? { pixelSizeUm: o.pixelSize } : {}), ...(o.threads ? { threads: o.threads } : {}),
           log: (l) => { bar?.interrupt(l) ?? process.stderr.write(`${l}\n`); },
           onProgress: (d, t) => bar?.update(d, t),
         });

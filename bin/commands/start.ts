@@ -4,10 +4,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { writeImage } from '../../models/io/tiff-writer';
-import { runSr } from '../../models/pipeline/run-sr';
-import { makeSample } from '../../models/sample/sample';
-import { collectInfo } from './info';
 
 const CACHE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.cache');
 
@@ -15,6 +11,10 @@ export function startCommand(): Command {
   return new Command('start')
     .description('demo: print info, make the sample image and super-resolve it 8x (the viewer server comes later)')
     .action(async () => {
+      const { collectInfo } = await import('./info-collect');
+      const { writeImage } = await import('../../models/io/tiff-writer');
+      const { runSr } = await import('../../models/pipeline/run-sr');
+      const { makeSample } = await import('../../models/sample/sample');
       const info = await collectInfo();
       process.stdout.write(`${JSON.stringify({ engine: info.engine, versions: info.versions, accelerators: info.accelerators }, null, 2)}\n`);
       for (const m of info.models) process.stdout.write(`model ${m.name}: ${m.summary}\n`);

@@ -2,8 +2,12 @@
 // ort-backend.ts (onnxruntime-node, CPU or CUDA) and tfjs-backend.ts (tfjs-node-gpu / tfjs-node / wasm).
 import type { ModelConfig } from '../config';
 
-/** Engine names as logged and as accepted by `--engine`. */
+/** Engine names as logged. */
 export type EngineName = 'ort-cpu' | 'ort-cuda' | 'tfjs-node-gpu' | 'tfjs-node' | 'tfjs-wasm';
+
+/** What `--engine` accepts: 'tfjs' takes the best tfjs backend installed (node-gpu, node, then wasm). */
+export const ENGINE_CHOICES = ['ort-cpu', 'ort-cuda', 'tfjs'] as const;
+export type EngineChoice = (typeof ENGINE_CHOICES)[number];
 
 /** One call's output at one level: `n` images of height x width, row-major, float32, normalised units. */
 export interface LevelBatch {

@@ -2,12 +2,9 @@
 // cannot start), tfjs (tfjs-node-gpu / tfjs-node when installed, else wasm) when asked for.
 import type { ModelConfig } from '../config';
 import type { Weights } from '../params';
-import type { SuperResBackend } from './backend';
+import type { EngineChoice, SuperResBackend } from './backend';
 import { OrtBackend } from './ort-backend';
 import { TfjsBackend } from './tfjs-backend';
-
-export const ENGINE_CHOICES = ['ort-cpu', 'ort-cuda', 'tfjs'] as const;
-export type EngineChoice = (typeof ENGINE_CHOICES)[number];
 
 export interface EngineOptions {
   engine?: EngineChoice;

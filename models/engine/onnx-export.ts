@@ -47,15 +47,19 @@ export function exportOnnx(config: ModelConfig, weights: Weights, opts: ExportOp
       pads: { ints: [1, 1, 1, 1] },
     });
 
-  const channelNorm = (x: string, name: string): string => {
+  type Layout = 'NCHW' | 'NHWC';
+  /** A feature map and its memory layout: the layer norm works channels-last, convolutions channels-first. */
+  type Feature = { name: string; layout: Layout };
+  const nchw = (f: Feature): string => (f.layout === 'NCHW' ? f.name : g.node('Transpose', [f.name], { perm: { ints: [0, 3, 1, 2] } }));
+
+  const channelNorm = (x: string, name: string): Feature => {
     const eps = config.lnEpsilon;
     const c = param(`${name}.ln.g`).data.length;
     if (lnImpl === 'layernorm') {
       const nhwc = g.node('Transpose', [x], { perm: { ints: [0, 2, 3, 1] } });
       const gamma = vector(`${name}.ln.g`, [c]);
       const beta = vector(`${name}.ln.b`, [c]);
-      const n = g.node('LayerNormalization', [nhwc, gamma, beta], { axis: { i: -1 }, epsilon: { f: eps } });
-      return g.node('Transpose', [n], { perm: { ints: [0, 3, 1, 2] } });
+      return { name: g.node('LayerNormalization', [nhwc, gamma, beta], { axis: { i: -1 }, epsilon: { f: eps } }), layout: 'NHWC' };
     }
     // NCHW: statistics over axis 1, affine parameters broadcast as [C,1,1].
     const mu = g.node('ReduceMean', [x], { axes: { ints: [1] }, keepdims: { i: 1 } });
@@ -64,25 +68,26 @@ export function exportOnnx(config: ModelConfig, weights: Weights, opts: ExportOp
     const epsName = g.init(`${name}.ln.eps`, [], new Float32Array([eps]));
     const n = g.node('Div', [d, g.node('Sqrt', [g.node('Add', [v, epsName])])]);
     const scaled = g.node('Mul', [n, vector(`${name}.ln.g`, [c, 1, 1])]);
-    return g.node('Add', [scaled, vector(`${name}.ln.b`, [c, 1, 1])]);
+    return { name: g.node('Add', [scaled, vector(`${name}.ln.b`, [c, 1, 1])]), layout: 'NCHW' };
   };
 
-  const scaleInits = new Map<number, string>();
-  const resize = (x: string, factor: number, mode: 'asymmetric' | 'half_pixel'): string => {
-    let scales = scaleInits.get(factor);
-    if (!scales) scaleInits.set(factor, (scales = g.init(`scales_x${factor}`, [4], new Float32Array([1, 1, factor, factor]))));
-    return g.node('Resize', [x, '', scales], {
-      mode: { s: 'linear' },
-      coordinate_transformation_mode: { s: mode },
-    });
+  const scaleInits = new Map<string, string>();
+  /** Bilinear x`factor` in either layout (ORT's channels-last bilinear kernel is the faster one). */
+  const resize = (f: Feature, factor: number, mode: 'asymmetric' | 'half_pixel'): Feature => {
+    const dims = f.layout === 'NCHW' ? [1, 1, factor, factor] : [1, factor, factor, 1];
+    const key = `scales_${f.layout}_x${factor}`;
+    let scales = scaleInits.get(key);
+    if (!scales) scaleInits.set(key, (scales = g.init(key, [4], new Float32Array(dims))));
+    const name = g.node('Resize', [f.name, '', scales], { mode: { s: 'linear' }, coordinate_transformation_mode: { s: mode } });
+    return { name, layout: f.layout };
   };
 
   // 1. DPF enrichment: the input first, then its 12 responses (fixed radius-1 kernels, zero padding).
-  let h = 'lr';
+  let h: Feature = { name: 'lr', layout: 'NCHW' };
   if (config.dpf) {
     const bank = dpfBankHWIO(1);
     const dpf = g.node('Conv', ['lr', kernel('dpf.w', bank)], { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] } });
-    h = g.node('Concat', ['lr', dpf], { axis: { i: 1 } });
+    h = { name: g.node('Concat', ['lr', dpf], { axis: { i: 1 } }), layout: 'NCHW' };
   }
 
   // 2-3. Input module, then refinement modules each ending in a 1x1 projection to an image.
@@ -92,14 +97,17 @@ export function exportOnnx(config: ModelConfig, weights: Weights, opts: ExportOp
     if (k > 0) h = resize(h, 2, 'asymmetric');
     for (let j = 0; j < config.convsPerModule; j++) {
       const name = `g.l${k}.c${j}`;
-      h = g.node('LeakyRelu', [channelNorm(conv3x3(h, name), name)], { alpha: { f: config.leakySlope } });
+      const normed = channelNorm(conv3x3(nchw(h), name), name);
+      h = { name: g.node('LeakyRelu', [normed.name], { alpha: { f: config.leakySlope } }), layout: normed.layout };
     }
     if (k === 0) continue;
     const s = 2 ** k;
     const out = `y${s}`;
-    const proj = [h, kernel(`g.l${k}.proj.w`, param(`g.l${k}.proj.w`)), vector(`g.l${k}.proj.b`, [1])];
-    if (config.skip === 'bilinear') g.node('Add', [g.node('Conv', proj, { kernel_shape: { ints: [1, 1] } }), resize('lr', s, 'half_pixel')], {}, out);
-    else g.node('Conv', proj, { kernel_shape: { ints: [1, 1] } }, out);
+    const proj = [nchw(h), kernel(`g.l${k}.proj.w`, param(`g.l${k}.proj.w`)), vector(`g.l${k}.proj.b`, [1])];
+    if (config.skip === 'bilinear') {
+      const up = resize({ name: 'lr', layout: 'NCHW' }, s, 'half_pixel').name;
+      g.node('Add', [g.node('Conv', proj, { kernel_shape: { ints: [1, 1] } }), up], {}, out);
+    } else g.node('Conv', proj, { kernel_shape: { ints: [1, 1] } }, out);
     outputs.push([out, ['N', 1, `H*${s}`, `W*${s}`]]);
   }
 

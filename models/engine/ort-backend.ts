@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { levelCount, type ModelConfig } from '../config';
 import type { Weights } from '../params';
 import type { LevelBatch, SuperResBackend } from './backend';
-import { exportOnnx } from './onnx-export';
+import { exportOnnx, type ExportOptions } from './onnx-export';
 import { GraphBuilder } from './onnx-graph';
 
 export type OrtEngine = 'ort-cpu' | 'ort-cuda';
@@ -17,6 +17,8 @@ export interface OrtOptions {
   engine: OrtEngine;
   /** Intra-op threads; default: every available core. */
   threads?: number;
+  /** Graph formulation choices (benchmarks compare them; serving keeps the defaults). */
+  onnx?: ExportOptions;
 }
 
 export class EngineUnavailableError extends Error {
@@ -54,7 +56,7 @@ export class OrtBackend implements SuperResBackend {
 
   static async create(config: ModelConfig, weights: Weights, opts: OrtOptions): Promise<OrtBackend> {
     const threads = opts.threads ?? os.availableParallelism();
-    const model = exportOnnx(config, weights);
+    const model = exportOnnx(config, weights, opts.onnx);
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(model, sessionOptions(opts.engine, threads));
@@ -102,4 +104,25 @@ export async function ortCudaAvailable(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Measured single-precision GEMM throughput of ORT/MLAS here (GFLOP/s): an n x n x n MatMul, best of
+ * `reps`. The practical ceiling for convolution throughput figures (bench), next to the nominal peak.
+ */
+export async function ortMatMulGflops(n: number, threads: number, reps = 5): Promise<number> {
+  const g = new GraphBuilder();
+  const b = new Float32Array(n * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+  g.node('MatMul', ['a', g.init('b', [n, n], b)], {}, 'c');
+  const model = g.toBytes({ name: 'gemm', inputs: [['a', [n, n]]], outputs: [['c', [n, n]]], opset: 17 });
+  const s = await ort.InferenceSession.create(model, sessionOptions('ort-cpu', threads));
+  const feeds = { a: new ort.Tensor('float32', b.slice(), [n, n]) };
+  let best = Infinity;
+  for (let i = 0; i <= reps; i++) {
+    const t0 = performance.now();
+    await s.run(feeds);
+    if (i > 0) best = Math.min(best, performance.now() - t0);
+  }
+  await s.release();
+  return (2 * n ** 3) / (best * 1e6);
 }

@@ -1,7 +1,8 @@
 // One-shot super-resolution of a file into a file: open, normalise once, stream tiles through the
 // engine, write rows as they finish. Shared by `phasesr sr` and (later) the server's one-shot endpoint.
 import path from 'node:path';
-import { createEngine, type EngineChoice } from '../engine/create-engine';
+import type { EngineChoice } from '../engine/backend';
+import { createEngine } from '../engine/create-engine';
 import { ImageSource } from '../io/image-source';
 import { denormalise } from '../io/normalisation';
 import { imagePercentiles } from '../io/percentiles';
@@ -16,6 +17,8 @@ export interface RunSrOptions {
   model?: string;
   tile?: number;
   float32?: boolean;
+  /** Input pixel size in µm, overriding (or supplying) the file's own. */
+  pixelSizeUm?: number;
   engine?: EngineChoice;
   threads?: number;
   log?: (line: string) => void;
@@ -56,7 +59,10 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
     const width = src.width * o.scale;
     const height = src.height * o.scale;
     const dtype: Dtype = o.float32 ? 'float32' : src.dtype;
-    const pixelSize = src.pixelSize && { ...src.pixelSize, x: src.pixelSize.x / o.scale, y: src.pixelSize.y / o.scale };
+    const inPixel = o.pixelSizeUm ? { x: o.pixelSizeUm, y: o.pixelSizeUm, unit: 'µm' } : src.pixelSize;
+    if (o.pixelSizeUm && src.pixelSize) log(`pixel size: --pixel-size ${o.pixelSizeUm} µm overrides the file's ${src.pixelSize.x} ${src.pixelSize.unit}`);
+    if (!inPixel) log('pixel size: none in the file (pass --pixel-size to calibrate the output)');
+    const pixelSize = inPixel && { ...inPixel, x: inPixel.x / o.scale, y: inPixel.y / o.scale };
     const description = `phasesr ${o.scale}x of ${path.basename(o.input)} with model ${model.config.name} (sha256 ${model.sha256.slice(0, 12)})`;
 
     const engine = await createEngine(model.config, model.weights, { ...(o.engine ? { engine: o.engine } : {}), ...(o.threads ? { threads: o.threads } : {}), log });

@@ -1,0 +1,134 @@
+// The `phasesr` command line end to end: help for every subcommand, info, sample, sr with pixel size,
+// and bad input (clear coded error, non-zero exit, no output file left behind).
+import { existsSync, readdirSync, writeFileSync, copyFileSync, mkdirSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import sharp from 'sharp';
+import { ImageSource } from '../../models/io/image-source';
+import { TiffWriter } from '../../models/io/tiff-writer';
+import { phasesr } from '../helpers/cli';
+import { DATA, tempDir } from '../helpers/shared';
+
+const dir = tempDir();
+
+test('every subcommand has --help', async () => {
+  const top = await phasesr(['--help']);
+  assert.equal(top.code, 0);
+  for (const cmd of ['sr', 'info', 'sample', 'export', 'init', 'start']) {
+    assert.match(top.stdout, new RegExp(`\\n  ${cmd}\\b`));
+    const r = await phasesr([cmd, '--help']);
+    assert.equal(r.code, 0, `${cmd} --help: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`^Usage: phasesr ${cmd}`));
+  }
+});
+
+test('info reports the default engine, accelerators and an untrained shipped model as such', async () => {
+  const r = await phasesr(['info', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const info = JSON.parse(r.stdout);
+  assert.equal(info.engine.default, 'ort-cpu');
+  assert.ok(info.engine.threads >= 1);
+  assert.match(info.versions.onnxruntime, /^\d+\.\d+/);
+  for (const k of ['ort-cuda', 'tfjs-node-gpu', 'tfjs-node', 'tfjs-wasm']) assert.equal(typeof info.accelerators[k], 'string');
+  const lite = info.models.find((m: { name: string }) => m.name === 'lite');
+  assert.ok(lite, 'the lite model ships');
+  if (!lite.trained) assert.match(lite.summary, /UNTRAINED/);
+  const text = await phasesr(['info']);
+  assert.match(text.stdout, /engine: ort-cpu \(default\)/);
+});
+
+test('sample writes a 16-bit image with its pixel size', async () => {
+  const out = path.join(dir, 'sample.tif');
+  const r = await phasesr(['sample', '--out', out, '--size', '96x80', '--seed', '3']);
+  assert.equal(r.code, 0, r.stderr);
+  const src = await ImageSource.open(out);
+  assert.deepEqual([src.width, src.height, src.dtype], [96, 80, 'uint16']);
+  assert.ok(Math.abs(src.pixelSize!.x - 0.87) < 1e-6);
+  assert.equal(src.pixelSize!.unit, 'µm');
+  await src.close();
+  const bad = await phasesr(['sample', '--out', out, '--size', '0x5']);
+  assert.notEqual(bad.code, 0);
+});
+
+/** A 16-bit test input with an ImageJ calibration: a crop of a real image when ../shared is there. */
+async function calibratedInput(name: string, w: number, h: number): Promise<string> {
+  const real = path.join(DATA, 'val', 'usiigaci-set46.png');
+  let data: Uint16Array;
+  if (existsSync(real)) {
+    const { data: buf } = await sharp(real).extract({ left: 300, top: 400, width: w, height: h }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+    data = new Uint16Array(buf.buffer, buf.byteOffset, w * h);
+  } else {
+    data = Uint16Array.from({ length: w * h }, (_, i) => 30000 + 5000 * Math.sin(i * 0.1));
+  }
+  const file = path.join(dir, name);
+  const wr = await TiffWriter.create(file, { width: w, height: h, dtype: 'uint16', pixelSize: { x: 0.87, y: 0.87, unit: 'µm' } });
+  await wr.writeRows(data);
+  await wr.finish();
+  return file;
+}
+
+test('sr makes an 8x uint16 image with the pixel size divided by 8, tiled like whole', async () => {
+  const input = await calibratedInput('in.tif', 40, 36);
+  const tiled = path.join(dir, 'out-tiled.tif');
+  const r = await phasesr(['sr', input, tiled, '--scale', '8', '--tile', '16', '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /engine: ort-cpu/);
+  const out = await ImageSource.open(tiled);
+  assert.deepEqual([out.width, out.height, out.dtype], [320, 288, 'uint16']);
+  assert.ok(Math.abs(out.pixelSize!.x - 0.87 / 8) < 1e-6 && Math.abs(out.pixelSize!.y - 0.87 / 8) < 1e-6);
+  assert.equal(out.pixelSize!.unit, 'µm');
+  const whole = path.join(dir, 'out-whole.tif');
+  assert.equal((await phasesr(['sr', input, whole, '--tile', '512', '-q'])).code, 0);
+  const a = await out.readRegion(0, 0, 320, 288);
+  const b = await (await ImageSource.open(whole)).readRegion(0, 0, 320, 288);
+  assert.deepEqual(a, b);
+
+  const x2 = path.join(dir, 'out-x2.png');
+  const r2 = await phasesr(['sr', input, x2, '--scale', '2', '-q']);
+  assert.equal(r2.code, 0, r2.stderr);
+  const meta = await sharp(x2).metadata();
+  assert.deepEqual([meta.width, meta.height, meta.depth], [80, 72, 'ushort']);
+
+  const f32 = path.join(dir, 'out-f32.tif');
+  assert.equal((await phasesr(['sr', input, f32, '--scale', '4', '--float32', '-q'])).code, 0);
+  assert.equal((await ImageSource.open(f32)).dtype, 'float32');
+});
+
+test('bad input: a coded error, a non-zero exit, and no output left behind', async () => {
+  const bad = path.join(dir, 'bad');
+  mkdirSync(bad);
+  const good = await calibratedInput('good.tif', 24, 24);
+  const cases: [string, string[], RegExp][] = [];
+  const corrupt = path.join(bad, 'corrupt.tif');
+  writeFileSync(corrupt, Buffer.concat([Buffer.from([0x49, 0x49, 42, 0, 8, 0, 0, 0]), Buffer.alloc(200, 0xab)]));
+  cases.push(['corrupt TIFF', [corrupt, path.join(bad, 'o1.tif')], /SR_ERR_IMAGE_DECODE/]);
+  const empty = path.join(bad, 'empty.png');
+  writeFileSync(empty, '');
+  cases.push(['empty file', [empty, path.join(bad, 'o2.tif')], /SR_ERR_IMAGE_DECODE/]);
+  const text = path.join(bad, 'notes.tif');
+  writeFileSync(text, 'these are not pixels\n');
+  cases.push(['not an image', [text, path.join(bad, 'o3.tif')], /SR_ERR_IMAGE_DECODE/]);
+  cases.push(['missing input', [path.join(bad, 'nope.tif'), path.join(bad, 'o4.tif')], /SR_ERR_IO/]);
+  cases.push(['output in a missing folder', [good, path.join(bad, 'no', 'such', 'dir', 'o5.tif')], /SR_ERR_IO/]);
+  cases.push(['unknown output format', [good, path.join(bad, 'o6.bmp')], /SR_ERR_OUTPUT_FORMAT/]);
+  cases.push(['missing model', [good, path.join(bad, 'o7.tif'), '--model', path.join(bad, 'nomodel')], /SR_ERR_MODEL_NOT_FOUND/]);
+  cases.push(['bad scale', [good, path.join(bad, 'o8.tif'), '--scale', '3'], /scale/]);
+  cases.push(['bad tile', [good, path.join(bad, 'o9.tif'), '--tile', 'big'], /tile/]);
+  const before = new Set(readdirSync(bad));
+  for (const [what, args, pattern] of cases) {
+    const r = await phasesr(['sr', ...args, '-q']);
+    assert.notEqual(r.code, 0, `${what}: exit 0`);
+    assert.match(r.stderr, pattern, `${what}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, `${what}: a stack trace instead of a message`);
+  }
+  assert.deepEqual(new Set(readdirSync(bad)), before, 'no output or partial file was left');
+
+  // An unwritable folder (as root, permissions do not bind, so use a path under a file instead).
+  const ro = path.join(bad, 'file-not-dir');
+  copyFileSync(good, ro);
+  chmodSync(ro, 0o444);
+  const r = await phasesr(['sr', good, path.join(ro, 'out.tif'), '-q']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /SR_ERR_IO/);
+});
