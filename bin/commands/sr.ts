@@ -13,10 +13,11 @@ export function srCommand(): Command {
     .argument('<out>', 'output image: .tif/.tiff (any dtype, streamed) or .png (8/16-bit)')
     .addOption(new Option('--scale <n>', 'upscaling factor (an output level of the cascade)').choices(['2', '4', '8']).default('8'))
     .option('--model <name|path>', 'lite, paper, or a model directory', DEFAULT_MODEL)
-    .option('--tile <n>', 'tile side in input pixels (the halo is added around it)', intOption(8, 16384), 128)
+    .option('--tile <n>', 'tile side in input pixels (the halo is added around it)', intOption(8, 16384), 64)
+    .option('--batch <n>', 'tiles per engine call (more: faster, more memory)', intOption(1, 64), 4)
     .option('--pixel-size <um>', 'input pixel size in µm, when the file does not say it (or to override it)', positiveNumber)
     .option('--float32', 'write raw float32 model output (in the input\'s intensity units, unclipped)')
-    .addOption(new Option('--engine <name>', 'inference engine').choices([...ENGINE_CHOICES]).default('ort-cpu'))
+    .addOption(new Option('--engine <name>', 'inference engine (default: ort-cpu)').choices([...ENGINE_CHOICES]))
     .option('--threads <n>', 'engine threads (default: all cores)', intOption(1, 256))
     .option('-q, --quiet', 'no progress bar')
     .addHelpText('after', `
@@ -26,7 +27,7 @@ resolution metadata) is written back divided by the scale. The output appears on
 
 Example:
   phasesr sr cells.tif cells-x8.tif --scale 8`)
-    .action(async (input: string, output: string, o: { scale: string; model: string; tile: number; float32?: boolean; engine: EngineChoice; threads?: number; quiet?: boolean; pixelSize?: number }) => {
+    .action(async (input: string, output: string, o: { scale: string; model: string; tile: number; batch: number; float32?: boolean; engine?: EngineChoice; threads?: number; quiet?: boolean; pixelSize?: number }) => {
       if (path.resolve(input) === path.resolve(output)) throw new UsageError('the output must not overwrite the input');
       // Loaded here, not at start-up: `--help` should not wait for the engines to load.
       const { runSr } = await import('../../models/pipeline/run-sr');
@@ -34,7 +35,7 @@ Example:
       try {
         const r = await runSr({
           input, output, scale: Number(o.scale) as 2 | 4 | 8, model: o.model, tile: o.tile,
-          float32: !!o.float32, engine: o.engine, ...(o.pixelSize ? { pixelSizeUm: o.pixelSize } : {}), ...(o.threads ? { threads: o.threads } : {}),
+          float32: !!o.float32, batch: o.batch, ...(o.engine ? { engine: o.engine } : {}), ...(o.pixelSize ? { pixelSizeUm: o.pixelSize } : {}), ...(o.threads ? { threads: o.threads } : {}),
           log: (l) => { bar?.interrupt(l) ?? process.stderr.write(`${l}\n`); },
           onProgress: (d, t) => bar?.update(d, t),
         });

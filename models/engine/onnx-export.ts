@@ -9,9 +9,10 @@ export const ONNX_OPSET = 17;
 
 export interface ExportOptions {
   /**
-   * How the per-pixel channel layer norm is expressed. 'layernorm': Transpose to NHWC, LayerNormalization
-   * over the last axis, Transpose back (the default: ORT fuses it and it measured faster).
-   * 'reducemean': ReduceMean/Sub/Mul/Sqrt over axis 1 in NCHW (kept for benchmarking the alternative).
+   * How the per-pixel channel layer norm is expressed. 'layernorm' (default, measured faster): Transpose to
+   * NHWC, LayerNormalization over the last axis; the LeakyReLU and the next x2 resize stay channels-last,
+   * and the Transpose back to NCHW comes just before the next convolution (ORT folds both transposes into
+   * its NCHWc reorders). 'reducemean': ReduceMean/Sub/Mul/Sqrt over axis 1, all NCHW (for benchmarks).
    */
   layerNorm?: 'layernorm' | 'reducemean';
 }

@@ -34,8 +34,6 @@ function sessionOptions(engine: OrtEngine, threads: number): ort.InferenceSessio
     intraOpNumThreads: threads,
     // One graph, one chain of ops: parallelism is inside the convolutions, not between nodes.
     executionMode: 'sequential',
-    // The CUDA provider logs its own load failure at error level; we report it as an Error instead.
-    logSeverityLevel: 3,
   };
 }
 

@@ -16,6 +16,7 @@ export interface RunSrOptions {
   scale: 2 | 4 | 8;
   model?: string;
   tile?: number;
+  batch?: number;
   float32?: boolean;
   /** Input pixel size in µm, overriding (or supplying) the file's own. */
   pixelSizeUm?: number;
@@ -55,7 +56,7 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
   try {
     for (const w of src.warnings) log(`warning: ${w}`);
     const { low, high, sampled } = await imagePercentiles(src, NORMALISATION_PERCENTILES);
-    log(`normalisation: ${src.dtype} ${NORMALISATION_PERCENTILES.join('/')} percentiles = ${low}..${high}${sampled ? ' (sampled)' : ''}`);
+    log(`normalisation: ${src.dtype} ${NORMALISATION_PERCENTILES.join('/')} percentiles = ${+low.toPrecision(6)}..${+high.toPrecision(6)}${sampled ? ' (sampled)' : ''}`);
     const width = src.width * o.scale;
     const height = src.height * o.scale;
     const dtype: Dtype = o.float32 ? 'float32' : src.dtype;
@@ -71,7 +72,7 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
     const writer = tiff ? await TiffWriter.create(o.output, { width, height, dtype, ...(pixelSize ? { pixelSize } : {}), description }) : undefined;
     const whole = tiff ? undefined : allocate(dtype, width * height);
     try {
-      await superResolve(src, engine, { tile: o.tile ?? 128, level, low, high, ...(o.onProgress ? { onProgress: o.onProgress } : {}) }, async (band) => {
+      await superResolve(src, engine, { tile: o.tile ?? 64, batch: o.batch ?? 4, level, low, high, ...(o.onProgress ? { onProgress: o.onProgress } : {}) }, async (band) => {
         const rows = o.float32 ? denormaliseRaw(band.data, low, high) : denormalise(band.data, low, high, dtype);
         if (writer) await writer.writeRows(rows);
         else whole!.set(rows, band.y * width);
