@@ -14,7 +14,7 @@ export function infoCommand(): Command {
     });
 }
 
-function formatInfo(i: Info): string {
+export function formatInfo(i: Info): string {
   const lines = [
     `phasesr ${i.phasesr} (node ${i.node}, ${i.platform})`,
     `cpu: ${i.cpu.model}, ${i.cpu.cores} cores`,
@@ -26,7 +26,7 @@ function formatInfo(i: Info): string {
     ...i.models.map((m) => `  ${m.name}: ${m.summary}`),
   ];
   if (i.models.some((m) => !m.trained)) {
-    lines.push('', 'NOTE: an UNTRAINED model gives bilinear-like output, not super-resolution; trained weights come with `phasesr train`.');
+    lines.push('', 'NOTE: an UNTRAINED model gives bilinear output, not super-resolution. Trained weights are not shipped yet (training lands in a later release).');
   }
   return `${lines.join('\n')}\n`;
 }

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { formatInfo } from './info';
 
 const CACHE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.cache');
 
@@ -15,9 +16,7 @@ export function startCommand(): Command {
       const { writeImage } = await import('../../models/io/tiff-writer');
       const { runSr } = await import('../../models/pipeline/run-sr');
       const { makeSample } = await import('../../models/sample/sample');
-      const info = await collectInfo();
-      process.stdout.write(`${JSON.stringify({ engine: info.engine, versions: info.versions, accelerators: info.accelerators }, null, 2)}\n`);
-      for (const m of info.models) process.stdout.write(`model ${m.name}: ${m.summary}\n`);
+      process.stdout.write(`${formatInfo(await collectInfo())}\n`);
       mkdirSync(CACHE, { recursive: true });
       const sample = path.join(CACHE, 'sample-512.tif');
       if (!existsSync(sample)) {

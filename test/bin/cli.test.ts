@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { ImageSource } from '../../models/io/image-source';
 import { TiffWriter } from '../../models/io/tiff-writer';
+import { PRESETS } from '../../models/config';
+import { generatorParams, randomWeights } from '../../models/params';
+import { saveModel } from '../../models/weights-file';
 import { phasesr } from '../helpers/cli';
 import { DATA, tempDir } from '../helpers/shared';
 
@@ -93,6 +96,30 @@ test('sr makes an 8x uint16 image with the pixel size divided by 8, tiled like w
   const f32 = path.join(dir, 'out-f32.tif');
   assert.equal((await phasesr(['sr', input, f32, '--scale', '4', '--float32', '-q'])).code, 0);
   assert.equal((await ImageSource.open(f32)).dtype, 'float32');
+});
+
+test('--engine tfjs (the reference runtime) gives the same image as the ONNX engine', async () => {
+  const input = await calibratedInput('eng.tif', 20, 18);
+  // Random weights everywhere (the shipped untrained model would reduce both to a bilinear upsample).
+  const cfg = PRESETS.lite(8);
+  const model = path.join(dir, 'random-model');
+  await saveModel(model, cfg, randomWeights(generatorParams(cfg), 5), { trained: false, description: 'test', created: '' });
+  const ort = path.join(dir, 'eng-ort.tif');
+  const tfjs = path.join(dir, 'eng-tfjs.tif');
+  assert.equal((await phasesr(['sr', input, ort, '--scale', '4', '--float32', '--model', model, '-q'])).code, 0);
+  const r = await phasesr(['sr', input, tfjs, '--scale', '4', '--float32', '--engine', 'tfjs', '--model', model, '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /engine: tfjs-(wasm|node|node-gpu)/);
+  const a = await (await ImageSource.open(ort)).readRegion(0, 0, 80, 72);
+  const b = await (await ImageSource.open(tfjs)).readRegion(0, 0, 80, 72);
+  // float32 output in 16-bit units: 1e-4 of the normalised range is ~5 units here.
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+  assert.ok(d < 5, `max abs diff ${d}`);
+  const bilinear = path.join(dir, 'eng-untrained.tif');
+  assert.equal((await phasesr(['sr', input, bilinear, '--scale', '4', '--float32', '-q'])).code, 0);
+  const c = await (await ImageSource.open(bilinear)).readRegion(0, 0, 80, 72);
+  assert.ok(a.some((v, i) => Math.abs(v - c[i]!) > 50), 'the random model differs from bilinear');
 });
 
 test('bad input: a coded error, a non-zero exit, and no output left behind', async () => {
