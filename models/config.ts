@@ -96,7 +96,7 @@ export const PRESETS = {
       ...BASE,
       name: 'lite',
       scale,
-      widths: widthsFor([64, 64, 32, 32], scale),
+      widths: widthsFor([64, 64, 48, 32], scale),
       convsPerModule: 2,
       dpf: true,
       skip: 'bilinear',
