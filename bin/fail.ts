@@ -11,7 +11,7 @@ export function reportAndExit(e: unknown): never {
   const code = typeof err.code === 'string' && err.code.startsWith('SR_ERR_') ? ` [${err.code}]` : '';
   process.stderr.write(`phasesr: error: ${err.message ?? String(e)}${code}\n`);
   if (process.env.PHASESR_DEBUG === '1' && err.stack) process.stderr.write(`${err.stack}\n`);
-  process.exit(err.code === 'SR_ERR_USAGE' ? 2 : 1);
+  process.exit(err.code === 'SR_ERR_USAGE' ? 2 : err.code === 'SR_ERR_INTERRUPTED' ? 130 : 1);
 }
 
 /** An option parser for integers in a range; commander reports the InvalidArgumentError and exits 1. */

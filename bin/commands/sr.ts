@@ -32,12 +32,17 @@ Example:
       // Loaded here, not at start-up: `--help` should not wait for the engines to load.
       const { runSr } = await import('../../models/pipeline/run-sr');
       const bar = o.quiet ? undefined : progressBar('tiles');
+      // Ctrl-C or a kill stops between engine calls, so the partial output and temp files get removed.
+      const stop = new AbortController();
+      const onSignal = (sig: NodeJS.Signals) => stop.abort(Object.assign(new Error(`interrupted by ${sig}; no output written`), { code: 'SR_ERR_INTERRUPTED' }));
+      process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
       try {
         const r = await runSr({
           input, output, scale: Number(o.scale) as 2 | 4 | 8, model: o.model, tile: o.tile,
           float32: !!o.float32, batch: o.batch, ...(o.engine ? { engine: o.engine } : {}), ...(o.pixelSize ? { pixelSizeUm: o.pixelSize } : {}), ...(o.threads ? { threads: o.threads } : {}),
           log: (l) => { bar?.interrupt(l) ?? process.stderr.write(`${l}\n`); },
           onProgress: (d, t) => bar?.update(d, t),
+          signal: stop.signal,
         });
         bar?.stop();
         process.stderr.write(`wrote ${output}: ${r.width}x${r.height} ${r.dtype}` +

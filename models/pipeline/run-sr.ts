@@ -24,6 +24,8 @@ export interface RunSrOptions {
   threads?: number;
   log?: (line: string) => void;
   onProgress?: (done: number, total: number) => void;
+  /** Stops the run between engine calls; the partial output and temporary files are removed. */
+  signal?: AbortSignal;
 }
 
 export interface RunSrResult {
@@ -72,7 +74,7 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
     const writer = tiff ? await TiffWriter.create(o.output, { width, height, dtype, ...(pixelSize ? { pixelSize } : {}), description }) : undefined;
     const whole = tiff ? undefined : allocate(dtype, width * height);
     try {
-      await superResolve(src, engine, { tile: o.tile ?? 64, batch: o.batch ?? 4, level, low, high, ...(o.onProgress ? { onProgress: o.onProgress } : {}) }, async (band) => {
+      await superResolve(src, engine, { tile: o.tile ?? 64, batch: o.batch ?? 4, level, low, high, ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}) }, async (band) => {
         const rows = o.float32 ? denormaliseRaw(band.data, low, high) : denormalise(band.data, low, high, dtype);
         if (writer) await writer.writeRows(rows);
         else whole!.set(rows, band.y * width);

@@ -24,6 +24,8 @@ export interface SuperResolveOptions {
   /** LR pixels of context around each tile; default (and minimum for exact results) haloFor(config). */
   halo?: number;
   onProgress?: (doneTiles: number, totalTiles: number) => void;
+  /** Checked between engine calls: an abort stops the run with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** A band of finished output rows, in normalised units (0..1 spans the input's low..high). */
@@ -59,6 +61,7 @@ export async function superResolve(
     const rows = await src.readRegion(0, wy, src.width, wh);
     const out = new Float32Array(ch * s * outW);
     for (let i = 0; i < band.length; i += batch) {
+      opts.signal?.throwIfAborted();
       const group = band.slice(i, i + batch);
       const ww = group[0]!.window.w;
       const input = new Float32Array(group.length * ww * wh);

@@ -1,5 +1,6 @@
 // The `phasesr` command line end to end: help for every subcommand, info, sample, sr with pixel size,
 // and bad input (clear coded error, non-zero exit, no output file left behind).
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync, copyFileSync, mkdirSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -11,7 +12,7 @@ import { PRESETS } from '../../models/config';
 import { generatorParams, randomWeights } from '../../models/params';
 import { saveModel } from '../../models/weights-file';
 import { phasesr } from '../helpers/cli';
-import { DATA, tempDir } from '../helpers/shared';
+import { DATA, ROOT, tempDir } from '../helpers/shared';
 
 const dir = tempDir();
 
@@ -158,4 +159,24 @@ test('bad input: a coded error, a non-zero exit, and no output left behind', asy
   const r = await phasesr(['sr', good, path.join(ro, 'out.tif'), '-q']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /SR_ERR_IO/);
+});
+
+test('an interrupted sr (SIGTERM mid-run) exits 130 and leaves no output or partial file', async () => {
+  const out = path.join(dir, 'killed');
+  mkdirSync(out);
+  const input = path.join(dir, 'kill-in.tif');
+  assert.equal((await phasesr(['sample', '--out', input, '--size', '256x256'])).code, 0);
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'phasesr.js'), 'sr', input, path.join(out, 'x8.tif'), '-q']);
+  let stderr = '';
+  const code = await new Promise<number | null>((resolve) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      // Kill once the engine runs: the output file is then open.
+      if (/engine:/.test(stderr) && !child.killed) child.kill('SIGTERM');
+    });
+    child.on('exit', (c) => resolve(c));
+  });
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /SR_ERR_INTERRUPTED/);
+  assert.deepEqual(readdirSync(out), []);
 });
