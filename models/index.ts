@@ -14,3 +14,4 @@ export { ImageSource } from './io/image-source';
 export { TiffWriter, writeImage } from './io/tiff-writer';
 export { imagePercentiles } from './io/percentiles';
 export { makeSample } from './sample/sample';
+export { writeSampleFile } from './sample/sample-file';

@@ -20,12 +20,8 @@ export function sampleCommand(): Command {
     .option('--size <WxH>', 'image size', parseSize, { width: 2048, height: 2048 })
     .option('--seed <n>', 'random seed (same seed, same image)', intOption(0, 2 ** 31 - 1), 1)
     .action(async (o: { out: string; size: { width: number; height: number }; seed: number }) => {
-      const { makeSample } = await import('../../models/sample/sample');
-      const { writeImage } = await import('../../models/io/tiff-writer');
-      const s = makeSample({ ...o.size, seed: o.seed });
-      await writeImage(o.out, { width: s.width, height: s.height, dtype: 'uint16', data: s.data }, {
-        pixelSize: { x: s.pixelSizeUm, y: s.pixelSizeUm, unit: 'µm' },
-      });
+      const { writeSampleFile } = await import('../../models/sample/sample-file');
+      const s = await writeSampleFile(o.out, { ...o.size, seed: o.seed });
       process.stderr.write(`wrote ${o.out}: ${s.width}x${s.height} uint16, ${s.pixelSizeUm} µm/pixel, seed ${o.seed}\n`);
     });
 }

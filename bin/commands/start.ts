@@ -13,16 +13,12 @@ export function startCommand(): Command {
     .description('demo: print info, make the sample image and super-resolve it 8x (the viewer server comes later)')
     .action(async () => {
       const { collectInfo } = await import('./info-collect');
-      const { writeImage } = await import('../../models/io/tiff-writer');
       const { runSr } = await import('../../models/pipeline/run-sr');
-      const { makeSample } = await import('../../models/sample/sample');
+      const { writeSampleFile } = await import('../../models/sample/sample-file');
       process.stdout.write(`${formatInfo(await collectInfo())}\n`);
       mkdirSync(CACHE, { recursive: true });
       const sample = path.join(CACHE, 'sample-512.tif');
-      if (!existsSync(sample)) {
-        const s = makeSample({ width: 512, height: 512, seed: 1 });
-        await writeImage(sample, { width: s.width, height: s.height, dtype: 'uint16', data: s.data }, { pixelSize: { x: s.pixelSizeUm, y: s.pixelSizeUm, unit: 'µm' } });
-      }
+      if (!existsSync(sample)) await writeSampleFile(sample, { width: 512, height: 512, seed: 1 });
       const out = path.join(CACHE, 'sample-512-x8.tif');
       const r = await runSr({ input: sample, output: out, scale: 8 });
       process.stdout.write(`super-resolved ${sample} -> ${out} (${r.width}x${r.height} ${r.dtype}) in ${(r.ms / 1000).toFixed(1)} s\n` +

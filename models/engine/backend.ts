@@ -3,7 +3,7 @@
 import type { ModelConfig } from '../config';
 
 /** Engine names as logged. */
-export type EngineName = 'ort-cpu' | 'ort-cuda' | 'tfjs-node-gpu' | 'tfjs-node' | 'tfjs-wasm';
+export type EngineName = 'ort-cpu' | 'ort-cuda' | 'tfjs-node-gpu' | 'tfjs-node' | 'tfjs-wasm' | 'tfjs-cpu';
 
 /** What `--engine` accepts: 'tfjs' takes the best tfjs backend installed (node-gpu, node, then wasm). */
 export const ENGINE_CHOICES = ['ort-cpu', 'ort-cuda', 'tfjs'] as const;

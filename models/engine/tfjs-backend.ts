@@ -22,8 +22,7 @@ export class TfjsBackend implements SuperResBackend {
 
   static async create(config: ModelConfig, weights: Weights, prefer: 'best' | 'wasm' = 'best'): Promise<TfjsBackend> {
     const rt = await initTfjs(prefer);
-    const engine: EngineName = rt.flavour === 'tfjs-cpu' ? 'tfjs-wasm' : rt.flavour;
-    return new TfjsBackend(engine, config, weightsToTensors(weights));
+    return new TfjsBackend(rt.flavour, config, weightsToTensors(weights));
   }
 
   async run(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]> {

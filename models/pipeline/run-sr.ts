@@ -75,7 +75,8 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
     const whole = tiff ? undefined : allocate(dtype, width * height);
     try {
       await superResolve(src, engine, { tile: o.tile ?? 64, batch: o.batch ?? 4, level, low, high, ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}) }, async (band) => {
-        const rows = o.float32 ? denormaliseRaw(band.data, low, high) : denormalise(band.data, low, high, dtype);
+        // float32 (--float32) comes back unclipped and unrounded, in the input's intensity units.
+        const rows = denormalise(band.data, low, high, dtype);
         if (writer) await writer.writeRows(rows);
         else whole!.set(rows, band.y * width);
       });
@@ -91,14 +92,6 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
   } finally {
     await src.close();
   }
-}
-
-/** float32 output in the input's intensity units, neither clipped nor rounded. */
-function denormaliseRaw(v: Float32Array, low: number, high: number): Float32Array {
-  const out = new Float32Array(v.length);
-  const span = high - low || 1;
-  for (let i = 0; i < v.length; i++) out[i] = v[i]! * span + low;
-  return out;
 }
 
 function allocate(dtype: Dtype, n: number): Uint8Array | Uint16Array | Float32Array {

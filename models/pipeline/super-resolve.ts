@@ -2,6 +2,7 @@
 // least the receptive field, micro-batched into engine calls. The stitched output equals whole-image
 // inference (test/models/tiled-equals-whole.test.ts).
 import type { SuperResBackend } from '../engine/backend';
+import { normalise } from '../io/normalisation';
 import { haloFor, planTiles, type TilePlan } from '../tiling';
 
 /** What the pipeline reads: an image's size and raw (un-normalised) pixels of any region. */
@@ -48,7 +49,6 @@ export async function superResolve(
   if (!Number.isInteger(opts.level) || opts.level < 1 || opts.level > levels) {
     throw new RangeError(`level ${opts.level} is not an output of this ${backend.config.scale}x model (1..${levels})`);
   }
-  const span = opts.high - opts.low || 1;
   const batch = Math.max(1, opts.batch ?? 4);
   const plans = planTiles(src.width, src.height, opts.tile, opts.halo ?? haloFor(backend.config));
   const bands = groupBy(plans, (p) => p.core.y);
@@ -58,7 +58,7 @@ export async function superResolve(
     const { y: wy, h: wh } = band[0]!.window;
     const { y: cy, h: ch } = band[0]!.core;
     // One read per band: every window of the band shares its rows.
-    const rows = await src.readRegion(0, wy, src.width, wh);
+    const rows = normalise(await src.readRegion(0, wy, src.width, wh), opts.low, opts.high);
     const out = new Float32Array(ch * s * outW);
     for (let i = 0; i < band.length; i += batch) {
       opts.signal?.throwIfAborted();
@@ -69,7 +69,7 @@ export async function superResolve(
         for (let r = 0; r < wh; r++) {
           const from = r * src.width + p.window.x;
           const to = (b * wh + r) * ww;
-          for (let c = 0; c < ww; c++) input[to + c] = (rows[from + c]! - opts.low) / span;
+          input.set(rows.subarray(from, from + ww), to);
         }
       });
       const levelsOut = await backend.run(input, group.length, wh, ww);
