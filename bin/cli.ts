@@ -2,20 +2,24 @@
 import { Command } from 'commander';
 import { infoCommand } from './commands/info';
 import { sampleCommand } from './commands/sample';
+import { serveCommand } from './commands/serve';
 import { srCommand } from './commands/sr';
 import { startCommand } from './commands/start';
 import { exportCommand } from './commands/export';
 import { initCommand } from './commands/init';
+import { evalCommand } from './commands/eval';
 import { reportAndExit } from './fail';
 
 const program = new Command('phasesr')
   .description('Super-resolution of phase contrast microscopy images (CRGAN with diffraction pattern filters)')
   .showHelpAfterError()
   .addCommand(srCommand())
+  .addCommand(serveCommand())
   .addCommand(infoCommand())
   .addCommand(sampleCommand())
   .addCommand(exportCommand())
   .addCommand(initCommand())
+  .addCommand(evalCommand())
   .addCommand(startCommand());
 
 program.parseAsync(process.argv).catch(reportAndExit);

@@ -1,0 +1,55 @@
+// `phasesr serve`: the local tile server (WebSocket deep-zoom tiles, REST, uploads) for the viewer and clients.
+import { Command, Option } from 'commander';
+import { ENGINE_CHOICES, type EngineChoice } from '../../models/engine/backend';
+import { DEFAULT_MODEL } from '../../models/registry';
+import { intOption } from '../fail';
+
+export interface ServeCliOptions {
+  port: number;
+  host: string;
+  model: string;
+  cacheDir?: string;
+  allowDir: string[];
+  engine?: EngineChoice;
+  threads?: number;
+  token?: string;
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve images as deep-zoom tiles (source levels + 2x/4x/8x from the model) over WebSocket and REST')
+    .argument('[images...]', 'image files to open at start (any folder)')
+    .option('--port <n>', 'TCP port (0: any free port)', intOption(0, 65535), 8080)
+    .option('--host <addr>', 'address to bind; anything but loopback requires the printed token', '127.0.0.1')
+    .option('--model <name|path>', 'lite, paper, or a model directory', DEFAULT_MODEL)
+    .option('--cache-dir <dir>', 'also keep computed tiles on disk here (keyed by image and model hash)')
+    .option('--allow-dir <dir>', 'a folder whose images clients may open by path (repeatable; the OS temp folder is always allowed)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .addOption(new Option('--engine <name>', 'inference engine (default: ort-cpu)').choices([...ENGINE_CHOICES]))
+    .option('--threads <n>', 'engine threads (default: all cores)', intOption(1, 256))
+    .option('--token <t>', 'access token (default: generated when --host is not loopback)')
+    .addHelpText('after', `
+Example:
+  phasesr serve cells.tif --allow-dir ~/data
+  then open the printed URL; protocol: docs/protocol.md`)
+    .action(async (images: string[], o: ServeCliOptions) => {
+      await runServe(images, o);
+    });
+}
+
+/** Starts the server and keeps it running until SIGINT/SIGTERM (shared with `phasesr start`). */
+export async function runServe(images: string[], o: ServeCliOptions, banner?: (url: string) => string): Promise<void> {
+  const { PhasesrServer } = await import('../../server');
+  const server = await PhasesrServer.create({
+    port: o.port, host: o.host, model: o.model, allowDirs: o.allowDir, images,
+    ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}), ...(o.engine ? { engine: o.engine } : {}),
+    ...(o.threads ? { threads: o.threads } : {}), ...(o.token !== undefined ? { token: o.token } : {}),
+  });
+  await server.listen();
+  process.stdout.write(banner ? banner(server.viewerUrl) : `phasesr server: ${server.viewerUrl}\n`);
+  if (server.token) process.stdout.write(`token required (bound to ${o.host}): ${server.token}\n`);
+  const stop = (sig: NodeJS.Signals) => {
+    process.stderr.write(`${sig}: stopping\n`);
+    server.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop).once('SIGTERM', stop);
+}

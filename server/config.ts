@@ -1,0 +1,64 @@
+// Every server option with its default in one place; createServer merges {...SERVER_DEFAULTS, ...opts}.
+import os from 'node:os';
+
+export interface ServerOptions {
+  port: number;
+  /** 127.0.0.1 by default; any other address requires the token. */
+  host: string;
+  /** lite, paper, or a model directory. */
+  model: string;
+  engine?: 'ort-cpu' | 'ort-cuda' | 'tfjs';
+  threads?: number;
+  /** Optional disk cache of computed tiles (keyed by image hash, model hash and tile address). */
+  cacheDir?: string;
+  /** Folders whose files may be opened by server-side path (the OS temp folder is always allowed). */
+  allowDirs: string[];
+  /** Access token: undefined = generated when the host is not loopback; '' = none (loopback only). */
+  token?: string;
+  /** Where uploads are stored while open (default: a fresh folder in the OS temp folder). */
+  uploadDir?: string;
+  /** Images opened at start and never closed (e.g. the sample). */
+  images: string[];
+  /** Bytes of encoded tiles kept in memory. */
+  memoryCacheBytes: number;
+  /** Bytes of float tiles (siblings of computed tiles, not yet encoded) kept in memory. */
+  floatCacheBytes: number;
+  /** Largest WebSocket message (ws maxPayload). */
+  maxPayloadBytes: number;
+  /** Bytes per upload/result chunk the server advertises and sends. */
+  chunkBytes: number;
+  maxUploadBytes: number;
+  maxImagePixels: number;
+  /** Tile requests queued per connection before SR_ERR_BUSY. */
+  maxQueuedPerConnection: number;
+  /** Inference jobs queued in total before SR_ERR_BUSY. */
+  maxQueued: number;
+  /** Most LR blocks per engine call (micro-batching). */
+  batch: number;
+  log: (line: string) => void;
+}
+
+export const SERVER_DEFAULTS: ServerOptions = {
+  port: 8080,
+  host: '127.0.0.1',
+  model: 'lite',
+  allowDirs: [],
+  images: [],
+  memoryCacheBytes: 256 << 20,
+  floatCacheBytes: 256 << 20,
+  maxPayloadBytes: 8 << 20,
+  chunkBytes: 4 << 20,
+  maxUploadBytes: 4 * 1024 ** 3,
+  maxImagePixels: 2 ** 32,
+  maxQueuedPerConnection: 1024,
+  maxQueued: 4096,
+  batch: 4,
+  log: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** Addresses that only this machine can reach: no token needed there. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export const OS_TEMP = os.tmpdir();

@@ -1,0 +1,26 @@
+// The server's error type: a stable code from protocol/error-codes.ts, a message for a person, and the HTTP
+// status that code maps to. Anything thrown with a SR_ERR_ code (models/ errors included) keeps its code.
+import { httpStatusOf, isErrorCode, type ErrorCode } from './protocol';
+
+export class ServerError extends Error {
+  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ServerError';
+  }
+
+  get status(): number {
+    return httpStatusOf(this.code);
+  }
+}
+
+/** Any thrown value as {code, message}; unknown errors become SR_ERR_INTERNAL (and are worth logging). */
+export function toWireError(e: unknown): { code: ErrorCode; message: string; internal: boolean } {
+  const err = e as { code?: unknown; message?: unknown };
+  if (err && isErrorCode(err.code)) return { code: err.code, message: String(err.message), internal: err.code === 'SR_ERR_INTERNAL' };
+  return { code: 'SR_ERR_INTERNAL', message: `internal error: ${err?.message ?? String(e)}`, internal: true };
+}
+
+/** `name` must be `expected`, got `actual` (one wording for every parameter check). */
+export function invalidParam(name: string, expected: string, actual: unknown): ServerError {
+  return new ServerError('SR_ERR_USAGE', `${name} must be ${expected}, got ${JSON.stringify(actual)}`);
+}

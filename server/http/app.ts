@@ -1,0 +1,47 @@
+// The express app: security guard on every request, JSON errors {error: {code, message}}, /health, and a
+// `routes` hook where the image/tile REST endpoints (http/image-routes.ts) and later ones are mounted.
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+
+import { ServerError, toWireError } from '../errors';
+import { RequestGuard, TOKEN_COOKIE } from './security';
+
+export interface AppOptions {
+  guard: RequestGuard;
+  /** Body of GET /health (stats, model, version). */
+  health: () => object;
+  log: (line: string) => void;
+}
+
+/** Methods that change state: checked against Origin (a foreign page could send them without CORS). */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function createApp(opts: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const denied = opts.guard.check(req, !SAFE.has(req.method));
+    if (denied) return void res.status(denied.status).json({ error: { code: denied.code, message: denied.message } });
+    // Jupyter-style: the ?token= URL sets a cookie so the page's later requests (tiles, WebSocket) carry it.
+    const t = opts.guard.queryToken(req);
+    if (t) res.cookie(TOKEN_COOKIE, t, { httpOnly: true, sameSite: 'strict', path: '/' });
+    next();
+  });
+  app.get('/health', (_req, res) => void res.json({ ok: true, ...opts.health() }));
+  return app;
+}
+
+/** Installed last: unknown routes and thrown errors become JSON errors with stable codes. */
+export function finishApp(app: Express, log: (line: string) => void): void {
+  app.use((req: Request, _res: Response, next: NextFunction) => next(new ServerError('SR_ERR_NOT_FOUND', `no route ${req.method} ${req.path}`)));
+  app.use((e: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const err = e as { type?: string; status?: number };
+    // body-parser errors (too large, bad JSON) carry `type` and `status`.
+    const w = err?.type === 'entity.too.large' ? { code: 'SR_ERR_TOO_LARGE' as const, message: 'request body too large', internal: false }
+      : err?.type === 'entity.parse.failed' ? { code: 'SR_ERR_BAD_MESSAGE' as const, message: 'request body is not valid JSON', internal: false }
+      : toWireError(e);
+    if (w.internal) log(`${req.method} ${req.path}: ${(e as Error)?.stack ?? String(e)}`);
+    if (res.headersSent) return void res.destroy();
+    res.status(new ServerError(w.code, w.message).status).json({ error: { code: w.code, message: w.message } });
+  });
+}

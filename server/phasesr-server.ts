@@ -1,0 +1,107 @@
+// The tile server: loads the model and engine once, wires the HTTP app and the WebSocket hub to the image
+// store and the tile service, and listens. `PhasesrServer.create()` then `listen()`; `close()` frees all.
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { Express } from 'express';
+
+import { createEngine, describeModel, resolveModel, type LoadedModel, type SuperResBackend } from '../models';
+import { isLoopback, SERVER_DEFAULTS, type ServerOptions } from './config';
+import { createApp, finishApp } from './http/app';
+import { RequestGuard } from './http/security';
+import { PROTOCOL_VERSION, TILE_SIZE, type ServerMessageOf } from './protocol';
+import { ServerStats } from './stats';
+import { WsHub } from './ws/ws-hub';
+
+export const SERVER_NAME = 'phasesr 0.1.0';
+
+export class PhasesrServer {
+  readonly stats = new ServerStats();
+  /** The express app: add routes with `server.app.get(...)` before `listen()` (errors and 404 come last). */
+  readonly app: Express;
+  /** The WebSocket hub: add message handlers with `server.hub.register(type, handler)`. */
+  readonly hub: WsHub;
+  readonly options: ServerOptions;
+  readonly token: string;
+  #http: Server | undefined;
+
+  private constructor(options: ServerOptions, readonly model: LoadedModel, readonly engine: SuperResBackend) {
+    this.options = options;
+    const loopback = isLoopback(options.host);
+    this.token = options.token ?? (loopback ? '' : randomBytes(24).toString('hex'));
+    const guard = new RequestGuard(this.token, loopback);
+    this.app = createApp({ guard, health: () => this.health(), log: options.log });
+    this.hub = new WsHub({ maxPayloadBytes: options.maxPayloadBytes, guard, hello: () => this.hello(), log: options.log });
+  }
+
+  /** Loads the model and starts the engine; conflicting options throw SR_ERR_USAGE. */
+  static async create(opts: Partial<ServerOptions> = {}): Promise<PhasesrServer> {
+    const options: ServerOptions = { ...SERVER_DEFAULTS, ...opts };
+    const model = await resolveModel(options.model);
+    options.log(`model: ${describeModel(model)}`);
+    const engine = await createEngine(model.config, model.weights, {
+      ...(options.engine ? { engine: options.engine } : {}), ...(options.threads ? { threads: options.threads } : {}), log: options.log,
+    });
+    return new PhasesrServer(options, model, engine);
+  }
+
+  /** Starts listening (port 0 = any free port); resolves with the base URL. */
+  async listen(): Promise<string> {
+    finishApp(this.app, this.options.log);
+    const http = createServer(this.app);
+    http.on('upgrade', (req, socket, head) => this.hub.handleUpgrade(req, socket, head));
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(this.options.port, this.options.host, () => resolve());
+    });
+    this.#http = http;
+    return this.url;
+  }
+
+  /** Base URL (http://host:port), without the token. */
+  get url(): string {
+    const a = this.#http?.address() as AddressInfo | null | undefined;
+    if (!a) throw new Error('server is not listening');
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}`;
+  }
+
+  get port(): number {
+    return (this.#http?.address() as AddressInfo).port;
+  }
+
+  /** The URL to open in a browser (with ?token= when one is required). */
+  get viewerUrl(): string {
+    return `${this.url}/${this.token ? `?token=${this.token}` : ''}`;
+  }
+
+  async close(): Promise<void> {
+    await this.hub.close();
+    if (this.#http) {
+      this.#http.closeAllConnections();
+      await new Promise<void>((r) => this.#http!.close(() => r()));
+    }
+    await this.engine.dispose();
+  }
+
+  health(): object {
+    return {
+      server: SERVER_NAME, protocol: PROTOCOL_VERSION, model: this.modelInfo(), engine: this.engine.engine,
+      connections: this.hub.connectionCount, stats: { ...this.stats },
+    };
+  }
+
+  modelInfo(): ServerMessageOf<'hello'>['model'] {
+    const m = this.model;
+    return { name: m.config.name, scale: m.config.scale, sha256: m.sha256, trained: m.provenance.trained, description: describeModel(m) };
+  }
+
+  hello(): ServerMessageOf<'hello'> {
+    const o = this.options;
+    return {
+      type: 'hello', version: PROTOCOL_VERSION, server: SERVER_NAME, model: this.modelInfo(), tileSize: TILE_SIZE,
+      limits: { maxPayloadBytes: o.maxPayloadBytes, maxUploadBytes: o.maxUploadBytes, maxImagePixels: o.maxImagePixels, maxQueuedPerConnection: o.maxQueuedPerConnection, chunkBytes: o.chunkBytes },
+    };
+  }
+}

@@ -1,0 +1,6 @@
+// The phasesr wire protocol, imported by the server, the viewer and every client (docs/protocol.md).
+// Browser-safe: nothing here imports Node modules.
+export * from './messages';
+export * from './binary-frame';
+export * from './error-codes';
+export * from './deep-zoom';

@@ -1,0 +1,11 @@
+// Counters the server exposes on /health and in `status` messages (tests use engineCalls to check dedupe).
+export class ServerStats {
+  engineCalls = 0;
+  /** LR blocks run through the model (one block serves 2x, 4x and 8x tiles). */
+  blocksInferred = 0;
+  tilesComputed = 0;
+  cacheHits = 0;
+  diskHits = 0;
+  tilesSent = 0;
+  errors = 0;
+}
