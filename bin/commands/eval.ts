@@ -1,0 +1,49 @@
+// `phasesr eval --data DIR`: PSNR/SSIM of bicubic, Lanczos-3 and models on a folder of HR images, by the
+// protocol of docs/evaluation.md; prints the markdown tables and writes PREFIX.json and PREFIX.md.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { ENGINE_CHOICES, type EngineChoice } from '../../models/engine/backend';
+import { intOption } from '../fail';
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+export function evalCommand(): Command {
+  return new Command('eval')
+    .description('score models against bicubic and Lanczos-3 (PSNR, SSIM) on a folder of HR images')
+    .requiredOption('--data <dir>', 'folder of HR images (.png, .tif, .tiff; all of them, sorted by name)')
+    .addOption(new Option('--scale <n>', 'downsampling factor of the LR made from each HR').choices(['2', '4', '8']).default('8'))
+    .addOption(new Option('--model <name|path>', 'lite, paper or a model directory; repeat for several').argParser(collect).default([] as string[], 'lite'))
+    .option('--out <prefix>', 'write PREFIX.json and PREFIX.md', 'eval-results')
+    .option('--tile <n>', 'tile side in LR pixels', intOption(8, 16384), 64)
+    .option('--batch <n>', 'tiles per engine call', intOption(1, 64), 4)
+    .addOption(new Option('--engine <name>', 'inference engine (default: ort-cpu)').choices([...ENGINE_CHOICES]))
+    .option('--threads <n>', 'engine threads (default: all cores)', intOption(1, 256))
+    .addHelpText('after', `
+Each HR is cropped (top-left) to a multiple of the scale and averaged over scale x scale blocks into the LR
+(rounded to the HR dtype). Bicubic, Lanczos-3 and each model upsample that LR; the model runs exactly as
+'phasesr sr' runs it. The 2x and 4x cascade outputs are scored too, against the HR box-downsampled to
+their size. Metrics on [0,1] through the reference's 0.1/99.9 percentiles: PSNR (range 1) and SSIM
+(11x11 Gaussian, sigma 1.5, valid windows). Details: docs/evaluation.md.
+
+Example:
+  phasesr eval --data ../shared/data/phase-contrast/val --model lite --model runs/my-model --out results/val`)
+    .action(async (o: { data: string; scale: string; model: string[]; out: string; tile: number; batch: number; engine?: EngineChoice; threads?: number }) => {
+      const { runEval } = await import('../../models/eval/run-eval');
+      const { reportMarkdown } = await import('../../models/eval/report');
+      const report = await runEval({
+        data: o.data, scale: Number(o.scale) as 2 | 4 | 8, models: o.model, tile: o.tile, batch: o.batch,
+        ...(o.engine ? { engine: o.engine } : {}), ...(o.threads ? { threads: o.threads } : {}),
+      });
+      const md = reportMarkdown(report);
+      const json = `${o.out}.json`;
+      const mdFile = `${o.out}.md`;
+      await mkdir(path.dirname(path.resolve(json)), { recursive: true });
+      await writeFile(json, `${JSON.stringify(report, null, 1)}\n`);
+      await writeFile(mdFile, md);
+      process.stdout.write(md);
+      process.stderr.write(`wrote ${json} and ${mdFile}\n`);
+    });
+}
