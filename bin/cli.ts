@@ -8,6 +8,7 @@ import { startCommand } from './commands/start';
 import { exportCommand } from './commands/export';
 import { initCommand } from './commands/init';
 import { evalCommand } from './commands/eval';
+import { trainCommand } from './commands/train';
 import { reportAndExit } from './fail';
 
 const program = new Command('phasesr')
@@ -19,6 +20,7 @@ const program = new Command('phasesr')
   .addCommand(sampleCommand())
   .addCommand(exportCommand())
   .addCommand(initCommand())
+  .addCommand(trainCommand())
   .addCommand(evalCommand())
   .addCommand(startCommand());
 

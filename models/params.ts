@@ -60,16 +60,28 @@ function convSpecs(prefix: string, k: number, cin: number, cout: number): ParamS
   ];
 }
 
-/** mulberry32: a tiny seeded PRNG, so that an initialisation is reproducible from its seed alone. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
+/**
+ * mulberry32: a tiny seeded PRNG, so that an initialisation is reproducible from its seed alone. Its whole
+ * state is one 32-bit integer, which a training checkpoint saves so that a resumed run draws the same crops.
+ */
+export class Mulberry32 {
+  state: number;
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  }
+}
+
+/** A mulberry32 stream as a function returning uniforms in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  const g = new Mulberry32(seed);
+  return () => g.next();
 }
 
 /** Standard normal samples (Box-Muller) from a uniform source. */

@@ -2,6 +2,9 @@
 // for integer images, a sorted sample for float32; huge images read only every k-th band.
 import type { ImageSource } from './image-source';
 
+/** What percentiles need of an image: a file (ImageSource) or pixels already in memory. */
+export type PercentileSource = Pick<ImageSource, 'width' | 'height' | 'dtype' | 'readRegion'>;
+
 /** Percentile values and whether they come from a sample (some bands or pixels skipped). */
 export interface PercentileResult {
   low: number;
@@ -31,7 +34,7 @@ function interpolate(p: number, n: number, at: (rank: number) => number): number
  * The `pcts` percentiles (default 0.1 and 99.9) of all finite pixel values, numpy 'linear' definition.
  * A flat or all-NaN image gives low = high (0 when nothing is finite).
  */
-export async function imagePercentiles(src: ImageSource, pcts: [number, number] = [0.1, 99.9], opts: PercentileOptions = {}): Promise<PercentileResult> {
+export async function imagePercentiles(src: PercentileSource, pcts: [number, number] = [0.1, 99.9], opts: PercentileOptions = {}): Promise<PercentileResult> {
   const { width, height, dtype } = src;
   const bandRows = Math.max(1, Math.min(height, Math.floor((opts.bandPixels ?? 4 << 20) / width)));
   const bands = Math.ceil(height / bandRows);

@@ -2,6 +2,7 @@
 // layer norm + LeakyReLU, and the fixed DPF filter bank as a convolution.
 import * as tf from '@tensorflow/tfjs';
 import { dpfBankHWIO } from '../dpf/dpf';
+import { conv2dSame, conv2dSameConstant } from './conv';
 
 export type Params = Map<string, tf.Tensor>;
 
@@ -23,14 +24,14 @@ export function pixelLayerNorm(h: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor
 /** conv3x3 ('same', zero padding) -> LN -> LeakyReLU, with parameters under `prefix`. */
 export function convBlock(p: Params, prefix: string, h: tf.Tensor4D, eps: number, slope: number): tf.Tensor4D {
   const w = param(p, `${prefix}.w`) as tf.Tensor4D;
-  const y = tf.conv2d(h, w, 1, 'same').add(param(p, `${prefix}.b`)) as tf.Tensor4D;
+  const y = conv2dSame(h, w).add(param(p, `${prefix}.b`)) as tf.Tensor4D;
   const n = pixelLayerNorm(y, param(p, `${prefix}.ln.g`), param(p, `${prefix}.ln.b`), eps);
   return tf.leakyRelu(n, slope);
 }
 
 /** 1x1 convolution with bias. */
 export function conv1x1(p: Params, prefix: string, h: tf.Tensor4D): tf.Tensor4D {
-  return tf.conv2d(h, param(p, `${prefix}.w`) as tf.Tensor4D, 1, 'valid').add(param(p, `${prefix}.b`)) as tf.Tensor4D;
+  return conv2dSame(h, param(p, `${prefix}.w`) as tf.Tensor4D).add(param(p, `${prefix}.b`)) as tf.Tensor4D;
 }
 
 // The DPF kernels are constants: build each radius once and keep it outside any tidy scope.
@@ -50,5 +51,5 @@ export function dpfBank(radius: number): tf.Tensor4D {
 
 /** DPF responses of a 1-channel image batch [N,H,W,1] -> [N,H,W,12], zero padding. */
 export function dpfResponses(img: tf.Tensor4D, radius: number): tf.Tensor4D {
-  return tf.conv2d(img, dpfBank(radius), 1, 'same');
+  return conv2dSameConstant(img, dpfBank(radius));
 }

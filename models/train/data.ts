@@ -1,0 +1,72 @@
+// Training data: whole HR images held in memory already normalised, random square crops with one of the
+// 8 flips/rotations, and the LR made from each crop by area (box) downsampling, as the paper did.
+import path from 'node:path';
+import { boxDownsample, listEvalImages, percentilesOf } from '../eval/pairs';
+import { ImageSource } from '../io/image-source';
+import { normalise } from '../io/normalisation';
+import type { Mulberry32 } from '../params';
+import { NORMALISATION_PERCENTILES } from '../pipeline/run-sr';
+
+/** One training image, normalised: 0 and 1 are its 0.1 and 99.9 percentiles (of its LR, see loadTrainImage). */
+export interface TrainImage {
+  name: string;
+  width: number;
+  height: number;
+  data: Float32Array;
+  low: number;
+  high: number;
+}
+
+/**
+ * Loads an HR image whole. The percentiles are those of its area-downsampled (LR) version: at inference
+ * the model sees an LR image normalised by the LR's own percentiles, so training uses the same rule.
+ */
+/** The image files of a folder (sorted), as evaluation lists them. */
+export const listImages = listEvalImages;
+
+export async function loadTrainImage(file: string, scale: number): Promise<TrainImage> {
+  const src = await ImageSource.open(file);
+  try {
+    const { width, height, dtype } = src;
+    const raw = await src.readRegion(0, 0, width, height);
+    const lr = boxDownsample(raw, width, height, scale, dtype);
+    const { low, high } = await percentilesOf(lr, Math.floor(width / scale), Math.floor(height / scale), dtype, NORMALISATION_PERCENTILES);
+    return { name: path.basename(file), width, height, data: normalise(raw, low, high), low, high };
+  } finally {
+    await src.close();
+  }
+}
+
+/**
+ * A size x size crop at (x, y) under one of the 8 symmetries of the square: bit 0 flips left-right,
+ * bit 1 flips top-bottom, bit 2 transposes (applied last). Box downsampling commutes with all of them
+ * for crops aligned to the scale, which the alignment test relies on.
+ */
+export function cropAt(img: TrainImage, x: number, y: number, size: number, variant: number, out = new Float32Array(size * size)): Float32Array {
+  if (x < 0 || y < 0 || x + size > img.width || y + size > img.height) {
+    throw new RangeError(`crop ${size}x${size} at (${x},${y}) is outside ${img.name} (${img.width}x${img.height})`);
+  }
+  const fx = variant & 1, fy = variant & 2, tr = variant & 4;
+  for (let r = 0; r < size; r++) {
+    for (let c = 0; c < size; c++) {
+      let sr = tr ? c : r, sc = tr ? r : c;
+      if (fx) sc = size - 1 - sc;
+      if (fy) sr = size - 1 - sr;
+      out[r * size + c] = img.data[(y + sr) * img.width + x + sc]!;
+    }
+  }
+  return out;
+}
+
+/** `batch` random crops (random image, position and symmetry), packed NHWC [batch, size, size, 1]. */
+export function randomCrops(images: TrainImage[], rng: Mulberry32, size: number, batch: number): Float32Array {
+  const out = new Float32Array(batch * size * size);
+  for (let b = 0; b < batch; b++) {
+    const img = images[Math.floor(rng.next() * images.length)]!;
+    const x = Math.floor(rng.next() * (img.width - size + 1));
+    const y = Math.floor(rng.next() * (img.height - size + 1));
+    const variant = Math.floor(rng.next() * 8);
+    cropAt(img, x, y, size, variant, out.subarray(b * size * size, (b + 1) * size * size));
+  }
+  return out;
+}
