@@ -6,18 +6,27 @@ import type { AddressInfo } from 'node:net';
 
 import type { Express } from 'express';
 
-import { createEngine, describeModel, resolveModel, type LoadedModel, type SuperResBackend } from '../models';
+import { createEngine, describeModel, haloFor, resolveModel, type LoadedModel, type SuperResBackend } from '../models';
 import { isLoopback, SERVER_DEFAULTS, type ServerOptions } from './config';
+import type { ServerContext } from './context';
 import { createApp, finishApp } from './http/app';
+import { mountImageRoutes } from './http/image-routes';
+import { mountIndex } from './http/index-page';
 import { RequestGuard } from './http/security';
+import { ImageStore } from './images/image-store';
 import { PROTOCOL_VERSION, TILE_SIZE, type ServerMessageOf } from './protocol';
 import { ServerStats } from './stats';
+import { TileCache } from './tiles/tile-cache';
+import { TileService } from './tiles/tile-service';
+import { registerImageHandlers } from './ws/image-handlers';
+import { registerTileHandlers } from './ws/tile-handlers';
 import { WsHub } from './ws/ws-hub';
 
 export const SERVER_NAME = 'phasesr 0.1.0';
 
-export class PhasesrServer {
+export class PhasesrServer implements ServerContext {
   readonly stats = new ServerStats();
+  readonly tiles: TileService;
   /** The express app: add routes with `server.app.get(...)` before `listen()` (errors and 404 come last). */
   readonly app: Express;
   /** The WebSocket hub: add message handlers with `server.hub.register(type, handler)`. */
@@ -25,14 +34,26 @@ export class PhasesrServer {
   readonly options: ServerOptions;
   readonly token: string;
   #http: Server | undefined;
+  #seq = 0;
 
-  private constructor(options: ServerOptions, readonly model: LoadedModel, readonly engine: SuperResBackend) {
+  private constructor(options: ServerOptions, readonly model: LoadedModel, readonly engine: SuperResBackend, readonly store: ImageStore) {
     this.options = options;
     const loopback = isLoopback(options.host);
     this.token = options.token ?? (loopback ? '' : randomBytes(24).toString('hex'));
     const guard = new RequestGuard(this.token, loopback);
     this.app = createApp({ guard, health: () => this.health(), log: options.log });
     this.hub = new WsHub({ maxPayloadBytes: options.maxPayloadBytes, guard, hello: () => this.hello(), log: options.log });
+    const cache = new TileCache({ encodedBytes: options.memoryCacheBytes, floatBytes: options.floatCacheBytes, ...(options.cacheDir ? { dir: options.cacheDir } : {}), log: options.log });
+    this.tiles = new TileService({ engine, modelSha: model.sha256, halo: haloFor(model.config), cache, stats: this.stats, maxQueued: options.maxQueued, batch: options.batch });
+    store.onImageClosed((img) => this.tiles.dropImage(img));
+    const tileHandlers = registerTileHandlers(this);
+    registerImageHandlers(this, tileHandlers.cancelImage);
+    mountImageRoutes(this.app, this);
+    mountIndex(this.app, this);
+  }
+
+  nextSeq(): number {
+    return ++this.#seq;
   }
 
   /** Loads the model and starts the engine; conflicting options throw SR_ERR_USAGE. */
@@ -43,7 +64,16 @@ export class PhasesrServer {
     const engine = await createEngine(model.config, model.weights, {
       ...(options.engine ? { engine: options.engine } : {}), ...(options.threads ? { threads: options.threads } : {}), log: options.log,
     });
-    return new PhasesrServer(options, model, engine);
+    let store: ImageStore | undefined;
+    try {
+      store = await ImageStore.create({ allowDirs: options.allowDirs, ...(options.uploadDir ? { uploadDir: options.uploadDir } : {}), maxImagePixels: options.maxImagePixels, modelScale: model.config.scale, halo: haloFor(model.config), log: options.log });
+      for (const file of options.images) await store.openFile(file, { pinned: true });
+    } catch (e) {
+      await store?.close();
+      await engine.dispose();
+      throw e;
+    }
+    return new PhasesrServer(options, model, engine, store);
   }
 
   /** Starts listening (port 0 = any free port); resolves with the base URL. */
@@ -82,13 +112,15 @@ export class PhasesrServer {
       this.#http.closeAllConnections();
       await new Promise<void>((r) => this.#http!.close(() => r()));
     }
+    await this.store.close();
     await this.engine.dispose();
   }
 
   health(): object {
     return {
       server: SERVER_NAME, protocol: PROTOCOL_VERSION, model: this.modelInfo(), engine: this.engine.engine,
-      connections: this.hub.connectionCount, stats: { ...this.stats },
+      connections: this.hub.connectionCount, openImages: this.store.list().length,
+      queue: { queued: this.tiles.queue.queued, running: this.tiles.queue.running }, stats: { ...this.stats },
     };
   }
 

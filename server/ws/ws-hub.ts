@@ -17,6 +17,8 @@ import { Connection } from './connection';
 /** Handles one message type; a thrown coded error becomes an `error` reply carrying the message's id. */
 export type MessageHandler<T extends ClientMessageType> = (msg: ClientMessageOf<T>, conn: Connection) => void | Promise<void>;
 
+export type CancelHook = (conn: Connection, ids: number[] | 'all') => number[] | Promise<number[]>;
+
 export interface WsHubOptions {
   maxPayloadBytes: number;
   guard: RequestGuard;
@@ -30,6 +32,7 @@ export class WsHub {
   readonly #handlers = new Map<ClientMessageType, MessageHandler<never>>();
   readonly #connections = new Set<Connection>();
   readonly #onClose: ((conn: Connection) => void)[] = [];
+  readonly #onCancel: CancelHook[] = [];
   #nextId = 1;
 
   constructor(private readonly opts: WsHubOptions) {
@@ -45,6 +48,21 @@ export class WsHub {
         conn.close(1002, 'protocol version');
       }
     });
+    // One `cancel` for every kind of request: each hook cancels what it owns and returns those ids.
+    this.register('cancel', async (msg, conn) => {
+      const which = msg.all ? 'all' : (msg.ids ?? []);
+      const ids: number[] = [];
+      for (const hook of this.#onCancel) ids.push(...(await hook(conn, which)));
+      if (ids.length > 0) conn.send({ type: 'cancelled', ids, reason: 'client' });
+    });
+  }
+
+  /**
+   * Adds a canceller for `cancel` messages: given the ids (or 'all'), it stops this connection's requests
+   * it owns (tiles, uploads, batch jobs) and returns their ids; the hub answers `cancelled` with all of them.
+   */
+  onCancel(hook: CancelHook): void {
+    this.#onCancel.push(hook);
   }
 
   /**

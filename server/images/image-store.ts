@@ -1,0 +1,170 @@
+// The images the server has open, shared by all connections: opened by server-side path (inside the
+// allowed folders), by upload, or at start. Identical content is opened once (id = content hash); opening
+// checks the pixel count from the header before anything is decoded, and computes the percentiles once.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import sharp, { type Metadata } from 'sharp';
+
+import { ImageSource, imagePercentiles, NORMALISATION_PERCENTILES } from '../../models';
+import { ServerError } from '../errors';
+import { AllowedPaths } from './allowed-paths';
+import { displayName, ServedImage } from './served-image';
+import type { FinishedUpload } from './upload-file';
+
+export interface ImageStoreOptions {
+  allowDirs: string[];
+  uploadDir?: string;
+  maxImagePixels: number;
+  modelScale: number;
+  halo: number;
+  log: (line: string) => void;
+}
+
+interface OpenOptions {
+  name?: string;
+  pinned?: boolean;
+  /** Connection id that holds the image open. */
+  holder?: number;
+  ownsFile?: boolean;
+  sha256?: string;
+}
+
+export class ImageStore {
+  readonly #images = new Map<string, ServedImage>();
+  readonly #opening = new Map<string, Promise<ServedImage>>();
+  readonly #onClose: ((img: ServedImage) => void)[] = [];
+
+  private constructor(readonly allowed: AllowedPaths, readonly uploadDir: string, private readonly opts: ImageStoreOptions, private readonly ownsUploadDir: boolean) {}
+
+  static async create(opts: ImageStoreOptions): Promise<ImageStore> {
+    // The OS temp folder is always allowed: the Fiji bridge saves images there before asking the server.
+    const allowed = await AllowedPaths.create([os.tmpdir(), ...opts.allowDirs]);
+    const uploadDir = opts.uploadDir ?? (await mkdtemp(path.join(os.tmpdir(), 'phasesr-uploads-')));
+    return new ImageStore(allowed, uploadDir, opts, opts.uploadDir === undefined);
+  }
+
+  /** Opens a client-named server-side file. @throws SR_ERR_PATH_FORBIDDEN, SR_ERR_NOT_FOUND, image errors */
+  async openPath(p: string, opts: OpenOptions = {}): Promise<ServedImage> {
+    return this.openFile(await this.allowed.resolve(p), opts);
+  }
+
+  /** Opens a file the operator named (no folder check) or an upload. */
+  async openFile(file: string, opts: OpenOptions = {}): Promise<ServedImage> {
+    const sha256 = opts.sha256 ?? (await hashFile(file));
+    const id = sha256.slice(0, 16);
+    let img = this.#images.get(id);
+    if (!img) {
+      let pending = this.#opening.get(id);
+      if (!pending) {
+        pending = this.#open(file, id, sha256, opts).finally(() => this.#opening.delete(id));
+        this.#opening.set(id, pending);
+      }
+      try {
+        img = await pending;
+      } catch (e) {
+        if (opts.ownsFile) await rm(file, { force: true });
+        throw e;
+      }
+    } else if (opts.ownsFile && file !== img.source.path) {
+      await rm(file, { force: true }); // same content already open: the new copy is not needed
+    }
+    if (opts.pinned) img.pinned = true;
+    if (opts.holder !== undefined) img.holders.add(opts.holder);
+    return img;
+  }
+
+  async openUpload(up: FinishedUpload, name: string, opts: OpenOptions = {}): Promise<ServedImage> {
+    return this.openFile(up.path, { ...opts, name, sha256: up.sha256, ownsFile: true });
+  }
+
+  /** @throws ServerError SR_ERR_NOT_FOUND */
+  get(id: string): ServedImage {
+    const img = this.#images.get(id);
+    if (!img) throw new ServerError('SR_ERR_NOT_FOUND', `no open image ${id}`);
+    return img;
+  }
+
+  has(id: string): boolean {
+    return this.#images.has(id);
+  }
+
+  list(): ServedImage[] {
+    return [...this.#images.values()];
+  }
+
+  /** Drops a connection's hold; closes images nobody holds (unless pinned). */
+  async release(id: string, holder: number): Promise<void> {
+    const img = this.#images.get(id);
+    if (!img) return;
+    img.holders.delete(holder);
+    if (img.holders.size === 0 && !img.pinned) await this.#close(img);
+  }
+
+  /** Closes an image whatever holds it (REST DELETE). */
+  async remove(id: string): Promise<void> {
+    await this.#close(this.get(id));
+  }
+
+  onImageClosed(fn: (img: ServedImage) => void): void {
+    this.#onClose.push(fn);
+  }
+
+  async close(): Promise<void> {
+    for (const img of [...this.#images.values()]) await this.#close(img);
+    if (this.ownsUploadDir) await rm(this.uploadDir, { recursive: true, force: true });
+  }
+
+  async #open(file: string, id: string, sha256: string, opts: OpenOptions): Promise<ServedImage> {
+    await this.#checkPixels(file);
+    const src = await ImageSource.open(file);
+    try {
+      const pr = await imagePercentiles(src, NORMALISATION_PERCENTILES);
+      const img = new ServedImage(id, sha256, opts.name ?? displayName(file), src, { ...pr, pcts: NORMALISATION_PERCENTILES },
+        this.opts.modelScale, this.opts.halo, !!opts.pinned, !!opts.ownsFile);
+      this.#images.set(id, img);
+      this.opts.log(`opened ${img.name} (${id}): ${src.width}x${src.height} ${src.dtype}, percentiles ${+pr.low.toPrecision(6)}..${+pr.high.toPrecision(6)}${pr.sampled ? ' (sampled)' : ''}`);
+      return img;
+    } catch (e) {
+      await src.close();
+      throw e;
+    }
+  }
+
+  /** Refuses images above the pixel limit from the header alone (a huge header decodes nothing). */
+  async #checkPixels(file: string): Promise<void> {
+    let meta: Metadata;
+    try {
+      meta = await sharp(file, { limitInputPixels: false }).metadata();
+    } catch {
+      return; // not decodable: ImageSource.open reports it with its own code
+    }
+    const px = (meta.width ?? 0) * (meta.height ?? 0);
+    if (px > this.opts.maxImagePixels) {
+      throw new ServerError('SR_ERR_TOO_LARGE', `image is ${meta.width}x${meta.height} = ${px} pixels, above the server's limit of ${this.opts.maxImagePixels}`);
+    }
+  }
+
+  async #close(img: ServedImage): Promise<void> {
+    if (this.#images.get(img.id) !== img) return;
+    this.#images.delete(img.id);
+    for (const fn of this.#onClose) fn(img);
+    await img.source.close();
+    if (img.ownsFile) await rm(img.source.path, { force: true });
+    this.opts.log(`closed ${img.name} (${img.id})`);
+  }
+}
+
+async function hashFile(file: string): Promise<string> {
+  const h = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new ServerError(err.code === 'ENOENT' ? 'SR_ERR_NOT_FOUND' : 'SR_ERR_IO', `cannot read ${file}: ${err.message}`);
+  }
+  return h.digest('hex');
+}

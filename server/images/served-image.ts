@@ -1,0 +1,93 @@
+// An image open on the server: its region reader, the normalisation every tile uses, its deep-zoom
+// pyramid, and the LR block grid the model runs on (128 LR pixels: one block = one 2x tile, 2x2 4x tiles,
+// 4x4 8x tiles). Block windows follow models/tiling.ts exactly as `phasesr sr` does, so tiles stitch.
+import path from 'node:path';
+
+import { planTiles, type ImageSource } from '../../models';
+import { pyramidOf, type ImageInfo, type Pyramid } from '../protocol';
+
+/** LR pixels per inference block (a 256 px tile at 2x). */
+export const BLOCK = 128;
+
+export interface Span {
+  core: number;
+  coreLen: number;
+  win: number;
+  winLen: number;
+}
+
+export interface Block {
+  bx: number;
+  by: number;
+  core: { x: number; y: number; w: number; h: number };
+  window: { x: number; y: number; w: number; h: number };
+}
+
+export class ServedImage {
+  readonly pyramid: Pyramid;
+  /** Connections holding it open; when none is left and it is not pinned, it closes. */
+  readonly holders = new Set<number>();
+  readonly #xs: Span[];
+  readonly #ys: Span[];
+
+  constructor(
+    /** First 16 hex digits of the content's sha256: identical content is one image. */
+    readonly id: string,
+    readonly sha256: string,
+    readonly name: string,
+    readonly source: ImageSource,
+    readonly percentiles: { low: number; high: number; sampled: boolean; pcts: [number, number] },
+    readonly modelScale: number,
+    halo: number,
+    /** Opened by the server operator (start-up images, HTTP uploads): closed only explicitly. */
+    public pinned: boolean,
+    /** The file is an upload the server owns and deletes on close. */
+    readonly ownsFile: boolean,
+  ) {
+    this.pyramid = pyramidOf(source.width, source.height, modelScale);
+    this.#xs = axis(source.width, halo, 'x');
+    this.#ys = axis(source.height, halo, 'y');
+  }
+
+  get width(): number {
+    return this.source.width;
+  }
+
+  get height(): number {
+    return this.source.height;
+  }
+
+  /** Block (bx, by): its LR core and the window fed to the model (core + halo, shifted inwards at edges). */
+  block(bx: number, by: number): Block {
+    const sx = this.#xs[bx];
+    const sy = this.#ys[by];
+    if (!sx || !sy) throw new RangeError(`block ${bx},${by} outside the image`);
+    return { bx, by, core: { x: sx.core, y: sy.core, w: sx.coreLen, h: sy.coreLen }, window: { x: sx.win, y: sy.win, w: sx.winLen, h: sy.winLen } };
+  }
+
+  info(baseUrl = ''): ImageInfo {
+    const s = this.source;
+    const p = this.pyramid;
+    const api = `${baseUrl}/api/v1/images/${this.id}`;
+    return {
+      imageId: this.id, name: this.name, width: s.width, height: s.height, dtype: s.dtype, format: s.format,
+      ...(s.pixelSize ? { pixelSize: s.pixelSize } : {}),
+      percentiles: this.percentiles, warnings: s.warnings,
+      tileSize: p.tileSize, nativeLevel: p.nativeLevel, maxLevel: p.maxLevel, levels: p.levels,
+      descriptorUrl: `${api}/descriptor.json`, dziUrl: `${api}/sr.dzi`,
+    };
+  }
+}
+
+/** Display name of a file: its base name. */
+export function displayName(file: string): string {
+  return path.basename(file);
+}
+
+/** Block spans along one axis, from planTiles (the one place that holds the overlap rule). */
+function axis(size: number, halo: number, dir: 'x' | 'y'): Span[] {
+  const plans = dir === 'x' ? planTiles(size, 1, BLOCK, halo) : planTiles(1, size, BLOCK, halo);
+  return plans.map((p) => (dir === 'x'
+    ? { core: p.core.x, coreLen: p.core.w, win: p.window.x, winLen: p.window.w }
+    : { core: p.core.y, coreLen: p.core.h, win: p.window.y, winLen: p.window.h }));
+}

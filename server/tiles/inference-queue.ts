@@ -1,0 +1,151 @@
+// The one inference queue shared by every connection. Jobs are keyed: a second request for a queued or
+// running job waits on it instead of adding work (dedupe across clients). The next batch starts with the
+// best job (visible before prefetch, then newest) and takes queued jobs with the same batch key (same LR
+// window size) into the same engine call. A waiter's abort removes it; a queued job nobody waits for is
+// dropped. The queue is bounded: beyond maxQueued jobs, submit throws SR_ERR_BUSY.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+
+import { ServerError } from '../errors';
+
+/** Who waits for a job, and how urgently. Mutable: a viewport hint may promote prefetch to visible. */
+export interface Waiter {
+  visible: boolean;
+  /** Larger = newer = served first among equals. */
+  seq: number;
+}
+
+interface Pending<R> {
+  resolve: (r: R) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Job<T, R> {
+  key: string;
+  batchKey: string;
+  item: T;
+  waiters: Map<Waiter, Pending<R>>;
+  running: boolean;
+}
+
+export interface InferenceQueueOptions<T, R> {
+  maxQueued: number;
+  batch: number;
+  /** Runs a batch (one engine call); returns one result per item, in order. */
+  run: (items: T[]) => Promise<R[]>;
+}
+
+export class InferenceQueue<T, R> {
+  readonly #jobs = new Map<string, Job<T, R>>();
+  #queued = 0;
+  #running = 0;
+  #pumping = false;
+
+  constructor(private readonly opts: InferenceQueueOptions<T, R>) {}
+
+  get queued(): number {
+    return this.#queued;
+  }
+
+  get running(): number {
+    return this.#running;
+  }
+
+  /**
+   * Waits for job `key` (created from `make()` unless queued or running already).
+   * @throws ServerError SR_ERR_BUSY (queue full), SR_ERR_CANCELLED (signal aborted before the job finished)
+   */
+  submit(key: string, batchKey: string, make: () => T, waiter: Waiter, signal?: AbortSignal): Promise<R> {
+    if (signal?.aborted) return Promise.reject(cancelled());
+    let job = this.#jobs.get(key);
+    if (!job) {
+      if (this.#queued >= this.opts.maxQueued) {
+        return Promise.reject(new ServerError('SR_ERR_BUSY', `the inference queue is full (${this.opts.maxQueued} jobs): retry later`));
+      }
+      job = { key, batchKey, item: make(), waiters: new Map(), running: false };
+      this.#jobs.set(key, job);
+      this.#queued++;
+    }
+    const j = job;
+    const p = new Promise<R>((resolve, reject) => j.waiters.set(waiter, { resolve, reject }));
+    if (signal) {
+      const onAbort = (): void => this.#leave(j, waiter);
+      signal.addEventListener('abort', onAbort, { once: true });
+      void p.then(() => signal.removeEventListener('abort', onAbort), () => signal.removeEventListener('abort', onAbort));
+    }
+    queueMicrotask(() => void this.#pump());
+    return p;
+  }
+
+  /** Rejects every waiter of queued jobs whose key starts with `prefix` (an image closed). */
+  dropPrefix(prefix: string): void {
+    for (const job of [...this.#jobs.values()]) {
+      if (job.running || !job.key.startsWith(prefix)) continue;
+      for (const w of [...job.waiters.keys()]) this.#leave(job, w);
+    }
+  }
+
+  #leave(job: Job<T, R>, waiter: Waiter): void {
+    const pending = job.waiters.get(waiter);
+    if (!pending) return;
+    job.waiters.delete(waiter);
+    pending.reject(cancelled());
+    if (!job.running && job.waiters.size === 0 && this.#jobs.get(job.key) === job) {
+      this.#jobs.delete(job.key);
+      this.#queued--;
+    }
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      for (;;) {
+        const batch = this.#nextBatch();
+        if (batch.length === 0) break;
+        for (const j of batch) j.running = true;
+        this.#queued -= batch.length;
+        this.#running += batch.length;
+        try {
+          const results = await this.opts.run(batch.map((j) => j.item));
+          batch.forEach((j, i) => { for (const p of j.waiters.values()) p.resolve(results[i]!); });
+        } catch (e) {
+          for (const j of batch) for (const p of j.waiters.values()) p.reject(e);
+        } finally {
+          for (const j of batch) this.#jobs.delete(j.key);
+          this.#running -= batch.length;
+        }
+        // Let socket I/O (new requests, cancels, sends) run between engine calls.
+        await yieldToLoop();
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #nextBatch(): Job<T, R>[] {
+    const queued = [...this.#jobs.values()].filter((j) => !j.running);
+    if (queued.length === 0) return [];
+    queued.sort((a, b) => compare(rank(b), rank(a)));
+    const first = queued[0]!;
+    return queued.filter((j) => j.batchKey === first.batchKey).slice(0, Math.max(1, this.opts.batch));
+  }
+}
+
+/** A job's urgency: [any visible waiter, newest waiter]. */
+function rank(j: { waiters: Map<Waiter, unknown> }): [number, number] {
+  let visible = 0;
+  let seq = -Infinity;
+  for (const w of j.waiters.keys()) {
+    if (w.visible) visible = 1;
+    if (w.seq > seq) seq = w.seq;
+  }
+  return [visible, seq];
+}
+
+function compare(a: [number, number], b: [number, number]): number {
+  return a[0] - b[0] || a[1] - b[1];
+}
+
+function cancelled(): ServerError {
+  return new ServerError('SR_ERR_CANCELLED', 'request cancelled');
+}

@@ -1,0 +1,162 @@
+// Tile address (image, layer, level, x, y, encoding) -> bytes. Source levels come from the image, levels
+// above native from the model through the shared inference queue: one LR block's inference yields its 2x,
+// 4x and 8x tiles together, and all of them are cached. Every step is deduplicated across requests.
+import type { SuperResBackend } from '../../models';
+import { normalise } from '../../models/io/normalisation';
+import { ServerError } from '../errors';
+import type { ServedImage } from '../images/served-image';
+import { BLOCK } from '../images/served-image';
+import { tileRect, type Encoding, type Layer } from '../protocol';
+import type { ServerStats } from '../stats';
+import { bicubicTile } from './bicubic-tiles';
+import { encodeTile } from './encode';
+import { crop, type EncodedTile, type FloatTile } from './float-tile';
+import { InferenceQueue, type Waiter } from './inference-queue';
+import { SingleFlight } from './single-flight';
+import { sourceTile } from './source-tiles';
+import { addressKey, TileCache, type TileAddress } from './tile-cache';
+
+export interface TileServiceOptions {
+  engine: SuperResBackend;
+  modelSha: string;
+  halo: number;
+  cache: TileCache;
+  stats: ServerStats;
+  maxQueued: number;
+  batch: number;
+}
+
+/** How a request waits: its queue priority and what cancels it. */
+export interface TileContext {
+  waiter: Waiter;
+  signal?: AbortSignal;
+}
+
+interface BlockJob {
+  img: ServedImage;
+  bx: number;
+  by: number;
+}
+
+/** A block's tiles at every model level, by address key. */
+type BlockResult = Map<string, FloatTile>;
+
+export class TileService {
+  readonly queue: InferenceQueue<BlockJob, BlockResult>;
+  readonly #floats = new SingleFlight<FloatTile>();
+  readonly #encoded = new SingleFlight<EncodedTile>();
+
+  constructor(private readonly opts: TileServiceOptions) {
+    this.queue = new InferenceQueue<BlockJob, BlockResult>({ maxQueued: opts.maxQueued, batch: opts.batch, run: (jobs) => this.#infer(jobs) });
+  }
+
+  /** The encoded tile. @throws ServerError SR_ERR_TILE_OUT_OF_RANGE, SR_ERR_BUSY, SR_ERR_CANCELLED */
+  async tile(img: ServedImage, layer: Layer, level: number, x: number, y: number, encoding: Encoding, ctx: TileContext): Promise<EncodedTile> {
+    this.#check(img, level, x, y);
+    const key = `${addressKey(this.#address(img, layer, level, x, y))}/${encoding}`;
+    const hit = this.opts.cache.encoded.get(key);
+    if (hit) {
+      this.opts.stats.cacheHits++;
+      return hit;
+    }
+    const t = await this.floatTile(img, layer, level, x, y, ctx);
+    return this.#encoded.run(key, async () => {
+      const e = await encodeTile(t, encoding, img.percentiles.low, img.percentiles.high);
+      this.opts.cache.encoded.set(key, e);
+      return e;
+    });
+  }
+
+  /** The tile before encoding, in normalised units (what the seam test compares). */
+  async floatTile(img: ServedImage, layer: Layer, level: number, x: number, y: number, ctx: TileContext): Promise<FloatTile> {
+    this.#check(img, level, x, y);
+    const addr = this.#address(img, layer, level, x, y);
+    const cached = await this.opts.cache.getFloat(addr);
+    if (cached) return cached;
+    const p = img.pyramid;
+    if (level <= p.nativeLevel) {
+      return this.#floats.run(addressKey(addr), async () => {
+        const t = await sourceTile(img, level, x, y, (l, cx, cy) => this.floatTile(img, layer, l, cx, cy, ctx));
+        await this.opts.cache.putFloat(addr, t);
+        return t;
+      });
+    }
+    if (layer === 'bicubic') {
+      return this.#floats.run(addressKey(addr), async () => {
+        const t = await bicubicTile(img, level, x, y, this.opts.halo);
+        await this.opts.cache.putFloat(addr, t);
+        return t;
+      });
+    }
+    const s = 2 ** (level - p.nativeLevel);
+    const bx = Math.floor((x * p.tileSize) / s / BLOCK);
+    const by = Math.floor((y * p.tileSize) / s / BLOCK);
+    const b = img.block(bx, by);
+    const result = await this.queue.submit(`${img.id}/${bx}/${by}`, `${b.window.w}x${b.window.h}`, () => ({ img, bx, by }), ctx.waiter, ctx.signal);
+    const t = result.get(addressKey(addr));
+    if (!t) throw new ServerError('SR_ERR_INTERNAL', `block ${bx},${by} did not produce tile ${level}/${x}/${y}`);
+    return t;
+  }
+
+  /** Drops queued work of a closed image. */
+  dropImage(img: ServedImage): void {
+    this.queue.dropPrefix(`${img.id}/`);
+  }
+
+  #check(img: ServedImage, level: number, x: number, y: number): void {
+    if (!tileRect(img.pyramid, level, x, y)) {
+      const l = img.pyramid.levels[level];
+      const where = l ? `level ${level} has ${l.columns}x${l.rows} tiles` : `levels are 0..${img.pyramid.maxLevel}`;
+      throw new ServerError('SR_ERR_TILE_OUT_OF_RANGE', `tile ${level}/${x}/${y} is outside image ${img.id} (${where})`);
+    }
+  }
+
+  #address(img: ServedImage, layer: Layer, level: number, x: number, y: number): TileAddress {
+    const native = level <= img.pyramid.nativeLevel;
+    return { imageSha: img.sha256, modelSha: native ? '' : this.opts.modelSha, layer: native ? 'source' : layer, level, x, y };
+  }
+
+  /** One engine call for blocks with the same window size; cuts every level's output into tiles. */
+  async #infer(jobs: BlockJob[]): Promise<BlockResult[]> {
+    const blocks = jobs.map((j) => ({ j, b: j.img.block(j.bx, j.by) }));
+    const { w: ww, h: wh } = blocks[0]!.b.window;
+    const input = new Float32Array(blocks.length * ww * wh);
+    for (let i = 0; i < blocks.length; i++) {
+      const { j, b } = blocks[i]!;
+      const raw = await j.img.source.readRegion(b.window.x, b.window.y, ww, wh);
+      input.set(normalise(raw, j.img.percentiles.low, j.img.percentiles.high), i * ww * wh);
+    }
+    const levels = await this.opts.engine.run(input, blocks.length, wh, ww);
+    this.opts.stats.engineCalls++;
+    this.opts.stats.blocksInferred += blocks.length;
+    const results: BlockResult[] = [];
+    const writes: Promise<void>[] = [];
+    blocks.forEach(({ j, b }, i) => {
+      const out: BlockResult = new Map();
+      const p = j.img.pyramid;
+      for (const lv of levels) {
+        const s = lv.scale;
+        const level = p.nativeLevel + Math.round(Math.log2(s));
+        const base = i * lv.width * lv.height;
+        const ox = (b.core.x - b.window.x) * s;
+        const oy = (b.core.y - b.window.y) * s;
+        // Block cores start on tile edges at every model level (BLOCK * 2 = tile size).
+        const tx0 = (b.core.x * s) / p.tileSize, ty0 = (b.core.y * s) / p.tileSize;
+        const tx1 = Math.ceil(((b.core.x + b.core.w) * s) / p.tileSize), ty1 = Math.ceil(((b.core.y + b.core.h) * s) / p.tileSize);
+        for (let ty = ty0; ty < ty1; ty++) {
+          for (let tx = tx0; tx < tx1; tx++) {
+            const r = tileRect(p, level, tx, ty)!;
+            const t = { width: r.w, height: r.h, data: crop(lv.data, lv.width, base, ox + r.x - b.core.x * s, oy + r.y - b.core.y * s, r.w, r.h) };
+            const addr = this.#address(j.img, 'sr', level, tx, ty);
+            out.set(addressKey(addr), t);
+            writes.push(this.opts.cache.putFloat(addr, t));
+            this.opts.stats.tilesComputed++;
+          }
+        }
+      }
+      results.push(out);
+    });
+    await Promise.all(writes);
+    return results;
+  }
+}

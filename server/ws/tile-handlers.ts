@@ -1,0 +1,132 @@
+// WebSocket handlers for tiles: `tiles` requests go to the tile service with this connection's priority
+// and abort signal; `cancel`, `viewport`, `close-image` and disconnect abort them. A cancelled request never
+// gets a frame; every other outcome is a tile frame or an error naming the request id.
+import type { ServerContext } from '../context';
+import { ServerError, toWireError } from '../errors';
+import { TILE_SIZE, type TileRequest } from '../protocol';
+import type { Waiter } from '../tiles/inference-queue';
+import type { Connection } from './connection';
+
+interface PendingTile {
+  req: TileRequest;
+  waiter: Waiter;
+  abort: AbortController;
+}
+
+const TILES = 'tiles';
+
+function pending(conn: Connection): Map<number, PendingTile> {
+  let m = conn.state.get(TILES) as Map<number, PendingTile> | undefined;
+  if (!m) conn.state.set(TILES, (m = new Map()));
+  return m;
+}
+
+export function registerTileHandlers(ctx: ServerContext): { cancelImage: (conn: Connection, imageId: string) => void } {
+  const { hub, store, tiles, stats, options } = ctx;
+
+  const cancel = (conn: Connection, ids: number[], reason: 'client' | 'viewport' | 'closed'): number[] => {
+    const map = pending(conn);
+    const hit: number[] = [];
+    for (const id of ids) {
+      const p = map.get(id);
+      if (!p) continue;
+      map.delete(id);
+      p.abort.abort(new ServerError('SR_ERR_CANCELLED', `request ${id} cancelled (${reason})`));
+      hit.push(id);
+    }
+    return hit;
+  };
+
+  hub.register('tiles', (msg, conn) => {
+    const map = pending(conn);
+    for (const req of msg.requests) {
+      if (map.has(req.id)) {
+        conn.sendError('SR_ERR_DUPLICATE_ID', `request id ${req.id} is already in flight`, req.id);
+        continue;
+      }
+      if (map.size >= options.maxQueuedPerConnection) {
+        conn.sendError('SR_ERR_BUSY', `this connection has ${map.size} tile requests in flight (limit ${options.maxQueuedPerConnection}): wait or cancel`, req.id);
+        continue;
+      }
+      if (!store.has(req.imageId)) {
+        conn.sendError('SR_ERR_NOT_FOUND', `no open image ${req.imageId}`, req.id);
+        continue;
+      }
+      const p: PendingTile = { req, waiter: { visible: req.priority === 'visible', seq: ctx.nextSeq() }, abort: new AbortController() };
+      map.set(req.id, p);
+      void serve(conn, p).finally(() => { if (map.get(req.id) === p) map.delete(req.id); });
+    }
+  });
+
+  async function serve(conn: Connection, p: PendingTile): Promise<void> {
+    const { req } = p;
+    const signal = AbortSignal.any([p.abort.signal, conn.signal]);
+    try {
+      const img = store.get(req.imageId);
+      const t = await raceAbort(tiles.tile(img, req.layer, req.level, req.x, req.y, req.encoding, { waiter: p.waiter, signal }), signal);
+      if (signal.aborted) return;
+      await conn.sendFrame({ kind: 'tile', requestId: req.id, layer: req.layer, encoding: req.encoding, level: req.level, flags: 0, x: req.x, y: req.y, width: t.width, height: t.height }, t.payload);
+      stats.tilesSent++;
+    } catch (e) {
+      if (signal.aborted) return; // cancelled: the `cancelled` message already named it
+      const w = toWireError(e);
+      stats.errors++;
+      if (w.internal) options.log(`tile ${req.imageId}/${req.level}/${req.x}/${req.y}: ${(e as Error)?.stack ?? String(e)}`);
+      conn.sendError(w.code, w.message, req.id);
+    }
+  }
+
+  hub.onCancel((conn, ids) => cancel(conn, ids === 'all' ? [...pending(conn).keys()] : ids, 'client'));
+
+  hub.register('viewport', (msg, conn) => {
+    const drop: number[] = [];
+    for (const [id, p] of pending(conn)) {
+      if (p.req.imageId !== msg.imageId) continue;
+      if (intersects(p.req, msg)) p.waiter.visible = true;
+      else drop.push(id);
+    }
+    const ids = cancel(conn, drop, 'viewport');
+    if (ids.length > 0) conn.send({ type: 'cancelled', ids, reason: 'viewport' });
+  });
+
+  hub.register('status', (_msg, conn) => {
+    conn.send({
+      type: 'status', queued: tiles.queue.queued, running: tiles.queue.running, engineCalls: stats.engineCalls,
+      tilesComputed: stats.tilesComputed, cacheHits: stats.cacheHits, connections: hub.connectionCount, openImages: store.list().length,
+    });
+  });
+
+  hub.onConnectionClose((conn) => {
+    for (const p of pending(conn).values()) p.abort.abort();
+    pending(conn).clear();
+  });
+
+  return {
+    cancelImage: (conn, imageId) => {
+      const ids = cancel(conn, [...pending(conn).values()].filter((p) => p.req.imageId === imageId).map((p) => p.req.id), 'closed');
+      if (ids.length > 0) conn.send({ type: 'cancelled', ids, reason: 'closed' });
+    },
+  };
+}
+
+/** Whether a tile request overlaps the viewport's tile rectangle (compared at the finer of the two levels). */
+function intersects(t: TileRequest, v: { level: number; x0: number; y0: number; x1: number; y1: number }): boolean {
+  const L = Math.max(t.level, v.level);
+  const ft = 2 ** (L - t.level);
+  const fv = 2 ** (L - v.level);
+  const tx0 = t.x * TILE_SIZE * ft, tx1 = (t.x + 1) * TILE_SIZE * ft;
+  const ty0 = t.y * TILE_SIZE * ft, ty1 = (t.y + 1) * TILE_SIZE * ft;
+  const vx0 = v.x0 * TILE_SIZE * fv, vx1 = (v.x1 + 1) * TILE_SIZE * fv;
+  const vy0 = v.y0 * TILE_SIZE * fv, vy1 = (v.y1 + 1) * TILE_SIZE * fv;
+  return tx0 < vx1 && vx0 < tx1 && ty0 < vy1 && vy0 < ty1;
+}
+
+/** Rejects as soon as `signal` aborts, even if the work itself (a source read, an encode) goes on. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then((v) => { signal.removeEventListener('abort', onAbort); resolve(v); }, (e) => { signal.removeEventListener('abort', onAbort); reject(e); });
+  });
+}
