@@ -1,0 +1,82 @@
+// The shared inference queue in process: dedupe of identical jobs, visible-then-newest order, micro-batches
+// of one window size, cancellation (a job nobody waits for is dropped) and the bound (SR_ERR_BUSY).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { InferenceQueue, type Waiter } from '../../server/tiles/inference-queue';
+
+/** A queue whose n-th batch waits until release() was called n times, recording what ran. */
+function gatedQueue(batch: number, maxQueued = 100) {
+  const ran: string[][] = [];
+  let released = 0;
+  const waiting: { n: number; go: () => void }[] = [];
+  const q = new InferenceQueue<string, string>({
+    maxQueued, batch,
+    run: async (items) => {
+      const n = ran.push(items);
+      if (n > released) await new Promise<void>((go) => waiting.push({ n, go }));
+      return items.map((i) => `done:${i}`);
+    },
+  });
+  const release = () => {
+    released++;
+    for (const x of waiting.splice(0)) if (x.n <= released) x.go(); else waiting.push(x);
+  };
+  return { q, ran, release };
+}
+
+const w = (seq: number, visible = true): Waiter => ({ seq, visible });
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('identical jobs run once and every waiter gets the result', async () => {
+  const { q, ran, release } = gatedQueue(4);
+  const a = q.submit('k', 'A', () => 'x', w(1));
+  const b = q.submit('k', 'A', () => 'never made', w(2));
+  await tick();
+  release();
+  assert.deepEqual(await Promise.all([a, b]), ['done:x', 'done:x']);
+  assert.deepEqual(ran, [['x']]);
+});
+
+test('visible before prefetch, newest first; a batch takes jobs of the same window size only', async () => {
+  const { q, ran, release } = gatedQueue(2);
+  const first = q.submit('busy', 'A', () => 'busy', w(0)); // occupies the engine while the rest queue up
+  await tick();
+  const all = [
+    q.submit('p1', 'A', () => 'prefetch-new', w(9, false)),
+    q.submit('v1', 'A', () => 'visible-old', w(1)),
+    q.submit('v2', 'B', () => 'visible-B', w(5)),
+    q.submit('v3', 'A', () => 'visible-new', w(7)),
+  ];
+  for (let i = 0; i < 4; i++) { release(); await tick(); await tick(); }
+  await Promise.all([first, ...all]);
+  assert.deepEqual(ran, [['busy'], ['visible-new', 'visible-old'], ['visible-B'], ['prefetch-new']]);
+});
+
+test('an aborted waiter is rejected with SR_ERR_CANCELLED and its queued job is dropped', async () => {
+  const { q, ran, release } = gatedQueue(1);
+  const busy = q.submit('busy', 'A', () => 'busy', w(0));
+  await tick();
+  const ac = new AbortController();
+  const gone = q.submit('gone', 'A', () => 'gone', w(5), ac.signal);
+  const kept = q.submit('kept', 'A', () => 'kept', w(1));
+  assert.equal(q.queued, 2);
+  ac.abort();
+  await assert.rejects(gone, (e: { code?: string }) => e.code === 'SR_ERR_CANCELLED');
+  assert.equal(q.queued, 1);
+  release(); await tick(); release();
+  await Promise.all([busy, kept]);
+  assert.deepEqual(ran, [['busy'], ['kept']]);
+});
+
+test('a full queue refuses new jobs with SR_ERR_BUSY but still joins existing ones', async () => {
+  const { q, release } = gatedQueue(1, 2);
+  const running = q.submit('r', 'A', () => 'r', w(0));
+  await tick();
+  const a = q.submit('a', 'A', () => 'a', w(1));
+  const b = q.submit('b', 'A', () => 'b', w(2));
+  await assert.rejects(q.submit('c', 'A', () => 'c', w(3)), (e: { code?: string }) => e.code === 'SR_ERR_BUSY');
+  const joined = q.submit('a', 'A', () => 'a', w(4));
+  for (let i = 0; i < 3; i++) { release(); await tick(); await tick(); }
+  assert.deepEqual(await Promise.all([running, a, b, joined]), ['done:r', 'done:a', 'done:b', 'done:a']);
+});
