@@ -13,6 +13,7 @@ import { createApp, finishApp } from './http/app';
 import { mountImageRoutes } from './http/image-routes';
 import { mountIndex } from './http/index-page';
 import { RequestGuard } from './http/security';
+import { registerBatchApi } from './batch';
 import { ImageStore } from './images/image-store';
 import { PROTOCOL_VERSION, TILE_SIZE, type ServerMessageOf } from './protocol';
 import { ServerStats } from './stats';
@@ -50,6 +51,8 @@ export class PhasesrServer implements ServerContext {
     registerImageHandlers(this, tileHandlers.cancelImage);
     mountImageRoutes(this.app, this);
     mountIndex(this.app, this);
+    // Batch API (WebSocket batch-begin/end, HTTP /api/v1/sr): server/batch/, added by the batch helper.
+    registerBatchApi(this);
   }
 
   nextSeq(): number {

@@ -1,7 +1,7 @@
 // One-shot super-resolution of a file into a file: open, normalise once, stream tiles through the
 // engine, write rows as they finish. Shared by `phasesr sr` and (later) the server's one-shot endpoint.
 import path from 'node:path';
-import type { EngineChoice } from '../engine/backend';
+import type { EngineChoice, SuperResBackend } from '../engine/backend';
 import { createEngine } from '../engine/create-engine';
 import { ImageSource } from '../io/image-source';
 import { denormalise } from '../io/normalisation';
@@ -26,6 +26,8 @@ export interface RunSrOptions {
   onProgress?: (done: number, total: number) => void;
   /** Stops the run between engine calls; the partial output and temporary files are removed. */
   signal?: AbortSignal;
+  /** Run on this engine (the server's shared one) instead of creating one; it is not disposed. */
+  backend?: SuperResBackend;
 }
 
 export interface RunSrResult {
@@ -68,7 +70,7 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
     const pixelSize = inPixel && { ...inPixel, x: inPixel.x / o.scale, y: inPixel.y / o.scale };
     const description = `phasesr ${o.scale}x of ${path.basename(o.input)} with model ${model.config.name} (sha256 ${model.sha256.slice(0, 12)})`;
 
-    const engine = await createEngine(model.config, model.weights, { ...(o.engine ? { engine: o.engine } : {}), ...(o.threads ? { threads: o.threads } : {}), log });
+    const engine = o.backend ?? await createEngine(model.config, model.weights, { ...(o.engine ? { engine: o.engine } : {}), ...(o.threads ? { threads: o.threads } : {}), log });
     // TIFF streams rows to disk as bands finish; PNG (sharp) needs the whole image, so it is only for
     // outputs that fit in memory.
     const writer = tiff ? await TiffWriter.create(o.output, { width, height, dtype, ...(pixelSize ? { pixelSize } : {}), description }) : undefined;
@@ -86,7 +88,7 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
       await writer?.abort();
       throw e;
     } finally {
-      await engine.dispose();
+      if (!o.backend) await engine.dispose();
     }
     return { width, height, dtype, ...(pixelSize ? { pixelSize } : {}), ms: performance.now() - t0 };
   } finally {

@@ -1,0 +1,174 @@
+// The WebSocket batch API: batch-begin {id, name, bytes, scale, ...}, uploadChunk frames (requestId = id),
+// batch-end; then progress, batch-result, resultChunk frames and batch-done {sha256}. The upload goes to a
+// temp file as it arrives (never whole in memory), the job runs in the shared SrJobs queue, and a cancel or
+// a disconnect aborts it and removes its files. One error per failed job; its later chunks are ignored.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+import { ServerError, toWireError } from '../errors';
+import { UploadFile } from '../images/upload-file';
+import { encodeChunk, type ClientMessageOf } from '../protocol';
+import type { Connection } from '../ws/connection';
+import type { SrJobs } from './sr-job';
+
+/** Batch jobs one connection may have in flight (uploading, queued or running). */
+export const MAX_BATCH_JOBS_PER_CONNECTION = 4;
+
+type JobState = 'upload' | 'running' | 'failed' | 'cancelled';
+
+interface BatchJob {
+  id: number;
+  begin: ClientMessageOf<'batch-begin'>;
+  upload: UploadFile;
+  state: JobState;
+  abort: AbortController;
+}
+
+export interface BatchHandlerOptions {
+  jobs: SrJobs;
+  maxUploadBytes: number;
+  chunkBytes: number;
+  log: (line: string) => void;
+}
+
+const STATE_KEY = 'batch';
+
+export class BatchHandler {
+  constructor(private readonly opts: BatchHandlerOptions) {}
+
+  async begin(msg: ClientMessageOf<'batch-begin'>, conn: Connection): Promise<void> {
+    const jobs = jobsOf(conn);
+    if (jobs.has(msg.id) || conn.hasChunkSink(msg.id)) throw new ServerError('SR_ERR_DUPLICATE_ID', `request id ${msg.id} is already in use`);
+    const live = [...jobs.values()].filter((j) => j.state === 'upload' || j.state === 'running').length;
+    if (live >= MAX_BATCH_JOBS_PER_CONNECTION) throw new ServerError('SR_ERR_BUSY', `${live} batch jobs are already in flight on this connection; wait for one to finish`);
+    const upload = await UploadFile.create(this.opts.jobs.workDir, msg.name, msg.bytes, this.opts.maxUploadBytes);
+    const job: BatchJob = { id: msg.id, begin: msg, upload, state: 'upload', abort: new AbortController() };
+    jobs.set(msg.id, job);
+    let lastReport = 0;
+    conn.acceptChunks(msg.id, {
+      write: async (seq, payload, last) => {
+        if (job.state !== 'upload') return; // failed or cancelled: the rest of its chunks are dropped quietly
+        try {
+          await upload.write(seq, payload, last);
+        } catch (e) {
+          await this.#fail(job, conn, e);
+          return;
+        }
+        const done = upload.receivedBytes;
+        // Progress at most every 1% (and at the end): a 4 GB upload in 4 MB chunks would be 1000 messages.
+        if (last || done - lastReport >= msg.bytes / 100) {
+          lastReport = done;
+          conn.send({ type: 'progress', id: msg.id, stage: 'upload', done, total: msg.bytes });
+        }
+      },
+    });
+  }
+
+  async end(msg: ClientMessageOf<'batch-end'>, conn: Connection): Promise<void> {
+    const jobs = jobsOf(conn);
+    const job = jobs.get(msg.id);
+    if (!job) throw new ServerError('SR_ERR_NOT_FOUND', `no batch job with id ${msg.id} (send batch-begin first)`);
+    await conn.chunksSettled();
+    conn.dropChunks(msg.id);
+    if (job.state !== 'upload') {
+      // Already answered (error or cancelled): batch-end only closes the id.
+      jobs.delete(msg.id);
+      return;
+    }
+    job.state = 'running';
+    const signal = AbortSignal.any([conn.signal, job.abort.signal]);
+    let output: string | undefined;
+    try {
+      const up = await job.upload.finish();
+      const b = job.begin;
+      const r = await this.opts.jobs.run({
+        input: up.path, scale: b.scale as 2 | 4 | 8, model: b.model, float32: b.float32, pixelSizeUm: b.pixelSizeUm, signal,
+        onProgress: (stage, done, total) => conn.send({ type: 'progress', id: msg.id, stage, done, total }),
+      });
+      output = r.path;
+      const { size } = await stat(r.path);
+      conn.send({
+        type: 'batch-result', id: msg.id, name: resultName(b.name, b.scale), bytes: size, width: r.width, height: r.height,
+        dtype: r.dtype, ...(r.pixelSize ? { pixelSize: r.pixelSize } : {}), ms: Math.round(r.ms),
+      });
+      const sha256 = await this.#sendFile(conn, msg.id, r.path, size, signal);
+      if (sha256) conn.send({ type: 'batch-done', id: msg.id, sha256 });
+    } catch (e) {
+      // A cancel was answered by `cancelled`, a disconnect has nobody to tell.
+      // (`state` is changed by cancel() meanwhile: read it through the object, not the narrowed type.)
+      if ((job.state as JobState) !== 'cancelled' && !conn.closed) {
+        job.state = 'failed';
+        throw e;
+      }
+    } finally {
+      jobs.delete(msg.id);
+      await job.upload.abort();
+      if (output) await rm(output, { force: true });
+    }
+  }
+
+  /** Cancels this connection's batch jobs among `ids` (or all); returns the ids it cancelled. */
+  cancel(conn: Connection, ids: number[] | undefined, all: boolean): number[] {
+    const cancelled: number[] = [];
+    for (const job of jobsOf(conn).values()) {
+      if (!(all || ids?.includes(job.id)) || (job.state !== 'upload' && job.state !== 'running')) continue;
+      const wasUploading = job.state === 'upload';
+      job.state = 'cancelled';
+      job.abort.abort(new ServerError('SR_ERR_CANCELLED', 'cancelled by the client'));
+      if (wasUploading) void job.upload.abort();
+      cancelled.push(job.id);
+    }
+    return cancelled;
+  }
+
+  /** The connection closed: its signal aborted the running jobs; remove what is left on disk. */
+  async closed(conn: Connection): Promise<void> {
+    for (const job of jobsOf(conn).values()) {
+      job.abort.abort(new ServerError('SR_ERR_CANCELLED', 'connection closed'));
+      if (job.state === 'upload' || job.state === 'failed' || job.state === 'cancelled') await job.upload.abort();
+    }
+  }
+
+  async #fail(job: BatchJob, conn: Connection, e: unknown): Promise<void> {
+    job.state = 'failed';
+    await job.upload.abort();
+    const w = toWireError(e);
+    if (w.internal) this.opts.log(`batch #${conn.id}/${job.id}: ${(e as Error)?.stack ?? String(e)}`);
+    conn.sendError(w.code, w.message, job.id);
+  }
+
+  /** Streams the result as resultChunk frames (waiting on a slow client), hashing it on the way. */
+  async #sendFile(conn: Connection, id: number, file: string, size: number, signal: AbortSignal): Promise<string | undefined> {
+    const hash = createHash('sha256');
+    let seq = 0;
+    let sent = 0;
+    for await (const chunk of createReadStream(file, { highWaterMark: this.opts.chunkBytes })) {
+      signal.throwIfAborted();
+      const bytes = chunk as Buffer;
+      hash.update(bytes);
+      sent += bytes.byteLength;
+      await conn.sendBytes(encodeChunk('resultChunk', id, seq++, bytes, sent === size));
+      conn.send({ type: 'progress', id, stage: 'result', done: sent, total: size });
+    }
+    if (sent !== size) throw new ServerError('SR_ERR_IO', `result file changed while it was sent (${sent} of ${size} bytes)`);
+    return conn.closed ? undefined : hash.digest('hex');
+  }
+}
+
+/** `cells.tif` at 8x -> `cells-x8.tif` (always TIFF: any dtype, any size, pixel size kept). */
+export function resultName(name: string, scale: number): string {
+  const base = path.basename(name);
+  const stem = base.includes('.') ? base.slice(0, base.lastIndexOf('.')) : base;
+  return `${stem || 'image'}-x${scale}.tif`;
+}
+
+function jobsOf(conn: Connection): Map<number, BatchJob> {
+  let m = conn.state.get(STATE_KEY) as Map<number, BatchJob> | undefined;
+  if (!m) {
+    m = new Map();
+    conn.state.set(STATE_KEY, m);
+  }
+  return m;
+}

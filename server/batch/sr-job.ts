@@ -1,0 +1,124 @@
+// One whole-image super-resolution on the server, shared by the WebSocket batch API and the HTTP one-shot
+// endpoint: checks (model, pixel count, free disk), then `runSr` on the server's own engine into a temp
+// TIFF in the input's dtype with the pixel size divided by the scale. Jobs wait their turn in a JobQueue.
+import { randomBytes } from 'node:crypto';
+import { rm, statfs } from 'node:fs/promises';
+import path from 'node:path';
+
+import sharp from 'sharp';
+
+import { runSr, type SuperResBackend } from '../../models';
+import type { ServerOptions } from '../config';
+import { ServerError } from '../errors';
+import type { ServerMessageOf } from '../protocol';
+import { JobQueue } from './job-queue';
+
+export type JobStage = ServerMessageOf<'progress'>['stage'];
+
+export interface SrJobRequest {
+  /** The input file (an upload in the work folder, or an allowed server-side path). */
+  input: string;
+  scale: 2 | 4 | 8;
+  /** Must name the model the server runs (its name or the spec it was started with), when given. */
+  model?: string | undefined;
+  float32?: boolean | undefined;
+  pixelSizeUm?: number | undefined;
+  signal: AbortSignal;
+  onProgress?: (stage: JobStage, done: number, total: number) => void;
+}
+
+export interface SrJobResult {
+  /** The output TIFF in the work folder; the caller removes it (or hands it to the ResultStore). */
+  path: string;
+  width: number;
+  height: number;
+  dtype: 'uint8' | 'uint16' | 'float32';
+  pixelSize?: { x: number; y: number; unit: string };
+  ms: number;
+}
+
+/** What a job needs of the server. */
+export interface SrJobHost {
+  /** The engine jobs run on (the server's, wrapped by yieldingEngine so tile work goes first). */
+  readonly engine: SuperResBackend;
+  readonly options: ServerOptions;
+}
+
+/**
+ * Tiles per engine call for whole-image jobs. 1: a batch job holds the engine for one 64x64 LR tile at a time,
+ * so tile requests for the viewer are never stuck behind a long call; the throughput cost is small on CPU.
+ */
+export const JOB_ENGINE_BATCH = 1;
+/** LR tile side of whole-image jobs (runSr's default). */
+export const JOB_TILE = 64;
+
+
+/** Whole-image jobs waiting for their turn before SR_ERR_BUSY. */
+export const MAX_WAITING_JOBS = 64;
+
+export class SrJobs {
+  readonly queue = new JobQueue(1, MAX_WAITING_JOBS);
+
+  /**
+   * @param engine the engine jobs run on (the server's, through yieldingEngine)
+   * @param workDir where uploads and outputs go: the image store's upload folder, removed when the server closes
+   */
+  constructor(private readonly host: SrJobHost, readonly workDir: string) {}
+
+  /** A fresh file name in the work folder (uploads and outputs). */
+  tempPath(ext: string): string {
+    return path.join(this.workDir, `${randomBytes(12).toString('hex')}${ext}`);
+  }
+
+  async run(req: SrJobRequest): Promise<SrJobResult> {
+    this.#checkModel(req.model);
+    req.onProgress?.('open', 0, 1);
+    const { width, height } = await this.#checkInput(req.input, req.scale, !!req.float32);
+    const out = this.tempPath('.tif');
+    return this.queue.run(req.signal, async () => {
+      const t0 = performance.now();
+      try {
+        const r = await runSr({
+          input: req.input, output: out, scale: req.scale, model: this.host.options.model, backend: this.host.engine,
+          tile: JOB_TILE, batch: JOB_ENGINE_BATCH, float32: !!req.float32, signal: req.signal,
+          ...(req.pixelSizeUm ? { pixelSizeUm: req.pixelSizeUm } : {}),
+          log: () => undefined,
+          onProgress: (d, t) => req.onProgress?.('inference', d, t),
+        });
+        this.host.options.log(`sr job: ${width}x${height} -> ${r.width}x${r.height} ${r.dtype} in ${Math.round(performance.now() - t0)} ms`);
+        return { path: out, width: r.width, height: r.height, dtype: r.dtype, ...(r.pixelSize ? { pixelSize: r.pixelSize } : {}), ms: r.ms };
+      } catch (e) {
+        await rm(out, { force: true });
+        await rm(`${out}.partial`, { force: true });
+        throw e;
+      }
+    });
+  }
+
+  #checkModel(model: string | undefined): void {
+    const served = this.host.engine.config.name;
+    if (model === undefined || model === served || model === this.host.options.model) return;
+    throw new ServerError('SR_ERR_USAGE', `this server runs model '${served}', not '${model}' (start it with --model ${model}, or leave model out)`);
+  }
+
+  /** Pixel limit from the header (nothing decoded) and room on disk for the output. */
+  async #checkInput(file: string, scale: number, float32: boolean): Promise<{ width: number; height: number }> {
+    let meta;
+    try {
+      meta = await sharp(file, { limitInputPixels: false }).metadata();
+    } catch {
+      return { width: 0, height: 0 }; // not decodable: runSr's ImageSource.open reports it with its own code
+    }
+    const w = meta.width ?? 0;
+    const h = meta.height ?? 0;
+    if (w * h > this.host.options.maxImagePixels) {
+      throw new ServerError('SR_ERR_TOO_LARGE', `image is ${w}x${h} = ${w * h} pixels, above the server's limit of ${this.host.options.maxImagePixels}`);
+    }
+    const fs = await statfs(this.workDir);
+    const need = w * h * scale * scale * (float32 ? 4 : meta.depth === 'uchar' ? 1 : meta.depth === 'ushort' ? 2 : 4);
+    if (need > fs.bavail * fs.bsize) {
+      throw new ServerError('SR_ERR_TOO_LARGE', `the output could need ${(need / 2 ** 30).toFixed(1)} GiB; the server's temp folder has ${(fs.bavail * fs.bsize / 2 ** 30).toFixed(1)} GiB free`);
+    }
+    return { width: w, height: h };
+  }
+}
