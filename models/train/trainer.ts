@@ -80,6 +80,7 @@ export function runConfig(o: Pick<RunOptions, 'preset' | 'scale' | 'dpf'>): Mode
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const adamOpts = { ...PAPER_ADAM, lr: o.lr };
+  const files = await listImages(o.data);
   let config: ModelConfig;
   let params: ParamValues;
   let adamG: Adam, adamD: Adam;
@@ -110,7 +111,6 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const shapes = new Map(specs.map((s) => [s.name, s.shape]));
   const gNames = generatorParams(config).map((s) => s.name);
 
-  const files = await listImages(o.data);
   log(`loading ${files.length} training images from ${o.data}`);
   const images = [];
   for (const f of files) images.push(await loadTrainImage(f, run.scale));
