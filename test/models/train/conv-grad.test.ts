@@ -47,7 +47,10 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m / s;
 }
 
-for (const [xs, ws] of [[[2, 7, 5, 3], [3, 3, 3, 4]], [[1, 6, 6, 4], [1, 1, 4, 2]], [[1, 9, 8, 1], [5, 5, 1, 3]], [[2, 32, 32, 32], [1, 1, 32, 1]], [[2, 16, 16, 8], [3, 3, 8, 16]]] as const) {
+const cases: [[number, number, number, number], [number, number, number, number]][] = [
+  [[2, 7, 5, 3], [3, 3, 3, 4]], [[1, 6, 6, 4], [1, 1, 4, 2]], [[1, 9, 8, 1], [5, 5, 1, 3]], [[2, 32, 32, 32], [1, 1, 32, 1]], [[2, 16, 16, 8], [3, 3, 8, 16]],
+];
+for (const [xs, ws] of cases) {
   test(`conv2dSame gradients equal the direct sums (x ${xs.join('x')}, w ${ws.join('x')})`, () => {
     // The stock gradient needs Conv2DBackpropFilter, which wasm lacks: our path must be the one in use.
     assert.equal(tf.getKernel('Conv2DBackpropFilter', 'wasm'), undefined);
