@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { infoCommand } from './commands/info';
 import { sampleCommand } from './commands/sample';
 import { serveCommand } from './commands/serve';
+import { batchCommand } from './commands/batch';
 import { srCommand } from './commands/sr';
 import { startCommand } from './commands/start';
 import { exportCommand } from './commands/export';
@@ -16,6 +17,7 @@ const program = new Command('phasesr')
   .showHelpAfterError()
   .addCommand(srCommand())
   .addCommand(serveCommand())
+  .addCommand(batchCommand())
   .addCommand(infoCommand())
   .addCommand(sampleCommand())
   .addCommand(exportCommand())

@@ -21,7 +21,8 @@ type JobState = 'upload' | 'running' | 'failed' | 'cancelled';
 interface BatchJob {
   id: number;
   begin: ClientMessageOf<'batch-begin'>;
-  upload: UploadFile;
+  /** The temp file, being created (a failure is reported as the job's error). */
+  upload: Promise<UploadFile>;
   state: JobState;
   abort: AbortController;
 }
@@ -38,25 +39,31 @@ const STATE_KEY = 'batch';
 export class BatchHandler {
   constructor(private readonly opts: BatchHandlerOptions) {}
 
-  async begin(msg: ClientMessageOf<'batch-begin'>, conn: Connection): Promise<void> {
+  /**
+   * Synchronous up to acceptChunks on purpose: the client sends chunks right after batch-begin, and ws
+   * delivers them before an awaited handler would have registered the sink.
+   */
+  begin(msg: ClientMessageOf<'batch-begin'>, conn: Connection): void {
     const jobs = jobsOf(conn);
     if (jobs.has(msg.id) || conn.hasChunkSink(msg.id)) throw new ServerError('SR_ERR_DUPLICATE_ID', `request id ${msg.id} is already in use`);
     const live = [...jobs.values()].filter((j) => j.state === 'upload' || j.state === 'running').length;
     if (live >= MAX_BATCH_JOBS_PER_CONNECTION) throw new ServerError('SR_ERR_BUSY', `${live} batch jobs are already in flight on this connection; wait for one to finish`);
-    const upload = await UploadFile.create(this.opts.jobs.workDir, msg.name, msg.bytes, this.opts.maxUploadBytes);
+    if (msg.bytes > this.opts.maxUploadBytes) throw new ServerError('SR_ERR_TOO_LARGE', `upload of ${msg.bytes} bytes exceeds the limit of ${this.opts.maxUploadBytes}`);
+    const upload = UploadFile.create(this.opts.jobs.workDir, msg.name, msg.bytes, this.opts.maxUploadBytes);
     const job: BatchJob = { id: msg.id, begin: msg, upload, state: 'upload', abort: new AbortController() };
+    upload.catch((e: unknown) => this.#fail(job, conn, e));
     jobs.set(msg.id, job);
     let lastReport = 0;
     conn.acceptChunks(msg.id, {
       write: async (seq, payload, last) => {
         if (job.state !== 'upload') return; // failed or cancelled: the rest of its chunks are dropped quietly
         try {
-          await upload.write(seq, payload, last);
+          await (await upload).write(seq, payload, last);
         } catch (e) {
           await this.#fail(job, conn, e);
           return;
         }
-        const done = upload.receivedBytes;
+        const done = (await upload).receivedBytes;
         // Progress at most every 1% (and at the end): a 4 GB upload in 4 MB chunks would be 1000 messages.
         if (last || done - lastReport >= msg.bytes / 100) {
           lastReport = done;
@@ -81,10 +88,10 @@ export class BatchHandler {
     const signal = AbortSignal.any([conn.signal, job.abort.signal]);
     let output: string | undefined;
     try {
-      const up = await job.upload.finish();
+      const up = await (await job.upload).finish();
       const b = job.begin;
       const r = await this.opts.jobs.run({
-        input: up.path, scale: b.scale as 2 | 4 | 8, model: b.model, float32: b.float32, pixelSizeUm: b.pixelSizeUm, signal,
+        input: up.path, displayName: path.basename(b.name), scale: b.scale as 2 | 4 | 8, model: b.model, float32: b.float32, pixelSizeUm: b.pixelSizeUm, signal,
         onProgress: (stage, done, total) => conn.send({ type: 'progress', id: msg.id, stage, done, total }),
       });
       output = r.path;
@@ -104,7 +111,7 @@ export class BatchHandler {
       }
     } finally {
       jobs.delete(msg.id);
-      await job.upload.abort();
+      await abortUpload(job);
       if (output) await rm(output, { force: true });
     }
   }
@@ -117,7 +124,7 @@ export class BatchHandler {
       const wasUploading = job.state === 'upload';
       job.state = 'cancelled';
       job.abort.abort(new ServerError('SR_ERR_CANCELLED', 'cancelled by the client'));
-      if (wasUploading) void job.upload.abort();
+      if (wasUploading) void abortUpload(job);
       cancelled.push(job.id);
     }
     return cancelled;
@@ -127,13 +134,14 @@ export class BatchHandler {
   async closed(conn: Connection): Promise<void> {
     for (const job of jobsOf(conn).values()) {
       job.abort.abort(new ServerError('SR_ERR_CANCELLED', 'connection closed'));
-      if (job.state === 'upload' || job.state === 'failed' || job.state === 'cancelled') await job.upload.abort();
+      if (job.state !== 'running') await abortUpload(job);
     }
   }
 
   async #fail(job: BatchJob, conn: Connection, e: unknown): Promise<void> {
+    if (job.state !== 'upload') return;
     job.state = 'failed';
-    await job.upload.abort();
+    await abortUpload(job);
     const w = toWireError(e);
     if (w.internal) this.opts.log(`batch #${conn.id}/${job.id}: ${(e as Error)?.stack ?? String(e)}`);
     conn.sendError(w.code, w.message, job.id);
@@ -162,6 +170,11 @@ export function resultName(name: string, scale: number): string {
   const base = path.basename(name);
   const stem = base.includes('.') ? base.slice(0, base.lastIndexOf('.')) : base;
   return `${stem || 'image'}-x${scale}.tif`;
+}
+
+/** Closes and deletes the job's temp upload (idempotent; nothing to do when it was never created). */
+async function abortUpload(job: BatchJob): Promise<void> {
+  await job.upload.then((u) => u.abort(), () => undefined);
 }
 
 function jobsOf(conn: Connection): Map<number, BatchJob> {

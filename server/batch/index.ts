@@ -16,7 +16,7 @@ export function registerBatchApi(ctx: ServerContext & { readonly app: Express })
   const jobs = new SrJobs({ engine: yieldingEngine(ctx.engine, ctx.tiles.queue), options }, store.uploadDir);
   const results = new ResultStore(path.join(store.uploadDir, 'results'));
   const batch = new BatchHandler({ jobs, maxUploadBytes: options.maxUploadBytes, chunkBytes: options.chunkBytes, log: options.log });
-  hub.register('batch-begin', (msg, conn) => batch.begin(msg, conn));
+  hub.register('batch-begin', (msg, conn) => batch.begin(msg, conn)); // synchronous: see BatchHandler.begin
   hub.register('batch-end', (msg, conn) => batch.end(msg, conn));
   hub.onCancel((conn, ids) => batch.cancel(conn, ids === 'all' ? undefined : ids, ids === 'all'));
   hub.onConnectionClose((conn) => void batch.closed(conn));

@@ -25,6 +25,8 @@ export interface SrJobRequest {
   pixelSizeUm?: number | undefined;
   signal: AbortSignal;
   onProgress?: (stage: JobStage, done: number, total: number) => void;
+  /** The name the client knows the input by: error messages say it instead of the server's temp path. */
+  displayName?: string;
 }
 
 export interface SrJobResult {
@@ -71,6 +73,16 @@ export class SrJobs {
   }
 
   async run(req: SrJobRequest): Promise<SrJobResult> {
+    try {
+      return await this.#run(req);
+    } catch (e) {
+      const err = e as { message?: unknown };
+      if (req.displayName && typeof err?.message === 'string') err.message = err.message.split(req.input).join(req.displayName);
+      throw e;
+    }
+  }
+
+  async #run(req: SrJobRequest): Promise<SrJobResult> {
     this.#checkModel(req.model);
     req.onProgress?.('open', 0, 1);
     const { width, height } = await this.#checkInput(req.input, req.scale, !!req.float32);

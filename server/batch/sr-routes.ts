@@ -6,6 +6,8 @@
 //   GET  /api/v1/results/<id>.tif                 the TIFF (image/tiff), until it expires
 // format=text answers one line an ImageJ macro can parse: the absolute URL, or `error: SR_ERR_...: message`
 // with status 200, because ImageJ's File.openUrlAsString returns no body for an HTTP error status.
+import path from 'node:path';
+
 import type { Express, Request, Response } from 'express';
 
 import { ServerError, toWireError } from '../errors';
@@ -43,7 +45,7 @@ export function mountSrRoutes(app: Express, o: SrRoutesOptions): void {
       signal.throwIfAborted();
       await up.writeStream(req);
       const done = await up.finish();
-      return { input: done.path, name: queryString(req, 'name') ?? 'upload.tif', signal, cleanup: () => up.abort() };
+      return { input: done.path, name: queryString(req, 'name') ?? 'upload.tif', uploaded: true, signal, cleanup: () => up.abort() };
     } catch (e) {
       await up.abort();
       throw e;
@@ -63,6 +65,8 @@ interface SrInput {
   input: string;
   name: string;
   signal: AbortSignal;
+  /** The input is a temp copy: errors name it by `name`. */
+  uploaded?: boolean;
   cleanup?: () => Promise<void>;
 }
 
@@ -79,7 +83,7 @@ async function answer(req: Request, res: Response, o: SrRoutesOptions, getInput:
     if (site === 'cross-site' || site === 'same-site') throw new ServerError('SR_ERR_ORIGIN', 'the one-shot endpoint is not for pages of other sites');
     const params = parseParams(req, o.modelScale);
     input = await getInput(stop.signal);
-    const r = await o.jobs.run({ ...params, input: input.input, signal: stop.signal });
+    const r = await o.jobs.run({ ...params, input: input.input, signal: stop.signal, ...(input.uploaded ? { displayName: path.basename(input.name) } : {}) });
     const stored = await o.results.add(r.path, resultName(input.name, params.scale));
     const url = `${RESULTS_PATH}/${stored.id}.tif`;
     const token = queryString(req, 'token');
