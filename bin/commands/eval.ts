@@ -21,6 +21,8 @@ export function evalCommand(): Command {
     .option('--batch <n>', 'tiles per engine call', intOption(1, 64), 4)
     .addOption(new Option('--engine <name>', 'inference engine (default: ort-cpu)').choices([...ENGINE_CHOICES]))
     .option('--threads <n>', 'engine threads (default: all cores)', intOption(1, 256))
+    .option('--figure <png>', 'also write LR | bicubic | model(s) | HR crops of one image as a PNG')
+    .option('--figure-image <name>', 'which image of --data the figure shows (default: the first)')
     .addHelpText('after', `
 Each HR is cropped (top-left) to a multiple of the scale and averaged over scale x scale blocks into the LR
 (rounded to the HR dtype). Bicubic, Lanczos-3 and each model upsample that LR; the model runs exactly as
@@ -30,7 +32,7 @@ their size. Metrics on [0,1] through the reference's 0.1/99.9 percentiles: PSNR 
 
 Example:
   phasesr eval --data ../shared/data/phase-contrast/val --model lite --model runs/my-model --out results/val`)
-    .action(async (o: { data: string; scale: string; model: string[]; out: string; tile: number; batch: number; engine?: EngineChoice; threads?: number }) => {
+    .action(async (o: { data: string; scale: string; model: string[]; out: string; tile: number; batch: number; engine?: EngineChoice; threads?: number; figure?: string; figureImage?: string }) => {
       const { runEval } = await import('../../models/eval/run-eval');
       const { reportMarkdown } = await import('../../models/eval/report');
       const report = await runEval({
@@ -45,5 +47,37 @@ Example:
       await writeFile(mdFile, md);
       process.stdout.write(md);
       process.stderr.write(`wrote ${json} and ${mdFile}\n`);
+      if (o.figure) {
+        await writeFigure(o.figure, o.data, Number(o.scale), o.model.length ? o.model : ['lite'], o.figureImage);
+        process.stderr.write(`wrote ${o.figure}\n`);
+      }
     });
+}
+
+async function writeFigure(file: string, data: string, scale: number, models: string[], image?: string): Promise<void> {
+  const { listEvalImages, loadEvalPair } = await import('../../models/eval/pairs');
+  const { modelLevels, resizeBaseline } = await import('../../models/eval/evaluate');
+  const { makeFigure, nearestUp } = await import('../../models/eval/figure');
+  const { resolveModel } = await import('../../models/registry');
+  const { createEngine } = await import('../../models/engine/create-engine');
+  const files = await listEvalImages(data);
+  const pick = image ? files.find((f) => path.basename(f) === image) : files[0];
+  if (!pick) throw new Error(`--figure-image ${image} is not in ${data}`);
+  const pair = await loadEvalPair(pick, scale);
+  const panels = [
+    { label: `LR (1/${scale})`, data: nearestUp(pair) },
+    { label: 'bicubic', data: await resizeBaseline(pair, 'cubic'), scored: true },
+  ];
+  for (const spec of models) {
+    const m = await resolveModel(spec);
+    const backend = await createEngine(m.config, m.weights, { log: () => {} });
+    try {
+      panels.push({ label: `phasesr ${path.basename(spec)}`, data: (await modelLevels(backend, pair)).at(-1)!, scored: true });
+    } finally {
+      await backend.dispose();
+    }
+  }
+  panels.push({ label: `HR ${path.basename(pick)}`, data: pair.hr });
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await writeFile(file, await makeFigure(pair, panels));
 }
