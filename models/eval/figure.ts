@@ -41,7 +41,7 @@ export function busiestCrop(pair: EvalPair, size: number): { x: number; y: numbe
       if (v > best.v) best = { x, y, v };
     }
   }
-  return best;
+  return { x: best.x, y: best.y };
 }
 
 export async function makeFigure(pair: EvalPair, panels: FigurePanel[], o: FigureOptions = {}): Promise<Buffer> {
