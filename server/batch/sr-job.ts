@@ -2,7 +2,7 @@
 // endpoint: checks (model, pixel count, free disk), then `runSr` on the server's own engine into a temp
 // TIFF in the input's dtype with the pixel size divided by the scale. Jobs wait their turn in a JobQueue.
 import { randomBytes } from 'node:crypto';
-import { rm, statfs } from 'node:fs/promises';
+import { link, mkdtemp, rm, statfs } from 'node:fs/promises';
 import path from 'node:path';
 
 import sharp from 'sharp';
@@ -73,12 +73,20 @@ export class SrJobs {
   }
 
   async run(req: SrJobRequest): Promise<SrJobResult> {
+    if (!req.displayName) return this.#run(req);
+    // An upload is run under its own name (a hard link in a folder of its own): the output's TIFF description
+    // says "of cells.tif", not a temp name, and messages name the file as the client knows it.
+    const dir = await mkdtemp(path.join(this.workDir, 'job-'));
+    const named = path.join(dir, safeName(req.displayName));
     try {
-      return await this.#run(req);
+      await link(req.input, named);
+      return await this.#run({ ...req, input: named });
     } catch (e) {
       const err = e as { message?: unknown };
-      if (req.displayName && typeof err?.message === 'string') err.message = err.message.split(req.input).join(req.displayName);
+      if (typeof err?.message === 'string') err.message = err.message.split(named).join(req.displayName).split(req.input).join(req.displayName);
       throw e;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   }
 
@@ -133,4 +141,9 @@ export class SrJobs {
     }
     return { width: w, height: h };
   }
+}
+
+/** A client-given name as a plain file name (no folders, no odd characters). */
+function safeName(name: string): string {
+  return path.basename(name).replace(/[^\w.-]+/g, '_').slice(-100) || 'image';
 }
