@@ -1,0 +1,141 @@
+// Tiles over a real socket: source levels hold the image's own pixels (native) and box averages (below),
+// PNG tiles are the percentile display mapping, the bicubic layer equals sharp's cubic resize of the whole
+// image, REST serves the same bytes and an OpenSeadragon-readable descriptor, caches (memory and disk) answer
+// repeats without inference.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import sharp from 'sharp';
+
+import type { ImageInfo, ServerMessage } from '../../server/protocol';
+import { tempDir } from '../helpers/shared';
+import { startServer, testImage, TestClient, u16, type TestServer } from './helpers';
+
+type Opened = Extract<ServerMessage, { type: 'image-opened' }>;
+const W = 300, H = 200;
+let srv: TestServer;
+let c: TestClient;
+let info: ImageInfo;
+let pixels: Uint16Array;
+let file: string;
+let nextId = 1;
+
+before(async () => {
+  ({ file, pixels } = await testImage(W, H, 2));
+  srv = await startServer();
+  c = await TestClient.connect(srv.wsUrl);
+  c.send({ type: 'open-image', id: 1, path: file });
+  info = (await c.waitFor<Opened>((m) => m.type === 'image-opened' && m.id === 1)).image;
+});
+
+after(async () => {
+  c.close();
+  await srv.server.close();
+});
+
+async function tile(level: number, x: number, y: number, extra: object = {}) {
+  const id = ++nextId;
+  c.send({ type: 'tiles', requests: [{ id, imageId: info.imageId, level, x, y, ...extra }] });
+  return c.frame(id);
+}
+
+test('the native level is the image itself (u16 tiles hold the file values exactly)', async () => {
+  const N = info.nativeLevel;
+  const f = await tile(N, 1, 0, { encoding: 'u16' });
+  assert.deepEqual([f.header.width, f.header.height], [W - 256, H]); // the right edge tile is cut
+  const v = u16(f.payload);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W - 256; x++) assert.equal(v[y * (W - 256) + x], pixels[y * W + 256 + x]);
+});
+
+test('a lower level is the 2x2 box average; PNG maps low..high percentiles to 0..255', async () => {
+  const N = info.nativeLevel;
+  const f = await tile(N - 1, 0, 0, { encoding: 'u16' });
+  assert.deepEqual([f.header.width, f.header.height], [150, 100]);
+  const v = u16(f.payload);
+  for (const [x, y] of [[0, 0], [17, 33], [149, 99]] as const) {
+    const avg = (pixels[2 * y * W + 2 * x]! + pixels[2 * y * W + 2 * x + 1]! + pixels[(2 * y + 1) * W + 2 * x]! + pixels[(2 * y + 1) * W + 2 * x + 1]!) / 4;
+    assert.ok(Math.abs(v[y * 150 + x]! - avg) <= 0.5, `(${x},${y}): ${v[y * 150 + x]} vs ${avg}`);
+  }
+  const png = await tile(N, 0, 0);
+  const meta = await sharp(Buffer.from(png.payload)).metadata();
+  assert.deepEqual([meta.format, meta.width, meta.height, meta.channels, meta.depth], ['png', 256, 200, 1, 'uchar']);
+  const { data } = await sharp(Buffer.from(png.payload)).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  const { low, high } = info.percentiles;
+  let maxd = 0;
+  for (let y = 0; y < 200; y++) for (let x = 0; x < 256; x++) {
+    const want = Math.min(255, Math.max(0, ((pixels[y * W + x]! - low) / (high - low)) * 255));
+    maxd = Math.max(maxd, Math.abs(data[y * 256 + x]! - want));
+  }
+  assert.ok(maxd <= 0.5 + 1e-3, `display mapping off by ${maxd}`);
+});
+
+test('the bicubic layer equals sharp\'s cubic resize of the whole image; the SR layer differs', async () => {
+  const level = info.nativeLevel + 1;
+  const whole = await sharp(pixels, { raw: { width: W, height: H, channels: 1 } }).resize(2 * W, 2 * H, { kernel: 'cubic', fit: 'fill' })
+    .toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+  const ref = new Uint16Array(whole.buffer, whole.byteOffset, 4 * W * H);
+  for (const [tx, ty] of [[0, 0], [1, 1], [2, 1]] as const) {
+    const f = await tile(level, tx, ty, { layer: 'bicubic', encoding: 'u16' });
+    const v = u16(f.payload);
+    let d = 0;
+    for (let y = 0; y < f.header.height; y++) for (let x = 0; x < f.header.width; x++) {
+      d = Math.max(d, Math.abs(v[y * f.header.width + x]! - ref[(ty * 256 + y) * 2 * W + tx * 256 + x]!));
+    }
+    assert.ok(d <= 1, `bicubic tile ${tx},${ty}: max diff ${d}`);
+    const sr = u16((await tile(level, tx, ty, { encoding: 'u16' })).payload);
+    assert.equal(sr.length, v.length);
+    assert.ok(sr.some((s, i) => Math.abs(s - v[i]!) > 2), 'SR and bicubic tiles are different images');
+  }
+});
+
+test('bad tile addresses get coded errors naming the request', async () => {
+  const id = ++nextId;
+  c.send({ type: 'tiles', requests: [{ id, imageId: info.imageId, level: info.maxLevel, x: 10, y: 0 }, { id: id + 1, imageId: 'ffffffffffffffff', level: 0, x: 0, y: 0 }] });
+  assert.equal((await c.errorFor(id)).code, 'SR_ERR_TILE_OUT_OF_RANGE');
+  assert.equal((await c.errorFor(id + 1)).code, 'SR_ERR_NOT_FOUND');
+  nextId++;
+});
+
+test('REST: image list, descriptor, DZI XML, tiles equal to the WebSocket bytes, index page', async () => {
+  const list = (await (await fetch(`${srv.url}/api/v1/images`)).json()) as ImageInfo[];
+  assert.deepEqual(list.map((i) => i.imageId), [info.imageId]);
+  const d = (await (await fetch(`${srv.url}${info.descriptorUrl}`)).json()) as Record<string, unknown>;
+  assert.deepEqual([d.width, d.height, d.tileSize, d.overlap, d.maxLevel, d.nativeLevel], [2400, 1600, 256, 0, 12, 9]);
+  const xml = await (await fetch(`${srv.url}${info.dziUrl}`)).text();
+  assert.match(xml, /TileSize="256"[^>]*>\s*<Size Width="2400" Height="1600"\/>/);
+  const level = info.nativeLevel + 2;
+  const http = await fetch(`${srv.url}/api/v1/images/${info.imageId}/sr_files/${level}/1_2.png`);
+  assert.equal(http.status, 200);
+  assert.equal(http.headers.get('content-type'), 'image/png');
+  const ws = await tile(level, 1, 2);
+  assert.deepEqual(new Uint8Array(await http.arrayBuffer()), new Uint8Array(ws.payload));
+  const missing = await fetch(`${srv.url}/api/v1/images/${info.imageId}/sr_files/${level}/9_9.png`);
+  assert.equal(missing.status, 404);
+  assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'SR_ERR_TILE_OUT_OF_RANGE');
+  const page = await (await fetch(`${srv.url}/`)).text();
+  assert.ok(page.includes(info.imageId));
+});
+
+test('repeats come from the cache; a disk cache survives a restart', async () => {
+  const level = info.nativeLevel + 3;
+  const before1 = { ...srv.server.stats };
+  await tile(level, 3, 2);
+  const calls = srv.server.stats.engineCalls;
+  const again = await tile(level, 3, 2);
+  assert.equal(srv.server.stats.engineCalls, calls);
+  assert.ok(srv.server.stats.cacheHits > before1.cacheHits);
+
+  const cacheDir = path.join(tempDir(), 'tiles');
+  const a = await startServer({ cacheDir, images: [file] });
+  const b1 = new Uint8Array(await (await fetch(`${a.url}/api/v1/images/${info.imageId}/sr_files/${level}/3_2.png`)).arrayBuffer());
+  assert.equal(a.server.stats.engineCalls, 1);
+  await a.server.close();
+  const b = await startServer({ cacheDir, images: [file] });
+  const b2 = await fetch(`${b.url}/api/v1/images/${info.imageId}/sr_files/${level}/3_2.png`);
+  assert.equal(b.server.stats.engineCalls, 0, 'served from the disk cache');
+  const bytes = new Uint8Array(await b2.arrayBuffer());
+  assert.deepEqual(bytes, b1);
+  assert.deepEqual(bytes, new Uint8Array(again.payload));
+  await b.server.close();
+});
