@@ -6,9 +6,10 @@ import type { AddressInfo } from 'node:net';
 
 import type { Express } from 'express';
 
-import { createEngine, describeModel, haloFor, resolveModel, type LoadedModel, type SuperResBackend } from '../models';
+import { describeModel, haloFor, resolveModel, type LoadedModel, type SuperResBackend } from '../models';
 import { isLoopback, SERVER_DEFAULTS, type ServerOptions } from './config';
 import type { ServerContext } from './context';
+import { WorkerEngine } from './engine/worker-engine';
 import { createApp, finishApp } from './http/app';
 import { mountImageRoutes } from './http/image-routes';
 import { mountIndex } from './http/index-page';
@@ -64,9 +65,10 @@ export class PhasesrServer implements ServerContext {
     const options: ServerOptions = { ...SERVER_DEFAULTS, ...opts };
     const model = await resolveModel(options.model);
     options.log(`model: ${describeModel(model)}`);
-    const engine = await createEngine(model.config, model.weights, {
-      ...(options.engine ? { engine: options.engine } : {}), ...(options.threads ? { threads: options.threads } : {}), log: options.log,
-    });
+    // In a worker thread: onnxruntime-node blocks its thread for a whole run (server/engine/engine-worker-main.ts).
+    const engine = await WorkerEngine.create(model.config, {
+      model: options.model, ...(options.engine ? { engine: options.engine } : {}), ...(options.threads ? { threads: options.threads } : {}),
+    }, options.log);
     let store: ImageStore | undefined;
     try {
       store = await ImageStore.create({ allowDirs: options.allowDirs, ...(options.uploadDir ? { uploadDir: options.uploadDir } : {}), maxImagePixels: options.maxImagePixels, modelScale: model.config.scale, halo: haloFor(model.config), log: options.log });

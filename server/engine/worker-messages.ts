@@ -1,0 +1,20 @@
+// Messages between the server and its engine worker thread.
+import type { EngineChoice, EngineName, LevelBatch } from '../../models';
+
+export interface WorkerData {
+  model: string;
+  engine?: EngineChoice;
+  threads?: number;
+}
+
+export type WorkerRequest =
+  | { type: 'run'; id: number; input: Float32Array; n: number; height: number; width: number }
+  | { type: 'dispose' };
+
+export type WorkerReply =
+  | { type: 'ready'; engine: EngineName; threads: number }
+  | { type: 'failed'; message: string; code?: string | undefined }
+  | { type: 'log'; line: string }
+  | { type: 'result'; id: number; levels: LevelBatch[] }
+  | { type: 'error'; id: number; message: string; code?: string | undefined }
+  | { type: 'disposed' };
