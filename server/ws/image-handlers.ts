@@ -15,8 +15,14 @@ export function heldImages(conn: Connection): Set<string> {
   return s;
 }
 
-function uploads(conn: Connection): Map<number, { up: UploadFile; name: string }> {
-  let m = conn.state.get(UPLOADS) as Map<number, { up: UploadFile; name: string }> | undefined;
+/** Uploads in progress; `up` is a promise so that chunks and upload-end sent right after upload-begin find it. */
+interface PendingUpload {
+  up: Promise<UploadFile>;
+  name: string;
+}
+
+function uploads(conn: Connection): Map<number, PendingUpload> {
+  let m = conn.state.get(UPLOADS) as Map<number, PendingUpload> | undefined;
   if (!m) conn.state.set(UPLOADS, (m = new Map()));
   return m;
 }
@@ -39,14 +45,23 @@ export function registerImageHandlers(ctx: ServerContext, onImageClosedByClient:
   hub.register('upload-begin', async (msg, conn) => {
     const ups = uploads(conn);
     if (ups.has(msg.id) || conn.hasChunkSink(msg.id)) throw new ServerError('SR_ERR_DUPLICATE_ID', `request id ${msg.id} is already in use`);
-    const up = await UploadFile.create(store.uploadDir, msg.name, msg.bytes, options.maxUploadBytes);
-    ups.set(msg.id, { up, name: msg.name });
+    // The sink is registered before the first await: chunks sent right after upload-begin must find it.
+    const creating = UploadFile.create(store.uploadDir, msg.name, msg.bytes, options.maxUploadBytes);
     conn.acceptChunks(msg.id, {
       write: async (seq, payload, last) => {
+        const up = await creating;
         await up.write(seq, payload, last);
         conn.send({ type: 'progress', id: msg.id, stage: 'upload', done: up.receivedBytes, total: msg.bytes });
       },
     });
+    ups.set(msg.id, { up: creating, name: msg.name });
+    try {
+      await creating;
+    } catch (e) {
+      conn.dropChunks(msg.id);
+      ups.delete(msg.id);
+      throw e;
+    }
   });
 
   hub.register('upload-end', async (msg, conn) => {
@@ -54,11 +69,13 @@ export function registerImageHandlers(ctx: ServerContext, onImageClosedByClient:
     const entry = ups.get(msg.id);
     if (!entry) throw new ServerError('SR_ERR_UPLOAD', `no upload in progress with id ${msg.id}`);
     let done;
+    let up: UploadFile | undefined;
     try {
+      up = await entry.up;
       await conn.chunksSettled();
-      done = await entry.up.finish();
+      done = await up.finish();
     } catch (e) {
-      await entry.up.abort();
+      await up?.abort();
       throw e;
     } finally {
       ups.delete(msg.id);
@@ -86,7 +103,7 @@ export function registerImageHandlers(ctx: ServerContext, onImageClosedByClient:
     const hit = ids === 'all' ? [...ups.keys()] : ids.filter((id) => ups.has(id));
     for (const id of hit) {
       conn.dropChunks(id);
-      await ups.get(id)?.up.abort();
+      await ups.get(id)?.up.then((u) => u.abort(), () => undefined);
       ups.delete(id);
     }
     return hit;
@@ -95,7 +112,7 @@ export function registerImageHandlers(ctx: ServerContext, onImageClosedByClient:
   hub.onConnectionClose((conn) => {
     for (const [id, { up }] of uploads(conn)) {
       conn.dropChunks(id);
-      void up.abort();
+      void up.then((u) => u.abort(), () => undefined);
     }
     for (const imageId of heldImages(conn)) void store.release(imageId, conn.id).catch((e: Error) => options.log(`release ${imageId}: ${e.message}`));
   });
