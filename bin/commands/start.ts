@@ -1,27 +1,33 @@
-// `phasesr start` (what `npm start` runs). Until the tile server lands, it prints `phasesr info`, makes
-// the sample image (once, cached in .cache/) and super-resolves it 8x with the shipped model.
+// `phasesr start` (what `npm start` runs): prints `phasesr info`, makes the sample image once (cached in
+// .cache/), and serves it with the tile server on 127.0.0.1:8080, printing the URL to open.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { DEFAULT_MODEL } from '../../models/registry';
+import { intOption } from '../fail';
 import { formatInfo } from './info';
+import { runServe } from './serve';
 
 const CACHE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.cache');
+const SAMPLE_SIZE = 2048;
 
 export function startCommand(): Command {
   return new Command('start')
-    .description('demo: print info, make the sample image and super-resolve it 8x (the viewer server comes later)')
-    .action(async () => {
+    .description(`demo: print info, make the ${SAMPLE_SIZE}x${SAMPLE_SIZE} sample image (once) and serve it (phasesr serve)`)
+    .option('--port <n>', 'TCP port', intOption(0, 65535), 8080)
+    .action(async (o: { port: number }) => {
       const { collectInfo } = await import('./info-collect');
-      const { runSr } = await import('../../models/pipeline/run-sr');
       const { writeSampleFile } = await import('../../models/sample/sample-file');
       process.stdout.write(`${formatInfo(await collectInfo())}\n`);
       mkdirSync(CACHE, { recursive: true });
-      const sample = path.join(CACHE, 'sample-512.tif');
-      if (!existsSync(sample)) await writeSampleFile(sample, { width: 512, height: 512, seed: 1 });
-      const out = path.join(CACHE, 'sample-512-x8.tif');
-      const r = await runSr({ input: sample, output: out, scale: 8 });
-      process.stdout.write(`super-resolved ${sample} -> ${out} (${r.width}x${r.height} ${r.dtype}) in ${(r.ms / 1000).toFixed(1)} s\n` +
-        'The tile server and the web viewer are not built yet: open the output in Fiji/ImageJ.\n');
+      const sample = path.join(CACHE, `sample-${SAMPLE_SIZE}.tif`);
+      if (!existsSync(sample)) {
+        process.stdout.write(`making the sample image ${sample} (once)...\n`);
+        await writeSampleFile(sample, { width: SAMPLE_SIZE, height: SAMPLE_SIZE, seed: 1 });
+      }
+      await runServe([sample], { port: o.port, host: '127.0.0.1', model: DEFAULT_MODEL, allowDir: [] }, (url) =>
+        `\nphasesr is serving ${path.basename(sample)} (2x/4x/8x from the model, bicubic for comparison).\n` +
+        `Open ${url} in a browser. Protocol: docs/protocol.md. Ctrl-C stops.\n`);
     });
 }
