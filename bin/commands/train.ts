@@ -5,7 +5,7 @@ import { intOption, positiveNumber } from '../fail';
 
 interface TrainFlags {
   data: string; val?: string; preset: 'lite' | 'paper'; scale: string; out?: string; resume?: boolean;
-  loss: 'full' | 'content' | 'adversarial'; dpf: boolean; alpha: number; warmup: number; steps: number;
+  loss: 'full' | 'content' | 'adversarial'; dpf: boolean; alpha: number; warmup?: number; steps: number;
   stepsPerEpoch: number; batch: number; crop?: number; lr: number; seed: number; workers?: number;
   backend: 'best' | 'wasm' | 'cpu'; quiet?: boolean;
 }
@@ -22,7 +22,7 @@ export function trainCommand(): Command {
     .addOption(new Option('--loss <mode>', 'full = adversarial + alpha * content; the ablations: content, adversarial').choices(['full', 'content', 'adversarial']).default('full'))
     .option('--no-dpf', 'single image input: no DPF enrichment, plain L1 per level instead of the DPF content loss')
     .option('--alpha <x>', 'weight of the content loss', positiveNumber, 1)
-    .option('--warmup <steps>', 'content-only steps before the adversarial terms start (full loss)', intOption(0), 0)
+    .option('--warmup <steps>', 'content-only steps before the adversarial terms start (full loss; default 0; with --resume: changes the run\'s schedule)', intOption(0))
     .option('--steps <n>', 'total generator steps (with --resume: the new total)', intOption(1), 2000)
     .option('--steps-per-epoch <n>', 'steps between validations and checkpoints', intOption(1), 200)
     .option('--batch <n>', 'crops per step (the paper used 1)', intOption(1, 256), 1)
@@ -54,7 +54,7 @@ Example (the shipped model's command is in models/shipped/lite/README.md):
       process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
       const r = await train({
         data: f.data, ...(f.val ? { val: f.val } : {}), out: f.out ?? `runs/${f.preset}-x${scale}${f.dpf ? '' : '-nodpf'}`,
-        preset: f.preset, scale, loss: f.loss, dpf: f.dpf, alpha: f.alpha, warmup: f.warmup, batch: f.batch,
+        preset: f.preset, scale, loss: f.loss, dpf: f.dpf, alpha: f.alpha, ...(f.warmup !== undefined ? { warmup: f.warmup } : {}), batch: f.batch,
         crop: f.crop ?? 32 * scale, lr: f.lr, seed: f.seed, stepsPerEpoch: f.stepsPerEpoch, steps: f.steps,
         resume: !!f.resume, ...(f.workers ? { workers: f.workers } : {}), prefer: f.backend, command: `phasesr ${process.argv.slice(2).join(' ')}`,
         log, signal: stop.signal,

@@ -18,7 +18,7 @@ export class Adam {
   readonly m: ParamValues = {};
   readonly v: ParamValues = {};
 
-  constructor(readonly opts: AdamOptions) {}
+  constructor(public opts: AdamOptions) {}
 
   /** One update of `params` in place with `grads` (same names; names missing from grads are left alone). */
   step(params: ParamValues, grads: ParamValues): void {

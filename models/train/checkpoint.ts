@@ -38,6 +38,8 @@ export interface TrainerState<O> {
   best: { psnr: number; ssim: number; step: number; epoch: number } | null;
   history: EpochRecord[];
   wallSec: number;
+  /** Schedule options changed on a resume (`--warmup`), in order. */
+  scheduleChanges?: { step: number; warmup: { from: number; to: number } }[];
 }
 
 export interface Checkpoint<O> {

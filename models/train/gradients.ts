@@ -56,7 +56,9 @@ export class GradientComputer {
     for (const [name, data] of Object.entries(values)) {
       const v = (this.#g.get(name) ?? this.#d.get(name)) as tf.Variable | undefined;
       if (!v) throw new Error(`unknown parameter ${name}`);
-      v.assign(tf.tensor(data, v.shape));
+      // In a tidy, so the uploaded tensor is released once the variable holds its data (else every
+      // step leaks a copy of the parameters, and wasm aborts at its 4 GB heap limit).
+      tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
     }
   }
 

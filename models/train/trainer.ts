@@ -36,7 +36,12 @@ export interface RunOptions {
   stepsPerEpoch: number;
 }
 
-export interface TrainOptions extends RunOptions {
+export interface TrainOptions extends Omit<RunOptions, 'warmup'> {
+  /**
+   * Content-only warm-up steps (default 0). A resumed run keeps its own options, except this one when
+   * given: the schedule may be changed mid-run, and the change is recorded in the run's history.
+   */
+  warmup?: number;
   data: string;
   val?: string;
   out: string;
@@ -88,6 +93,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (o.resume) {
     const c = await loadCheckpoint<RunOptions>(o.out, adamOpts);
     ({ config, params, adamG, adamD, state } = c);
+    // The run's own learning rate, not this command line's.
+    adamG.opts = adamD.opts = { ...PAPER_ADAM, lr: state.options.lr };
     log(`resuming ${o.out} at step ${state.step} (epoch ${state.epoch})`);
   } else {
     if (await fs.access(path.join(o.out, 'checkpoint')).then(() => true, () => false)) {
@@ -98,10 +105,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     params = Object.fromEntries([...init].map(([n, t]) => [n, t.data]));
     adamG = new Adam(adamOpts);
     adamD = new Adam(adamOpts);
-    const run: RunOptions = { preset: o.preset, scale: o.scale, loss: o.loss, dpf: o.dpf, alpha: o.alpha, warmup: o.warmup, batch: o.batch, crop: o.crop, lr: o.lr, seed: o.seed, stepsPerEpoch: o.stepsPerEpoch };
+    const run: RunOptions = { preset: o.preset, scale: o.scale, loss: o.loss, dpf: o.dpf, alpha: o.alpha, warmup: o.warmup ?? 0, batch: o.batch, crop: o.crop, lr: o.lr, seed: o.seed, stepsPerEpoch: o.stepsPerEpoch };
     state = { formatVersion: 1, options: run, step: 0, epoch: 0, rng: new Mulberry32(o.seed).state, adamG: 0, adamD: 0, best: null, history: [], wallSec: 0 };
   }
   const run = state.options;
+  if (o.resume && o.warmup !== undefined && o.warmup !== run.warmup) {
+    log(`warm-up changed from ${run.warmup} to ${o.warmup} steps at step ${state.step}`);
+    (state.scheduleChanges ??= []).push({ step: state.step, warmup: { from: run.warmup, to: o.warmup } });
+    run.warmup = o.warmup;
+  }
   const workers = o.workers ?? defaultWorkers(run.batch, o.prefer ?? 'best');
   if (run.batch % workers !== 0) {
     throw Object.assign(new Error(`--batch ${run.batch} must be a multiple of --workers ${workers}`), { code: 'SR_ERR_USAGE' });

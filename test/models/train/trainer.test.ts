@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
 import { PRESETS } from '../../../models/config';
 import { writeImage } from '../../../models/io/tiff-writer';
 import { discriminatorParams, generatorParams, initWeights } from '../../../models/params';
@@ -106,13 +107,38 @@ test('a run stopped and resumed ends with the very weights of an uninterrupted r
   assert.equal(straight.steps, 4);
   await train(base('resumed', { warmup: 1, steps: 2 }));
   await assert.rejects(train(base('resumed', { warmup: 1, steps: 4 })), /already holds a training run/);
-  const resumed = await train(base('resumed', { steps: 4, resume: true, warmup: 99 /* ignored: the run's own options win */ }));
+  const { warmup: _, ...noWarmup } = base('resumed', { steps: 4, resume: true, lr: 5 /* ignored: the run's own options win */ });
+  const resumed = await train(noWarmup);
   assert.equal(resumed.steps, 4);
   const a = await loadModel(path.join(root, 'straight', 'checkpoint'));
   const b = await loadModel(path.join(root, 'resumed', 'checkpoint'));
   assert.equal(b.sha256, a.sha256);
   assert.deepEqual(resumed.history.map(keys), straight.history.map(keys));
   await assert.rejects(train(base('nothing-here', { resume: true })), /nothing to resume/);
+  // The one schedule option a resume may change: the warm-up, recorded in the run.
+  const logs: string[] = [];
+  const changed = await train(base('resumed', { steps: 6, resume: true, warmup: 6, log: (l) => logs.push(l) }));
+  assert.ok(logs.some((l) => l === 'warm-up changed from 1 to 6 steps at step 4'), logs.join('\n'));
+  // Steps 5 and 6 fall inside the new warm-up: content only again, no discriminator step.
+  assert.deepEqual(changed.history.map((h) => h.adversarial), [true, true, false]);
+  assert.deepEqual(changed.history.map(keys).at(-1), 'g,g_content');
+
+});
+
+test('a gradient step leaves no tensors behind (the parameters are re-uploaded every step)', async () => {
+  const cfg = PRESETS.lite(8);
+  const gc = await GradientComputer.create(cfg, 'wasm');
+  const params = Object.fromEntries([...initWeights([...generatorParams(cfg), ...discriminatorParams(cfg)], 3)].map(([k, t]) => [k, t.data]));
+  const hr = Float32Array.from(synthImage(32, 32, 4), (v) => v / 1000);
+  const counts: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    gc.setParams(params);
+    gc.discriminator(hr, 1, 32);
+    gc.generator(hr, 1, 32, { content: true, adversarial: true, alpha: 1 });
+    counts.push(tf.memory().numTensors);
+  }
+  assert.equal(counts[2], counts[0], `tensors after each step: ${counts.join(', ')}`);
+  gc.dispose();
 });
 
 test('two worker threads give the averaged gradient of the same batch in one process', async () => {
