@@ -6,11 +6,15 @@ import { normalise } from '../../models/io/normalisation';
 import type { ServedImage } from '../images/served-image';
 import { tileRect } from '../protocol';
 import type { FloatTile } from './float-tile';
+import { Semaphore } from './semaphore';
 
 export const MAX_DIRECT_FACTOR = 8;
 
 /** Fetches a (cached) tile of the same image: used for the children of low levels. */
 export type TileGetter = (level: number, x: number, y: number) => Promise<FloatTile>;
+
+/** Direct reads of up to (256 * MAX_DIRECT_FACTOR)^2 pixels run at most this many at a time, server-wide. */
+const reads = new Semaphore(2);
 
 export async function sourceTile(img: ServedImage, level: number, x: number, y: number, child: TileGetter): Promise<FloatTile> {
   const p = img.pyramid;
@@ -23,9 +27,11 @@ export async function sourceTile(img: ServedImage, level: number, x: number, y: 
     const sy = rect.y * f;
     const sw = Math.min(rect.w * f, img.width - sx);
     const sh = Math.min(rect.h * f, img.height - sy);
-    const raw = await img.source.readRegion(sx, sy, sw, sh);
-    const data = normalise(f === 1 ? raw : boxReduce(raw, sw, sh, f), low, high);
-    return { width: rect.w, height: rect.h, data };
+    return reads.run(async () => {
+      const raw = await img.source.readRegion(sx, sy, sw, sh);
+      const data = normalise(f === 1 ? raw : boxReduce(raw, sw, sh, f), low, high);
+      return { width: rect.w, height: rect.h, data };
+    });
   }
   // Mosaic of the (up to) four children at level + 1, then a 2x2 average.
   const next = p.levels[level + 1]!;

@@ -57,6 +57,11 @@ test('a lower level is the 2x2 box average; PNG maps low..high percentiles to 0.
     const avg = (pixels[2 * y * W + 2 * x]! + pixels[2 * y * W + 2 * x + 1]! + pixels[(2 * y + 1) * W + 2 * x]! + pixels[(2 * y + 1) * W + 2 * x + 1]!) / 4;
     assert.ok(Math.abs(v[y * 150 + x]! - avg) <= 0.5, `(${x},${y}): ${v[y * 150 + x]} vs ${avg}`);
   }
+  // Far below native (factor 32), tiles are built from their children: still the block average inside.
+  const low5 = u16((await tile(N - 5, 0, 0, { encoding: 'u16' })).payload);
+  let sum = 0;
+  for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) sum += pixels[y * W + x]!;
+  assert.ok(Math.abs(low5[0]! - sum / 1024) <= 0.5, `level ${N - 5}: ${low5[0]} vs ${sum / 1024}`);
   const png = await tile(N, 0, 0);
   const meta = await sharp(Buffer.from(png.payload)).metadata();
   assert.deepEqual([meta.format, meta.width, meta.height, meta.channels, meta.depth], ['png', 256, 200, 1, 'uchar']);
