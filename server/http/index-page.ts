@@ -1,5 +1,5 @@
-// GET /: the viewer (viewer/dist, when built) or, until then, a plain page listing the open images with
-// links to their descriptors and DZI files.
+// GET /: the viewer (viewer/dist, when built), else a plain page listing the open images with links to their
+// descriptors and DZI files; that list is always at GET /list.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +12,8 @@ export const VIEWER_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.u
 
 export function mountIndex(app: Express, ctx: ServerContext): void {
   const viewer = existsSync(path.join(VIEWER_DIST, 'index.html'));
-  if (viewer) {
-    app.use(express.static(VIEWER_DIST, { index: 'index.html' }));
-    return;
-  }
-  app.get('/', (_req, res) => {
+  if (viewer) app.use(express.static(VIEWER_DIST, { index: 'index.html' }));
+  app.get(viewer ? ['/list'] : ['/', '/list'], (_req, res) => {
     const rows = ctx.store.list().map((img) => {
       const i = img.info();
       return `<li><b>${esc(i.name)}</b> ${i.width}x${i.height} ${i.dtype} (id ${i.imageId}, levels 0..${i.maxLevel}, native ${i.nativeLevel}): ` +
@@ -24,7 +21,7 @@ export function mountIndex(app: Express, ctx: ServerContext): void {
     });
     res.type('html').send(`<!doctype html><meta charset="utf-8"><title>phasesr</title>
 <h1>phasesr tile server</h1>
-<p>Model: ${esc(ctx.model.config.name)} ${ctx.model.config.scale}x${ctx.model.provenance.trained ? '' : ' (UNTRAINED)'}. The web viewer is not built yet; the protocol is in docs/protocol.md.</p>
+<p>Model: ${esc(ctx.model.config.name)} ${ctx.model.config.scale}x${ctx.model.provenance.trained ? '' : ' (UNTRAINED)'}. ${viewer ? '<a href="/">Viewer</a>.' : 'The web viewer is not built (viewer/dist).'} Protocol: docs/protocol.md.</p>
 <ul>${rows.join('\n') || '<li>no images open</li>'}</ul>
 <p><a href="/health">/health</a> · <a href="/api/v1/images">/api/v1/images</a></p>`);
   });

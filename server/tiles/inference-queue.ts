@@ -30,8 +30,8 @@ interface Job<T, R> {
 export interface InferenceQueueOptions<T, R> {
   maxQueued: number;
   batch: number;
-  /** Runs a batch (one engine call); returns one result per item, in order. */
-  run: (items: T[]) => Promise<R[]>;
+  /** Runs a batch (one engine call); returns one result per item, in order: an Error fails that item only. */
+  run: (items: T[]) => Promise<(R | Error)[]>;
 }
 
 export class InferenceQueue<T, R> {
@@ -107,7 +107,10 @@ export class InferenceQueue<T, R> {
         this.#running += batch.length;
         try {
           const results = await this.opts.run(batch.map((j) => j.item));
-          batch.forEach((j, i) => { for (const p of j.waiters.values()) p.resolve(results[i]!); });
+          batch.forEach((j, i) => {
+            const r = results[i]!;
+            for (const p of j.waiters.values()) if (r instanceof Error) p.reject(r); else p.resolve(r);
+          });
         } catch (e) {
           for (const j of batch) for (const p of j.waiters.values()) p.reject(e);
         } finally {

@@ -5,7 +5,7 @@ import type { SuperResBackend } from '../../models';
 import { normalise } from '../../models/io/normalisation';
 import { ServerError } from '../errors';
 import type { ServedImage } from '../images/served-image';
-import { BLOCK } from '../images/served-image';
+import { BLOCK, type Block } from '../images/served-image';
 import { tileRect, type Encoding, type Layer } from '../protocol';
 import type { ServerStats } from '../stats';
 import { bicubicTile } from './bicubic-tiles';
@@ -116,28 +116,36 @@ export class TileService {
     return { imageSha: img.sha256, modelSha: native ? '' : this.opts.modelSha, layer: native ? 'source' : layer, level, x, y };
   }
 
-  /** One engine call for blocks with the same window size; cuts every level's output into tiles. */
-  async #infer(jobs: BlockJob[]): Promise<BlockResult[]> {
-    const blocks = jobs.map((j) => ({ j, b: j.img.block(j.bx, j.by) }));
-    const { w: ww, h: wh } = blocks[0]!.b.window;
-    const input = new Float32Array(blocks.length * ww * wh);
-    for (let i = 0; i < blocks.length; i++) {
-      const { j, b } = blocks[i]!;
-      const raw = await j.img.source.readRegion(b.window.x, b.window.y, ww, wh);
-      input.set(normalise(raw, j.img.percentiles.low, j.img.percentiles.high), i * ww * wh);
+  /** One engine call for blocks with the same window size; cuts every level's output into tiles. A block
+   *  whose region cannot be read (a corrupt tile deep in a file) fails alone, not its batch-mates. */
+  async #infer(jobs: BlockJob[]): Promise<(BlockResult | Error)[]> {
+    const results: (BlockResult | Error)[] = jobs.map(() => new Map());
+    const inputs: { i: number; j: BlockJob; b: Block; data: Float32Array }[] = [];
+    for (let i = 0; i < jobs.length; i++) {
+      const j = jobs[i]!;
+      const b = j.img.block(j.bx, j.by);
+      try {
+        const raw = await j.img.source.readRegion(b.window.x, b.window.y, b.window.w, b.window.h);
+        inputs.push({ i, j, b, data: normalise(raw, j.img.percentiles.low, j.img.percentiles.high) });
+      } catch (e) {
+        results[i] = e instanceof Error ? e : new Error(String(e));
+      }
     }
-    const levels = await this.opts.engine.run(input, blocks.length, wh, ww);
+    if (inputs.length === 0) return results;
+    const { w: ww, h: wh } = inputs[0]!.b.window;
+    const input = new Float32Array(inputs.length * ww * wh);
+    inputs.forEach((x, k) => input.set(x.data, k * ww * wh));
+    const levels = await this.opts.engine.run(input, inputs.length, wh, ww);
     this.opts.stats.engineCalls++;
-    this.opts.stats.blocksInferred += blocks.length;
-    const results: BlockResult[] = [];
+    this.opts.stats.blocksInferred += inputs.length;
     const writes: Promise<void>[] = [];
-    blocks.forEach(({ j, b }, i) => {
-      const out: BlockResult = new Map();
+    inputs.forEach(({ i, j, b }, k) => {
+      const out = results[i] as BlockResult;
       const p = j.img.pyramid;
       for (const lv of levels) {
         const s = lv.scale;
         const level = p.nativeLevel + Math.round(Math.log2(s));
-        const base = i * lv.width * lv.height;
+        const base = k * lv.width * lv.height;
         const ox = (b.core.x - b.window.x) * s;
         const oy = (b.core.y - b.window.y) * s;
         // Block cores start on tile edges at every model level (BLOCK * 2 = tile size).
@@ -154,7 +162,6 @@ export class TileService {
           }
         }
       }
-      results.push(out);
     });
     await Promise.all(writes);
     return results;

@@ -102,7 +102,7 @@ test('bad tile addresses get coded errors naming the request', async () => {
   nextId++;
 });
 
-test('REST: image list, descriptor, DZI XML, tiles equal to the WebSocket bytes, index page', async () => {
+test('REST: image list, descriptor, DZI XML, tiles equal to the WebSocket bytes, the image list page', async () => {
   const list = (await (await fetch(`${srv.url}/api/v1/images`)).json()) as ImageInfo[];
   assert.deepEqual(list.map((i) => i.imageId), [info.imageId]);
   const d = (await (await fetch(`${srv.url}${info.descriptorUrl}`)).json()) as Record<string, unknown>;
@@ -118,7 +118,7 @@ test('REST: image list, descriptor, DZI XML, tiles equal to the WebSocket bytes,
   const missing = await fetch(`${srv.url}/api/v1/images/${info.imageId}/sr_files/${level}/9_9.png`);
   assert.equal(missing.status, 404);
   assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'SR_ERR_TILE_OUT_OF_RANGE');
-  const page = await (await fetch(`${srv.url}/`)).text();
+  const page = await (await fetch(`${srv.url}/list`)).text();
   assert.ok(page.includes(info.imageId));
 });
 
