@@ -144,3 +144,32 @@ test('repeats come from the cache; a disk cache survives a restart', async () =>
   assert.deepEqual(bytes, new Uint8Array(again.payload));
   await b.server.close();
 });
+
+test('8-bit PNG and float32 TIFF images serve their own values (u16 / f32 native tiles)', async () => {
+  const dir = tempDir();
+  const w = 40, h = 30;
+  const u8 = Uint8Array.from({ length: w * h }, (_, i) => (i * 37) % 256);
+  const png = path.join(dir, 'grey8.png');
+  await sharp(u8, { raw: { width: w, height: h, channels: 1 } }).toColourspace('b-w').png().toFile(png);
+  const up = await fetch(`${srv.url}/api/v1/images?name=grey8.png`, { method: 'POST', body: await sharp(png).toBuffer() });
+  assert.equal(up.status, 201);
+  const i8 = (await up.json()) as ImageInfo;
+  assert.deepEqual([i8.dtype, i8.format, i8.width, i8.height], ['uint8', 'png', w, h]);
+  const t8 = u16(new Uint8Array(await (await fetch(`${srv.url}/api/v1/images/${i8.imageId}/sr_files/${i8.nativeLevel}/0_0.u16`)).arrayBuffer()));
+  assert.deepEqual([...t8], [...u8]);
+
+  const { writeImage } = await import('../../models');
+  const f = Float32Array.from({ length: w * h }, (_, i) => Math.sin(i) * 1e-3 - 2.5);
+  const tif = path.join(dir, 'float.tif');
+  await writeImage(tif, { width: w, height: h, dtype: 'float32', data: f });
+  c.send({ type: 'open-image', id: 900, path: tif });
+  const ifl = (await c.waitFor<Opened>((m) => m.type === 'image-opened' && m.id === 900)).image;
+  assert.equal(ifl.dtype, 'float32');
+  const tf = await tile(ifl.nativeLevel, 0, 0, { encoding: 'f32', imageId: ifl.imageId });
+  const got = new Float32Array(new Uint8Array(tf.payload).buffer);
+  let d = 0;
+  for (let i = 0; i < f.length; i++) d = Math.max(d, Math.abs(got[i]! - f[i]!));
+  assert.ok(d <= 1e-6, `float32 native tile off by ${d}`);
+  const sr = await tile(ifl.nativeLevel + 2, 0, 0, { encoding: 'png', imageId: ifl.imageId });
+  assert.deepEqual([sr.header.width, sr.header.height], [4 * w, 4 * h]);
+});
