@@ -13,6 +13,7 @@ import { WorkerEngine } from './engine/worker-engine';
 import { createApp, finishApp } from './http/app';
 import { mountImageRoutes } from './http/image-routes';
 import { mountIndex } from './http/index-page';
+import { mountViewerRoutes } from './http/viewer-routes';
 import { RequestGuard } from './http/security';
 import { registerBatchApi } from './batch';
 import { ImageStore } from './images/image-store';
@@ -51,6 +52,7 @@ export class PhasesrServer implements ServerContext {
     const tileHandlers = registerTileHandlers(this);
     registerImageHandlers(this, tileHandlers.cancelImage);
     mountImageRoutes(this.app, this);
+    mountViewerRoutes(this.app, this); // plugins, plugin modules, the sample (server/http/viewer-routes.ts)
     mountIndex(this.app, this);
     // Batch API (WebSocket batch-begin/end, HTTP /api/v1/sr): server/batch/, added by the batch helper.
     registerBatchApi(this);

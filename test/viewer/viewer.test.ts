@@ -1,0 +1,137 @@
+// The viewer in a real browser (Debian's headless Chromium via playwright-core) against the real server:
+// page load, fast-pan cancellation, SR tiles past native, compare split and contrast, upload. One server and
+// one page for the whole file; the steps run in order and build on each other's view.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import sharp from 'sharp';
+
+import { tempDir } from '../helpers/shared';
+import {
+  goTo, greyStd, inApp, meanAbsDiff, meanGrey, sleep, startViewer, viewPixels, waitApp, waitLayerLoaded, type ViewerHarness,
+} from './browser';
+
+// Larger than the 1280x720 page's view, so the first (home) view is below native and asks no model tiles.
+const W = 1024, H = 768;
+let h: ViewerHarness;
+
+before(async () => {
+  h = await startViewer({ width: W, height: H });
+});
+
+after(async () => {
+  await h?.close();
+});
+
+test('the page loads the sample with the SR plugin\'s layers and dock widget, and logs no errors', async () => {
+  assert.equal(await h.page.title(), 'phasesr viewer');
+  const layers = await inApp<string[]>(h.page, 'app.stack.layers().map((l) => `${l.id}:${l.plugin ?? "core"}`)');
+  assert.deepEqual(layers, ['original:core', 'bicubic:phasesr-sr', 'sr:phasesr-sr']);
+  assert.ok(await h.page.locator('section[data-plugin="phasesr-sr"] .sr-widget').isVisible(), 'the SR dock widget is shown');
+  assert.match((await h.page.textContent('#image-name'))!, /sample\.tif · 1024 × 768 uint16 · 0\.870 µm\/px/);
+  await waitLayerLoaded(h.page, 'original');
+  const shot = await viewPixels(h.page);
+  assert.ok(greyStd(shot) > 5, `the image is drawn (grey std ${greyStd(shot).toFixed(1)})`);
+  assert.match((await h.page.textContent('#scale-bar'))!, /^\s*\d+ µm\s*$/);
+  assert.match((await h.page.textContent('#zoom-badge'))!, /of native · level \d+\/13/);
+  assert.deepEqual(h.errors, []);
+});
+
+test('a fast pan at 8x sends viewport hints: the server cancels the tiles left behind', async () => {
+  const before = (await (await fetch(`${h.url}/health`)).json()) as { stats: { tilesSent: number } };
+  await goTo(h.page, 100, 100, 8);
+  await waitApp(h.page, 'app.socket.pendingTileIds.some((id) => app.socket.pendingTile(id).level > 10)', 30_000);
+  for (const x of [250, 400, 550, 700, 850]) {
+    await goTo(h.page, x, 300, 8);
+    await sleep(300);
+  }
+  await goTo(h.page, 512, 384, 4); // where the next test looks
+  await waitApp(h.page, 'app.socket.counters.cancelledByServer > 0', 30_000);
+  const c = await inApp<{ requested: number; cancelledByServer: number }>(h.page, 'app.socket.counters');
+  const health = (await (await fetch(`${h.url}/health`)).json()) as { stats: { tilesSent: number } };
+  assert.ok(c.cancelledByServer > 0, 'the server answered viewport hints with cancelled');
+  assert.ok(health.stats.tilesSent - before.stats.tilesSent < c.requested, `not every requested tile was sent (${health.stats.tilesSent - before.stats.tilesSent} of ${c.requested})`);
+  assert.match((await h.page.textContent('#status-tiles'))!, /[1-9]\d* cancelled/);
+});
+
+test('past native the SR layer draws model tiles that differ from the bicubic layer at the same place', async () => {
+  await goTo(h.page, 512, 384, 4);
+  await inApp(h.page, '(app.stack.set("sr", { visible: false }), app.stack.set("bicubic", { visible: true }), true)');
+  await waitLayerLoaded(h.page, 'bicubic');
+  const bicubic = await viewPixels(h.page);
+  await inApp(h.page, '(app.stack.set("sr", { visible: true }), app.stack.set("bicubic", { visible: false }), true)');
+  await waitLayerLoaded(h.page, 'sr');
+  const sr = await viewPixels(h.page);
+  const diff = meanAbsDiff(bicubic, sr);
+  assert.ok(greyStd(sr) > 5, 'the SR view has content');
+  assert.ok(diff > 0.1, `SR and bicubic views differ (mean |diff| ${diff.toFixed(3)})`);
+  assert.ok(await inApp<boolean>(h.page, 'app.status.msPerTile > 0'), 'model tiles arrived and were timed');
+  assert.match((await h.page.textContent('#zoom-badge'))!, /×4\.0 of native · level 12\/13 · ×4 model-made/);
+  assert.match((await h.page.textContent('#status-timing'))!, /SR tile: \d+ ms/);
+});
+
+test('the compare split and the contrast limits change what is drawn', async () => {
+  await h.page.keyboard.press('i'); // nearest interpolation (shows the original layer's pixels as blocks)
+  assert.equal(await inApp(h.page, 'app.stack.smooth'), false);
+  await h.page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+  const base = await viewPixels(h.page); // SR only, at 4x
+  await h.page.selectOption('#compare-a', 'sr');
+  await h.page.selectOption('#compare-b', 'original');
+  await h.page.click('#compare-toggle');
+  await waitLayerLoaded(h.page, 'original');
+  const split = await viewPixels(h.page);
+  const left = { x0: 0.05, y0: 0.1, x1: 0.45, y1: 0.9 };
+  const right = { x0: 0.55, y0: 0.1, x1: 0.95, y1: 0.9 };
+  const leftDiff = meanAbsDiff(base, split, left);
+  assert.ok(leftDiff < 0.05, `left of the split: still the SR layer (mean |diff| ${leftDiff.toFixed(3)})`);
+  const rightDiff = meanAbsDiff(base, split, right);
+  assert.ok(rightDiff > 0.3, `right of the split: the original layer (mean |diff| ${rightDiff.toFixed(3)})`);
+
+  // Drag the split handle from the middle to a quarter of the view.
+  const view = (await h.page.locator('#view').boundingBox())!;
+  const grip = (await h.page.locator('#split .split-grip').boundingBox())!;
+  await h.page.mouse.move(grip.x + grip.width / 2, grip.y + grip.height / 2);
+  await h.page.mouse.down();
+  await h.page.mouse.move(view.x + view.width * 0.25, grip.y + grip.height / 2, { steps: 5 });
+  await h.page.mouse.up();
+  await h.page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+  const moved = await viewPixels(h.page);
+  const band = { x0: 0.3, y0: 0.1, x1: 0.45, y1: 0.9 };
+  assert.ok(meanAbsDiff(split, moved, band) > 0.3, 'the band the split moved over now shows the original');
+  assert.ok(meanAbsDiff(split, moved, { x0: 0.03, y0: 0.1, x1: 0.2, y1: 0.9 }) < 0.05, 'left of both positions: unchanged');
+  await h.page.keyboard.press('c'); // split off
+  await h.page.keyboard.press('i'); // smooth again
+  assert.equal(await inApp(h.page, 'app.stack.compare === undefined'), true);
+
+  // Raise the lower contrast limit: everything below it turns black, the view darkens.
+  const plain = await viewPixels(h.page);
+  await h.page.locator('#contrast-min').fill('600');
+  await h.page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+  const contrasted = await viewPixels(h.page);
+  assert.ok(meanGrey(contrasted) < meanGrey(plain) - 10, `darker after raising min (${meanGrey(plain).toFixed(1)} -> ${meanGrey(contrasted).toFixed(1)})`);
+  await h.page.click('#auto-contrast');
+  const auto = await inApp<{ min: number; max: number }>(h.page, 'app.display.settings');
+  assert.ok(auto.min < auto.max, 'auto-contrast sets ordered limits');
+  await h.page.click('#reset-contrast');
+  const reset = await viewPixels(h.page);
+  assert.ok(meanAbsDiff(plain, reset) < 0.05, 'reset restores the full range');
+});
+
+test('a file from disk uploads and opens, with the plugin\'s layers', async () => {
+  const file = path.join(tempDir('phasesr-upload-'), 'upload-test.png');
+  const w = 320, hgt = 240;
+  const px = Buffer.alloc(w * hgt);
+  for (let y = 0; y < hgt; y++) for (let x = 0; x < w; x++) px[y * w + x] = 128 + Math.round(100 * Math.sin(x / 9) * Math.cos(y / 13));
+  await sharp(px, { raw: { width: w, height: hgt, channels: 1 } }).png().toFile(file);
+  await h.page.setInputFiles('#file-input', file);
+  await waitApp(h.page, 'app.stack.image && app.stack.image.name === "upload-test.png"', 60_000);
+  assert.deepEqual(await inApp(h.page, 'app.stack.layers().map((l) => l.id)'), ['original', 'bicubic', 'sr']);
+  await goTo(h.page, 160, 120, 1);
+  await waitLayerLoaded(h.page, 'original');
+  assert.ok(greyStd(await viewPixels(h.page)) > 10, 'the uploaded image is drawn');
+  const listed = (await (await fetch(`${h.url}/api/v1/images`)).json()) as { name: string }[];
+  assert.ok(listed.some((i) => i.name === 'upload-test.png'), 'the server has it open');
+  assert.match((await h.page.textContent('#image-name'))!, /upload-test\.png · 320 × 240 uint8/);
+  assert.deepEqual(h.errors, []);
+});

@@ -1,0 +1,244 @@
+// The layers of the image on display, as OpenSeadragon TiledImages stacked in one viewer (so pan and zoom
+// are shared): the original (source pyramid, upscaled nearest or smooth past native) and the tile layers
+// plugins add (SR, bicubic). It turns layer state (visibility, opacity, compare pair, placeholders) into
+// each TiledImage's opacity and clip, and tells the server which queued tiles are no longer in view.
+import OpenSeadragon from 'openseadragon';
+
+import type { ImageInfo } from '../../server/protocol';
+import type { LayerState, TileLayerSpec } from './plugin-api';
+import type { ViewerSocket } from './socket';
+import { createWsTileSource } from './tile-source';
+
+interface LayerEntry {
+  state: LayerState;
+  placeholder?: string;
+  item?: OpenSeadragon.TiledImage;
+}
+
+/** Tiles kept when the view moves: this many tile widths around the visible area. */
+const VIEW_MARGIN_TILES = 0.5;
+
+export class LayerStack {
+  readonly #layers: LayerEntry[] = [];
+  #image: ImageInfo | undefined;
+  #compare: [string, string] | undefined;
+  /** Split position of the compare view, 0..1 of the view's width. */
+  split = 0.5;
+  /** Smooth (bilinear) or nearest drawing of pixels magnified past their level. */
+  smooth = true;
+  readonly #listeners: (() => void)[] = [];
+
+  constructor(readonly viewer: OpenSeadragon.Viewer, readonly socket: ViewerSocket) {
+    const onMove = (): void => this.#applyClips();
+    viewer.addHandler('animation', onMove);
+    viewer.addHandler('resize', onMove);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hint = (): void => {
+      if (timer) return;
+      timer = setTimeout(() => { timer = undefined; this.sendViewportHint(); }, 150);
+    };
+    viewer.addHandler('animation', hint);
+    viewer.addHandler('viewport-change', hint);
+    viewer.addHandler('animation-finish', () => this.sendViewportHint());
+  }
+
+  get image(): ImageInfo | undefined {
+    return this.#image;
+  }
+
+  get compare(): [string, string] | undefined {
+    return this.#compare;
+  }
+
+  onChange(fn: () => void): void {
+    this.#listeners.push(fn);
+  }
+
+  layers(): LayerState[] {
+    return this.#layers.map((l) => ({ ...l.state }));
+  }
+
+  /** Shows `image`: drops the previous image's layers, adds its original layer. */
+  setImage(image: ImageInfo): void {
+    this.socket.cancelTiles(this.socket.pendingTileIds);
+    for (const l of this.#layers) if (l.item) this.viewer.world.removeItem(l.item);
+    this.#layers.length = 0;
+    this.#compare = undefined;
+    this.#image = image;
+    this.#add({ id: 'original', name: 'original', kind: 'original', visible: true, opacity: 1, maxScale: 1, serverLayer: 'sr' });
+  }
+
+  addTileLayer(spec: TileLayerSpec, plugin?: string): void {
+    if (!this.#image) throw new Error('no image is open');
+    if (this.#layers.some((l) => l.state.id === spec.id)) this.removeLayer(spec.id);
+    const modelScale = 2 ** (this.#image.maxLevel - this.#image.nativeLevel);
+    this.#add({
+      id: spec.id, name: spec.name, kind: 'tiles', visible: spec.visible ?? true, opacity: spec.opacity ?? 1,
+      maxScale: Math.min(Math.max(1, spec.maxScale), modelScale), serverLayer: spec.serverLayer, ...(plugin ? { plugin } : {}),
+    }, spec.placeholder);
+  }
+
+  removeLayer(id: string): void {
+    const i = this.#layers.findIndex((l) => l.state.id === id);
+    if (i < 0 || this.#layers[i]!.state.kind === 'original') return;
+    const [l] = this.#layers.splice(i, 1);
+    if (l?.item) this.viewer.world.removeItem(l.item);
+    if (this.#compare?.includes(id)) this.#compare = undefined;
+    this.#apply();
+  }
+
+  set(id: string, patch: Partial<Pick<LayerState, 'visible' | 'opacity'>>): void {
+    const l = this.#layers.find((x) => x.state.id === id);
+    if (!l) return;
+    if (patch.visible !== undefined) l.state.visible = patch.visible;
+    if (patch.opacity !== undefined) l.state.opacity = Math.min(1, Math.max(0, patch.opacity));
+    this.#apply();
+  }
+
+  setCompare(pair: [string, string] | undefined): void {
+    const ok = pair && pair[0] !== pair[1] && pair.every((id) => this.#layers.some((l) => l.state.id === id));
+    this.#compare = ok ? pair : undefined;
+    this.#apply();
+  }
+
+  setSmooth(on: boolean): void {
+    this.smooth = on;
+    this.viewer.drawer.setImageSmoothingEnabled(on);
+    this.viewer.forceRedraw();
+    for (const fn of this.#listeners) fn();
+  }
+
+  setSplit(fraction: number): void {
+    this.split = Math.min(1, Math.max(0, fraction));
+    this.#applyClips();
+  }
+
+  /** OpenSeadragon item of a layer (tests and the export read its coordinates). */
+  item(id: string): OpenSeadragon.TiledImage | undefined {
+    return this.#layers.find((l) => l.state.id === id)?.item;
+  }
+
+  /** Screen pixels per native pixel at the current zoom. */
+  nativeZoom(current = true): number {
+    const item = this.item('original');
+    if (!item) return 1;
+    return item.viewportToImageZoom(this.viewer.viewport.getZoom(current));
+  }
+
+  /** The finest level OpenSeadragon wants now (it loads down to half a screen pixel per tile pixel). */
+  targetLevel(): number {
+    const img = this.#image;
+    if (!img) return 0;
+    return Math.max(0, Math.min(img.maxLevel, Math.ceil(img.nativeLevel + Math.log2(this.nativeZoom()) - 1e-6)));
+  }
+
+  /** The visible part of the image in native pixels, widened by a margin. */
+  visibleNativeRect(marginTiles = VIEW_MARGIN_TILES): { x0: number; y0: number; x1: number; y1: number } | undefined {
+    const item = this.item('original');
+    const img = this.#image;
+    if (!item || !img) return undefined;
+    const r = item.viewportToImageRectangle(this.viewer.viewport.getBounds(true));
+    const m = (marginTiles * img.tileSize) / Math.max(1e-9, this.nativeZoom() * 2 ** (img.nativeLevel - this.targetLevel()));
+    return { x0: r.x - m, y0: r.y - m, x1: r.x + r.width + m, y1: r.y + r.height + m };
+  }
+
+  /** Whether the tile (level, x, y) is in view and not finer than needed now. */
+  wanted(level: number, x: number, y: number): boolean {
+    const img = this.#image;
+    const v = this.visibleNativeRect();
+    if (!img || !v) return false;
+    if (level > this.targetLevel() + 1) return false;
+    const f = 2 ** (img.nativeLevel - level) * img.tileSize; // native pixels per tile
+    return x * f < v.x1 && (x + 1) * f > v.x0 && y * f < v.y1 && (y + 1) * f > v.y0;
+  }
+
+  /** Viewport hint (the server drops queued tiles outside it) and cancels for tiles finer than needed. */
+  sendViewportHint(): void {
+    const img = this.#image;
+    const v = this.visibleNativeRect();
+    if (!img || !v) return;
+    const L = img.maxLevel;
+    const per = img.tileSize * 2 ** (img.nativeLevel - L);
+    const top = img.levels[L]!;
+    const clampX = (n: number): number => Math.min(top.columns - 1, Math.max(0, Math.floor(n)));
+    const clampY = (n: number): number => Math.min(top.rows - 1, Math.max(0, Math.floor(n)));
+    this.socket.viewport(img.imageId, L, clampX(v.x0 / per), clampY(v.y0 / per), clampX(v.x1 / per), clampY(v.y1 / per));
+    const finest = this.targetLevel() + 1;
+    const stale = this.socket.pendingTileIds.filter((id) => {
+      const t = this.socket.pendingTile(id);
+      return t !== undefined && (t.imageId !== img.imageId || t.level > finest);
+    });
+    this.socket.cancelTiles(stale);
+  }
+
+  /** Zooms to ×scale of native, keeping the centre. */
+  zoomToScale(scale: number): void {
+    const item = this.item('original');
+    if (!item) return;
+    this.viewer.viewport.zoomTo(item.imageToViewportZoom(scale));
+  }
+
+  #add(state: LayerState, placeholder?: string): void {
+    const img = this.#image!;
+    const entry: LayerEntry = { state, ...(placeholder ? { placeholder } : {}) };
+    this.#layers.push(entry);
+    const maxLevel = img.nativeLevel + Math.round(Math.log2(state.maxScale));
+    const tileSource = createWsTileSource({
+      image: img, layer: state.serverLayer, maxLevel, socket: this.socket, wanted: (l, x, y) => this.wanted(l, x, y),
+    });
+    this.viewer.addTiledImage({
+      tileSource, x: 0, y: 0, width: 1, opacity: 0,
+      success: (e: { item: OpenSeadragon.TiledImage }) => {
+        if (!this.#layers.includes(entry)) return void this.viewer.world.removeItem(e.item);
+        entry.item = e.item;
+        if (state.kind === 'original' && this.viewer.world.getItemCount() === 1) this.viewer.viewport.goHome(true);
+        this.#apply();
+      },
+    } as unknown as OpenSeadragon.TileSourceSpecifier);
+    this.#apply();
+  }
+
+  /** Opacity and clip of every item from the layer states. */
+  #apply(): void {
+    const cmp = this.#compare;
+    const shown = (l: LayerEntry): boolean => l.state.visible && (!cmp || cmp.includes(l.state.id));
+    for (const l of this.#layers) {
+      if (!l.item) continue;
+      let opacity = shown(l) ? l.state.opacity : 0;
+      if (opacity === 0) {
+        const over = this.#layers.find((p) => p.placeholder === l.state.id && shown(p));
+        if (over) opacity = over.state.opacity;
+      }
+      l.item.setOpacity(opacity);
+    }
+    this.#applyClips();
+    for (const fn of this.#listeners) fn();
+  }
+
+  /** The upper layer of a compare pair is clipped to its side of the split; placeholders follow it. */
+  #applyClips(): void {
+    const cmp = this.#compare;
+    const index = (id: string): number => this.#layers.findIndex((l) => l.state.id === id);
+    const upper = cmp ? (index(cmp[0]) > index(cmp[1]) ? cmp[0] : cmp[1]) : undefined;
+    const clipOf = (l: LayerEntry): OpenSeadragon.Rect | null => {
+      if (!cmp || !l.item || l.state.id !== upper) return null;
+      const size = l.item.getContentSize();
+      const containerX = this.split * this.viewer.viewport.getContainerSize().x;
+      const sx = Math.min(size.x, Math.max(0, l.item.viewerElementToImageCoordinates(new OpenSeadragon.Point(containerX, 0)).x));
+      return upper === cmp[0] ? new OpenSeadragon.Rect(0, 0, sx, size.y) : new OpenSeadragon.Rect(sx, 0, size.x - sx, size.y);
+    };
+    for (const l of this.#layers) {
+      if (!l.item) continue;
+      let clip = clipOf(l);
+      const ownShown = l.state.visible && (!cmp || cmp.includes(l.state.id));
+      const over = ownShown ? undefined : this.#layers.find((p) => p.placeholder === l.state.id && p.item);
+      if (over?.item) {
+        const c = clipOf(over);
+        // The placeholder has its own size (same image, another top level): scale the clip across.
+        const f = l.item.getContentSize().x / over.item.getContentSize().x;
+        clip = c ? new OpenSeadragon.Rect(c.x * f, c.y * f, c.width * f, c.height * f) : null;
+      }
+      l.item.setClip(clip);
+    }
+  }
+}
