@@ -1,5 +1,5 @@
 // `phasesr start` (what `npm start` runs): prints `phasesr info`, makes the sample image once (cached in
-// .cache/), and serves it with the tile server on 127.0.0.1:8080, printing the URL to open.
+// .cache/), builds the web viewer when stale, and serves both on 127.0.0.1:8080, printing the URL to open.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,9 @@ export function startCommand(): Command {
         process.stdout.write(`making the sample image ${sample} (once)...\n`);
         await writeSampleFile(sample, { width: SAMPLE_SIZE, height: SAMPLE_SIZE, seed: 1 });
       }
+      // The web viewer is bundled on first start and again whenever its sources changed (esbuild, ~1 s).
+      const { buildViewer } = await import('../../viewer/build');
+      await buildViewer({ log: (line) => process.stdout.write(`${line}\n`) });
       await runServe([sample], { port: o.port, host: '127.0.0.1', model: DEFAULT_MODEL, allowDir: [] }, (url) =>
         `\nphasesr is serving ${path.basename(sample)} (2x/4x/8x from the model, bicubic for comparison).\n` +
         `Open ${url} in a browser. Protocol: docs/protocol.md. Ctrl-C stops.\n`);
