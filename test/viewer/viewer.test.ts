@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 
 import sharp from 'sharp';
 
+import { ImageSource } from '../../models/io/image-source';
 import { tempDir } from '../helpers/shared';
 import {
   goTo, greyStd, inApp, meanAbsDiff, meanGrey, sleep, startViewer, viewPixels, waitApp, waitLayerLoaded, type ViewerHarness,
@@ -57,6 +58,9 @@ test('a fast pan at 8x sends viewport hints: the server cancels the tiles left b
 
 test('past native the SR layer draws model tiles that differ from the bicubic layer at the same place', async () => {
   await goTo(h.page, 512, 384, 4);
+  // While SR tiles compute, the hidden bicubic layer is drawn under the SR layer as its placeholder.
+  await waitLayerLoaded(h.page, 'bicubic');
+  assert.deepEqual(await inApp(h.page, '[app.stack.layers().find((l) => l.id === "bicubic").visible, app.stack.item("bicubic").getOpacity()]'), [false, 1]);
   await inApp(h.page, '(app.stack.set("sr", { visible: false }), app.stack.set("bicubic", { visible: true }), true)');
   await waitLayerLoaded(h.page, 'bicubic');
   const bicubic = await viewPixels(h.page);
@@ -116,6 +120,32 @@ test('the compare split and the contrast limits change what is drawn', async () 
   await h.page.click('#reset-contrast');
   const reset = await viewPixels(h.page);
   assert.ok(meanAbsDiff(plain, reset) < 0.05, 'reset restores the full range');
+});
+
+test('a drawn region exports as a super-resolved TIFF with its pixel size (batch API)', async () => {
+  await goTo(h.page, 512, 384, 4);
+  const view = (await h.page.locator('#view').boundingBox())!;
+  await h.page.keyboard.press('r');
+  await h.page.mouse.move(view.x + view.width * 0.4, view.y + view.height * 0.4);
+  await h.page.mouse.down();
+  await h.page.mouse.move(view.x + view.width * 0.5, view.y + view.height * 0.5, { steps: 4 });
+  await h.page.mouse.up();
+  assert.equal(await h.page.inputValue('#export-region'), 'drawn');
+  assert.ok(await h.page.locator('#region-box').isVisible(), 'the region is outlined');
+  await h.page.selectOption('#export-scale', '2');
+  const [download] = await Promise.all([h.page.waitForEvent('download', { timeout: 120_000 }), h.page.click('#export-button')]);
+  const file = path.join(tempDir('phasesr-export-'), download.suggestedFilename());
+  await download.saveAs(file);
+  const src = await ImageSource.open(file);
+  try {
+    const expectW = Math.round((view.width * 0.1) / 4), expectH = Math.round((view.height * 0.1) / 4);
+    assert.ok(Math.abs(src.width - 2 * expectW) <= 4 && Math.abs(src.height - 2 * expectH) <= 4, `x2 of the ${expectW}x${expectH} region, got ${src.width}x${src.height}`);
+    assert.equal(src.dtype, 'uint16');
+    assert.ok(src.pixelSize && Math.abs(src.pixelSize.x - 0.87 / 2) < 1e-3, `pixel size halved: ${JSON.stringify(src.pixelSize)}`);
+  } finally {
+    await src.close();
+  }
+  assert.match((await h.page.textContent('#export-status'))!, /^saved .*\.tif: \d+×\d+ uint16, 0\.435 µm\/px$/);
 });
 
 test('a file from disk uploads and opens, with the plugin\'s layers', async () => {
