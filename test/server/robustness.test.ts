@@ -122,3 +122,12 @@ test('REST uploads: corrupt -> 422 with a code, too large -> 413, good -> 201', 
   assert.equal(good.status, 201);
   assert.equal(((await good.json()) as ImageInfo).imageId, info.imageId);
 });
+
+test('versioning: the server selects phasesr.v1; another hello version is refused with a code and close 1002', async () => {
+  const c = await TestClient.connect(srv.wsUrl);
+  assert.equal(c.ws.protocol, 'phasesr.v1');
+  c.send({ type: 'hello', version: 2 });
+  assert.equal((await c.waitFor<Extract<ServerMessage, { type: 'error' }>>((m) => m.type === 'error')).code, 'SR_ERR_PROTOCOL_VERSION');
+  assert.equal(await c.closed(), 1002);
+  await assert.rejects(TestClient.connect(srv.wsUrl, { protocols: ['phasesr.v9'] }));
+});
