@@ -10,6 +10,7 @@ import { exportCommand } from './commands/export';
 import { initCommand } from './commands/init';
 import { evalCommand } from './commands/eval';
 import { trainCommand } from './commands/train';
+import { fijiInstallCommand } from './commands/fiji-install';
 import { reportAndExit } from './fail';
 
 const program = new Command('phasesr')
@@ -24,6 +25,7 @@ const program = new Command('phasesr')
   .addCommand(initCommand())
   .addCommand(trainCommand())
   .addCommand(evalCommand())
+  .addCommand(fijiInstallCommand())
   .addCommand(startCommand());
 
 program.parseAsync(process.argv).catch(reportAndExit);
