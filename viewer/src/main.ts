@@ -4,7 +4,7 @@ import OpenSeadragon from 'openseadragon';
 
 import type { ImageInfo } from '../../server/protocol';
 import type { PluginManifest } from '../../plugin/manifest-schema';
-import { LayerStack } from './layer-stack';
+import { LayerStack, MIN_PIXEL_RATIO } from './layer-stack';
 import type { ViewerApi } from './plugin-api';
 import { loadPlugins, pluginConfig, type PluginRegistry } from './plugins';
 import { ViewerSocket } from './socket';
@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     // SR tiles take seconds on a small CPU: never let OpenSeadragon time them out.
     timeout: 600_000,
     maxZoomPixelRatio: 2,
+    minPixelRatio: MIN_PIXEL_RATIO,
     minZoomImageRatio: 0.5,
     visibilityRatio: 0.3,
     blendTime: 0,
