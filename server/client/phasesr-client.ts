@@ -13,7 +13,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 
 import {
-  decodeFrame, encodeChunk, FRAME_HEADER_BYTES, parseServerMessage, PROTOCOL_VERSION, SUBPROTOCOL, WS_PATH,
+  decodeFrame, encodeChunk, FRAME_HEADER_BYTES, parseServerMessage, PROTOCOL_VERSION, RequestTiles, SUBPROTOCOL, WS_PATH,
   type Encoding, type Frame, type FrameHeader, type ImageInfo, type Layer, type ServerMessage, type ServerMessageOf,
 } from '../protocol';
 
@@ -179,6 +179,7 @@ export class PhasesrClient {
   /**
    * Requests tiles and yields each outcome as it arrives (tile frames, errors, cancellations), ending when
    * all are answered. Request ids are assigned here (`outcome.id`); pass them to `cancel`.
+   * @throws PhasesrClientError SR_ERR_BAD_MESSAGE (at once) for a request the protocol does not allow (negative x, ...)
    */
   requestTiles(requests: TileRequestInput[], onIds?: (ids: number[]) => void): AsyncIterableIterator<TileOutcome> {
     const queue: TileOutcome[] = [];
@@ -191,8 +192,17 @@ export class PhasesrClient {
       queue.push(o);
       wake?.();
     };
-    const ids = requests.map((request) => {
-      const id = this.#id();
+    const ids = requests.map(() => this.#id());
+    const messages: object[] = [];
+    for (let i = 0; i < requests.length; i += 256) {
+      const msg = { type: 'tiles', requests: requests.slice(i, i + 256).map((r, k) => ({ id: ids[i + k]!, layer: 'sr', encoding: 'png', priority: 'visible', ...r })) };
+      // Checked here: the server refuses a malformed `tiles` message as a whole, with no request id to answer.
+      const v = RequestTiles.safeParse(msg);
+      if (!v.success) throw new PhasesrClientError('SR_ERR_BAD_MESSAGE', `bad tile request: ${v.error.issues[0]?.path.join('.')}: ${v.error.issues[0]?.message}`);
+      messages.push(msg);
+    }
+    requests.forEach((request, i) => {
+      const id = ids[i]!;
       this.#routes.set(id, {
         onMessage: (m) => {
           if (m.type === 'error') push({ ok: false, id, request, code: m.code, message: m.message });
@@ -204,12 +214,9 @@ export class PhasesrClient {
           wake?.();
         },
       });
-      return id;
     });
     onIds?.(ids);
-    for (let i = 0; i < requests.length; i += 256) {
-      this.#send({ type: 'tiles', requests: requests.slice(i, i + 256).map((r, k) => ({ id: ids[i + k]!, layer: 'sr', encoding: 'png', priority: 'visible', ...r })) });
-    }
+    for (const m of messages) this.#send(m);
     const self = this;
     return (async function* () {
       try {
