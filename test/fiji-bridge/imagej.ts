@@ -5,6 +5,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const IJ_JAR = process.env.PHASESR_IJ_JAR ?? '/usr/share/java/ij.jar';
 
@@ -14,14 +16,18 @@ export interface ImageJRun {
   stderr: string;
 }
 
+const PRESS_ENTER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'press-enter.py');
+
 /**
  * `ijDir`: the ImageJ folder (its plugins/ is scanned for commands); `home`: Java's user.home, so ImageJ's
- * preferences come from a fresh folder, not the user's.
+ * preferences come from a fresh folder, not the user's. `pressEnterUntil`: run the full ImageJ window
+ * (`-macro`, as a user starts it) and press Enter once a second, accepting dialogs, until that file exists.
  */
-export function runImageJ(ijDir: string, macroFile: string, opts: { home: string; timeoutMs?: number }): Promise<ImageJRun> {
+export function runImageJ(ijDir: string, macroFile: string, opts: { home: string; timeoutMs?: number; pressEnterUntil?: string }): Promise<ImageJRun> {
   if (!existsSync(IJ_JAR)) throw new Error(`${IJ_JAR} not found: apt-get install imagej (or set PHASESR_IJ_JAR)`);
-  const args = ['-a', '-s', '-screen 0 1024x768x24', 'java', `-Duser.home=${opts.home}`, `-Djava.io.tmpdir=${os.tmpdir()}`,
-    '-Dfile.encoding=UTF-8', '-jar', IJ_JAR, '-ijpath', ijDir, '-batch', macroFile];
+  const java = ['java', `-Duser.home=${opts.home}`, `-Djava.io.tmpdir=${os.tmpdir()}`, '-Dfile.encoding=UTF-8', '-jar', IJ_JAR, '-ijpath', ijDir];
+  const cmd = opts.pressEnterUntil ? ['python3', PRESS_ENTER, opts.pressEnterUntil, ...java, '-macro', macroFile] : [...java, '-batch', macroFile];
+  const args = ['-a', '-s', '-screen 0 1280x900x24', ...cmd];
   return new Promise((resolve, reject) => {
     const child = spawn('xvfb-run', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
