@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 
 import { PLUGIN_PATH_ENV } from '../../server/http/viewer-routes';
 import { tempDir } from '../helpers/shared';
-import { inApp, meanGrey, startViewer, viewPixels, waitLayerLoaded, type ViewerHarness } from '../viewer/browser';
+import { inApp, meanGrey, startViewer, viewPixels, waitApp, waitLayerLoaded, type ViewerHarness } from '../viewer/browser';
 
 const INVERT_MANIFEST = {
   name: 'invert-demo',
@@ -95,5 +95,17 @@ test('the second plugin\'s widget and command change the display through the plu
   assert.ok(Math.abs(meanGrey(back) - meanGrey(plain)) < 0.5, 'the key binding toggled it back');
   const help = await inApp<string>(h.page, 'document.getElementById("help-keys").textContent');
   assert.match(help, /Shift\+IInvert the display/);
+  assert.deepEqual(h.errors, []);
+});
+
+test('the SR plugin\'s sample opens from the Open menu (generated once into .cache/)', async () => {
+  await h.page.click('#open-button');
+  await h.page.getByRole('button', { name: /^Sample: Phase contrast sample/ }).click();
+  await waitApp(h.page, 'app.stack.image && app.stack.image.name === "sample-2048.tif"', 120_000);
+  assert.match((await h.page.textContent('#image-name'))!, /sample-2048\.tif · 2048 × 2048 uint16 · 0\.870 µm\/px/);
+  assert.deepEqual(await inApp(h.page, 'app.stack.layers().map((l) => l.id)'), ['original', 'bicubic', 'sr']);
+  const missing = await fetch(`${h.url}/api/v1/samples/nope`, { method: 'POST' });
+  assert.equal(missing.status, 404);
+  assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'SR_ERR_NOT_FOUND');
   assert.deepEqual(h.errors, []);
 });

@@ -38,6 +38,7 @@ export class LayerStack {
   constructor(readonly viewer: OpenSeadragon.Viewer, readonly socket: ViewerSocket) {
     const onMove = (): void => this.#applyClips();
     viewer.addHandler('animation', onMove);
+    viewer.addHandler('viewport-change', onMove);
     viewer.addHandler('resize', onMove);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const hint = (): void => {

@@ -56,7 +56,7 @@ export class ViewerSocket {
     this.#ws = ws;
     ws.onmessage = (ev) => this.#receive(ev.data as ArrayBuffer | string);
     ws.onclose = (ev) => {
-      for (const [id, p] of this.#tiles) p.done({ ok: false, code: 'SR_CLIENT_CLOSED', message: `connection closed (${ev.code})` }), this.#tiles.delete(id);
+      this.#settle([...this.#tiles.keys()], { ok: false, code: 'SR_CLIENT_CLOSED', message: `connection closed (${ev.code})` });
       this.onClose(`connection closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`);
     };
   }
