@@ -15,6 +15,8 @@ import {
 
 // Larger than the 1280x720 page's view, so the first (home) view is below native and asks no model tiles.
 const W = 1024, H = 768;
+// Inside one 128x128 LR block (x 384..512, y 256..384): at x8 the whole view is one inference.
+const SPOT = { x: 448, y: 320 };
 let h: ViewerHarness;
 
 before(async () => {
@@ -48,7 +50,7 @@ test('a fast pan at 8x sends viewport hints: the server cancels the tiles left b
     await goTo(h.page, x, 300, 8);
     await sleep(300);
   }
-  await goTo(h.page, 512, 384, 4); // where the next test looks
+  await goTo(h.page, SPOT.x, SPOT.y, 8); // where the next test looks
   await waitApp(h.page, 'app.socket.counters.cancelledByServer > 0', 30_000);
   const c = await inApp<{ requested: number; cancelledByServer: number }>(h.page, 'app.socket.counters');
   const health = (await (await fetch(`${h.url}/health`)).json()) as { stats: { tilesSent: number } };
@@ -60,7 +62,7 @@ test('a fast pan at 8x sends viewport hints: the server cancels the tiles left b
 });
 
 test('past native the SR layer draws model tiles that differ from the bicubic layer at the same place', async () => {
-  await goTo(h.page, 512, 384, 4);
+  await goTo(h.page, SPOT.x, SPOT.y, 8);
   // While SR tiles compute, the hidden bicubic layer is drawn under the SR layer as its placeholder.
   await waitLayerLoaded(h.page, 'bicubic');
   assert.deepEqual(await inApp(h.page, '[app.stack.layers().find((l) => l.id === "bicubic").visible, app.stack.item("bicubic").getOpacity()]'), [false, 1]);
@@ -74,7 +76,7 @@ test('past native the SR layer draws model tiles that differ from the bicubic la
   assert.ok(greyStd(sr) > 5, 'the SR view has content');
   assert.ok(diff > 0.1, `SR and bicubic views differ (mean |diff| ${diff.toFixed(3)})`);
   assert.ok(await inApp<boolean>(h.page, 'app.status.msPerTile > 0'), 'model tiles arrived and were timed');
-  assert.match((await h.page.textContent('#zoom-badge'))!, /×4\.0 of native · level 12\/13 · ×4 model-made/);
+  assert.match((await h.page.textContent('#zoom-badge'))!, /×8\.0 of native · level 13\/13 · ×8 model-made/);
   assert.match((await h.page.textContent('#status-timing'))!, /SR tile: \d+ ms/);
 });
 
@@ -82,7 +84,7 @@ test('the compare split and the contrast limits change what is drawn', async () 
   await h.page.keyboard.press('i'); // nearest interpolation (shows the original layer's pixels as blocks)
   assert.equal(await inApp(h.page, 'app.stack.smooth'), false);
   await h.page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
-  const base = await viewPixels(h.page); // SR only, at 4x
+  const base = await viewPixels(h.page); // SR only, at 8x
   await h.page.selectOption('#compare-a', 'sr');
   await h.page.selectOption('#compare-b', 'original');
   await h.page.click('#compare-toggle');
@@ -126,7 +128,8 @@ test('the compare split and the contrast limits change what is drawn', async () 
 });
 
 test('a drawn region exports as a super-resolved TIFF with its pixel size (batch API)', async () => {
-  await goTo(h.page, 512, 384, 4);
+  await inApp(h.page, '(app.stack.set("sr", { visible: false }), true)'); // no model tiles to wait behind
+  await goTo(h.page, SPOT.x, SPOT.y, 4);
   const view = (await h.page.locator('#view').boundingBox())!;
   await h.page.keyboard.press('r');
   await h.page.mouse.move(view.x + view.width * 0.4, view.y + view.height * 0.4);
