@@ -12,6 +12,7 @@ import { reviveCancelledTiles } from './tile-source';
 import { mountComparePanel } from './ui/compare-panel';
 import { DisplayPanel } from './ui/display-panel';
 import { mountExportPanel } from './ui/export-panel';
+import { mountInfoPanel } from './ui/info-panel';
 import { mountLayersPanel } from './ui/layers-panel';
 import { mountOpenMenu } from './ui/open-menu';
 import { mountScaleBar } from './ui/scale-bar';
@@ -112,6 +113,7 @@ async function main(): Promise<void> {
   mountLayersPanel(app);
   mountComparePanel(app);
   mountScaleBar(app);
+  mountInfoPanel(app);
   $('model-badge').textContent = `${socket.hello.model.name} ×${socket.hello.model.scale}${socket.hello.model.trained ? '' : ' (untrained)'} · ${app.engine}`;
   app.registry = await loadPlugins(makeApi);
   for (const p of app.registry.plugins) {
