@@ -14,13 +14,18 @@ import sharp from 'sharp';
 
 import { createEngine, haloFor, resolveModel, writeSampleFile } from '../models';
 import { PhasesrClient, type TileRequestInput } from '../server/client/phasesr-client';
+import { SERVER_DEFAULTS } from '../server/config';
 import type { ImageInfo } from '../server/protocol';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = path.resolve(process.env.PHASESR_SHARED ?? path.join(ROOT, '..', 'shared'), 'data', 'phase-contrast', 'val-tiff');
 const OUT_MD = path.join(ROOT, 'docs', 'benchmarks', 'server.md');
 const TILE = 256;
-const BLOCK = 128; // LR pixels per inference block (server/images/served-image.ts)
+/** The server's defaults (server/config.ts); PHASESR_BENCH_BLOCK / _BATCH run it with others (--block / --batch). */
+const BLOCK = Number(process.env.PHASESR_BENCH_BLOCK ?? SERVER_DEFAULTS.blockSize);
+const BATCH = Number(process.env.PHASESR_BENCH_BATCH ?? SERVER_DEFAULTS.batch);
+/** Positions and throughput runs are laid out on a 128 LR pixel grid, whatever the block size. */
+const REGION = 128;
 const VIEW_W = 1920;
 const VIEW_H = 1080;
 /** 46341^2 = 2.147 gigapixels (PHASESR_BENCH_BIG_SIDE makes a smaller one for a dry run; the report says which). */
@@ -128,6 +133,16 @@ function viewport(img: ImageInfo, lx: number, ly: number, encoding: 'png' | 'u16
   return { reqs, rect: [x0, y0, x1, y1] };
 }
 
+/** Distinct LR blocks under a viewport's tiles at the deepest level. */
+function blocksOf(v: { rect: [number, number, number, number] }, img: ImageInfo): number {
+  const s = 2 ** (img.maxLevel - img.nativeLevel);
+  const [x0, y0, x1, y1] = v.rect;
+  const first = (t: number) => Math.floor((t * TILE) / s / BLOCK);
+  const lastX = Math.min(img.width - 1, Math.floor(((x1 + 1) * TILE - 1) / s));
+  const lastY = Math.min(img.height - 1, Math.floor(((y1 + 1) * TILE - 1) / s));
+  return (Math.floor(lastX / BLOCK) - first(x0) + 1) * (Math.floor(lastY / BLOCK) - first(y0) + 1);
+}
+
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   if (s.length === 0) return NaN;
@@ -160,34 +175,36 @@ async function inputImages(n: number): Promise<{ files: string[]; source: string
 
 // ---- 1. throughput: through the socket vs the raw engine -----------------------------------------
 
-const THROUGHPUT_BLOCKS = 2; // 2x2 LR blocks = 4 blocks = 64 tiles of 256^2 at 8x per run (one engine call)
+const THROUGHPUT_REGIONS = 2; // 2x2 regions of 128 LR pixels = 64 tiles of 256^2 at 8x per run
 const REPS = 3;
 
-/** The raw engine on the same blocks as a socket run: one rep = 4 blocks of (128 + 2 halo)^2 in calls of 4. */
-async function rawEngine(threads: number): Promise<{ rep: () => Promise<number>; batch: number; window: number; dispose: () => Promise<void> }> {
+/** The raw engine on the same blocks as a socket run: one rep = the blocks of 2x2 regions, (BLOCK + 2 halo)^2
+ *  windows in calls of BATCH, as the server makes them. */
+async function rawEngine(threads: number): Promise<{ rep: () => Promise<number>; batch: number; window: number; blocks: number; dispose: () => Promise<void> }> {
   const model = await resolveModel('lite');
   const win = BLOCK + 2 * haloFor(model.config);
   const engine = await createEngine(model.config, model.weights, { threads, log: () => {} });
-  const batch = 4; // the server's default micro-batch (server/config.ts)
+  const batch = BATCH;
   const input = new Float32Array(batch * win * win);
   for (let i = 0; i < input.length; i++) input[i] = 0.5 + 0.3 * Math.sin(i * 0.013) * Math.cos(i * 0.0007);
   await engine.run(input, batch, win, win); // warm-up
-  const blocks = THROUGHPUT_BLOCKS * THROUGHPUT_BLOCKS;
+  const blocks = ((THROUGHPUT_REGIONS * REGION) / BLOCK) ** 2;
+  const tiles = (THROUGHPUT_REGIONS * REGION * 8 / TILE) ** 2;
   return {
-    batch, window: win, dispose: () => engine.dispose(),
+    batch, window: win, blocks, dispose: () => engine.dispose(),
     rep: async () => {
       const t0 = performance.now();
       for (let done = 0; done < blocks; done += batch) await engine.run(input, Math.min(batch, blocks - done), win, win);
-      return (blocks * 16) / ((performance.now() - t0) / 1000);
+      return tiles / ((performance.now() - t0) / 1000);
     },
   };
 }
 
-/** All 8x tiles of THROUGHPUT_BLOCKS^2 fresh blocks (block row offset `by0`) through the socket, in tiles/s. */
+/** All 8x tiles of THROUGHPUT_REGIONS^2 fresh regions (region row offset `by0`) through the socket, in tiles/s. */
 async function socketRep(client: PhasesrClient, img: ImageInfo, encoding: 'png' | 'u16', by0: number): Promise<number> {
   const level = img.maxLevel;
   const reqs: TileRequestInput[] = [];
-  const n = THROUGHPUT_BLOCKS * 4; // 4 tiles of 8x per block side
+  const n = THROUGHPUT_REGIONS * 4; // 4 tiles of 8x per region side
   for (let y = by0 * 4; y < by0 * 4 + n; y++) for (let x = 0; x < n; x++) reqs.push({ imageId: img.imageId, level, x, y, encoding, priority: 'visible' });
   const f = await fetchTiles(client, reqs);
   if (f.errors.length) throw new Error(`throughput tiles failed: ${f.errors.slice(0, 3).join(', ')}`);
@@ -201,7 +218,8 @@ log(`load average ${load0.toFixed(2)} on ${threads} cores`);
 const { files, source } = await inputImages(4);
 
 // Throughput, viewports and pan on one server holding the images (opened at start).
-const srv = await startServer(['--model', 'lite', ...files]);
+const serveArgs = ['--model', 'lite', '--block', String(BLOCK), '--batch', String(BATCH)];
+const srv = await startServer([...serveArgs, ...files]);
 log(`server up in ${ms(srv.readyMs)} at ${srv.url}`);
 const client = await PhasesrClient.connect(srv.url);
 const imgs = await Promise.all(files.map((f) => imageByName(srv.url, f)));
@@ -209,7 +227,7 @@ const imgs = await Promise.all(files.map((f) => imageByName(srv.url, f)));
 log('1. throughput');
 // Interleaved (raw, png, u16, raw, ...) so that load from other jobs on the machine hits all three alike.
 const raw = await rawEngine(threads);
-const rawThroughput = { perSec: [] as number[], batch: raw.batch, window: raw.window };
+const rawThroughput = { perSec: [] as number[], batch: raw.batch, window: raw.window, blocks: raw.blocks };
 const wsPng: number[] = [];
 const wsU16: number[] = [];
 for (const img of imgs.slice(0, REPS)) {
@@ -222,12 +240,12 @@ const ratio = median(wsPng) / median(rawThroughput.perSec);
 
 log(`raw ${rawThroughput.perSec.map((x) => x.toFixed(1))} png ${wsPng.map((x) => x.toFixed(1))} u16 ${wsU16.map((x) => x.toFixed(1))} tiles/s`);
 log('2. viewports');
-// Cold: viewports on fresh blocks (block-aligned, 2x2 blocks each); warm: the same viewports again.
+// Cold: viewports on fresh blocks (at 128 LR pixel multiples); warm: the same viewports again.
 const cold: Fetched[] = [];
 const warm: Fetched[] = [];
 const coldSpots: [ImageInfo, number, number][] = [];
-// Blocks 4-5 of each throughput image (throughput used blocks 0-1), so these were never computed.
-for (const img of imgs.slice(0, REPS)) for (const [bx, by] of [[4, 0], [4, 4]] as const) coldSpots.push([img, bx * BLOCK, by * BLOCK]);
+// Regions 4-5 of each throughput image (throughput used regions 0-1 of rows 0-1 and 4-5), so never computed.
+for (const img of imgs.slice(0, REPS)) for (const [rx, ry] of [[4, 0], [4, 4]] as const) coldSpots.push([img, rx * REGION, ry * REGION]);
 let viewportTiles = 0;
 for (const [img, lx, ly] of coldSpots) {
   const v = viewport(img, lx, ly);
@@ -243,11 +261,11 @@ for (const [img, lx, ly] of coldSpots) {
 
 log(`cold ${cold.map((f) => f.allMs.toFixed(0))} warm ${warm.map((f) => f.allMs.toFixed(0))}`);
 log('3. fast pan');
-// Viewports 2 blocks apart (no shared blocks), one every PAN_STEP_MS, as a fast drag would; the last one stays.
+// Viewports 256 LR pixels apart (no shared blocks), one every PAN_STEP_MS, as a fast drag would; the last one stays.
 const PAN_STEP_MS = 50;
 const panImg = imgs[REPS]!;
 const panSpots: [number, number][] = [];
-for (const by of [0, 2, 4, 6]) for (const bx of [0, 2, 4, 6]) panSpots.push([bx * BLOCK, by * BLOCK]);
+for (const ry of [0, 2, 4, 6]) for (const rx of [0, 2, 4, 6]) panSpots.push([rx * REGION, ry * REGION]);
 const panPath = panSpots.slice(0, 8);
 const before = (await health(srv.url)).stats;
 const pending: Promise<Fetched>[] = [];
@@ -260,7 +278,7 @@ for (const [i, [lx, ly]] of panPath.entries()) {
 const panResults = await Promise.all(pending);
 await new Promise((r) => setTimeout(r, 500)); // let any engine call still running finish and count
 const after = (await health(srv.url)).stats;
-const blocksPerViewport = 4;
+const blocksPerViewport = blocksOf(viewport(panImg, 0, 0), panImg);
 const staleBlocksRequested = (panPath.length - 1) * blocksPerViewport;
 const blocksComputed = after.blocksInferred - before.blocksInferred;
 const staleComputed = Math.max(0, blocksComputed - blocksPerViewport);
@@ -284,7 +302,7 @@ await sharp({ create: { width: BIG_SIDE, height: BIG_SIDE, channels: 1 as 3, bac
 const makeS = (performance.now() - tMake) / 1000;
 const bigBytes = statSync(bigFile).size;
 log(`made ${bigFile}: ${(bigBytes / 2 ** 30).toFixed(2)} GiB in ${makeS.toFixed(0)} s`);
-const bigSrv = await startServer(['--model', 'lite', bigFile]);
+const bigSrv = await startServer([...serveArgs, bigFile]);
 const rssSamples: number[] = [];
 const sampler = setInterval(() => {
   try {
@@ -350,26 +368,25 @@ ${bad.length ? `Tile errors during the run: ${[...new Set(bad)].join(', ')} (${b
 ## Setup
 
 - Machine: ${os.cpus()[0]?.model ?? '?'}, ${threads} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}.
-  **Shared with other jobs** (model training ran on the same 2 cores): 1-minute load average ${load0.toFixed(2)}
-  at the start, ${load1.toFixed(2)} at the end. With a load above the core count every timing here is
-  inflated (the server gets a fraction of the CPU); compare rows of one run, and re-run on an idle machine for
-  absolute numbers.
-- Server: \`phasesr serve --port 0 --model lite\` as a child process (ORT CPU, ${threads} threads, micro-batch 4,
+  1-minute load average ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end${Math.max(load0, load1) > threads / 2
+    ? ': **shared with other jobs**. With a load near or above the core count every timing here is inflated (the server gets a fraction of the CPU); compare rows of one run, and re-run on an idle machine for absolute numbers.'
+    : ' (the machine was otherwise idle).'}
+- Server: \`phasesr serve --port 0 ${serveArgs.join(' ')}\` as a child process (ORT CPU, ${threads} threads, micro-batch ${BATCH},
   LR blocks of ${BLOCK} px + halo), images opened at start: ${source}. Client: server/client/phasesr-client.ts in
   this process, one connection.
-- Throughput: all 8x tiles of 2x2 LR blocks (64 tiles of 256x256, PNG) of a fresh image, ${REPS} images,
-  median, interleaved with the raw engine running the same 4 blocks (windows ${rawThroughput.window}x${rawThroughput.window}, batch ${rawThroughput.batch}) in this
+- Throughput: all 8x tiles of a fresh 256x256 LR region (${rawThroughput.blocks} blocks, 64 tiles of 256x256, PNG) of an image, ${REPS} images,
+  median, interleaved with the raw engine running the same ${rawThroughput.blocks} blocks (windows ${rawThroughput.window}x${rawThroughput.window}, batch ${rawThroughput.batch}) in this
   process with ${threads} threads: ${rawThroughput.perSec.map((x) => x.toFixed(1)).join(', ')} tiles/s; socket PNG:
   ${wsPng.map((x) => x.toFixed(1)).join(', ')}; socket u16: ${wsU16.map((x) => x.toFixed(1)).join(', ')}. The socket figure includes
   reading and normalising the source, cutting the 2x/4x/8x outputs into tiles, encoding and sending.
-- Viewports: ${coldSpots.length} block-aligned 1920x1080 viewports at the deepest level (${viewportTiles} tiles, 2x2 LR blocks each)
+- Viewports: ${coldSpots.length} block-aligned 1920x1080 viewports at the deepest level (${viewportTiles} tiles, ${blocksPerViewport} LR blocks each)
   on the 3 throughput images (blocks they had not used), \`viewport\` message then all tiles as visible; cold = never computed; warm = the same
   viewports again (tile cache). Cold all-tile times: ${coldAll.map((x) => x.toFixed(0)).join(', ')} ms; first tile: ${coldFirst.map((x) => x.toFixed(0)).join(', ')} ms.
 - Fast pan: ${panPath.length} viewports 256 LR px apart (no shared blocks), one every ${PAN_STEP_MS} ms, each announced with a
   \`viewport\` message (the server drops queued tiles outside it) and requested; stale = blocks of the first
   ${panPath.length - 1} viewports. Blocks inferred during the pan (server /health): ${blocksComputed}, of which ${blocksPerViewport} for the final
   viewport (served in ${ms(finalPan.allMs)}). An engine call already running when the view moves cannot be
-  interrupted, so the first viewport's blocks (one engine call of 4 blocks) are what is computed in vain;
+  interrupted, so blocks of viewports already running when the view moves are what is computed in vain;
   stale tiles sent to the client: ${staleTilesSent} (cancelled requests never get a frame).
 - 2-gigapixel TIFF: ${BIG_SIDE}x${BIG_SIDE} ${big16 ? 'uint16' : 'uint8 (disk was short for uint16)'} Gaussian noise, tiled 256x256 BigTIFF, uncompressed,
   ${(bigBytes / 2 ** 30).toFixed(2)} GiB, written by sharp/libvips in ${makeS.toFixed(0)} s (streamed, never in memory) in the OS temp

@@ -33,10 +33,23 @@ export interface ServerOptions {
   maxQueuedPerConnection: number;
   /** Inference jobs queued in total before SR_ERR_BUSY. */
   maxQueued: number;
-  /** Most LR blocks per engine call (micro-batching). */
+  /**
+   * Most LR blocks per engine call (micro-batching). 1 on CPU: onnxruntime's CPU time per block is the
+   * same at batch 1 and 8 (docs/benchmarks/engine.md) while its memory grows with the batch (an 80x80
+   * window: ~0.26 GB at 1, ~1.3 GB at 4); raise it for a GPU engine.
+   */
   batch: number;
+  /**
+   * LR pixels per inference block side: 32, 64 or 128. Smaller blocks give the first tile sooner and
+   * need less engine memory (the 8x feature maps of one 64 + 2x8 halo window are ~50 MB each, of a
+   * 128 one ~170 MB), at more halo overhead per pixel ((64+16)^2/64^2 = 1.56 vs 1.27).
+   */
+  blockSize: number;
   log: (line: string) => void;
 }
+
+/** Block sides the tile grid allows: each divides the LR span of a 2x tile (128) and holds whole 8x tiles (32). */
+export const BLOCK_SIZES = [32, 64, 128] as const;
 
 export const SERVER_DEFAULTS: ServerOptions = {
   port: 8080,
@@ -52,7 +65,8 @@ export const SERVER_DEFAULTS: ServerOptions = {
   maxImagePixels: 2 ** 32,
   maxQueuedPerConnection: 1024,
   maxQueued: 4096,
-  batch: 4,
+  batch: 1,
+  blockSize: 64,
   log: (line) => process.stderr.write(`${line}\n`),
 };
 

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 
 import { describeModel, haloFor, resolveModel, type LoadedModel, type SuperResBackend } from '../models';
-import { isLoopback, SERVER_DEFAULTS, type ServerOptions } from './config';
+import { BLOCK_SIZES, isLoopback, SERVER_DEFAULTS, type ServerOptions } from './config';
+import { ServerError } from './errors';
 import type { ServerContext } from './context';
 import { WorkerEngine } from './engine/worker-engine';
 import { createApp, finishApp } from './http/app';
@@ -65,6 +66,8 @@ export class PhasesrServer implements ServerContext {
   /** Loads the model and starts the engine; conflicting options throw SR_ERR_USAGE. */
   static async create(opts: Partial<ServerOptions> = {}): Promise<PhasesrServer> {
     const options: ServerOptions = { ...SERVER_DEFAULTS, ...opts };
+    if (!(BLOCK_SIZES as readonly number[]).includes(options.blockSize)) throw new ServerError('SR_ERR_USAGE', `block size ${options.blockSize}: use one of ${BLOCK_SIZES.join(', ')}`);
+    if (!Number.isInteger(options.batch) || options.batch < 1) throw new ServerError('SR_ERR_USAGE', `batch ${options.batch}: use a whole number >= 1`);
     const model = await resolveModel(options.model);
     options.log(`model: ${describeModel(model)}`);
     // In a worker thread: onnxruntime-node blocks its thread for a whole run (server/engine/engine-worker-main.ts).
@@ -73,7 +76,7 @@ export class PhasesrServer implements ServerContext {
     }, options.log);
     let store: ImageStore | undefined;
     try {
-      store = await ImageStore.create({ allowDirs: options.allowDirs, ...(options.uploadDir ? { uploadDir: options.uploadDir } : {}), maxImagePixels: options.maxImagePixels, modelScale: model.config.scale, halo: haloFor(model.config), log: options.log });
+      store = await ImageStore.create({ allowDirs: options.allowDirs, ...(options.uploadDir ? { uploadDir: options.uploadDir } : {}), maxImagePixels: options.maxImagePixels, modelScale: model.config.scale, halo: haloFor(model.config), blockSize: options.blockSize, log: options.log });
       for (const file of options.images) await store.openFile(file, { pinned: true });
     } catch (e) {
       await store?.close();

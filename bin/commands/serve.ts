@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { ENGINE_CHOICES, type EngineChoice } from '../../models/engine/backend';
 import { DEFAULT_MODEL } from '../../models/registry';
+import { BLOCK_SIZES } from '../../server/config';
 import { intOption } from '../fail';
 
 export interface ServeCliOptions {
@@ -13,6 +14,8 @@ export interface ServeCliOptions {
   engine?: EngineChoice;
   threads?: number;
   token?: string;
+  batch?: number;
+  block?: string;
 }
 
 export function serveCommand(): Command {
@@ -27,6 +30,8 @@ export function serveCommand(): Command {
     .addOption(new Option('--engine <name>', 'inference engine (default: ort-cpu)').choices([...ENGINE_CHOICES]))
     .option('--threads <n>', 'engine threads (default: all cores)', intOption(1, 256))
     .option('--token <t>', 'access token (default: generated when --host is not loopback)')
+    .option('--batch <n>', 'most LR blocks per engine call (default 1: batching does not speed up the CPU engine but costs memory; raise it on a GPU)', intOption(1, 64))
+    .addOption(new Option('--block <px>', 'LR pixels per inference block side (default 64; smaller: first tiles sooner, less memory; larger: less halo overhead)').choices(BLOCK_SIZES.map(String)))
     .addHelpText('after', `
 Example:
   phasesr serve cells.tif --allow-dir ~/data
@@ -43,6 +48,7 @@ export async function runServe(images: string[], o: ServeCliOptions, banner?: (u
     port: o.port, host: o.host, model: o.model, allowDirs: o.allowDir, images,
     ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}), ...(o.engine ? { engine: o.engine } : {}),
     ...(o.threads ? { threads: o.threads } : {}), ...(o.token !== undefined ? { token: o.token } : {}),
+    ...(o.batch ? { batch: o.batch } : {}), ...(o.block ? { blockSize: Number(o.block) } : {}),
   });
   await server.listen();
   process.stdout.write(banner ? banner(server.viewerUrl) : `phasesr server: ${server.viewerUrl}\n`);

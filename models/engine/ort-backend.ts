@@ -34,6 +34,9 @@ function sessionOptions(engine: OrtEngine, threads: number): ort.InferenceSessio
     intraOpNumThreads: threads,
     // One graph, one chain of ops: parallelism is inside the convolutions, not between nodes.
     executionMode: 'sequential',
+    // The memory pattern pre-plans one buffer per input shape; without it the peak of an 80x80 window at
+    // batch 1 fell from ~380 to ~275 MB above the process base, at the same speed (measured interleaved).
+    enableMemPattern: false,
   };
 }
 

@@ -21,6 +21,7 @@ export interface ImageStoreOptions {
   maxImagePixels: number;
   modelScale: number;
   halo: number;
+  blockSize: number;
   log: (line: string) => void;
 }
 
@@ -124,7 +125,7 @@ export class ImageStore {
     try {
       const pr = await imagePercentiles(src, NORMALISATION_PERCENTILES);
       const img = new ServedImage(id, sha256, opts.name ?? displayName(file), src, { ...pr, pcts: NORMALISATION_PERCENTILES },
-        this.opts.modelScale, this.opts.halo, !!opts.pinned, !!opts.ownsFile);
+        this.opts.modelScale, this.opts.halo, this.opts.blockSize, !!opts.pinned, !!opts.ownsFile);
       this.#images.set(id, img);
       this.opts.log(`opened ${img.name} (${id}): ${src.width}x${src.height} ${src.dtype}, percentiles ${+pr.low.toPrecision(6)}..${+pr.high.toPrecision(6)}${pr.sampled ? ' (sampled)' : ''}`);
       return img;

@@ -1,13 +1,12 @@
 // An image open on the server: its region reader, the normalisation every tile uses, its deep-zoom
-// pyramid, and the LR block grid the model runs on (128 LR pixels: one block = one 2x tile, 2x2 4x tiles,
-// 4x4 8x tiles). Block windows follow models/tiling.ts exactly as `phasesr sr` does, so tiles stitch.
+// pyramid, and the LR block grid the model runs on (ServerOptions.blockSize LR pixels a side; at the
+// default 64, one block = 2x2 8x tiles, one 4x tile, a quarter of a 2x tile). Block windows follow
+// models/tiling.ts exactly as `phasesr sr` does, so tiles stitch.
 import path from 'node:path';
 
 import { planTiles, type ImageSource } from '../../models';
 import { pyramidOf, type ImageInfo, type Pyramid } from '../protocol';
 
-/** LR pixels per inference block (a 256 px tile at 2x). */
-export const BLOCK = 128;
 
 export interface Span {
   core: number;
@@ -39,14 +38,16 @@ export class ServedImage {
     readonly percentiles: { low: number; high: number; sampled: boolean; pcts: [number, number] },
     readonly modelScale: number,
     halo: number,
+    /** LR pixels per inference block side (one of server/config.ts BLOCK_SIZES). */
+    readonly blockSize: number,
     /** Opened by the server operator (start-up images, HTTP uploads): closed only explicitly. */
     public pinned: boolean,
     /** The file is an upload the server owns and deletes on close. */
     readonly ownsFile: boolean,
   ) {
     this.pyramid = pyramidOf(source.width, source.height, modelScale);
-    this.#xs = axis(source.width, halo, 'x');
-    this.#ys = axis(source.height, halo, 'y');
+    this.#xs = axis(source.width, blockSize, halo, 'x');
+    this.#ys = axis(source.height, blockSize, halo, 'y');
   }
 
   get width(): number {
@@ -85,8 +86,8 @@ export function displayName(file: string): string {
 }
 
 /** Block spans along one axis, from planTiles (the one place that holds the overlap rule). */
-function axis(size: number, halo: number, dir: 'x' | 'y'): Span[] {
-  const plans = dir === 'x' ? planTiles(size, 1, BLOCK, halo) : planTiles(1, size, BLOCK, halo);
+function axis(size: number, block: number, halo: number, dir: 'x' | 'y'): Span[] {
+  const plans = dir === 'x' ? planTiles(size, 1, block, halo) : planTiles(1, size, block, halo);
   return plans.map((p) => (dir === 'x'
     ? { core: p.core.x, coreLen: p.core.w, win: p.window.x, winLen: p.window.w }
     : { core: p.core.y, coreLen: p.core.h, win: p.window.y, winLen: p.window.h }));

@@ -5,7 +5,7 @@ import type { SuperResBackend } from '../../models';
 import { normalise } from '../../models/io/normalisation';
 import { ServerError } from '../errors';
 import type { ServedImage } from '../images/served-image';
-import { BLOCK, type Block } from '../images/served-image';
+import type { Block } from '../images/served-image';
 import { tileRect, type Encoding, type Layer } from '../protocol';
 import type { ServerStats } from '../stats';
 import { bicubicTile } from './bicubic-tiles';
@@ -38,8 +38,22 @@ interface BlockJob {
   by: number;
 }
 
-/** A block's tiles at every model level, by address key. */
+/** A block's share of every tile its core overlaps, at every model level, by the tile's address key:
+ *  the whole tile, or the piece inside the core (pieceRect) when the tile spans several blocks. */
 type BlockResult = Map<string, FloatTile>;
+
+interface Rect { x: number; y: number; w: number; h: number }
+
+/** The part of tile rectangle `r` (output pixels) inside an LR block core at scale s, relative to the tile. */
+function pieceRect(r: Rect, core: Rect, s: number): Rect {
+  const x0 = Math.max(r.x, core.x * s), x1 = Math.min(r.x + r.w, (core.x + core.w) * s);
+  const y0 = Math.max(r.y, core.y * s), y1 = Math.min(r.y + r.h, (core.y + core.h) * s);
+  return { x: x0 - r.x, y: y0 - r.y, w: x1 - x0, h: y1 - y0 };
+}
+
+function span(a: number, b: number): number[] {
+  return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+}
 
 export class TileService {
   readonly queue: InferenceQueue<BlockJob, BlockResult>;
@@ -88,14 +102,52 @@ export class TileService {
         return t;
       });
     }
+    return this.#srTile(img, level, x, y, addr, ctx);
+  }
+
+  /**
+   * An SR tile from the blocks whose cores it overlaps: one block for the 8x and 4x tiles at the default
+   * block size, 2x2 for a 2x tile (each yields a quarter, a "piece"). Each request waits on the queue
+   * itself (deduplicated per block, cancellable per waiter) and stitches its own copy.
+   */
+  async #srTile(img: ServedImage, level: number, x: number, y: number, addr: TileAddress, ctx: TileContext): Promise<FloatTile> {
+    const p = img.pyramid;
     const s = 2 ** (level - p.nativeLevel);
-    const bx = Math.floor((x * p.tileSize) / s / BLOCK);
-    const by = Math.floor((y * p.tileSize) / s / BLOCK);
+    const r = tileRect(p, level, x, y)!;
+    const B = img.blockSize;
+    const bxs = span(Math.floor(r.x / s / B), Math.floor((r.x + r.w - 1) / s / B));
+    const bys = span(Math.floor(r.y / s / B), Math.floor((r.y + r.h - 1) / s / B));
+    const key = addressKey(addr);
+    if (bxs.length === 1 && bys.length === 1) {
+      const t = (await this.#blockResult(img, bxs[0]!, bys[0]!, ctx)).get(key);
+      if (!t) throw new ServerError('SR_ERR_INTERNAL', `block ${bxs[0]},${bys[0]} did not produce tile ${level}/${x}/${y}`);
+      return t;
+    }
+    const pieces = await Promise.all(bys.flatMap((by) => bxs.map(async (bx) => {
+      const b = img.block(bx, by);
+      const pieceAddr = this.#pieceAddress(img, level, x, y, bx, by);
+      const t = (await this.opts.cache.getFloat(pieceAddr)) ?? (await this.#blockResult(img, bx, by, ctx)).get(key);
+      if (!t) throw new ServerError('SR_ERR_INTERNAL', `block ${bx},${by} did not produce its piece of tile ${level}/${x}/${y}`);
+      return { at: pieceRect(r, b.core, s), t };
+    })));
+    const data = new Float32Array(r.w * r.h);
+    for (const { at, t } of pieces) {
+      for (let row = 0; row < at.h; row++) data.set(t.data.subarray(row * at.w, (row + 1) * at.w), (at.y + row) * r.w + at.x);
+    }
+    const tile = { width: r.w, height: r.h, data };
+    await this.opts.cache.putFloat(addr, tile);
+    this.opts.stats.tilesComputed++;
+    return tile;
+  }
+
+  #blockResult(img: ServedImage, bx: number, by: number, ctx: TileContext): Promise<BlockResult> {
     const b = img.block(bx, by);
-    const result = await this.queue.submit(`${img.id}/${bx}/${by}`, `${b.window.w}x${b.window.h}`, () => ({ img, bx, by }), ctx.waiter, ctx.signal);
-    const t = result.get(addressKey(addr));
-    if (!t) throw new ServerError('SR_ERR_INTERNAL', `block ${bx},${by} did not produce tile ${level}/${x}/${y}`);
-    return t;
+    return this.queue.submit(`${img.id}/${bx}/${by}`, `${b.window.w}x${b.window.h}`, () => ({ img, bx, by }), ctx.waiter, ctx.signal);
+  }
+
+  /** Where a block's piece of a tile it only partly covers is cached (the block size is part of the name). */
+  #pieceAddress(img: ServedImage, level: number, x: number, y: number, bx: number, by: number): TileAddress {
+    return { ...this.#address(img, 'sr', level, x, y), layer: `sr-piece${img.blockSize}-${bx}-${by}` };
   }
 
   /** Drops queued work of a closed image. */
@@ -146,19 +198,19 @@ export class TileService {
         const s = lv.scale;
         const level = p.nativeLevel + Math.round(Math.log2(s));
         const base = k * lv.width * lv.height;
-        const ox = (b.core.x - b.window.x) * s;
-        const oy = (b.core.y - b.window.y) * s;
-        // Block cores start on tile edges at every model level (BLOCK * 2 = tile size).
-        const tx0 = (b.core.x * s) / p.tileSize, ty0 = (b.core.y * s) / p.tileSize;
+        const tx0 = Math.floor((b.core.x * s) / p.tileSize), ty0 = Math.floor((b.core.y * s) / p.tileSize);
         const tx1 = Math.ceil(((b.core.x + b.core.w) * s) / p.tileSize), ty1 = Math.ceil(((b.core.y + b.core.h) * s) / p.tileSize);
         for (let ty = ty0; ty < ty1; ty++) {
           for (let tx = tx0; tx < tx1; tx++) {
             const r = tileRect(p, level, tx, ty)!;
-            const t = { width: r.w, height: r.h, data: crop(lv.data, lv.width, base, ox + r.x - b.core.x * s, oy + r.y - b.core.y * s, r.w, r.h) };
+            const at = pieceRect(r, b.core, s);
+            // Output pixel (X, Y) of the image is (X - window.x * s, Y - window.y * s) of this window's output.
+            const t = { width: at.w, height: at.h, data: crop(lv.data, lv.width, base, r.x + at.x - b.window.x * s, r.y + at.y - b.window.y * s, at.w, at.h) };
+            const whole = at.w === r.w && at.h === r.h;
             const addr = this.#address(j.img, 'sr', level, tx, ty);
             out.set(addressKey(addr), t);
-            writes.push(this.opts.cache.putFloat(addr, t));
-            this.opts.stats.tilesComputed++;
+            writes.push(this.opts.cache.putFloat(whole ? addr : this.#pieceAddress(j.img, level, tx, ty, j.bx, j.by), t));
+            if (whole) this.opts.stats.tilesComputed++;
           }
         }
       }

@@ -61,7 +61,7 @@ test('breaking out of requestTiles cancels what is still queued; status answers'
   const reqs = [];
   const top = img.levels[img.maxLevel]!;
   for (let y = 0; y < top.rows; y += 4) for (let x = 0; x < top.columns; x += 4) reqs.push({ imageId: img.imageId, level: img.maxLevel, x, y, encoding: 'u16' as const });
-  assert.equal(reqs.length, 24, 'one tile in each of the 6 x 4 LR blocks');
+  assert.equal(reqs.length, 24, 'one 8x tile every 128 LR pixels: 24 distinct LR blocks');
   let got = 0;
   for await (const t of c.requestTiles(reqs)) {
     assert.ok(t.ok);

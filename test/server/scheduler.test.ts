@@ -125,7 +125,8 @@ describeServer('a connection over its queue limit gets SR_ERR_BUSY', async (srv)
 /** One test with its own server (fresh counters). */
 function describeServer(name: string, fn: (srv: TestServer) => Promise<void>, opts: Parameters<typeof startServer>[0] = {}): void {
   test(name, async () => {
-    const srv = await startServer(opts);
+    // Blocks of 128 (one block = one 2x tile, so the counts below are per 2x tile) and micro-batches of 4.
+    const srv = await startServer({ blockSize: 128, batch: 4, ...opts });
     try {
       await fn(srv);
     } finally {

@@ -1,6 +1,8 @@
 // Stitched SR tiles equal whole-image inference (max abs diff <= 1e-5 in normalised units, before encoding):
-// a 300x200 image is 3x2 LR blocks whose windows overlap and shift inwards at the edges; every 2x, 4x and 8x
-// tile comes over the socket as raw float32, and each block is inferred exactly once for all three levels.
+// a 300x200 image is 5x4 LR blocks of 64 (the default) whose windows overlap and shift inwards at the edges;
+// every 2x, 4x and 8x tile comes over the socket as raw float32 (a 2x tile is stitched from the pieces of 2x2
+// blocks), and each block is inferred exactly once for all three levels. Block sizes 32 (a 4x tile spans 2x2
+// blocks) and 128 (one block holds a whole 2x tile) must give the same pixels.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
@@ -45,6 +47,28 @@ test('the image uses whole-image percentiles and the documented level numbering'
 });
 
 test('stitched 2x, 4x and 8x float tiles equal whole-image inference; one inference per block', async () => {
+  await checkSeams(client, info);
+  // 5x4 blocks, each inferred once: the 4x and 8x tiles came from the 2x request's inferences.
+  assert.equal(srv.server.stats.blocksInferred, 20);
+});
+
+for (const [blockSize, blocks] of [[32, 10 * 7], [128, 3 * 2]] as const) {
+  test(`block size ${blockSize}: the same stitched tiles, ${blocks} blocks`, async () => {
+    const other = await startServer({ blockSize });
+    const c = await TestClient.connect(other.wsUrl);
+    try {
+      c.send({ type: 'open-image', id: 1, path: file });
+      const i = (await c.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')).image;
+      await checkSeams(c, i);
+      assert.equal(other.server.stats.blocksInferred, blocks);
+    } finally {
+      c.close();
+      await other.server.close();
+    }
+  });
+}
+
+async function checkSeams(client: TestClient, info: ImageInfo): Promise<void> {
   const { low, high } = info.percentiles;
   const reader = memoryReader(Float32Array.from(pixels), W, H);
   let id = 100;
@@ -75,6 +99,9 @@ test('stitched 2x, 4x and 8x float tiles equal whole-image inference; one infere
     for (const v of whole) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
     assert.ok(hi - lo > 0.1, 'the reference output is not flat');
   }
-  // 3x2 blocks, each inferred once: the 4x and 8x tiles came from the 2x request's inferences.
-  assert.equal(srv.server.stats.blocksInferred, 6);
+}
+
+test('a block size other than 32, 64 or 128 is refused with SR_ERR_USAGE before anything starts', async () => {
+  await assert.rejects(startServer({ blockSize: 48 }), (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /block size 48/.test(e.message));
+  await assert.rejects(startServer({ batch: 0 }), (e: { code?: string }) => e.code === 'SR_ERR_USAGE');
 });

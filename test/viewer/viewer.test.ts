@@ -15,7 +15,8 @@ import {
 
 // Larger than the 1280x720 page's view, so the first (home) view is below native and asks no model tiles.
 const W = 1024, H = 768;
-// Inside one 128x128 LR block (x 384..512, y 256..384): at x8 the whole view is one inference.
+// Inside one 128x128 LR region (x 384..512, y 256..384: 2x2 blocks of the default 64): at x8 the whole view needs
+// those four inferences only.
 const SPOT = { x: 448, y: 320 };
 let h: ViewerHarness;
 
