@@ -20,6 +20,8 @@ const ProvenanceSchema = z.object({
   command: z.string().optional(),
   steps: z.number().int().nonnegative().optional(),
   data: z.string().optional(),
+  /** The model a training run started from (`phasesr train --init`): its lineage, newest first. */
+  initFrom: z.object({ sha256: z.string(), description: z.string(), steps: z.number().int().nonnegative(), command: z.string().optional() }).optional(),
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;
 

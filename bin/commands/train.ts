@@ -7,7 +7,7 @@ interface TrainFlags {
   data: string; val?: string; preset: 'lite' | 'paper'; scale: string; out?: string; resume?: boolean;
   loss: 'full' | 'content' | 'adversarial'; dpf: boolean; alpha: number; warmup?: number; steps: number;
   stepsPerEpoch: number; batch: number; crop?: number; lr: number; seed: number; workers?: number;
-  backend: 'best' | 'wasm' | 'cpu'; quiet?: boolean;
+  backend: 'best' | 'wasm' | 'cpu'; quiet?: boolean; init?: string;
 }
 
 export function trainCommand(): Command {
@@ -19,6 +19,7 @@ export function trainCommand(): Command {
     .addOption(new Option('--scale <n>', 'upscaling factor').choices(['2', '4', '8']).default('8'))
     .option('--out <dir>', 'run folder: checkpoint/, best/, history.json (default runs/<preset>-x<scale>)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
+    .option('--init <model>', 'start a new run from this model directory (same architecture; e.g. the best/ of a content-only run) instead of the seeded initialisation; fresh optimiser, lineage kept in the provenance')
     .addOption(new Option('--loss <mode>', 'full = adversarial + alpha * content; the ablations: content, adversarial').choices(['full', 'content', 'adversarial']).default('full'))
     .option('--no-dpf', 'single image input: no DPF enrichment, plain L1 per level instead of the DPF content loss')
     .option('--alpha <x>', 'weight of the content loss', positiveNumber, 1)
@@ -56,7 +57,7 @@ Example (the shipped model's command is in models/shipped/lite/README.md):
         data: f.data, ...(f.val ? { val: f.val } : {}), out: f.out ?? `runs/${f.preset}-x${scale}${f.dpf ? '' : '-nodpf'}`,
         preset: f.preset, scale, loss: f.loss, dpf: f.dpf, alpha: f.alpha, ...(f.warmup !== undefined ? { warmup: f.warmup } : {}), batch: f.batch,
         crop: f.crop ?? 32 * scale, lr: f.lr, seed: f.seed, stepsPerEpoch: f.stepsPerEpoch, steps: f.steps,
-        resume: !!f.resume, ...(f.workers ? { workers: f.workers } : {}), prefer: f.backend, command: `phasesr ${process.argv.slice(2).join(' ')}`,
+        resume: !!f.resume, ...(f.init ? { init: f.init } : {}), ...(f.workers ? { workers: f.workers } : {}), prefer: f.backend, command: `phasesr ${process.argv.slice(2).join(' ')}`,
         log, signal: stop.signal,
         onStep: (p) => {
           const payload = { losses: fmt(p.losses), sps: p.stepsPerSec.toFixed(3) };

@@ -9,7 +9,7 @@ import { PRESETS, parseConfig, type ModelConfig, type Scale } from '../config';
 import { loadEvalPairs } from '../eval/pairs';
 import { discriminatorParams, generatorParams, initWeights, Mulberry32 } from '../params';
 import { tfjsNativeInstalled } from '../tfjs/runtime';
-import { saveModel, type Provenance } from '../weights-file';
+import { loadModel, saveModel, type Provenance } from '../weights-file';
 import { Adam, averageGrads, PAPER_ADAM } from './adam';
 import { loadCheckpoint, saveCheckpoint, toWeights, type EpochRecord, type TrainerState } from './checkpoint';
 import { loadTrainImage, listImages, randomCrops } from './data';
@@ -34,9 +34,15 @@ export interface RunOptions {
   lr: number;
   seed: number;
   stepsPerEpoch: number;
+  /** The model the run started from (--init) instead of the seeded initialisation; the optimiser starts fresh. */
+  init?: InitFrom;
 }
 
-export interface TrainOptions extends Omit<RunOptions, 'warmup'> {
+export type InitFrom = NonNullable<Provenance['initFrom']> & { dir: string };
+
+export interface TrainOptions extends Omit<RunOptions, 'warmup' | 'init'> {
+  /** A model directory to start from (same architecture), e.g. the best/ of a content-only run. */
+  init?: string;
   /**
    * Content-only warm-up steps (default 0). A resumed run keeps its own options, except this one when
    * given: the schedule may be changed mid-run, and the change is recorded in the run's history.
@@ -90,6 +96,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let params: ParamValues;
   let adamG: Adam, adamD: Adam;
   let state: TrainerState<RunOptions>;
+  if (o.resume && o.init) throw Object.assign(new Error('--init starts a new run from a model; --resume continues a run: use one'), { code: 'SR_ERR_USAGE' });
   if (o.resume) {
     const c = await loadCheckpoint<RunOptions>(o.out, adamOpts);
     ({ config, params, adamG, adamD, state } = c);
@@ -103,9 +110,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     config = runConfig(o);
     const init = initWeights([...generatorParams(config), ...discriminatorParams(config)], o.seed, config.leakySlope);
     params = Object.fromEntries([...init].map(([n, t]) => [n, t.data]));
+    const from = o.init ? await startFrom(o.init, config, params) : undefined;
+    if (from) log(`starting from ${from.dir} (${from.description})`);
     adamG = new Adam(adamOpts);
     adamD = new Adam(adamOpts);
-    const run: RunOptions = { preset: o.preset, scale: o.scale, loss: o.loss, dpf: o.dpf, alpha: o.alpha, warmup: o.warmup ?? 0, batch: o.batch, crop: o.crop, lr: o.lr, seed: o.seed, stepsPerEpoch: o.stepsPerEpoch };
+    const run: RunOptions = { preset: o.preset, scale: o.scale, loss: o.loss, dpf: o.dpf, alpha: o.alpha, warmup: o.warmup ?? 0, batch: o.batch, crop: o.crop, lr: o.lr, seed: o.seed, stepsPerEpoch: o.stepsPerEpoch, ...(from ? { init: from } : {}) };
     state = { formatVersion: 1, options: run, step: 0, epoch: 0, rng: new Mulberry32(o.seed).state, adamG: 0, adamD: 0, best: null, history: [], wallSec: 0 };
   }
   const run = state.options;
@@ -138,8 +147,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   rng.state = state.rng;
   const provenance = (what: string): Provenance => ({
     trained: true, created: new Date().toISOString(), steps: state.step, data: o.data,
-    description: `${what}: ${config.name} ${run.scale}x, ${run.loss} loss, ${state.step} steps of batch ${run.batch} on ${path.basename(path.resolve(o.data))}`,
+    description: `${what}: ${config.name} ${run.scale}x, ${run.loss} loss${run.loss === 'full' ? ` (alpha ${run.alpha}${run.warmup ? `, the first ${Math.min(run.warmup, state.step)} steps content-only` : ''})` : ''}, ${state.step} steps of batch ${run.batch} on ${path.basename(path.resolve(o.data))}${run.init ? `, starting from a model of ${run.init.steps} steps` : ''}`,
     ...(o.command ? { command: o.command } : {}),
+    ...(run.init ? { initFrom: { sha256: run.init.sha256, description: run.init.description, steps: run.init.steps, ...(run.init.command ? { command: run.init.command } : {}) } } : {}),
   });
   const gWeights = () => toWeights(params, gNames, shapes);
 
@@ -208,6 +218,27 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     await pool.close();
   }
   return { out: o.out, steps: state.step, best: state.best, history: state.history, flavour: pool.flavour };
+}
+
+/**
+ * Overwrites the seeded `params` with a model's tensors (--init). The generator must be there with the
+ * run's architecture; the discriminator is taken when present (a training run's model holds it), else it
+ * keeps its seeded initialisation.
+ */
+async function startFrom(dir: string, config: ModelConfig, params: ParamValues): Promise<InitFrom> {
+  const m = await loadModel(dir);
+  const arch = (c: ModelConfig) => JSON.stringify({ ...c, name: '' });
+  if (arch(m.config) !== arch(config)) {
+    throw Object.assign(new Error(`--init ${dir} is a different architecture (${m.config.name}: widths ${m.config.widths.join('/')}, ${m.config.scale}x, DPF ${m.config.dpf ? 'on' : 'off'}) from this run's ${config.name} (widths ${config.widths.join('/')}, ${config.scale}x, DPF ${config.dpf ? 'on' : 'off'})`), { code: 'SR_ERR_USAGE' });
+  }
+  for (const [name, t] of m.weights) {
+    const into = params[name];
+    if (!into) continue;
+    if (into.length !== t.data.length) throw Object.assign(new Error(`--init ${dir}: tensor ${name} has ${t.data.length} values, the run needs ${into.length}`), { code: 'SR_ERR_USAGE' });
+    into.set(t.data);
+  }
+  const p = m.provenance;
+  return { dir, sha256: m.sha256, description: p.description, steps: p.steps ?? 0, ...(p.command ? { command: p.command } : {}) };
 }
 
 /**

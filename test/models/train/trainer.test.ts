@@ -125,6 +125,27 @@ test('a run stopped and resumed ends with the very weights of an uninterrupted r
 
 });
 
+test('--init starts a new run from a model: its weights, its lineage in the provenance; another architecture or --resume is refused', async () => {
+  const first = await train(base('init-a', { loss: 'content', steps: 2 }));
+  assert.equal(first.steps, 2);
+  const a = await loadModel(path.join(root, 'init-a', 'best'));
+  // A learning rate far below float32 resolution: the one step leaves the weights where --init put them.
+  await train(base('init-b', { init: path.join(root, 'init-a', 'best'), loss: 'content', steps: 1, stepsPerEpoch: 1, lr: 1e-30, seed: 9 }));
+  const b = await loadModel(path.join(root, 'init-b', 'best'));
+  const seeded = initWeights([...generatorParams(PRESETS.lite(8)), ...discriminatorParams(PRESETS.lite(8))], 9);
+  let worst = 0;
+  for (const [n, t] of a.weights) for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(t.data[i]! - b.weights.get(n)!.data[i]!));
+  assert.ok(worst < 1e-6, `the run starts from the model's weights (max diff ${worst})`);
+  assert.ok(changed(b.weights, seeded, 'g.'), 'not from its own seeded initialisation');
+  assert.deepEqual(b.provenance.initFrom, { sha256: a.sha256, description: a.provenance.description, steps: 2 });
+  assert.match(b.provenance.description, /starting from a model of 2 steps/);
+
+  await assert.rejects(train(base('init-c', { init: path.join(root, 'init-a', 'best'), dpf: false })),
+    (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /different architecture/.test(e.message));
+  await assert.rejects(train(base('init-b', { init: path.join(root, 'init-a', 'best'), resume: true })),
+    (e: { code?: string }) => e.code === 'SR_ERR_USAGE');
+});
+
 test('a gradient step leaves no tensors behind (the parameters are re-uploaded every step)', async () => {
   const cfg = PRESETS.lite(8);
   const gc = await GradientComputer.create(cfg, 'wasm');
