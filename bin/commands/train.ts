@@ -22,7 +22,7 @@ export function trainCommand(): Command {
     .option('--init <model>', 'start a new run from this model directory (same architecture; e.g. the best/ of a content-only run) instead of the seeded initialisation; fresh optimiser, lineage kept in the provenance')
     .addOption(new Option('--loss <mode>', 'full = adversarial + alpha * content; the ablations: content, adversarial').choices(['full', 'content', 'adversarial']).default('full'))
     .option('--no-dpf', 'single image input: no DPF enrichment, plain L1 per level instead of the DPF content loss')
-    .option('--alpha <x>', 'weight of the content loss', positiveNumber, 1)
+    .option('--alpha <x>', 'weight of the content loss (1 = the paper\'s form; this mean-normalised content loss needs ~100, or the adversarial term wrecks PSNR: models/README.md)', positiveNumber, 1)
     .option('--warmup <steps>', 'content-only steps before the adversarial terms start (full loss; default 0; with --resume: changes the run\'s schedule)', intOption(0))
     .option('--steps <n>', 'total generator steps (with --resume: the new total)', intOption(1), 2000)
     .option('--steps-per-epoch <n>', 'steps between validations and checkpoints', intOption(1), 200)

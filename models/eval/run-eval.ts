@@ -83,12 +83,15 @@ function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
-/** Table labels for model specs: the preset name or the directory's name, made unique. */
+/** Table labels for model specs: the preset name or the directory's name (a training run's best/ or
+ *  checkpoint/ with its run folder: every run has a best/), made unique. */
 export function modelLabels(specs: string[]): string[] {
   const seen = new Map<string, number>();
   return specs.map((s) => {
-    let base = s === 'lite' || s === 'paper' ? s : path.basename(path.resolve(s));
-    if (base === 'model.json') base = path.basename(path.dirname(path.resolve(s)));
+    let dir = path.resolve(s);
+    if (path.basename(dir) === 'model.json') dir = path.dirname(dir);
+    let base = s === 'lite' || s === 'paper' ? s : path.basename(dir);
+    if (base === 'best' || base === 'checkpoint') base = `${path.basename(path.dirname(dir))}/${base}`;
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
     return n === 1 ? base : `${base}#${n}`;

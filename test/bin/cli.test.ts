@@ -27,7 +27,7 @@ test('every subcommand has --help', async () => {
   }
 });
 
-test('info reports the default engine, accelerators and an untrained shipped model as such', async () => {
+test('info reports the default engine, accelerators and the trained shipped model', async () => {
   const r = await phasesr(['info', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const info = JSON.parse(r.stdout);
@@ -37,7 +37,10 @@ test('info reports the default engine, accelerators and an untrained shipped mod
   for (const k of ['ort-cuda', 'tfjs-node-gpu', 'tfjs-node', 'tfjs-wasm']) assert.equal(typeof info.accelerators[k], 'string');
   const lite = info.models.find((m: { name: string }) => m.name === 'lite');
   assert.ok(lite, 'the lite model ships');
-  if (!lite.trained) assert.match(lite.summary, /UNTRAINED/);
+  // The shipped lite is trained (models/shipped/lite/README.md); an untrained one must say so loudly.
+  assert.equal(lite.trained, true);
+  assert.match(lite.summary, /trained \(best validation PSNR/);
+  assert.doesNotMatch(lite.summary, /UNTRAINED/);
   const text = await phasesr(['info']);
   assert.match(text.stdout, /engine: ort-cpu \(default\)/);
 });
