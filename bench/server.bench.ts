@@ -368,7 +368,7 @@ ${bad.length ? `Tile errors during the run: ${[...new Set(bad)].join(', ')} (${b
 ## Setup
 
 - Machine: ${os.cpus()[0]?.model ?? '?'}, ${threads} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}.
-  1-minute load average ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end${Math.max(load0, load1) > threads / 2
+  1-minute load average ${load0.toFixed(2)} at the start, before the bench's own work (${load1.toFixed(2)} at the end, which counts the bench itself)${load0 > threads / 2
     ? ': **shared with other jobs**. With a load near or above the core count every timing here is inflated (the server gets a fraction of the CPU); compare rows of one run, and re-run on an idle machine for absolute numbers.'
     : ' (the machine was otherwise idle).'}
 - Server: \`phasesr serve --port 0 ${serveArgs.join(' ')}\` as a child process (ORT CPU, ${threads} threads, micro-batch ${BATCH},
