@@ -4,7 +4,7 @@
 // calibration (the original's, in its own unit, divided by the scale), pixels equal to `runSr` of the same
 // file, the original left as it was, and the error messages (server down, a folder the server refuses, RGB).
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { ImageSource, runSr, writeImage } from '../../models';
 import { phasesr } from '../helpers/cli';
 import { synthImage } from '../helpers/image';
-import { ROOT, tempDir } from '../helpers/shared';
+import { outsideTempDir, tempDir } from '../helpers/shared';
 import { startServer, tinyModelDir, type TestServer } from '../server/helpers';
 import { ijString, runImageJ, type ImageJRun } from './imagej';
 
@@ -20,10 +20,8 @@ const dir = tempDir('phasesr-fiji-test-');
 const ijDir = path.join(dir, 'ImageJ');
 const home = path.join(dir, 'home');
 const exchange = path.join(dir, 'exchange');
-/** Outside the OS temp folder, so not allowed by the server; .cache/ is git-ignored. */
-mkdirSync(path.join(ROOT, '.cache'), { recursive: true });
-const outside = mkdtempSync(path.join(ROOT, '.cache', 'fiji-test-'));
-process.on('exit', () => rmSync(outside, { recursive: true, force: true }));
+/** Not allowed by the server: outside the OS temp folder. */
+const outside = outsideTempDir('fiji-test-');
 
 let srv: TestServer;
 let deadPort: number;

@@ -1,5 +1,5 @@
 // Where the project's shared data sits (../shared beside the checkout, as in CI) and temp-dir helpers.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,4 +13,22 @@ export function tempDir(prefix = 'phasesr-test-'): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * A fresh directory outside the OS temp folder, which the server allows by default, so a path in it must be
+ * refused unless --allow-dir names it. The checkout's git-ignored .cache/ serves unless the checkout itself
+ * lies under the temp folder (a clone in /tmp); then the user's ~/.cache does.
+ */
+export function outsideTempDir(prefix = 'phasesr-test-'): string {
+  const temp = realpathSync(os.tmpdir());
+  const inTemp = (dir: string) => !path.relative(temp, realpathSync(dir)).startsWith('..');
+  for (const base of [path.join(ROOT, '.cache'), path.join(os.homedir(), '.cache', 'phasesr-tests')]) {
+    mkdirSync(base, { recursive: true });
+    if (inTemp(base)) continue;
+    const dir = mkdtempSync(path.join(base, prefix));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+  throw new Error(`these tests need a writable folder outside the OS temp folder ${temp}: neither the checkout's .cache nor ~/.cache is`);
 }

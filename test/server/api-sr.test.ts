@@ -3,20 +3,19 @@
 // file as the body; the result downloads as a TIFF at the returned URL; paths outside are 403 with a stable
 // code; results expire within the store's bounds.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { ImageSource, runSr, writeImage } from '../../models';
 import { ResultStore } from '../../server/batch/result-store';
 import { synthImage } from '../helpers/image';
-import { ROOT, tempDir } from '../helpers/shared';
+import { outsideTempDir, tempDir } from '../helpers/shared';
 import { startServer, tinyModelDir, type TestServer } from './helpers';
 
 const dir = tempDir('phasesr-api-sr-test-');
-/** A folder outside the OS temp folder (so not allowed by default); .cache/ is git-ignored. */
-const outside = mkdtempSync(path.join(ROOT, '.cache', 'api-sr-test-'));
-process.on('exit', () => rmSync(outside, { recursive: true, force: true }));
+/** Not allowed by default: outside the OS temp folder. */
+const outside = outsideTempDir('api-sr-test-');
 let srv: TestServer;
 let input: string;
 
@@ -35,7 +34,6 @@ async function pixelsOf(file: string): Promise<{ w: number; h: number; dtype: st
 }
 
 before(async () => {
-  mkdirSync(path.join(ROOT, '.cache'), { recursive: true });
   input = await image16(path.join(dir, 'fiji-export.tif'), 48, 40, 4);
   srv = await startServer();
 });

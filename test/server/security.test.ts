@@ -2,14 +2,14 @@
 // token when bound beyond loopback, and server-side paths only inside allowed folders (realpath: no
 // traversal, no symlink out). Every refusal is a coded error and the server keeps serving.
 import assert from 'node:assert/strict';
-import { symlink } from 'node:fs/promises';
+import { copyFile, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import WebSocket from 'ws';
 
 import { SUBPROTOCOL, type ServerMessage } from '../../server/protocol';
-import { ROOT, tempDir } from '../helpers/shared';
+import { outsideTempDir, ROOT, tempDir } from '../helpers/shared';
 import { startServer, testImage, TestClient, type TestServer } from './helpers';
 
 let srv: TestServer;
@@ -76,10 +76,13 @@ test('bound beyond loopback: a generated token is required (query, bearer header
 test('server-side paths: only inside allowed folders, after resolving symlinks and ..', async () => {
   const c = await TestClient.connect(srv.wsUrl);
   const tmp = tempDir();
+  const outside = outsideTempDir('security-test-');
+  const image = path.join(outside, 'sample.png');
+  await copyFile(path.join(ROOT, 'docs', 'sample.png'), image);
   const link = path.join(tmp, 'link.tif');
-  await symlink(path.join(ROOT, 'docs', 'sample.png'), link); // inside the temp folder, pointing out of it
+  await symlink(image, link); // inside the temp folder, pointing out of it
   const cases: [string, string][] = [
-    [path.join(ROOT, 'docs', 'sample.png'), 'SR_ERR_PATH_FORBIDDEN'],
+    [image, 'SR_ERR_PATH_FORBIDDEN'],
     ['/etc/passwd', 'SR_ERR_PATH_FORBIDDEN'],
     [`${tmp}/../../etc/passwd`, 'SR_ERR_PATH_FORBIDDEN'],
     [link, 'SR_ERR_PATH_FORBIDDEN'],
@@ -97,11 +100,13 @@ test('server-side paths: only inside allowed folders, after resolving symlinks a
   c.close();
 
   // --allow-dir opens another folder (its real path).
-  const s = await startServer({ allowDirs: [path.join(ROOT, 'docs')] });
+  const s = await startServer({ allowDirs: [outside] });
   try {
-    const r = await fetch(`${s.url}/api/v1/images/open`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: path.join(ROOT, 'docs', '..', 'docs', 'sample.png') }) });
+    const r = await fetch(`${s.url}/api/v1/images/open`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: path.join(outside, '..', path.basename(outside), 'sample.png') }) });
     assert.equal(r.status, 200);
-    const bad = await fetch(`${s.url}/api/v1/images/open`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: path.join(ROOT, 'package.json') }) });
+    const sibling = outsideTempDir('security-test-');
+    await copyFile(image, path.join(sibling, 'sample.png'));
+    const bad = await fetch(`${s.url}/api/v1/images/open`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: path.join(sibling, 'sample.png') }) });
     assert.equal(bad.status, 403);
   } finally {
     await s.server.close();
