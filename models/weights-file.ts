@@ -20,7 +20,7 @@ const ProvenanceSchema = z.object({
   command: z.string().optional(),
   steps: z.number().int().nonnegative().optional(),
   data: z.string().optional(),
-  /** The model a training run started from (`phasesr train --init`): its lineage, newest first. */
+  /** The model a training run started from (`phasesr train --init`); its own provenance names its origin in words. */
   initFrom: z.object({ sha256: z.string(), description: z.string(), steps: z.number().int().nonnegative(), command: z.string().optional() }).optional(),
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;

@@ -149,7 +149,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     trained: true, created: new Date().toISOString(), steps: state.step, data: o.data,
     description: `${what}: ${config.name} ${run.scale}x, ${run.loss} loss${run.loss === 'full' ? ` (alpha ${run.alpha}${run.warmup ? `, the first ${Math.min(run.warmup, state.step)} steps content-only` : ''})` : ''}, ${state.step} steps of batch ${run.batch} on ${path.basename(path.resolve(o.data))}${run.init ? `, starting from a model of ${run.init.steps} steps` : ''}`,
     ...(o.command ? { command: o.command } : {}),
-    ...(run.init ? { initFrom: { sha256: run.init.sha256, description: run.init.description, steps: run.init.steps, ...(run.init.command ? { command: run.init.command } : {}) } } : {}),
+    ...(run.init ? { initFrom: withoutDir(run.init) } : {}),
   });
   const gWeights = () => toWeights(params, gNames, shapes);
 
@@ -220,6 +220,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   return { out: o.out, steps: state.step, best: state.best, history: state.history, flavour: pool.flavour };
 }
 
+/** The lineage as the provenance keeps it: where the model was on this machine does not travel with it. */
+function withoutDir({ dir: _dir, ...initFrom }: InitFrom): NonNullable<Provenance['initFrom']> {
+  return initFrom;
+}
+
 /**
  * Overwrites the seeded `params` with a model's tensors (--init). The generator must be there with the
  * run's architecture; the discriminator is taken when present (a training run's model holds it), else it
@@ -228,8 +233,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 async function startFrom(dir: string, config: ModelConfig, params: ParamValues): Promise<InitFrom> {
   const m = await loadModel(dir);
   const arch = (c: ModelConfig) => JSON.stringify({ ...c, name: '' });
+  const describe = (c: ModelConfig) => `${c.name}: widths ${c.widths.join('/')}, ${c.scale}x, DPF ${c.dpf ? 'on' : 'off'}`;
   if (arch(m.config) !== arch(config)) {
-    throw Object.assign(new Error(`--init ${dir} is a different architecture (${m.config.name}: widths ${m.config.widths.join('/')}, ${m.config.scale}x, DPF ${m.config.dpf ? 'on' : 'off'}) from this run's ${config.name} (widths ${config.widths.join('/')}, ${config.scale}x, DPF ${config.dpf ? 'on' : 'off'})`), { code: 'SR_ERR_USAGE' });
+    throw Object.assign(new Error(`--init ${dir} is a different architecture (${describe(m.config)}) from this run's (${describe(config)})`), { code: 'SR_ERR_USAGE' });
   }
   for (const [name, t] of m.weights) {
     const into = params[name];

@@ -33,10 +33,10 @@ export class AllowedPaths {
     } catch {
       // Say "not found" only inside an allowed folder, so the answer does not probe the rest of the disk.
       const lexical = path.resolve(p);
-      if (this.roots.some((r) => inside(lexical, r))) throw new ServerError('SR_ERR_NOT_FOUND', `no such file: ${p}`);
+      if (this.roots.some((r) => isInside(lexical, r))) throw new ServerError('SR_ERR_NOT_FOUND', `no such file: ${p}`);
       throw this.#forbidden(p);
     }
-    if (!this.roots.some((r) => inside(real, r))) throw this.#forbidden(p);
+    if (!this.roots.some((r) => isInside(real, r))) throw this.#forbidden(p);
     return real;
   }
 
@@ -45,7 +45,8 @@ export class AllowedPaths {
   }
 }
 
-function inside(p: string, root: string): boolean {
+/** Whether `p` lies strictly below `root` (both absolute; the folder itself is not inside). */
+export function isInside(p: string, root: string): boolean {
   const rel = path.relative(root, p);
   return rel === '' ? false : !rel.startsWith('..') && !path.isAbsolute(rel);
 }

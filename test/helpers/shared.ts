@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { isInside } from '../../server/images/allowed-paths';
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SHARED = process.env.PHASESR_SHARED ?? path.resolve(ROOT, '..', 'shared');
 export const DATA = path.join(SHARED, 'data', 'phase-contrast');
@@ -22,11 +24,14 @@ export function tempDir(prefix = 'phasesr-test-'): string {
  */
 export function outsideTempDir(prefix = 'phasesr-test-'): string {
   const temp = realpathSync(os.tmpdir());
-  const inTemp = (dir: string) => !path.relative(temp, realpathSync(dir)).startsWith('..');
   for (const base of [path.join(ROOT, '.cache'), path.join(os.homedir(), '.cache', 'phasesr-tests')]) {
     mkdirSync(base, { recursive: true });
-    if (inTemp(base)) continue;
     const dir = mkdtempSync(path.join(base, prefix));
+    // The server's own rule (after realpath, as it judges paths) decides what counts as inside.
+    if (isInside(realpathSync(dir), temp)) {
+      rmSync(dir, { recursive: true, force: true });
+      continue;
+    }
     process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
     return dir;
   }
