@@ -8,7 +8,7 @@ import type { ServedImage } from '../images/served-image';
 import type { Block } from '../images/served-image';
 import { tileRect, type Encoding, type Layer } from '../protocol';
 import type { ServerStats } from '../stats';
-import { bicubicTile } from './bicubic-tiles';
+import { BICUBIC_KEY, bicubicTile } from './bicubic-tiles';
 import { encodeTile } from './encode';
 import { crop, type EncodedTile, type FloatTile } from './float-tile';
 import { InferenceQueue, type Waiter } from './inference-queue';
@@ -97,7 +97,7 @@ export class TileService {
     }
     if (layer === 'bicubic') {
       return this.#floats.run(addressKey(addr), async () => {
-        const t = await bicubicTile(img, level, x, y, this.opts.halo);
+        const t = await bicubicTile(img, level, x, y);
         await this.opts.cache.putFloat(addr, t);
         return t;
       });
@@ -165,7 +165,8 @@ export class TileService {
 
   #address(img: ServedImage, layer: Layer, level: number, x: number, y: number): TileAddress {
     const native = level <= img.pyramid.nativeLevel;
-    return { imageSha: img.sha256, modelSha: native ? '' : this.opts.modelSha, layer: native ? 'source' : layer, level, x, y };
+    const made = native ? '' : layer === 'bicubic' ? BICUBIC_KEY : this.opts.modelSha;
+    return { imageSha: img.sha256, modelSha: made, layer: native ? 'source' : layer, level, x, y };
   }
 
   /** One engine call for blocks with the same window size; cuts every level's output into tiles. A block

@@ -1,16 +1,17 @@
 // Tiles over a real socket: source levels hold the image's own pixels (native) and box averages (below),
-// PNG tiles are the percentile display mapping, the bicubic layer equals sharp's cubic resize of the whole
-// image, REST serves the same bytes and an OpenSeadragon-readable descriptor, caches (memory and disk) answer
-// repeats without inference.
+// PNG tiles are the percentile display mapping, the bicubic layer equals the evaluation's centre-aligned
+// bicubic of the whole image, REST serves the same bytes and an OpenSeadragon-readable descriptor, caches
+// (memory and disk) answer repeats without inference.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import sharp from 'sharp';
 
+import { CATMULL_ROM, sharpBicubic, upsample } from '../../models/eval/resample';
 import type { ImageInfo, ServerMessage } from '../../server/protocol';
 import { tempDir } from '../helpers/shared';
-import { startServer, testImage, TestClient, u16, type TestServer } from './helpers';
+import { f32, startServer, testImage, TestClient, u16, type TestServer } from './helpers';
 
 type Opened = Extract<ServerMessage, { type: 'image-opened' }>;
 const W = 300, H = 200;
@@ -75,22 +76,30 @@ test('a lower level is the 2x2 box average; PNG maps low..high percentiles to 0.
   assert.ok(maxd <= 0.5 + 1e-3, `display mapping off by ${maxd}`);
 });
 
-test('the bicubic layer equals sharp\'s cubic resize of the whole image; the SR layer differs', async () => {
-  const level = info.nativeLevel + 1;
-  const whole = await sharp(pixels, { raw: { width: W, height: H, channels: 1 } }).resize(2 * W, 2 * H, { kernel: 'cubic', fit: 'fill' })
-    .toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
-  const ref = new Uint16Array(whole.buffer, whole.byteOffset, 4 * W * H);
-  for (const [tx, ty] of [[0, 0], [1, 1], [2, 1]] as const) {
-    const f = await tile(level, tx, ty, { layer: 'bicubic', encoding: 'u16' });
-    const v = u16(f.payload);
-    let d = 0;
-    for (let y = 0; y < f.header.height; y++) for (let x = 0; x < f.header.width; x++) {
-      d = Math.max(d, Math.abs(v[y * f.header.width + x]! - ref[(ty * 256 + y) * 2 * W + tx * 256 + x]!));
+test('the bicubic layer equals the evaluation\'s centre-aligned bicubic of the whole image, edges included; the SR layer differs', async () => {
+  for (const s of [2, 8] as const) {
+    const level = info.nativeLevel + Math.log2(s);
+    // The eval's bicubic: libvips Catmull-Rom for 16-bit images, and the same kernel in float for float32.
+    const ref16 = await sharpBicubic(Float32Array.from(pixels), W, H, s, 'uint16');
+    const refF = upsample(Float32Array.from(pixels), W, H, s, CATMULL_ROM, 'float32');
+    const last = [Math.ceil((W * s) / 256) - 1, Math.ceil((H * s) / 256) - 1] as const;
+    for (const [tx, ty] of [[0, 0], [1, 1], last] as const) {
+      const fu = await tile(level, tx, ty, { layer: 'bicubic', encoding: 'u16' });
+      const ff = await tile(level, tx, ty, { layer: 'bicubic', encoding: 'f32' });
+      const [tw, th] = [fu.header.width, fu.header.height];
+      const vu = u16(fu.payload), vf = f32(ff.payload);
+      let d16 = 0, dF = 0;
+      for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) {
+        const at = (ty * 256 + y) * W * s + tx * 256 + x;
+        d16 = Math.max(d16, Math.abs(vu[y * tw + x]! - ref16[at]!));
+        dF = Math.max(dF, Math.abs(vf[y * tw + x]! - refF[at]!));
+      }
+      assert.ok(d16 <= 1, `${s}x bicubic tile ${tx},${ty} vs the eval's 16-bit bicubic: max diff ${d16}`);
+      assert.ok(dF <= 0.05, `${s}x bicubic tile ${tx},${ty} vs the eval's float bicubic: max diff ${dF}`);
+      const sr = u16((await tile(level, tx, ty, { encoding: 'u16' })).payload);
+      assert.equal(sr.length, vu.length);
+      assert.ok(sr.some((v, i) => Math.abs(v - vu[i]!) > 2), 'SR and bicubic tiles are different images');
     }
-    assert.ok(d <= 1, `bicubic tile ${tx},${ty}: max diff ${d}`);
-    const sr = u16((await tile(level, tx, ty, { encoding: 'u16' })).payload);
-    assert.equal(sr.length, v.length);
-    assert.ok(sr.some((s, i) => Math.abs(s - v[i]!) > 2), 'SR and bicubic tiles are different images');
   }
 });
 
