@@ -13,6 +13,8 @@ export interface ServerOptions {
   cacheDir?: string;
   /** Folders whose files may be opened by server-side path (the OS temp folder is always allowed). */
   allowDirs: string[];
+  /** Origins allowed to read the OME-Zarr view (/zarr/) from their pages (CORS); exact scheme://host[:port]. */
+  corsOrigins: string[];
   /** Access token: undefined = generated when the host is not loopback; '' = none (loopback only). */
   token?: string;
   /** Where uploads are stored while open (default: a fresh folder in the OS temp folder). */
@@ -56,6 +58,7 @@ export const SERVER_DEFAULTS: ServerOptions = {
   host: '127.0.0.1',
   model: 'lite',
   allowDirs: [],
+  corsOrigins: [],
   images: [],
   memoryCacheBytes: 256 << 20,
   floatCacheBytes: 256 << 20,

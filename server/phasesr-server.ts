@@ -15,6 +15,7 @@ import { createApp, finishApp } from './http/app';
 import { mountImageRoutes } from './http/image-routes';
 import { mountIndex } from './http/index-page';
 import { mountViewerRoutes } from './http/viewer-routes';
+import { mountZarrRoutes } from './http/zarr-routes';
 import { RequestGuard } from './http/security';
 import { registerBatchApi } from './batch';
 import { ImageStore } from './images/image-store';
@@ -45,7 +46,7 @@ export class PhasesrServer implements ServerContext {
     const loopback = isLoopback(options.host);
     this.token = options.token ?? (loopback ? '' : randomBytes(24).toString('hex'));
     const guard = new RequestGuard(this.token, loopback);
-    this.app = createApp({ guard, health: () => this.health(), log: options.log });
+    this.app = createApp({ guard, health: () => this.health(), log: options.log, corsOrigins: options.corsOrigins });
     this.hub = new WsHub({ maxPayloadBytes: options.maxPayloadBytes, guard, hello: () => this.hello(), log: options.log });
     const cache = new TileCache({ encodedBytes: options.memoryCacheBytes, floatBytes: options.floatCacheBytes, ...(options.cacheDir ? { dir: options.cacheDir } : {}), log: options.log });
     this.tiles = new TileService({ engine, modelSha: model.sha256, halo: haloFor(model.config), cache, stats: this.stats, maxQueued: options.maxQueued, batch: options.batch });
@@ -53,6 +54,7 @@ export class PhasesrServer implements ServerContext {
     const tileHandlers = registerTileHandlers(this);
     registerImageHandlers(this, tileHandlers.cancelImage);
     mountImageRoutes(this.app, this);
+    mountZarrRoutes(this.app, this); // read-only OME-Zarr view of every open image (docs/ecosystem.md)
     mountViewerRoutes(this.app, this); // plugins, plugin modules, the sample (server/http/viewer-routes.ts)
     mountIndex(this.app, this);
     // Batch API (WebSocket batch-begin/end, HTTP /api/v1/sr): server/batch/, added by the batch helper.
@@ -67,6 +69,9 @@ export class PhasesrServer implements ServerContext {
   static async create(opts: Partial<ServerOptions> = {}): Promise<PhasesrServer> {
     const options: ServerOptions = { ...SERVER_DEFAULTS, ...opts };
     if (!(BLOCK_SIZES as readonly number[]).includes(options.blockSize)) throw new ServerError('SR_ERR_USAGE', `block size ${options.blockSize}: use one of ${BLOCK_SIZES.join(', ')}`);
+    for (const o of options.corsOrigins) {
+      if (!isOrigin(o)) throw new ServerError('SR_ERR_USAGE', `CORS origin '${o}': give an exact origin such as https://example.org or http://localhost:3000 (no path, no wildcard)`);
+    }
     if (!Number.isInteger(options.batch) || options.batch < 1) throw new ServerError('SR_ERR_USAGE', `batch ${options.batch}: use a whole number >= 1`);
     const model = await resolveModel(options.model);
     options.log(`model: ${describeModel(model)}`);
@@ -145,5 +150,15 @@ export class PhasesrServer implements ServerContext {
       type: 'hello', version: PROTOCOL_VERSION, server: SERVER_NAME, model: this.modelInfo(), tileSize: TILE_SIZE,
       limits: { maxPayloadBytes: o.maxPayloadBytes, maxUploadBytes: o.maxUploadBytes, maxImagePixels: o.maxImagePixels, maxQueuedPerConnection: o.maxQueuedPerConnection, chunkBytes: o.chunkBytes },
     };
+  }
+}
+
+/** An exact web origin: http(s)://host[:port] and nothing else. */
+function isOrigin(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === s;
+  } catch {
+    return false;
   }
 }

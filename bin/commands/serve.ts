@@ -11,6 +11,7 @@ export interface ServeCliOptions {
   model: string;
   cacheDir?: string;
   allowDir: string[];
+  corsOrigin: string[];
   engine?: EngineChoice;
   threads?: number;
   token?: string;
@@ -27,6 +28,7 @@ export function serveCommand(): Command {
     .option('--model <name|path>', 'lite, paper, or a model directory', DEFAULT_MODEL)
     .option('--cache-dir <dir>', 'also keep computed tiles on disk here (keyed by image and model hash)')
     .option('--allow-dir <dir>', 'a folder whose images clients may open by path (repeatable; the OS temp folder is always allowed)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--cors-origin <origin>', 'a web origin (e.g. https://hms-dbmi.github.io for vizarr) whose pages may read the OME-Zarr view /zarr/ (repeatable; none by default)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addOption(new Option('--engine <name>', 'inference engine (default: ort-cpu)').choices([...ENGINE_CHOICES]))
     .option('--threads <n>', 'engine threads (default: all cores)', intOption(1, 256))
     .option('--token <t>', 'access token (default: generated when --host is not loopback)')
@@ -45,7 +47,7 @@ Example:
 export async function runServe(images: string[], o: ServeCliOptions, banner?: (url: string) => string): Promise<void> {
   const { PhasesrServer } = await import('../../server');
   const server = await PhasesrServer.create({
-    port: o.port, host: o.host, model: o.model, allowDirs: o.allowDir, images,
+    port: o.port, host: o.host, model: o.model, allowDirs: o.allowDir, corsOrigins: o.corsOrigin, images,
     ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}), ...(o.engine ? { engine: o.engine } : {}),
     ...(o.threads ? { threads: o.threads } : {}), ...(o.token !== undefined ? { token: o.token } : {}),
     ...(o.batch ? { batch: o.batch } : {}), ...(o.block ? { blockSize: Number(o.block) } : {}),

@@ -1,15 +1,19 @@
 // The express app: security guard on every request, JSON errors {error: {code, message}}, /health, and a
 // `routes` hook where the image/tile REST endpoints (http/image-routes.ts) and later ones are mounted.
+import cors from 'cors';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 
 import { ServerError, toWireError } from '../errors';
 import { RequestGuard, TOKEN_COOKIE } from './security';
+import { ZARR_PREFIX } from './zarr-routes';
 
 export interface AppOptions {
   guard: RequestGuard;
   /** Body of GET /health (stats, model, version). */
   health: () => object;
   log: (line: string) => void;
+  /** Origins (scheme://host[:port]) whose pages may read the OME-Zarr view cross-origin; none by default. */
+  corsOrigins: string[];
 }
 
 /** Methods that change state: checked against Origin (a foreign page could send them without CORS). */
@@ -19,6 +23,18 @@ export function createApp(opts: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  if (opts.corsOrigins.length > 0) {
+    // Before the guard: a browser's preflight carries no token. Only the read-only zarr view is shared; the
+    // cors package answers allowed origins (reflected, Vary: Origin) and leaves every other origin unreadable.
+    app.use(ZARR_PREFIX, (req: Request, res: Response, next: NextFunction) => {
+      // Chrome's Private Network Access: a public page (vizarr on github.io) reaching a loopback server asks
+      // for this in its preflight; the cors package does not know it.
+      if (req.method === 'OPTIONS' && req.headers['access-control-request-private-network'] === 'true' && opts.corsOrigins.includes(req.headers.origin ?? '')) {
+        res.set('Access-Control-Allow-Private-Network', 'true');
+      }
+      next();
+    }, cors({ origin: opts.corsOrigins, methods: ['GET', 'HEAD'], allowedHeaders: ['Authorization', 'Range'], maxAge: 600 }));
+  }
   app.use((req: Request, res: Response, next: NextFunction) => {
     const denied = opts.guard.check(req, !SAFE.has(req.method));
     if (denied) return void res.status(denied.status).json({ error: { code: denied.code, message: denied.message } });
