@@ -73,6 +73,10 @@ export class PhasesrServer implements ServerContext {
       if (!isOrigin(o)) throw new ServerError('SR_ERR_USAGE', `CORS origin '${o}': give an exact origin such as https://example.org or http://localhost:3000 (no path, no wildcard)`);
     }
     if (!Number.isInteger(options.batch) || options.batch < 1) throw new ServerError('SR_ERR_USAGE', `batch ${options.batch}: use a whole number >= 1`);
+    // An empty token means "no authentication", which only the machine itself may be granted.
+    if (options.token === '' && !isLoopback(options.host)) {
+      throw new ServerError('SR_ERR_USAGE', `an empty token serves everyone who can reach ${options.host} without authentication: bind to 127.0.0.1, or leave --token out (one is generated) or give a non-empty one`);
+    }
     const model = await resolveModel(options.model);
     options.log(`model: ${describeModel(model)}`);
     // In a worker thread: onnxruntime-node blocks its thread for a whole run (server/engine/engine-worker-main.ts).

@@ -19,7 +19,10 @@ export class RequestGuard {
    * @param token required on every request when non-empty
    * @param loopbackOnly the server is bound to a loopback address: Host must name this machine
    */
-  constructor(private readonly token: string, private readonly loopbackOnly: boolean) {}
+  constructor(private readonly token: string, private readonly loopbackOnly: boolean) {
+    // The server refuses this combination at start; the guard refuses it too, so no other wiring can open it.
+    if (!loopbackOnly && token === '') throw new Error('a server bound beyond loopback needs a token');
+  }
 
   get requiresToken(): boolean {
     return this.token !== '';
@@ -86,7 +89,13 @@ function isLoopbackHost(host: string): boolean {
 function cookie(header: string | undefined, name: string): string | undefined {
   for (const part of header?.split(';') ?? []) {
     const [k, ...v] = part.trim().split('=');
-    if (k === name) return decodeURIComponent(v.join('='));
+    if (k !== name) continue;
+    // Any page on this host (another port) can set a cookie: a malformed one is no token, not a crash.
+    try {
+      return decodeURIComponent(v.join('='));
+    } catch {
+      continue;
+    }
   }
   return undefined;
 }
