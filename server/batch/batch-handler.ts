@@ -25,6 +25,8 @@ interface BatchJob {
   upload: Promise<UploadFile>;
   state: JobState;
   abort: AbortController;
+  /** Set by the first batch-end: a repeated one is answered by that first one. */
+  ending?: true;
 }
 
 export interface BatchHandlerOptions {
@@ -77,6 +79,8 @@ export class BatchHandler {
     const jobs = jobsOf(conn);
     const job = jobs.get(msg.id);
     if (!job) throw new ServerError('SR_ERR_NOT_FOUND', `no batch job with id ${msg.id} (send batch-begin first)`);
+    if (job.ending) return;
+    job.ending = true;
     await conn.chunksSettled();
     conn.dropChunks(msg.id);
     if (job.state !== 'upload') {

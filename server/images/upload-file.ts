@@ -61,6 +61,7 @@ export class UploadFile implements ChunkSink {
 
   /** Checks the size and closes the file. @throws ServerError SR_ERR_UPLOAD when bytes are missing */
   async finish(): Promise<FinishedUpload> {
+    if (this.#done) throw new ServerError('SR_ERR_UPLOAD', 'upload already finished or aborted');
     if (this.expectedBytes !== undefined && this.#received !== this.expectedBytes) {
       throw await this.#fail('SR_ERR_UPLOAD', `upload ended after ${this.#received} of ${this.expectedBytes} bytes`);
     }

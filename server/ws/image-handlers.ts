@@ -19,6 +19,8 @@ export function heldImages(conn: Connection): Set<string> {
 interface PendingUpload {
   up: Promise<UploadFile>;
   name: string;
+  /** Set by the first upload-end: a repeated one is answered by that first one, never finished twice. */
+  ending?: true;
 }
 
 function uploads(conn: Connection): Map<number, PendingUpload> {
@@ -68,6 +70,8 @@ export function registerImageHandlers(ctx: ServerContext, onImageClosedByClient:
     const ups = uploads(conn);
     const entry = ups.get(msg.id);
     if (!entry) throw new ServerError('SR_ERR_UPLOAD', `no upload in progress with id ${msg.id}`);
+    if (entry.ending) return;
+    entry.ending = true;
     let done;
     let up: UploadFile | undefined;
     try {
