@@ -81,6 +81,37 @@ test('past native the SR layer draws model tiles that differ from the bicubic la
   assert.match((await h.page.textContent('#status-timing'))!, /SR tile: \d+ ms/);
 });
 
+test('"Compare with bicubic" works from a fresh page in one click: both halves have content (button, Shift+C, Compare panel)', async () => {
+  // A fresh page on the same server: the bicubic layer is hidden, as a new user finds it.
+  const page = await h.context.newPage();
+  try {
+    await page.goto(`${h.url}/`);
+    await page.waitForFunction('document.body.dataset.ready === "true"', undefined, { timeout: 60_000 });
+    assert.equal(await inApp(page, 'app.stack.layers().find((l) => l.id === "bicubic").visible'), false);
+    await goTo(page, SPOT.x, SPOT.y, 8); // the blocks the previous test computed: no wait for the model
+    const halves = async (how: string): Promise<void> => {
+      for (const id of await inApp<string[]>(page, 'app.stack.compare')) await waitLayerLoaded(page, id);
+      const shot = await viewPixels(page);
+      const left = greyStd(crop(shot, 0.05, 0.45)), right = greyStd(crop(shot, 0.55, 0.95));
+      assert.ok(left > 5 && right > 5, `${how}: both halves drawn (grey std left ${left.toFixed(1)}, right ${right.toFixed(1)})`);
+    };
+    await page.click('#compare-toggle'); // the Compare panel with the pair it offers a new page
+    assert.equal(await inApp(page, 'app.stack.compare.join("|")'), 'original|bicubic');
+    await halves('the Compare panel');
+    await page.click('#compare-toggle');
+    await page.click('section[data-plugin="phasesr-sr"] button[data-role="compare"]');
+    assert.equal(await inApp(page, 'app.stack.compare.join("|")'), 'sr|bicubic');
+    await halves('the button');
+    await page.click('section[data-plugin="phasesr-sr"] button[data-role="compare"]'); // off again
+    assert.equal(await inApp(page, 'app.stack.compare === undefined'), true);
+    await page.keyboard.press('Shift+C'); // the focus is still on the button
+    assert.equal(await inApp(page, 'app.stack.compare.join("|")'), 'sr|bicubic');
+    await halves('Shift+C');
+  } finally {
+    await page.close();
+  }
+});
+
 test('the compare split and the contrast limits change what is drawn', async () => {
   await h.page.keyboard.press('i'); // nearest interpolation (shows the original layer's pixels as blocks)
   assert.equal(await inApp(h.page, 'app.stack.smooth'), false);
@@ -172,3 +203,12 @@ test('a file from disk uploads and opens, with the plugin\'s layers', async () =
   assert.match((await h.page.textContent('#image-name'))!, /upload-test\.png · 320 × 240 uint8/);
   assert.deepEqual(h.errors, []);
 });
+
+/** The columns x0..x1 (fractions of the width) of a view grab, rows 10..75 % (above the navigator and scale bar). */
+function crop(a: { width: number; height: number; grey: Float32Array }, x0: number, x1: number): { grey: Float32Array } {
+  const out: number[] = [];
+  for (let y = Math.floor(0.1 * a.height); y < Math.floor(0.75 * a.height); y++) {
+    for (let x = Math.floor(x0 * a.width); x < Math.floor(x1 * a.width); x++) out.push(a.grey[y * a.width + x]!);
+  }
+  return { grey: Float32Array.from(out) };
+}

@@ -212,12 +212,11 @@ export class LayerStack {
   /** Opacity and clip of every item from the layer states. */
   #apply(): void {
     const cmp = this.#compare;
-    const shown = (l: LayerEntry): boolean => l.state.visible && (!cmp || cmp.includes(l.state.id));
     for (const l of this.#layers) {
       if (!l.item) continue;
-      let opacity = shown(l) ? l.state.opacity : 0;
+      let opacity = shown(l, cmp) ? l.state.opacity : 0;
       if (opacity === 0) {
-        const over = this.#layers.find((p) => p.placeholder === l.state.id && shown(p));
+        const over = this.#layers.find((p) => p.placeholder === l.state.id && shown(p, cmp));
         if (over) opacity = over.state.opacity;
       }
       l.item.setOpacity(opacity);
@@ -241,8 +240,7 @@ export class LayerStack {
     for (const l of this.#layers) {
       if (!l.item) continue;
       let clip = clipOf(l);
-      const ownShown = l.state.visible && (!cmp || cmp.includes(l.state.id));
-      const over = ownShown ? undefined : this.#layers.find((p) => p.placeholder === l.state.id && p.item);
+      const over = shown(l, cmp) ? undefined : this.#layers.find((p) => p.placeholder === l.state.id && p.item);
       if (over?.item) {
         const c = clipOf(over);
         // The placeholder has its own size (same image, another top level): scale the clip across.
@@ -252,4 +250,12 @@ export class LayerStack {
       l.item.setClip(clip);
     }
   }
+}
+
+/**
+ * Whether a layer is drawn for its own sake. A split view draws exactly its two layers, whatever their eyes
+ * say: comparing with a layer that is hidden by default (bicubic) must not show an empty half.
+ */
+function shown(l: LayerEntry, cmp: [string, string] | undefined): boolean {
+  return cmp ? cmp.includes(l.state.id) : l.state.visible;
 }
