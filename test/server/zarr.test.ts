@@ -169,3 +169,23 @@ test('the server security rules hold: foreign Host refused, token required when 
     await s.server.close();
   }
 });
+
+test('a float32 image is a <f4 store whose chunks are the f32 raw tiles, padded at the edge; no pixel size: unitless axes', async () => {
+  const w = 40, h = 30;
+  const f = Float32Array.from({ length: w * h }, (_, i) => Math.sin(i) * 1e-3 - 2.5);
+  const tif = path.join(tempDir('phasesr-zarr-'), 'float.tif');
+  await writeImage(tif, { width: w, height: h, dtype: 'float32', data: f });
+  const img = await srv.server.store.openFile(tif, { pinned: true });
+  const base = `${srv.url}/zarr/${img.id}.zarr`;
+  const attrs = await (await fetch(`${base}/.zattrs`)).json() as { multiscales: { axes: object[]; datasets: { path: string }[] }[] };
+  assert.deepEqual(attrs.multiscales[0]!.axes, [{ name: 'y', type: 'space' }, { name: 'x', type: 'space' }]);
+  const native = String(attrs.multiscales[0]!.datasets.length - 1); // the native level already fits one chunk
+  const z = await (await fetch(`${base}/${native}/.zarray`)).json() as { dtype: string; shape: number[] };
+  assert.deepEqual([z.dtype, z.shape], ['<f4', [h, w]]);
+  const chunk = new Float32Array(await (await fetch(`${base}/${native}/0/0`)).arrayBuffer());
+  assert.equal(chunk.length, TILE * TILE);
+  const tile = new Float32Array(await (await fetch(`${srv.url}/api/v1/images/${img.id}/sr_files/${img.pyramid.nativeLevel}/0_0.f32`)).arrayBuffer());
+  for (let y = 0; y < h; y++) assert.deepEqual(chunk.subarray(y * TILE, y * TILE + w), tile.subarray(y * w, (y + 1) * w));
+  assert.deepEqual(chunk.subarray(0, w), f.subarray(0, w), 'native chunk = the file values');
+  assert.ok(chunk.subarray(w, TILE).every((v) => v === 0) && chunk.subarray(h * TILE).every((v) => v === 0), 'padding is the fill value 0');
+});
