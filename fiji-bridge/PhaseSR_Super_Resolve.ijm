@@ -3,9 +3,12 @@
 // it was. Plain ImageJ 1.x macro language (no scripting engines, no curl), so it runs in Fiji and ImageJ.
 //
 // Transport: each plane is saved as a TIFF into the exchange folder (default: the OS temp folder, which the
-// server allows), the server is asked with File.openUrlAsString (format=text: ImageJ returns no body for an
-// HTTP error status, so the server answers errors as one `error: CODE: message` line with status 200), and
-// the result is opened from the URL the server answers (it ends in .tif, so ImageJ opens it as a TIFF).
+// server allows). File.openUrlAsString submits it (`wait=0`: the server answers at once with a status URL)
+// and then polls the status URL, showing the progress, until it answers the result's URL, which open() reads
+// (it ends in .tif). Every request is a GET that is safe to repeat, because File.openUrlAsString opens each
+// URL twice (first for the length, then for the body): the server joins an identical request to the job
+// already computing. format=text: ImageJ returns no body for an HTTP error status, so the server answers
+// errors as one `error: CODE: message` line with status 200, and warnings as `warning: ...` lines.
 //
 // Options, recordable: run("PhaseSR Super Resolve", "scale=8 server=http://127.0.0.1:8080 model=lite");
 // the same option string also works as the argument of runMacro(path, options) or `ImageJ -batch path options`.
@@ -17,10 +20,10 @@ requires("1.53d");
 var noGui = false;
 var wasBatch = false;
 var original = 0;
+var START_HINT = "Start it once, in the phasesr folder:\n  npx phasesr serve";
 
 PREFIX = "phasesr.";
 DEFAULT_SERVER = "http://127.0.0.1:8080";
-START_HINT = "Start it once, in the phasesr folder:\n  npx phasesr serve";
 
 // How options arrive: run("PhaseSR Super Resolve", opts) sets Macro.getOptions() (and Dialog.* reads it);
 // runMacro(path, opts) and -batch pass them as the argument. Without either, the dialog is shown.
@@ -36,7 +39,7 @@ noGui = (instance == "null");
 
 if (nImages == 0) fail("No image is open: open the image to super-resolve first.");
 bits = bitDepth();
-if (bits == 24) fail("RGB images are not supported: convert to 8-bit, 16-bit or 32-bit first (Image > Type).");
+// RGB goes to the server as it is: it converts to grey as `phasesr sr` does, and its warning is printed.
 
 server = call("ij.Prefs.get", PREFIX + "server", DEFAULT_SERVER);
 scale = call("ij.Prefs.get", PREFIX + "scale", "8");
@@ -113,23 +116,20 @@ for (i = 1; i <= planes; i++) {
   input = folder + stamp + i + ".tif";
   saveAs("Tiff", input);
   close();
-  request = server + "/api/v1/sr?format=text&scale=" + scale + "&path=" + call("java.net.URLEncoder.encode", input, "UTF-8");
+  request = server + "/api/v1/sr?format=text&wait=0&scale=" + scale + "&path=" + call("java.net.URLEncoder.encode", input, "UTF-8");
   if (model != "") request = request + "&model=" + call("java.net.URLEncoder.encode", model, "UTF-8");
   answer = String.trim(File.openUrlAsString(request));
+  // A server older than wait=0 answers the result's URL itself.
+  if (startsWith(answer, "job ")) answer = awaitJob(substring(answer, 4), i, planes, scale);
   deleted = File.delete(input);
-  if (startsWith(answer, "<Error:")) {
-    cleanUp(results, i - 1);
-    if (indexOf(answer, "ConnectException") >= 0 || indexOf(answer, "UnknownHost") >= 0 || indexOf(answer, "NoRouteToHost") >= 0)
-      fail("The phasesr server is not running at " + server + ".\n" + START_HINT + portHint(server) + "\n(" + answer + ")");
-    fail("Could not reach the phasesr server at " + server + ": " + answer);
-  }
-  if (startsWith(answer, "error:")) {
-    cleanUp(results, i - 1);
-    fail("The phasesr server refused " + title + ":\n" + substring(answer, 7));
-  }
+  lines = split(answer, "\n");
+  answer = String.trim(lines[0]);
   if (!startsWith(answer, "http")) {
     cleanUp(results, i - 1);
-    fail("Unexpected answer from " + server + " (is it a phasesr server?):\n" + answer);
+    failAnswer(answer, title, server);
+  }
+  for (k = 1; k < lines.length; k++) {
+    if (startsWith(lines[k], "warning: ")) print("PhaseSR Super Resolve: " + title + ": " + lines[k]);
   }
   open(answer);
   results[i - 1] = getImageID();
@@ -157,6 +157,51 @@ if (planes > 1) setSlice(minOf(currentSlice, nSlices));
 resetMinAndMax();
 if (!wasBatch) setBatchMode(false);
 showStatus("PhaseSR: " + getTitle() + " (" + getWidth() + "x" + getHeight() + ")");
+
+// Polls the job's status URL until the result is ready, showing the server's progress (tiles done of all)
+// on ImageJ's status line and progress bar. Answers "URL\nwarning: ..." or the line that ended the wait.
+function awaitJob(statusUrl, plane, planes, scale) {
+  if (indexOf(statusUrl, "?") >= 0) statusUrl = statusUrl + "&format=text";
+  else statusUrl = statusUrl + "?format=text";
+  last = "";
+  while (true) {
+    reply = String.trim(File.openUrlAsString(statusUrl));
+    first = reply;
+    nl = indexOf(reply, "\n");
+    if (nl >= 0) first = substring(reply, 0, nl);
+    if (startsWith(first, "done ")) return substring(reply, 5);
+    if (startsWith(first, "running ")) {
+      parts = split(first, " ");
+      done = parseInt(parts[1]);
+      total = parseInt(parts[2]);
+      if (total > 0) {
+        showProgress((plane - 1 + done / total) / planes);
+        where = "";
+        if (planes > 1) where = " plane " + plane + "/" + planes + ",";
+        showStatus("PhaseSR: " + scale + "x" + where + " " + done + "/" + total + " tiles (" + round(100 * done / total) + "%)");
+      }
+    } else if (first == "queued") {
+      showStatus("PhaseSR: waiting for the server (other jobs first)");
+    } else {
+      return reply;
+    }
+    // Without an ImageJ window (-batch) the status line is not seen: the log gets each new state.
+    if (noGui && first != last) print("PhaseSR Super Resolve: " + first);
+    last = first;
+    wait(250);
+  }
+}
+
+// Stops with the message for an answer that is not a result URL.
+function failAnswer(answer, title, server) {
+  if (startsWith(answer, "<Error:")) {
+    if (indexOf(answer, "ConnectException") >= 0 || indexOf(answer, "UnknownHost") >= 0 || indexOf(answer, "NoRouteToHost") >= 0)
+      fail("The phasesr server is not running at " + server + ".\n" + START_HINT + portHint(server) + "\n(" + answer + ")");
+    fail("Could not reach the phasesr server at " + server + ": " + answer);
+  }
+  if (startsWith(answer, "error:")) fail("The phasesr server refused " + title + ":\n" + substring(answer, 7));
+  fail("Unexpected answer from " + server + " (is it a phasesr server?):\n" + answer);
+}
 
 // Value of `key` in an ImageJ option string ("key=value key2=[value with spaces]").
 function optionValue(options, key, def) {

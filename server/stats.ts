@@ -8,4 +8,6 @@ export class ServerStats {
   diskHits = 0;
   tilesSent = 0;
   errors = 0;
+  /** Whole-image jobs computed (WebSocket batch and /api/v1/sr; an identical repeated request is not one more). */
+  srJobs = 0;
 }

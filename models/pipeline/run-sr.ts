@@ -36,6 +36,8 @@ export interface RunSrResult {
   dtype: Dtype;
   pixelSize?: PixelSize;
   ms: number;
+  /** What the input needed on the way (also logged as `warning: ...` lines). */
+  warnings: string[];
 }
 
 /** The percentiles that map input intensities to the model's 0..1 (the same rule as training). */
@@ -90,7 +92,7 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
     } finally {
       if (!o.backend) await engine.dispose();
     }
-    return { width, height, dtype, ...(pixelSize ? { pixelSize } : {}), ms: performance.now() - t0 };
+    return { width, height, dtype, ...(pixelSize ? { pixelSize } : {}), ms: performance.now() - t0, warnings: [...src.warnings] };
   } finally {
     await src.close();
   }

@@ -11,6 +11,7 @@ import { runSr, type SuperResBackend } from '../../models';
 import type { ServerOptions } from '../config';
 import { ServerError } from '../errors';
 import type { ServerMessageOf } from '../protocol';
+import type { ServerStats } from '../stats';
 import { JobQueue } from './job-queue';
 
 export type JobStage = ServerMessageOf<'progress'>['stage'];
@@ -25,6 +26,8 @@ export interface SrJobRequest {
   pixelSizeUm?: number | undefined;
   signal: AbortSignal;
   onProgress?: (stage: JobStage, done: number, total: number) => void;
+  /** Called when the job's turn comes (it leaves the queue). */
+  onStart?: () => void;
   /** The name the client knows the input by: error messages say it instead of the server's temp path. */
   displayName?: string;
 }
@@ -37,6 +40,8 @@ export interface SrJobResult {
   dtype: 'uint8' | 'uint16' | 'float32';
   pixelSize?: { x: number; y: number; unit: string };
   ms: number;
+  /** What the input needed on the way (colour converted to grey, ...), as `phasesr sr` prints them. */
+  warnings: string[];
 }
 
 /** What a job needs of the server. */
@@ -44,6 +49,8 @@ export interface SrJobHost {
   /** The engine jobs run on (the server's, wrapped by yieldingEngine so tile work goes first). */
   readonly engine: SuperResBackend;
   readonly options: ServerOptions;
+  /** Counts the jobs computed (`srJobs`): tests check that a request computes once. */
+  readonly stats?: ServerStats;
 }
 
 /**
@@ -97,6 +104,8 @@ export class SrJobs {
     const out = this.tempPath('.tif');
     return this.queue.run(req.signal, async () => {
       const t0 = performance.now();
+      if (this.host.stats) this.host.stats.srJobs++;
+      req.onStart?.();
       try {
         const r = await runSr({
           input: req.input, output: out, scale: req.scale, model: this.host.options.model, backend: this.host.engine,
@@ -106,7 +115,7 @@ export class SrJobs {
           onProgress: (d, t) => req.onProgress?.('inference', d, t),
         });
         this.host.options.log(`sr job: ${width}x${height} -> ${r.width}x${r.height} ${r.dtype} in ${Math.round(performance.now() - t0)} ms`);
-        return { path: out, width: r.width, height: r.height, dtype: r.dtype, ...(r.pixelSize ? { pixelSize: r.pixelSize } : {}), ms: r.ms };
+        return { path: out, width: r.width, height: r.height, dtype: r.dtype, ...(r.pixelSize ? { pixelSize: r.pixelSize } : {}), ms: r.ms, warnings: r.warnings };
       } catch (e) {
         await rm(out, { force: true });
         await rm(`${out}.partial`, { force: true });

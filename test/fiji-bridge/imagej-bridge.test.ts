@@ -104,7 +104,9 @@ call("ij.Prefs.set", "phasesr.scale", "2");
 open(${ijString(file('cal16.tif'))});
 original = getImageID();
 report("CASE1_BEFORE");
+print("CASE1_HEALTH_BEFORE " + File.openUrlAsString(server + "/health"));
 run("PhaseSR Super Resolve", "scale=8");
+print("CASE1_HEALTH_AFTER " + File.openUrlAsString(server + "/health"));
 report("CASE1_RESULT");
 saveAs("Tiff", ${ijString(file('ij-cal16-x8.tif'))});
 selectImage(original);
@@ -135,11 +137,14 @@ print("CASE4_BEGIN images=" + nImages);
 run("PhaseSR Super Resolve", "scale=8 server=" + server + " folder=[" + ${ijString(outside)} + "]");
 print("CASE4_END images=" + nImages);
 
-// 5: RGB.
+// 5: RGB, with unequal channels: converted to grey by the server, with its warning.
 newImage("colour", "RGB black", 16, 16, 1);
+setColor(200, 60, 10);
+fillRect(0, 0, 8, 16);
 print("CASE5_BEGIN");
 run("PhaseSR Super Resolve", "scale=2 server=" + server);
-print("CASE5_END title=" + getTitle() + " images=" + nImages);
+print("CASE5_END");
+report("CASE5_RESULT");
 print("ALL_DONE");
 `;
   const macroFile = file('cases.ijm');
@@ -208,8 +213,17 @@ test('a folder outside the server\'s allowed folders: the server refuses and the
   assert.deepEqual(readdirSync(outside), [], 'the refused exchange file is removed too');
 });
 
-test('an RGB image gets a clear message and no result', () => {
+test('an RGB image is converted to grey as `phasesr sr` does, and the conversion is reported in the log', () => {
   const msg = between('CASE5_BEGIN', 'CASE5_END');
-  assert.match(msg, /RGB images are not supported: convert to 8-bit, 16-bit or 32-bit/);
-  assert.match(run.stdout, /CASE5_END title=colour /);
+  assert.match(msg, /PhaseSR Super Resolve: colour: warning: colour image converted to grey \(luma 0\.299 R/);
+  const r = report('CASE5_RESULT');
+  assert.deepEqual([r.title, r.w, r.h, r.bits], ['colour-SRx2', '32', '32', '8']);
+});
+
+test('one run() is one job on the server (ImageJ opens every URL twice): counted by the server\'s own counter', async () => {
+  const health = (tag: string) => (JSON.parse(run.stdout.split('\n').find((l) => l.startsWith(`${tag} `))!.slice(tag.length + 1)) as { stats: { srJobs: number } }).stats.srJobs;
+  assert.equal(health('CASE1_HEALTH_AFTER') - health('CASE1_HEALTH_BEFORE'), 1, 'a one-plane image');
+  // All cases: 1 (case 1) + 2 (the two-slice stack) + 1 (RGB); the refused and server-down cases compute nothing.
+  const all = await (await fetch(`${srv.url}/health`)).json() as { stats: { srJobs: number } };
+  assert.equal(all.stats.srJobs, 4);
 });
