@@ -96,6 +96,7 @@ test('the bicubic layer equals the evaluation\'s centre-aligned bicubic of the w
       }
       assert.ok(d16 <= 1, `${s}x bicubic tile ${tx},${ty} vs the eval's 16-bit bicubic: max diff ${d16}`);
       assert.ok(dF <= 0.05, `${s}x bicubic tile ${tx},${ty} vs the eval's float bicubic: max diff ${dF}`);
+      if (s !== 2) continue;
       const sr = u16((await tile(level, tx, ty, { encoding: 'u16' })).payload);
       assert.equal(sr.length, vu.length);
       assert.ok(sr.some((v, i) => Math.abs(v - vu[i]!) > 2), 'SR and bicubic tiles are different images');
