@@ -1,13 +1,15 @@
 // Every server option with its default in one place; createServer merges {...SERVER_DEFAULTS, ...opts}.
 import os from 'node:os';
 
+import type { EngineChoice } from '../models';
+
 export interface ServerOptions {
   port: number;
   /** 127.0.0.1 by default; any other address requires the token. */
   host: string;
   /** lite, paper, or a model directory. */
   model: string;
-  engine?: 'ort-cpu' | 'ort-cuda' | 'tfjs';
+  engine?: EngineChoice;
   threads?: number;
   /** Optional disk cache of computed tiles (keyed by image hash, model hash and tile address). */
   cacheDir?: string;

@@ -138,6 +138,7 @@ export class PhasesrServer implements ServerContext {
   health(): object {
     return {
       server: SERVER_NAME, protocol: PROTOCOL_VERSION, model: this.modelInfo(), engine: this.engine.engine,
+      ...(this.engine.adapter ? { adapter: this.engine.adapter } : {}),
       connections: this.hub.connectionCount, openImages: this.store.list().length,
       queue: { queued: this.tiles.queue.queued, running: this.tiles.queue.running }, stats: { ...this.stats },
     };

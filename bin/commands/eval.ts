@@ -3,7 +3,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { ENGINE_CHOICES, type EngineChoice } from '../../models/engine/backend';
+import type { EngineChoice } from '../../models/engine/backend';
+import { engineOption } from '../engine-option';
 import { intOption } from '../fail';
 
 function collect(v: string, prev: string[]): string[] {
@@ -19,7 +20,7 @@ export function evalCommand(): Command {
     .option('--out <prefix>', 'write PREFIX.json and PREFIX.md', 'eval-results')
     .option('--tile <n>', 'tile side in LR pixels', intOption(8, 16384), 64)
     .option('--batch <n>', 'tiles per engine call', intOption(1, 64), 4)
-    .addOption(new Option('--engine <name>', 'inference engine (default: ort-cpu)').choices([...ENGINE_CHOICES]))
+    .addOption(engineOption())
     .option('--threads <n>', 'engine threads (default: all cores)', intOption(1, 256))
     .option('--figure <png>', 'also write LR | bicubic | model(s) | HR crops of one image as a PNG')
     .option('--figure-image <name>', 'which image of --data the figure shows (default: the first)')

@@ -3,6 +3,8 @@ import os from 'node:os';
 import { readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
+import { DEFAULT_ENGINE } from '../../models/engine/backend';
+import { describeAdapter, hardwareAdapter, probeGpuAdapters } from '../../models/engine/gpu-adapter';
 import { ortCudaAvailable, ortVersion } from '../../models/engine/ort-backend';
 import { describeModel, SHIPPED_DIR } from '../../models/registry';
 import { tfjsNativeInstalled } from '../../models/tfjs/runtime';
@@ -13,6 +15,7 @@ export type Info = Awaited<ReturnType<typeof collectInfo>>;
 
 export async function collectInfo() {
   const cuda = await ortCudaAvailable();
+  const gpu = probeGpuAdapters();
   const models = await Promise.all(
     readdirSync(SHIPPED_DIR, { withFileTypes: true })
       .filter((d) => d.isDirectory())
@@ -30,9 +33,14 @@ export async function collectInfo() {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     cpu: { model: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism() },
-    engine: { default: 'ort-cpu', threads: os.availableParallelism() },
+    engine: { default: DEFAULT_ENGINE, auto: hardwareAdapter(gpu) ? 'ort-webgpu' : 'ort-cpu', threads: os.availableParallelism() },
+    /** Vulkan devices, best first: the WebGPU engine runs on the first. */
+    gpuAdapters: gpu.adapters,
     versions: { onnxruntime: ortVersion(), tfjs: tf.version.tfjs, sharp: sharp.versions.sharp ?? '', libvips: sharp.versions.vips },
     accelerators: {
+      'ort-webgpu': gpu.adapters[0]
+        ? `${describeAdapter(gpu.adapters[0])}${gpu.adapters[0].software ? ': a software adapter, slower than the CPU engine (--engine ort-webgpu runs on it; auto does not)' : ' (--engine ort-webgpu or auto)'}`
+        : `not available (${gpu.reason})`,
       'ort-cuda': cuda ? 'available (--engine ort-cuda)' : 'not available (no CUDA execution provider in this onnxruntime-node install)',
       'tfjs-node-gpu': tfjsNativeInstalled('@tensorflow/tfjs-node-gpu') ? 'installed (--engine tfjs)' : 'not installed (optional dependency)',
       'tfjs-node': tfjsNativeInstalled('@tensorflow/tfjs-node') ? 'installed (--engine tfjs)' : 'not installed (optional dependency)',

@@ -1,6 +1,7 @@
 // `phasesr serve`: the local tile server (WebSocket deep-zoom tiles, REST, uploads) for the viewer and clients.
 import { Command, Option } from 'commander';
-import { ENGINE_CHOICES, type EngineChoice } from '../../models/engine/backend';
+import type { EngineChoice } from '../../models/engine/backend';
+import { engineOption } from '../engine-option';
 import { DEFAULT_MODEL } from '../../models/registry';
 import { BLOCK_SIZES } from '../../server/config';
 import { intOption } from '../fail';
@@ -29,7 +30,7 @@ export function serveCommand(): Command {
     .option('--cache-dir <dir>', 'also keep computed tiles on disk here (keyed by image and model hash)')
     .option('--allow-dir <dir>', 'a folder whose images clients may open by path (repeatable; the OS temp folder is always allowed)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--cors-origin <origin>', 'a web origin (e.g. https://hms-dbmi.github.io for vizarr) whose pages may read the OME-Zarr view /zarr/ (repeatable; none by default)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .addOption(new Option('--engine <name>', 'inference engine (default: ort-cpu)').choices([...ENGINE_CHOICES]))
+    .addOption(engineOption())
     .option('--threads <n>', 'engine threads (default: all cores)', intOption(1, 256))
     .option('--token <t>', 'access token (default: generated when --host is not loopback)')
     .option('--batch <n>', 'most LR blocks per engine call (default 1: batching does not speed up the CPU engine but costs memory; raise it on a GPU)', intOption(1, 64))

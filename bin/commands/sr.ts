@@ -1,7 +1,8 @@
 // `phasesr sr IN OUT`: super-resolves one image file of any size, streaming it through tiles.
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { ENGINE_CHOICES, type EngineChoice } from '../../models/engine/backend';
+import type { EngineChoice } from '../../models/engine/backend';
+import { engineOption } from '../engine-option';
 import { DEFAULT_MODEL } from '../../models/registry';
 import { intOption, positiveNumber, UsageError } from '../fail';
 import { progressBar } from '../progress';
@@ -17,7 +18,7 @@ export function srCommand(): Command {
     .option('--batch <n>', 'tiles per engine call (more: faster, more memory)', intOption(1, 64), 4)
     .option('--pixel-size <um>', 'input pixel size in µm, when the file does not say it (or to override it)', positiveNumber)
     .option('--float32', 'write raw float32 model output (in the input\'s intensity units, unclipped)')
-    .addOption(new Option('--engine <name>', 'inference engine (default: ort-cpu)').choices([...ENGINE_CHOICES]))
+    .addOption(engineOption())
     .option('--threads <n>', 'engine threads (default: all cores)', intOption(1, 256))
     .option('-q, --quiet', 'no progress bar')
     .addHelpText('after', `

@@ -1,13 +1,23 @@
 // The engine contract: what serving code (CLI, server) sees of a runtime. Implementations:
-// ort-backend.ts (onnxruntime-node, CPU or CUDA) and tfjs-backend.ts (tfjs-node-gpu / tfjs-node / wasm).
+// ort-backend.ts (onnxruntime-node: CPU, WebGPU or CUDA) and tfjs-backend.ts (tfjs-node-gpu / tfjs-node / wasm).
 import type { ModelConfig } from '../config';
+import type { GpuAdapter } from './gpu-adapter';
 
 /** Engine names as logged. */
-export type EngineName = 'ort-cpu' | 'ort-cuda' | 'tfjs-node-gpu' | 'tfjs-node' | 'tfjs-wasm' | 'tfjs-cpu';
+export type EngineName = 'ort-cpu' | 'ort-webgpu' | 'ort-cuda' | 'tfjs-node-gpu' | 'tfjs-node' | 'tfjs-wasm' | 'tfjs-cpu';
 
-/** What `--engine` accepts: 'tfjs' takes the best tfjs backend installed (node-gpu, node, then wasm). */
-export const ENGINE_CHOICES = ['ort-cpu', 'ort-cuda', 'tfjs'] as const;
+/**
+ * What `--engine` accepts: 'auto' takes ort-webgpu when Vulkan lists a hardware GPU, else ort-cpu (never a
+ * software adapter); 'tfjs' takes the best tfjs backend installed (node-gpu, node, then wasm).
+ */
+export const ENGINE_CHOICES = ['ort-cpu', 'ort-webgpu', 'auto', 'ort-cuda', 'tfjs'] as const;
 export type EngineChoice = (typeof ENGINE_CHOICES)[number];
+
+/**
+ * The engine used without --engine. ort-cpu, not 'auto': the WebGPU engine is tested here on a software
+ * adapter only; make 'auto' the default once `npm run bench:gpu` on a real GPU shows parity and speed.
+ */
+export const DEFAULT_ENGINE: EngineChoice = 'ort-cpu';
 
 /** One call's output at one level: `n` images of height x width, row-major, float32, normalised units. */
 export interface LevelBatch {
@@ -23,6 +33,8 @@ export interface SuperResBackend {
   readonly config: ModelConfig;
   /** Intra-op threads in use (where the runtime exposes it). */
   readonly threads: number;
+  /** The GPU it runs on (GPU engines only). */
+  readonly adapter?: GpuAdapter | undefined;
   /**
    * Runs the generator on `n` normalised LR patches of `height` x `width` (micro-batching: one engine
    * call for all of them), packed row-major in `input` (length n*height*width).

@@ -1,8 +1,10 @@
-// Chooses and starts the engine, explicitly: ORT CPU by default, ORT CUDA when asked for (an error if it
-// cannot start), tfjs (tfjs-node-gpu / tfjs-node when installed, else wasm) when asked for.
+// Chooses and starts the engine, explicitly: ORT CPU by default; ORT WebGPU or CUDA when asked for (an
+// error if it cannot start); 'auto': WebGPU on a hardware GPU, else the CPU, saying why; tfjs (tfjs-node-gpu
+// / tfjs-node when installed, else wasm) when asked for.
 import type { ModelConfig } from '../config';
 import type { Weights } from '../params';
-import type { EngineChoice, SuperResBackend } from './backend';
+import { DEFAULT_ENGINE, type EngineChoice, type SuperResBackend } from './backend';
+import { describeAdapter, hardwareAdapter, probeGpuAdapters } from './gpu-adapter';
 import { OrtBackend } from './ort-backend';
 import { TfjsBackend } from './tfjs-backend';
 
@@ -14,12 +16,36 @@ export interface EngineOptions {
 }
 
 export async function createEngine(config: ModelConfig, weights: Weights, opts: EngineOptions = {}): Promise<SuperResBackend> {
-  const choice = opts.engine ?? 'ort-cpu';
+  const choice = opts.engine ?? DEFAULT_ENGINE;
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const backend =
-    choice === 'tfjs'
-      ? await TfjsBackend.create(config, weights, 'best')
-      : await OrtBackend.create(config, weights, { engine: choice, ...(opts.threads ? { threads: opts.threads } : {}) });
-  log(`engine: ${backend.engine}, ${backend.threads} thread(s)${opts.engine ? '' : ' (default)'}`);
+  const ortOpts = opts.threads ? { threads: opts.threads } : {};
+  let backend: SuperResBackend;
+  if (choice === 'tfjs') backend = await TfjsBackend.create(config, weights, 'best');
+  else if (choice === 'auto') backend = await createAuto(config, weights, ortOpts, log);
+  else backend = await OrtBackend.create(config, weights, { engine: choice, ...ortOpts });
+  const where = backend.adapter ? `on ${describeAdapter(backend.adapter)}` : `${backend.threads} thread(s)`;
+  log(`engine: ${backend.engine}, ${where}${opts.engine ? '' : ' (default)'}`);
   return backend;
+}
+
+/**
+ * 'auto': WebGPU only on a hardware adapter (a software one such as lavapipe is ~40x slower than the CPU
+ * engine). Every fallback to the CPU is logged with its code and reason, never silent.
+ */
+async function createAuto(config: ModelConfig, weights: Weights, ortOpts: { threads?: number }, log: (l: string) => void): Promise<SuperResBackend> {
+  const probe = probeGpuAdapters();
+  const gpu = hardwareAdapter(probe);
+  if (!gpu) {
+    const why = probe.adapters.length ? `only software adapters (${probe.adapters.map(describeAdapter).join(', ')})` : probe.reason;
+    log(`engine auto: SR_ERR_ENGINE_UNAVAILABLE: no hardware GPU for ort-webgpu (${why}); falling back to ort-cpu`);
+    return OrtBackend.create(config, weights, { engine: 'ort-cpu', ...ortOpts });
+  }
+  try {
+    return await OrtBackend.create(config, weights, { engine: 'ort-webgpu', ...ortOpts });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (!err.code) throw e;
+    log(`engine auto: ${err.code}: ${err.message}; falling back to ort-cpu`);
+    return OrtBackend.create(config, weights, { engine: 'ort-cpu', ...ortOpts });
+  }
 }

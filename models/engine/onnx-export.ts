@@ -4,6 +4,7 @@ import { levelCount, type ModelConfig } from '../config';
 import { dpfBankHWIO } from '../dpf/dpf';
 import type { NamedTensor, Weights } from '../params';
 import { GraphBuilder } from './onnx-graph';
+import { applyWebgpuWorkarounds } from './webgpu-workarounds';
 
 export const ONNX_OPSET = 17;
 
@@ -15,6 +16,11 @@ export interface ExportOptions {
    * its NCHWc reorders). 'reducemean': ReduceMean/Sub/Mul/Sqrt over axis 1, all NCHW (for benchmarks).
    */
   layerNorm?: 'layernorm' | 'reducemean';
+  /**
+   * Formulate the graph for ORT's WebGPU engine: an equivalent graph around two of its kernel bugs
+   * (webgpu-workarounds.ts). Off for the CPU engine, whose graph stays exactly as built here.
+   */
+  webgpu?: boolean;
 }
 
 /** HWIO [kh,kw,i,o] -> OIHW [o,i,kh,kw] (tfjs kernel layout to ONNX Conv's). */
@@ -112,6 +118,7 @@ export function exportOnnx(config: ModelConfig, weights: Weights, opts: ExportOp
     outputs.push([out, ['N', 1, `H*${s}`, `W*${s}`]]);
   }
 
+  if (opts.webgpu) applyWebgpuWorkarounds(g);
   return g.toBytes({
     name: `phasesr-${config.name}-x${config.scale}`,
     inputs: [['lr', ['N', 1, 'H', 'W']]],

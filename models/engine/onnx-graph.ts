@@ -39,6 +39,44 @@ export class GraphBuilder {
     return name;
   }
 
+  /** Adds an int64 constant (shape inputs such as Pad's pads). */
+  initInt64(name: string, values: number[]): string {
+    this.#inits.push({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: values });
+    return name;
+  }
+
+  /** A float32 constant added with init(), or undefined. */
+  float(name: string): { dims: number[]; data: Float32Array } | undefined {
+    const t = this.#inits.find((i) => i.name === name && i.dataType === onnx.TensorProto.DataType.FLOAT);
+    if (!t?.rawData) return undefined;
+    const raw = t.rawData;
+    return { dims: (t.dims ?? []).map(Number), data: new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)) };
+  }
+
+  /**
+   * Rewrites the graph node by node, in order: `fn` may add nodes with node() (they take the visited node's
+   * place, before it), edit the node in place, and return 'drop' to remove it.
+   */
+  rewrite(fn: (node: O.INodeProto) => 'keep' | 'drop'): void {
+    const old = this.#nodes.splice(0);
+    const out: O.INodeProto[] = [];
+    for (const n of old) {
+      const verdict = fn(n);
+      out.push(...this.#nodes.splice(0));
+      if (verdict === 'keep') out.push(n);
+    }
+    this.#nodes.push(...out);
+    // Constants the rewrite replaced (ORT would warn about each unused one).
+    const used = new Set(out.flatMap((n) => n.input ?? []));
+    const kept = this.#inits.filter((i) => used.has(i.name!));
+    this.#inits.splice(0, this.#inits.length, ...kept);
+  }
+
+  /** The node node() added last (to copy attributes onto it). */
+  last(): O.INodeProto {
+    return this.#nodes[this.#nodes.length - 1]!;
+  }
+
   /** Adds a node and returns its (single) output's name: `out` if given, else a fresh one. */
   node(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, out?: string): string {
     const output = out ?? `${opType.toLowerCase()}_${this.#count}`;

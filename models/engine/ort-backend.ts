@@ -1,5 +1,6 @@
-// The serving engine on ONNX Runtime (onnxruntime-node), CPU or CUDA: exports the generator to ONNX in
-// memory and runs micro-batches through one session. The only file that imports onnxruntime-node.
+// The serving engine on ONNX Runtime (onnxruntime-node), CPU, WebGPU (bundled; Vulkan on Linux) or CUDA:
+// exports the generator to ONNX in memory and runs micro-batches through one session. The only file that
+// imports onnxruntime-node.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -8,10 +9,11 @@ import * as ort from 'onnxruntime-node';
 import { levelCount, type ModelConfig } from '../config';
 import type { Weights } from '../params';
 import type { LevelBatch, SuperResBackend } from './backend';
+import { describeAdapter, probeGpuAdapters, type GpuAdapter } from './gpu-adapter';
 import { exportOnnx, type ExportOptions } from './onnx-export';
 import { GraphBuilder } from './onnx-graph';
 
-export type OrtEngine = 'ort-cpu' | 'ort-cuda';
+export type OrtEngine = 'ort-cpu' | 'ort-webgpu' | 'ort-cuda';
 
 export interface OrtOptions {
   engine: OrtEngine;
@@ -21,15 +23,28 @@ export interface OrtOptions {
   onnx?: ExportOptions;
 }
 
+/** The engine asked for cannot start here (no GPU adapter, no CUDA libraries): nothing ran. */
 export class EngineUnavailableError extends Error {
   readonly code = 'SR_ERR_ENGINE_UNAVAILABLE';
 }
 
+/** A GPU engine would run part of the graph on the CPU: refused, so a slow mix is never silent. */
+export class EngineFallbackError extends Error {
+  readonly code = 'SR_ERR_ENGINE_FALLBACK';
+}
+
+/** Export options each engine needs for results equal to the CPU engine's (docs/gpu.md). */
+const ENGINE_EXPORT: Record<OrtEngine, ExportOptions> = { 'ort-cpu': {}, 'ort-cuda': {}, 'ort-webgpu': { webgpu: true } };
+
 export const ortVersion = (): string => ort.env.versions.node ?? ort.env.versions.common;
+
+const PROVIDER: Record<OrtEngine, string> = { 'ort-cpu': 'cpu', 'ort-webgpu': 'webgpu', 'ort-cuda': 'cuda' };
 
 function sessionOptions(engine: OrtEngine, threads: number): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: [engine === 'ort-cuda' ? 'cuda' : 'cpu'],
+    executionProviders: [PROVIDER[engine]],
+    // A GPU engine fails at session creation rather than quietly leaving nodes to the CPU provider.
+    ...(engine === 'ort-cpu' ? {} : { extra: { session: { disable_cpu_ep_fallback: '1' } } }),
     graphOptimizationLevel: 'all',
     intraOpNumThreads: threads,
     // One graph, one chain of ops: parallelism is inside the convolutions, not between nodes.
@@ -44,32 +59,30 @@ export class OrtBackend implements SuperResBackend {
   readonly engine: OrtEngine;
   readonly config: ModelConfig;
   readonly threads: number;
+  readonly adapter: GpuAdapter | undefined;
   readonly #session: ort.InferenceSession;
   readonly #outputs: { name: string; scale: number }[];
 
-  private constructor(engine: OrtEngine, config: ModelConfig, threads: number, session: ort.InferenceSession) {
+  private constructor(engine: OrtEngine, config: ModelConfig, threads: number, session: ort.InferenceSession, adapter?: GpuAdapter) {
     this.engine = engine;
     this.config = config;
     this.threads = threads;
+    this.adapter = adapter;
     this.#session = session;
     this.#outputs = Array.from({ length: levelCount(config) }, (_, i) => ({ name: `y${2 ** (i + 1)}`, scale: 2 ** (i + 1) }));
   }
 
   static async create(config: ModelConfig, weights: Weights, opts: OrtOptions): Promise<OrtBackend> {
     const threads = opts.threads ?? os.availableParallelism();
-    const model = exportOnnx(config, weights, opts.onnx);
+    const model = exportOnnx(config, weights, { ...ENGINE_EXPORT[opts.engine], ...opts.onnx });
+    const adapter = opts.engine === 'ort-webgpu' ? probeGpuAdapters().adapters[0] : undefined;
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(model, sessionOptions(opts.engine, threads));
     } catch (e) {
-      if (opts.engine !== 'ort-cuda') throw e;
-      throw new EngineUnavailableError(
-        `ONNX Runtime ${ortVersion()} could not start its CUDA execution provider (${(e as Error).message}); ` +
-          'it needs an NVIDIA GPU, CUDA 12 + cuDNN 9 libraries and the onnxruntime-node CUDA binaries',
-        { cause: e },
-      );
+      throw startError(opts.engine, e as Error);
     }
-    return new OrtBackend(opts.engine, config, threads, session);
+    return new OrtBackend(opts.engine, config, threads, session, adapter);
   }
 
   async run(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]> {
@@ -87,6 +100,24 @@ export class OrtBackend implements SuperResBackend {
   async dispose(): Promise<void> {
     await this.#session.release();
   }
+}
+
+function startError(engine: OrtEngine, e: Error): Error {
+  const why = e.message.split('\n')[0]!.replace(/^.*(Failed to get a WebGPU adapter)/, '$1');
+  if (/fallback to CPU EP has been explicitly disabled/.test(e.message))
+    return new EngineFallbackError(`${engine}: ONNX Runtime ${ortVersion()} would run part of this model on the CPU (an op its ${PROVIDER[engine]} provider lacks); refused rather than mixing engines: use --engine ort-cpu`, { cause: e });
+  if (engine === 'ort-webgpu') {
+    const probe = probeGpuAdapters();
+    const listed = probe.adapters.length ? `Vulkan lists ${probe.adapters.map(describeAdapter).join(', ')}` : (probe.reason ?? 'no Vulkan device');
+    return new EngineUnavailableError(`ort-webgpu: ONNX Runtime ${ortVersion()} could not start its WebGPU engine (${why}); ${listed}. It needs a Vulkan driver (docs/gpu.md); use --engine ort-cpu`, { cause: e });
+  }
+  if (engine === 'ort-cuda')
+    return new EngineUnavailableError(
+      `ONNX Runtime ${ortVersion()} could not start its CUDA execution provider (${why}); ` +
+        'it needs an NVIDIA GPU, CUDA 12 + cuDNN 9 libraries and the onnxruntime-node CUDA binaries (docs/gpu.md)',
+      { cause: e },
+    );
+  return e;
 }
 
 /** Whether a session on ORT's CUDA execution provider can be created here (for `phasesr info`). */

@@ -23,7 +23,7 @@ try {
       (e: unknown) => port.postMessage({ type: 'error', id: m.id, message: (e as Error)?.message ?? String(e), code: (e as { code?: string })?.code } satisfies WorkerReply),
     );
   });
-  port.postMessage({ type: 'ready', engine: engine.engine, threads: engine.threads } satisfies WorkerReply);
+  port.postMessage({ type: 'ready', engine: engine.engine, threads: engine.threads, adapter: engine.adapter } satisfies WorkerReply);
 } catch (e) {
   port.postMessage({ type: 'failed', message: (e as Error)?.message ?? String(e), code: (e as { code?: string })?.code } satisfies WorkerReply);
 }

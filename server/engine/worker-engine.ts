@@ -3,7 +3,7 @@
 // transferred, not copied. A worker that dies fails its pending calls; the next call starts a new one.
 import { Worker } from 'node:worker_threads';
 
-import type { EngineName, LevelBatch, ModelConfig, SuperResBackend } from '../../models';
+import type { EngineName, GpuAdapter, LevelBatch, ModelConfig, SuperResBackend } from '../../models';
 import { ServerError } from '../errors';
 import type { WorkerData, WorkerReply, WorkerRequest } from './worker-messages';
 
@@ -18,6 +18,7 @@ export class WorkerEngine implements SuperResBackend {
   #worker: Worker | undefined;
   #engine: EngineName = 'ort-cpu';
   #threads = 1;
+  #adapter: GpuAdapter | undefined;
   #nextId = 1;
   readonly #calls = new Map<number, Call>();
   #disposed = false;
@@ -37,6 +38,10 @@ export class WorkerEngine implements SuperResBackend {
 
   get threads(): number {
     return this.#threads;
+  }
+
+  get adapter(): GpuAdapter | undefined {
+    return this.#adapter;
   }
 
   async run(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]> {
@@ -73,6 +78,7 @@ export class WorkerEngine implements SuperResBackend {
           ready = true;
           this.#engine = m.engine;
           this.#threads = m.threads;
+          this.#adapter = m.adapter;
           resolve();
         } else if (m.type === 'failed') {
           reject(Object.assign(new Error(m.message), { code: m.code }));

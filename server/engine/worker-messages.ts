@@ -1,5 +1,5 @@
 // Messages between the server and its engine worker thread.
-import type { EngineChoice, EngineName, LevelBatch } from '../../models';
+import type { EngineChoice, EngineName, GpuAdapter, LevelBatch } from '../../models';
 
 export interface WorkerData {
   model: string;
@@ -12,7 +12,7 @@ export type WorkerRequest =
   | { type: 'dispose' };
 
 export type WorkerReply =
-  | { type: 'ready'; engine: EngineName; threads: number }
+  | { type: 'ready'; engine: EngineName; threads: number; adapter?: GpuAdapter | undefined }
   | { type: 'failed'; message: string; code?: string | undefined }
   | { type: 'log'; line: string }
   | { type: 'result'; id: number; levels: LevelBatch[] }

@@ -45,6 +45,10 @@ export const ERROR_CODES = {
   SR_ERR_MODEL_NOT_FOUND: { status: 404, text: 'model not found' },
   SR_ERR_MODEL_FORMAT: { status: 500, text: 'bad model file' },
   SR_ERR_MODEL_HASH: { status: 500, text: 'model hash mismatch' },
+  /** The engine asked for cannot start here (no GPU adapter, no CUDA libraries); the message names the fallback. */
+  SR_ERR_ENGINE_UNAVAILABLE: { status: 503, text: 'engine unavailable' },
+  /** A GPU engine would have run part of the model on the CPU: refused rather than mixed silently. */
+  SR_ERR_ENGINE_FALLBACK: { status: 503, text: 'engine would fall back to the CPU' },
   /** A bug: logged on the server with its stack. */
   SR_ERR_INTERNAL: { status: 500, text: 'internal error' },
 } as const satisfies Record<string, { status: number; text: string }>;

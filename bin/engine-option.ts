@@ -1,0 +1,7 @@
+// The `--engine` option of every command that runs the model (sr, serve, eval), described once.
+import { Option } from 'commander';
+import { DEFAULT_ENGINE, ENGINE_CHOICES } from '../models/engine/backend';
+
+export const engineOption = (): Option =>
+  new Option('--engine <name>', `inference engine (default: ${DEFAULT_ENGINE}); ort-webgpu: the GPU through Vulkan (docs/gpu.md); auto: ort-webgpu on a hardware GPU, else ort-cpu`)
+    .choices([...ENGINE_CHOICES]);
