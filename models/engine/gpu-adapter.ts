@@ -2,7 +2,7 @@
 // so this asks the Vulkan loader that Dawn uses on Linux (through koffi, an FFI with prebuilt binaries in
 // its npm package) for its physical devices, and ranks them the way Dawn does for a high-performance
 // request: discrete, integrated, virtual, then CPU (software: lavapipe, SwiftShader).
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
 
 export type AdapterType = 'discrete' | 'integrated' | 'virtual' | 'cpu' | 'other';
 
@@ -60,6 +60,13 @@ export function describeAdapter(a: GpuAdapter): string {
 
 function probe(): AdapterProbe {
   if (process.platform !== 'linux') return { adapters: [], reason: `adapter listing is implemented for Linux (Vulkan) only, not ${process.platform}` };
+  let koffi: typeof import('koffi');
+  try {
+    // Loaded on first use: an install without koffi (a checkout before `npm ci`) still serves on the CPU.
+    koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  } catch (e) {
+    return { adapters: [], reason: `cannot list Vulkan adapters: koffi is not installed (${(e as Error).message.split('\n')[0]}); run npm ci` };
+  }
   let lib: ReturnType<typeof koffi.load>;
   try {
     lib = koffi.load('libvulkan.so.1');
