@@ -30,9 +30,26 @@ export function generatorParams(c: ModelConfig): ParamSpec[] {
       specs.push(...convSpecs(`g.l${k}.c${j}`, 3, cin, w));
       cin = w;
     }
+    if (k === 0 && c.body) specs.push(...bodyParams(c.body, w));
     if (k > 0) {
       specs.push({ name: `g.l${k}.proj.w`, shape: [1, 1, w, 1], init: c.skip === 'bilinear' ? 'zero' : 'he' });
       specs.push({ name: `g.l${k}.proj.b`, shape: [1], init: 'zero' });
+    }
+  }
+  return specs;
+}
+
+/**
+ * The LR body's residual blocks: `g.body{b}.a` (3x3), `.m` (1x1 mixer, optional), `.z` (3x3, zero-initialised
+ * so that each block starts as the identity and the untrained body passes its input through).
+ */
+function bodyParams(body: NonNullable<ModelConfig['body']>, w: number): ParamSpec[] {
+  const specs: ParamSpec[] = [];
+  for (let b = 0; b < body.blocks; b++) {
+    const convs: [string, number, ParamSpec['init']][] = [['a', 3, 'he'], ...(body.mixer ? [['m', 1, 'he'] as [string, number, ParamSpec['init']]] : []), ['z', 3, 'zero']];
+    for (const [part, k, init] of convs) {
+      specs.push({ name: `g.body${b}.${part}.w`, shape: [k, k, w, w], init });
+      specs.push({ name: `g.body${b}.${part}.b`, shape: [w], init: 'zero' });
     }
   }
   return specs;

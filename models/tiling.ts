@@ -12,13 +12,15 @@ export interface Rect {
 /**
  * Receptive-field radius of the generator in LR pixels, rounded up: how far from an output pixel an
  * input pixel can still change it. Sum of each layer's reach converted to LR pixels: the DPF conv (1),
- * each 3x3 conv (1 pixel at its level = 2^-k LR pixels), each asymmetric x2 upsample (1 pixel at the
+ * the LR body's 3x3 convs (1 each), each 3x3 conv (1 pixel at its level = 2^-k LR pixels), each asymmetric x2 upsample (1 pixel at the
  * coarser level, to the right/bottom) and the half-pixel skip (1 LR pixel).
  */
 export function receptiveRadius(cfg: ModelConfig): number {
   const n = levelCount(cfg);
   let r = cfg.dpf ? 1 : 0;
   for (let k = 0; k <= n; k++) r += cfg.convsPerModule / 2 ** k;
+  // Each body block has two 3x3 convs at LR size (its 1x1 mixer reaches no further).
+  if (cfg.body) r += 2 * cfg.body.blocks;
   for (let k = 1; k <= n; k++) r += 1 / 2 ** (k - 1);
   if (cfg.skip === 'bilinear') r = Math.max(r, 1);
   return Math.ceil(r);

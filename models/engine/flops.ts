@@ -17,6 +17,10 @@ export function generatorFlops(config: ModelConfig, h: number, w: number): numbe
       total += convFlops(3, cin, width, h * s, w * s);
       cin = width;
     }
+    if (k === 0 && config.body) {
+      const perBlock = 2 * convFlops(3, width, width, h, w) + (config.body.mixer ? convFlops(1, width, width, h, w) : 0);
+      total += config.body.blocks * perBlock;
+    }
     if (k > 0) total += convFlops(1, width, 1, h * s, w * s);
   }
   return total;

@@ -48,11 +48,16 @@ export function exportOnnx(config: ModelConfig, weights: Weights, opts: ExportOp
   };
   const vector = (name: string, shape: number[]): string => g.init(name, shape, param(name).data);
 
-  const conv3x3 = (x: string, name: string): string =>
-    g.node('Conv', [x, kernel(`${name}.w`, param(`${name}.w`)), vector(`${name}.b`, param(`${name}.b`).shape)], {
-      kernel_shape: { ints: [3, 3] },
-      pads: { ints: [1, 1, 1, 1] },
+  /** Conv with bias, 'same' zero padding, of the kernel size the parameter holds (3x3 or 1x1). */
+  const conv = (x: string, name: string): string => {
+    const k = param(`${name}.w`).shape[0]!;
+    const r = (k - 1) / 2;
+    return g.node('Conv', [x, kernel(`${name}.w`, param(`${name}.w`)), vector(`${name}.b`, param(`${name}.b`).shape)], {
+      kernel_shape: { ints: [k, k] },
+      pads: { ints: [r, r, r, r] },
     });
+  };
+  const leaky = (x: string): string => g.node('LeakyRelu', [x], { alpha: { f: config.leakySlope } });
 
   type Layout = 'NCHW' | 'NHWC';
   /** A feature map and its memory layout: the layer norm works channels-last, convolutions channels-first. */
@@ -104,8 +109,18 @@ export function exportOnnx(config: ModelConfig, weights: Weights, opts: ExportOp
     if (k > 0) h = resize(h, 2, 'asymmetric');
     for (let j = 0; j < config.convsPerModule; j++) {
       const name = `g.l${k}.c${j}`;
-      const normed = channelNorm(conv3x3(nchw(h), name), name);
-      h = { name: g.node('LeakyRelu', [normed.name], { alpha: { f: config.leakySlope } }), layout: normed.layout };
+      const normed = channelNorm(conv(nchw(h), name), name);
+      h = { name: leaky(normed.name), layout: normed.layout };
+    }
+    if (k === 0 && config.body) {
+      // The LR body (models/config.ts): residual blocks, all NCHW (no layer norm inside them).
+      let x = nchw(h);
+      for (let b = 0; b < config.body.blocks; b++) {
+        let t = leaky(conv(x, `g.body${b}.a`));
+        if (config.body.mixer) t = leaky(conv(t, `g.body${b}.m`));
+        x = g.node('Add', [x, conv(t, `g.body${b}.z`)]);
+      }
+      h = { name: x, layout: 'NCHW' };
     }
     if (k === 0) continue;
     const s = 2 ** k;

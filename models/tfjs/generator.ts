@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { levelCount, type ModelConfig } from '../config';
 import type { Weights } from '../params';
-import { conv1x1, convBlock, dpfResponses, type Params } from './layers';
+import { conv, conv1x1, convBlock, dpfResponses, type Params } from './layers';
 
 /** Uploads a weights map as tfjs tensors (the caller owns and disposes them). */
 export function weightsToTensors(w: Weights): Params {
@@ -27,6 +27,7 @@ export function generatorForward(cfg: ModelConfig, p: Params, x: tf.Tensor4D): t
       h = tf.image.resizeBilinear(h, [h.shape[1] * 2, h.shape[2] * 2], false, false);
     }
     for (let j = 0; j < cfg.convsPerModule; j++) h = convBlock(p, `g.l${k}.c${j}`, h, eps, slope);
+    if (k === 0 && cfg.body) h = bodyForward(cfg.body, p, h, slope);
     if (k > 0) {
       let y = conv1x1(p, `g.l${k}.proj`, h);
       if (cfg.skip === 'bilinear') {
@@ -37,4 +38,15 @@ export function generatorForward(cfg: ModelConfig, p: Params, x: tf.Tensor4D): t
     }
   }
   return outs;
+}
+
+/** The LR body (config.body): residual blocks 3x3 -> LReLU -> [1x1 -> LReLU] -> 3x3, each added to its input. */
+function bodyForward(body: NonNullable<ModelConfig['body']>, p: Params, x: tf.Tensor4D, slope: number): tf.Tensor4D {
+  let h = x;
+  for (let b = 0; b < body.blocks; b++) {
+    let t = tf.leakyRelu(conv(p, `g.body${b}.a`, h), slope);
+    if (body.mixer) t = tf.leakyRelu(conv1x1(p, `g.body${b}.m`, t), slope);
+    h = h.add(conv(p, `g.body${b}.z`, t));
+  }
+  return h;
 }

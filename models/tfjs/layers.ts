@@ -29,10 +29,13 @@ export function convBlock(p: Params, prefix: string, h: tf.Tensor4D, eps: number
   return tf.leakyRelu(n, slope);
 }
 
-/** 1x1 convolution with bias. */
-export function conv1x1(p: Params, prefix: string, h: tf.Tensor4D): tf.Tensor4D {
+/** Convolution ('same', zero padding) with bias, of whatever kernel size the parameter holds. */
+export function conv(p: Params, prefix: string, h: tf.Tensor4D): tf.Tensor4D {
   return conv2dSame(h, param(p, `${prefix}.w`) as tf.Tensor4D).add(param(p, `${prefix}.b`)) as tf.Tensor4D;
 }
+
+/** The 1x1 projections and mixers (a conv whose kernel is 1x1). */
+export const conv1x1 = conv;
 
 // The DPF kernels are constants: build each radius once and keep it outside any tidy scope.
 const banks = new Map<string, tf.Tensor4D>();

@@ -15,6 +15,7 @@ const BASE = { leakySlope: 0.2, lnEpsilon: 1e-5, discWidths: [4, 4, 4, 4] };
 
 const CONFIGS: ModelConfig[] = [
   parseConfig({ ...BASE, name: 'parity-dpf-skip', scale: 8, widths: [8, 8, 6, 4], convsPerModule: 2, dpf: true, skip: 'bilinear' }),
+  parseConfig({ ...BASE, name: 'parity-body', scale: 8, widths: [8, 8, 6, 4], convsPerModule: 2, dpf: true, skip: 'bilinear', body: { blocks: 2, mixer: true } }),
   parseConfig({ ...BASE, name: 'parity-plain', scale: 4, widths: [8, 6, 4], convsPerModule: 1, dpf: false, skip: 'none' }),
 ];
 
