@@ -1,10 +1,18 @@
 // `phasesr train`: trains a model on a folder of high-resolution images (models/train/trainer.ts).
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { intOption, positiveNumber } from '../fail';
+import { InvalidArgumentError } from 'commander';
+import { intOption, nonNegative, positiveNumber } from '../fail';
+
+function emaDecay(v: string): number {
+  const n = nonNegative(v);
+  if (n >= 1) throw new InvalidArgumentError('must be below 1.');
+  return n;
+}
 
 interface TrainFlags {
-  data: string; val?: string; preset: 'lite' | 'paper'; scale: string; out?: string; resume?: boolean;
+  data: string; val?: string; split?: string; preset: 'lite' | 'paper' | 'body'; degrade: boolean; pixelL1: number; ema: number;
+  schedule: 'constant' | 'cosine'; scheduleSteps?: number; lrWarmup: number; scale: string; out?: string; resume?: boolean;
   loss: 'full' | 'content' | 'adversarial'; dpf: boolean; alpha: number; warmup?: number; steps: number;
   stepsPerEpoch: number; batch: number; crop?: number; lr: number; seed: number; workers?: number;
   backend: 'best' | 'wasm' | 'cpu'; quiet?: boolean; init?: string;
@@ -13,9 +21,16 @@ interface TrainFlags {
 export function trainCommand(): Command {
   return new Command('train')
     .description('train a model on high-resolution phase contrast images (the paper\'s GAN procedure)')
-    .requiredOption('--data <dir>', 'folder of HR training images (TIFF 8/16-bit, PNG)')
+    .requiredOption('--data <dir>', 'folder of HR training images (TIFF 8/16-bit, PNG); with --split, the data root its paths are relative to')
     .option('--val <dir>', 'folder of HR validation images: PSNR/SSIM every epoch, best model kept')
-    .addOption(new Option('--preset <name>', 'architecture').choices(['lite', 'paper']).default('lite'))
+    .option('--split <file>', 'a split file (models/splits/phase-contrast.json): train on its train set, validate on its val set; its test set is never read')
+    .addOption(new Option('--preset <name>', 'architecture: body (the default: LR feature body + cascade), lite, paper').choices(['body', 'lite', 'paper']).default('body'))
+    .option('--no-degrade', 'LR = box mean of each crop only (the paper), instead of a random microscope per crop (blur, sampling kernel, noise, bit depth, response)')
+    .option('--pixel-l1 <w>', 'weight of the pixel L1 added to the content loss at every level (0: the paper\'s DPF loss alone)', nonNegative, 1)
+    .option('--ema <decay>', 'decay of the moving average of the generator weights that validates and ships (0: off; below 1)', emaDecay, 0.999)
+    .addOption(new Option('--schedule <s>', 'learning rate schedule').choices(['cosine', 'constant']).default('cosine'))
+    .option('--schedule-steps <n>', 'length of the cosine schedule (default: --steps; with --resume: changes the run\'s schedule)', intOption(1))
+    .option('--lr-warmup <n>', 'linear learning-rate warm-up steps', intOption(0), 200)
     .addOption(new Option('--scale <n>', 'upscaling factor').choices(['2', '4', '8']).default('8'))
     .option('--out <dir>', 'run folder: checkpoint/, best/, history.json (default runs/<preset>-x<scale>)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
@@ -54,7 +69,8 @@ Example (the shipped model's command is in models/shipped/lite/README.md):
       const onSignal = () => { if (!stop.signal.aborted) { log('stopping after this step (checkpoint)...'); stop.abort(); } };
       process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
       const r = await train({
-        data: f.data, ...(f.val ? { val: f.val } : {}), out: f.out ?? `runs/${f.preset}-x${scale}${f.dpf ? '' : '-nodpf'}`,
+        data: f.data, ...(f.val ? { val: f.val } : {}), ...(f.split ? { split: f.split } : {}),
+        degrade: f.degrade, pixelL1: f.pixelL1, ema: f.ema, schedule: f.schedule, lrWarmup: f.lrWarmup, ...(f.scheduleSteps ? { scheduleSteps: f.scheduleSteps } : {}), out: f.out ?? `runs/${f.preset}-x${scale}${f.dpf ? '' : '-nodpf'}`,
         preset: f.preset, scale, loss: f.loss, dpf: f.dpf, alpha: f.alpha, ...(f.warmup !== undefined ? { warmup: f.warmup } : {}), batch: f.batch,
         crop: f.crop ?? 32 * scale, lr: f.lr, seed: f.seed, stepsPerEpoch: f.stepsPerEpoch, steps: f.steps,
         resume: !!f.resume, ...(f.init ? { init: f.init } : {}), ...(f.workers ? { workers: f.workers } : {}), prefer: f.backend, command: `phasesr ${process.argv.slice(2).join(' ')}`,

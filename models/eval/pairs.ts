@@ -2,6 +2,7 @@
 // the degradation the model is trained on (docs/evaluation.md). Both stay in the HR file's own units.
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { conditionLr, type Condition } from '../degradation/conditions';
 import { ImageSource } from '../io/image-source';
 import { imagePercentiles } from '../io/percentiles';
 import { DTYPE_MAX, type PixelDtype } from '../io/types';
@@ -109,23 +110,23 @@ export async function percentilesOf(data: Float32Array, width: number, height: n
 }
 
 /** Builds a pair from HR values already in memory (the file loader and tests share it). */
-export async function makeEvalPair(name: string, data: Float32Array, width: number, height: number, dtype: PixelDtype, scale: number): Promise<EvalPair> {
+export async function makeEvalPair(name: string, data: Float32Array, width: number, height: number, dtype: PixelDtype, scale: number, condition: Condition = 'box'): Promise<EvalPair> {
   if (!Number.isInteger(scale) || scale < 1) throw new RangeError(`scale must be a positive integer, got ${scale}`);
   const w = Math.floor(width / scale) * scale;
   const h = Math.floor(height / scale) * scale;
   if (w === 0 || h === 0) throw new EvalDataError(`${name}: ${width}x${height} is smaller than one ${scale}x${scale} block`);
   const hr = cropTopLeft(data, width, w, h);
-  const lr = boxDownsample(hr, w, h, scale, dtype);
   const { low, high } = await percentilesOf(hr, w, h, dtype);
+  const lr = condition === 'box' ? boxDownsample(hr, w, h, scale, dtype) : roundToDtype(conditionLr(condition, hr, w, h, scale, low, high, name), dtype);
   return { name, dtype, width: w, height: h, hr, lr, lrWidth: w / scale, lrHeight: h / scale, low, high, scale };
 }
 
 /** Loads an HR image file whole and makes its pair. */
-export async function loadEvalPair(file: string, scale: number): Promise<EvalPair> {
+export async function loadEvalPair(file: string, scale: number, condition: Condition = 'box'): Promise<EvalPair> {
   const src = await ImageSource.open(file);
   try {
     const data = await src.readRegion(0, 0, src.width, src.height);
-    return await makeEvalPair(path.basename(file), data, src.width, src.height, src.dtype, scale);
+    return await makeEvalPair(path.basename(file), data, src.width, src.height, src.dtype, scale, condition);
   } finally {
     await src.close();
   }
@@ -141,9 +142,10 @@ export async function listEvalImages(dir: string): Promise<string[]> {
   return names.map((n) => path.join(dir, n));
 }
 
-/** Every image of a folder (sorted by name) as a pair. */
-export async function loadEvalPairs(dir: string, scale: number): Promise<EvalPair[]> {
+/** Every image of a folder (sorted by name), or the files listed, as pairs. */
+export async function loadEvalPairs(dirOrFiles: string | string[], scale: number, condition: Condition = 'box'): Promise<EvalPair[]> {
+  const files = typeof dirOrFiles === 'string' ? await listEvalImages(dirOrFiles) : dirOrFiles;
   const pairs: EvalPair[] = [];
-  for (const f of await listEvalImages(dir)) pairs.push(await loadEvalPair(f, scale));
+  for (const f of files) pairs.push(await loadEvalPair(f, scale, condition));
   return pairs;
 }

@@ -14,9 +14,9 @@ export function areaDownsample(img: tf.Tensor4D, f: number): tf.Tensor4D {
  * Content loss summed over levels. `outputs`: the generator's levels (coarsest first); `hr`: the
  * ground truth at the finest level, area-downsampled to each level's size. With DPF on, the L1 is taken
  * between the 12 DPF responses (radius per level); with DPF off (the single-image ablation), between
- * the images themselves.
+ * the images themselves. `pixelL1` > 0 adds that weight of the plain pixel L1 at every level.
  */
-export function contentLoss(cfg: ModelConfig, outputs: tf.Tensor4D[], hr: tf.Tensor4D): tf.Scalar {
+export function contentLoss(cfg: ModelConfig, outputs: tf.Tensor4D[], hr: tf.Tensor4D, pixelL1 = 0): tf.Scalar {
   const n = levelCount(cfg);
   if (outputs.length !== n) throw new Error(`expected ${n} levels, got ${outputs.length}`);
   let total = tf.scalar(0);
@@ -27,6 +27,8 @@ export function contentLoss(cfg: ModelConfig, outputs: tf.Tensor4D[], hr: tf.Ten
       ? dpfResponses(y, dpfRadiusForLevel(level)).sub(dpfResponses(t, dpfRadiusForLevel(level)))
       : y.sub(t);
     total = total.add(diff.abs().mean());
+    // The pixel L1 ties each level to the intensities (the DPF responses are blind to a constant offset).
+    if (pixelL1 > 0 && cfg.dpf) total = total.add(y.sub(t).abs().mean().mul(pixelL1));
   });
   return total;
 }

@@ -12,6 +12,7 @@ import type { ParamValues } from './gradients';
 export const CHECKPOINT_DIR = 'checkpoint';
 const STATE_JSON = 'trainer-state.json';
 const OPTIMIZER_BIN = 'optimizer.bin';
+const EMA_BIN = 'ema.bin';
 
 export interface EpochRecord {
   epoch: number;
@@ -25,6 +26,10 @@ export interface EpochRecord {
   stepsPerSec: number;
   adversarial: boolean;
   wallSec: number;
+  /** The second validation condition (models/degradation/conditions.ts), when validated. */
+  blurNoise?: { psnr: number; ssim: number; bicubicPsnr: number; bicubicSsim: number };
+  /** The raw (non-EMA) weights' box-condition scores, when the run keeps an EMA. */
+  raw?: { psnr: number; ssim: number };
 }
 
 export interface TrainerState<O> {
@@ -35,11 +40,12 @@ export interface TrainerState<O> {
   rng: number;
   adamG: number;
   adamD: number;
-  best: { psnr: number; ssim: number; step: number; epoch: number } | null;
+  /** score: the selection score (trainer.ts selectionScore); absent in runs before it (they chose by PSNR). */
+  best: { psnr: number; ssim: number; step: number; epoch: number; score?: number } | null;
   history: EpochRecord[];
   wallSec: number;
   /** Schedule options changed on a resume (`--warmup`), in order. */
-  scheduleChanges?: { step: number; warmup: { from: number; to: number } }[];
+  scheduleChanges?: { step: number; warmup?: { from: number; to: number }; scheduleSteps?: { from: number; to: number } }[];
 }
 
 export interface Checkpoint<O> {
@@ -48,6 +54,8 @@ export interface Checkpoint<O> {
   adamG: Adam;
   adamD: Adam;
   state: TrainerState<O>;
+  /** The generator weights' moving average (runs with an EMA). */
+  ema?: ParamValues;
 }
 
 export function toWeights(params: ParamValues, names: string[], shapes: Map<string, number[]>): Weights {
@@ -72,6 +80,11 @@ export async function saveCheckpoint<O>(out: string, c: Checkpoint<O>, weights: 
   }
   const bytes = Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
   await fs.writeFile(path.join(tmp, OPTIMIZER_BIN), bytes);
+  if (c.ema) {
+    // The EMA in weight order (generator tensors only).
+    const ema = [...weights.keys()].filter((n) => n.startsWith('g.')).map((n) => c.ema![n]!);
+    await fs.writeFile(path.join(tmp, EMA_BIN), Buffer.concat(ema.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))));
+  }
   await fs.writeFile(path.join(tmp, STATE_JSON), JSON.stringify({ ...c.state, adamG: c.adamG.t, adamD: c.adamD.t }, null, 1) + '\n');
   await fs.rm(old, { recursive: true, force: true });
   await fs.rename(dir, old).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
@@ -111,5 +124,18 @@ export async function loadCheckpoint<O>(out: string, adamOpts: Adam['opts']): Pr
     }
   }
   if (off !== floats.length) throw new Error(`optimizer state in ${dir} does not match the model (${floats.length} values, expected ${off})`);
-  return { config: model.config, params, adamG, adamD, state };
+  const emaBlob = await fs.readFile(path.join(dir, EMA_BIN)).catch(() => undefined);
+  let ema: ParamValues | undefined;
+  if (emaBlob) {
+    const e = new Float32Array(emaBlob.buffer.slice(emaBlob.byteOffset, emaBlob.byteOffset + emaBlob.byteLength));
+    ema = {};
+    let at = 0;
+    for (const [name, t] of model.weights) {
+      if (!name.startsWith('g.')) continue;
+      ema[name] = e.slice(at, at + t.data.length);
+      at += t.data.length;
+    }
+    if (at !== e.length) throw new Error(`EMA weights in ${dir} do not match the model (${e.length} values, expected ${at})`);
+  }
+  return { config: model.config, params, adamG, adamD, state, ...(ema ? { ema } : {}) };
 }

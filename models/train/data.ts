@@ -4,6 +4,8 @@ import path from 'node:path';
 import { boxDownsample, listEvalImages, percentilesOf } from '../eval/pairs';
 import { ImageSource } from '../io/image-source';
 import { normalise } from '../io/normalisation';
+import { applyResponse, degrade, drawDegradation } from '../degradation/random-degradation';
+import { downsample } from '../degradation/resample';
 import type { Mulberry32 } from '../params';
 import { NORMALISATION_PERCENTILES } from '../pipeline/run-sr';
 
@@ -69,4 +71,31 @@ export function randomCrops(images: TrainImage[], rng: Mulberry32, size: number,
     cropAt(img, x, y, size, variant, out.subarray(b * size * size, (b + 1) * size * size));
   }
   return out;
+}
+
+/** A training batch: HR crops [batch, size, size, 1] and their LR [batch, size/scale, size/scale, 1]. */
+export interface TrainBatch {
+  hr: Float32Array;
+  lr: Float32Array;
+}
+
+/**
+ * `batch` random crops and their LR: the box mean (the paper), or with `randomDegradation` a degradation
+ * drawn per crop (models/degradation/random-degradation.ts), which may also change the HR's response.
+ */
+export function trainingBatch(images: TrainImage[], rng: Mulberry32, size: number, batch: number, scale: number, randomDegradation: boolean): TrainBatch {
+  const hr = randomCrops(images, rng, size, batch);
+  const px = size * size;
+  const lpx = px / (scale * scale);
+  const lr = new Float32Array(batch * lpx);
+  for (let b = 0; b < batch; b++) {
+    let crop = hr.subarray(b * px, (b + 1) * px);
+    if (randomDegradation) {
+      const d = drawDegradation(rng, scale);
+      crop = applyResponse(crop, d);
+      hr.set(crop, b * px);
+      lr.set(degrade(crop, size, scale, d, rng), b * lpx);
+    } else lr.set(downsample(crop, size, size, scale, 'box'), b * lpx);
+  }
+  return { hr, lr };
 }

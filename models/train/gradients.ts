@@ -7,7 +7,7 @@ import { discriminatorParams, generatorParams } from '../params';
 import { discriminatorForward } from '../tfjs/discriminator';
 import { generatorForward } from '../tfjs/generator';
 import type { Params } from '../tfjs/layers';
-import { areaDownsample, contentLoss, discriminatorLoss, generatorAdversarialLoss, generatorLoss } from '../tfjs/losses';
+import { contentLoss, discriminatorLoss, generatorAdversarialLoss, generatorLoss } from '../tfjs/losses';
 import { initTfjs, type TfjsFlavour } from '../tfjs/runtime';
 
 /** Flat parameter values by name (generator `g.*` and discriminator `d.*`). */
@@ -19,6 +19,8 @@ export interface GeneratorTerms {
   adversarial: boolean;
   /** Weight of the content loss (the paper's alpha). */
   alpha: number;
+  /** Weight of a plain pixel L1 at every level, added to the content loss (0: the paper's loss alone). */
+  pixelL1?: number;
 }
 
 export interface GradientResult {
@@ -63,9 +65,9 @@ export class GradientComputer {
   }
 
   /** Discriminator gradients: real = the HR crops, fake = the generator's finest output (no generator gradient). */
-  discriminator(hr: Float32Array, n: number, size: number): GradientResult {
+  discriminator(hr: Float32Array, lr: Float32Array, n: number, size: number): GradientResult {
     const real = tf.tensor4d(hr, [n, size, size, 1]);
-    const fake = tf.tidy(() => generatorForward(this.config, this.#g, this.#lr(real)).at(-1)!);
+    const fake = tf.tidy(() => generatorForward(this.config, this.#g, this.#lr(lr, n, size)).at(-1)!);
     try {
       const { value, grads } = tf.variableGrads(
         () => discriminatorLoss(discriminatorForward(this.config, this.#d, real), discriminatorForward(this.config, this.#d, fake)),
@@ -78,14 +80,14 @@ export class GradientComputer {
   }
 
   /** Generator gradients for `terms` (content: DPF L1 at every level, or plain L1 without DPF). */
-  generator(hr: Float32Array, n: number, size: number, terms: GeneratorTerms): GradientResult {
+  generator(hr: Float32Array, lr: Float32Array, n: number, size: number, terms: GeneratorTerms): GradientResult {
     if (!terms.content && !terms.adversarial) throw new Error('the generator step needs a content or an adversarial term');
     const real = tf.tensor4d(hr, [n, size, size, 1]);
     const parts: Record<string, tf.Scalar> = {};
     try {
       const { value, grads } = tf.variableGrads(() => {
-        const outs = generatorForward(this.config, this.#g, this.#lr(real));
-        const content = terms.content ? contentLoss(this.config, outs, real) : undefined;
+        const outs = generatorForward(this.config, this.#g, this.#lr(lr, n, size));
+        const content = terms.content ? contentLoss(this.config, outs, real, terms.pixelL1 ?? 0) : undefined;
         const adv = terms.adversarial ? generatorAdversarialLoss(discriminatorForward(this.config, this.#d, outs.at(-1)!)) : undefined;
         if (content) parts.g_content = tf.keep(content.clone());
         if (adv) parts.g_adv = tf.keep(adv.clone());
@@ -101,15 +103,16 @@ export class GradientComputer {
     }
   }
 
-  /** The generator's outputs for LR made from HR crops (inference; for tests). */
-  generate(hr: Float32Array, n: number, size: number): Float32Array[] {
-    return tf.tidy(() => generatorForward(this.config, this.#g, this.#lr(tf.tensor4d(hr, [n, size, size, 1]))))
+  /** The generator's outputs for LR crops (inference; for tests). */
+  generate(lr: Float32Array, n: number, size: number): Float32Array[] {
+    return tf.tidy(() => generatorForward(this.config, this.#g, this.#lr(lr, n, size)))
       .map((t) => { const d = t.dataSync() as Float32Array; t.dispose(); return d; });
   }
 
-  /** LR = area (box) mean over scale x scale blocks of the HR crop, as the paper made its training pairs. */
-  #lr(hr: tf.Tensor4D): tf.Tensor4D {
-    return areaDownsample(hr, this.config.scale);
+  /** The LR batch (made by the trainer: models/train/data.ts trainingBatch) for HR crops of side `size`. */
+  #lr(lr: Float32Array, n: number, size: number): tf.Tensor4D {
+    const s = size / this.config.scale;
+    return tf.tensor4d(lr, [n, s, s, 1]);
   }
 
   /** Gradient tensors (keyed by tfjs variable name) to values keyed by parameter name. */

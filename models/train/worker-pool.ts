@@ -8,6 +8,8 @@ export interface WorkerRequest {
   kind: 'd' | 'g';
   params: ParamValues;
   hr: Float32Array;
+  /** The LR of each HR crop, side size / scale. */
+  lr: Float32Array;
   n: number;
   size: number;
   terms?: GeneratorTerms;
@@ -22,7 +24,7 @@ class InProcess implements GradientRunner {
   constructor(private gc: GradientComputer) {}
   async run(req: WorkerRequest): Promise<GradientResult> {
     this.gc.setParams(req.params);
-    return req.kind === 'd' ? this.gc.discriminator(req.hr, req.n, req.size) : this.gc.generator(req.hr, req.n, req.size, req.terms!);
+    return req.kind === 'd' ? this.gc.discriminator(req.hr, req.lr, req.n, req.size) : this.gc.generator(req.hr, req.lr, req.n, req.size, req.terms!);
   }
   async close(): Promise<void> {
     this.gc.dispose();
@@ -79,16 +81,17 @@ export class WorkerPool {
   }
 
   /**
-   * Splits the batch `hr` [n, size, size, 1] into equal slices, one per worker, and returns each
-   * worker's result (n must be a multiple of the pool size).
+   * Splits the batch (`hr` [n, size, size, 1] and its `lr`) into equal slices, one per worker, and returns
+   * each worker's result (n must be a multiple of the pool size).
    */
-  async run(kind: 'd' | 'g', params: ParamValues, hr: Float32Array, n: number, size: number, terms?: GeneratorTerms): Promise<GradientResult[]> {
+  async run(kind: 'd' | 'g', params: ParamValues, hr: Float32Array, lr: Float32Array, n: number, size: number, terms?: GeneratorTerms): Promise<GradientResult[]> {
     const k = this.runners.length;
     if (n % k !== 0) throw new Error(`batch ${n} does not split over ${k} workers`);
     const per = n / k;
-    const px = size * size;
+    const px = (hr.length / n) * per;
+    const lpx = (lr.length / n) * per;
     return Promise.all(this.runners.map((r, i) =>
-      r.run({ kind, params, hr: hr.slice(i * per * px, (i + 1) * per * px), n: per, size, ...(terms ? { terms } : {}) })));
+      r.run({ kind, params, hr: hr.slice(i * px, (i + 1) * px), lr: lr.slice(i * lpx, (i + 1) * lpx), n: per, size, ...(terms ? { terms } : {}) })));
   }
 
   async close(): Promise<void> {

@@ -23,7 +23,7 @@ before(async () => {
 test('train runs on two workers, validates, keeps the best model, and sr uses it', async () => {
   const out = path.join(root, 'run');
   const r = await phasesr(['train', '--data', data, '--val', data, '--out', out, '--steps', '2', '--steps-per-epoch', '1',
-    '--batch', '2', '--crop', '32', '--loss', 'full', '--seed', '3']);
+    '--batch', '2', '--crop', '32', '--loss', 'full', '--seed', '3'], { timeoutMs: 300_000 });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /with 2 worker\(s\), batch 2, crop 32/);
   assert.match(r.stderr, /epoch 2 \(step 2\): val PSNR [\d.]+ dB \(bicubic [\d.]+/);

@@ -1,4 +1,5 @@
 // Small in-memory images for tests: smooth structure plus texture, so every layer has work to do.
+import { downsample } from '../../models/degradation/resample';
 import type { RegionReader } from '../../models/pipeline/super-resolve';
 
 /** A deterministic float image with blobs and fine texture in 0..1000. */
@@ -24,4 +25,13 @@ export function memoryReader(data: Float32Array, width: number, height: number):
       return out;
     },
   };
+}
+
+/** The 8x box-mean LR of square HR crops packed [n, size, size] (the training pairs without degradation). */
+export function boxLr(hr: Float32Array, size: number, f = 8): Float32Array {
+  const n = hr.length / (size * size);
+  const lpx = (size / f) ** 2;
+  const out = new Float32Array(n * lpx);
+  for (let b = 0; b < n; b++) out.set(downsample(hr.subarray(b * size * size, (b + 1) * size * size), size, size, f, 'box'), b * lpx);
+  return out;
 }

@@ -6,6 +6,7 @@ import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { PRESETS } from '../../../models/config';
 import { discriminatorParams, generatorParams, initWeights, Mulberry32 } from '../../../models/params';
+import { boxLr } from '../../helpers/image';
 import { cropAt, loadTrainImage, randomCrops, type TrainImage } from '../../../models/train/data';
 import { GradientComputer } from '../../../models/train/gradients';
 import { initTfjs } from '../../../models/tfjs/runtime';
@@ -58,7 +59,7 @@ test('the untrained lite model (exactly bilinear) reproduces such an HR crop awa
   gc.setParams(Object.fromEntries([...w].map(([k, t]) => [k, t.data])));
   const size = 128;
   const hr = cropAt(planeImage(256, 256), 64, 64, size, 3);
-  const out = gc.generate(hr, 1, size);
+  const out = gc.generate(boxLr(hr, size), 1, size);
   assert.equal(out.length, 3);
   const fin = out[2]!;
   // Inside a margin of one LR pixel the bilinear upsample is exact; at the border it clamps.
@@ -69,7 +70,7 @@ test('the untrained lite model (exactly bilinear) reproduces such an HR crop awa
   for (let x = 0; x < size; x++) border = Math.max(border, Math.abs(fin[x]! - hr[x]!));
   assert.ok(border > 1e-3, 'the border clamps, so it must differ: the check above is not vacuous');
   // And the training loss on that crop: the content term measures only the border residue.
-  const r = gc.generator(hr, 1, size, { content: true, adversarial: false, alpha: 1 });
+  const r = gc.generator(hr, boxLr(hr, size), 1, size, { content: true, adversarial: false, alpha: 1 });
   assert.ok(r.losses.g_content! < 0.01, `content loss ${r.losses.g_content}`);
   gc.dispose();
 });

@@ -15,7 +15,7 @@ import { train, type TrainOptions } from '../../../models/train/trainer';
 import { WorkerPool } from '../../../models/train/worker-pool';
 import { loadModel } from '../../../models/weights-file';
 import { initTfjs } from '../../../models/tfjs/runtime';
-import { synthImage } from '../../helpers/image';
+import { boxLr, synthImage } from '../../helpers/image';
 import { tempDir } from '../../helpers/shared';
 
 const root = tempDir();
@@ -85,7 +85,7 @@ test('--no-dpf: single-image input, and the content loss is the plain L1 at ever
   gc.setParams(Object.fromEntries([...m.weights].map(([k, t]) => [k, t.data])));
   const size = 32;
   const hr = Float32Array.from(synthImage(size, size, 9), (v) => v / 1000);
-  const outs = gc.generate(hr, 1, size);
+  const outs = gc.generate(boxLr(hr, size), 1, size);
   let want = 0;
   outs.forEach((y, i) => {
     const f = 2 ** (2 - i), n = size / f; // level i+1 has side size / 2^(3-(i+1))
@@ -97,7 +97,7 @@ test('--no-dpf: single-image input, and the content loss is the plain L1 at ever
     }
     want += l1 / (n * n);
   });
-  const got = gc.generator(hr, 1, size, { content: true, adversarial: false, alpha: 1 }).losses.g_content!;
+  const got = gc.generator(hr, boxLr(hr, size), 1, size, { content: true, adversarial: false, alpha: 1 }).losses.g_content!;
   assert.ok(Math.abs(got - want) < 1e-5, `content loss ${got}, by hand ${want}`);
   gc.dispose();
 });
@@ -154,8 +154,8 @@ test('a gradient step leaves no tensors behind (the parameters are re-uploaded e
   const counts: number[] = [];
   for (let i = 0; i < 3; i++) {
     gc.setParams(params);
-    gc.discriminator(hr, 1, 32);
-    gc.generator(hr, 1, 32, { content: true, adversarial: true, alpha: 1 });
+    gc.discriminator(hr, boxLr(hr, 32), 1, 32);
+    gc.generator(hr, boxLr(hr, 32), 1, 32, { content: true, adversarial: true, alpha: 1 });
     counts.push(tf.memory().numTensors);
   }
   assert.equal(counts[2], counts[0], `tensors after each step: ${counts.join(', ')}`);
@@ -174,8 +174,8 @@ test('two worker threads give the averaged gradient of the same batch in one pro
   const one = await WorkerPool.create(cfg, 1, 'wasm');
   const two = await WorkerPool.create(cfg, 2, 'wasm');
   try {
-    const [g1] = await one.run('g', params, hr, 2, size, terms);
-    const g2 = averageGrads((await two.run('g', params, hr, 2, size, terms)).map((r) => r.grads));
+    const [g1] = await one.run('g', params, hr, boxLr(hr, size), 2, size, terms);
+    const g2 = averageGrads((await two.run('g', params, hr, boxLr(hr, size), 2, size, terms)).map((r) => r.grads));
     let worst = 0, scale = 0;
     for (const [n, a] of Object.entries(g1!.grads)) {
       for (let i = 0; i < a.length; i++) {

@@ -1,0 +1,52 @@
+// The training degradation draws every kind of microscope the recipe promises, a quarter of crops stay the
+// paper's box mean, noise has the drawn strength, and a drawn batch is reproducible from the RNG state.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { degrade, drawDegradation, NO_DEGRADATION, type Degradation } from '../../../models/degradation/random-degradation';
+import { downsample } from '../../../models/degradation/resample';
+import { Mulberry32 } from '../../../models/params';
+import { trainingBatch, type TrainImage } from '../../../models/train/data';
+import { synthImage } from '../../helpers/image';
+
+test('draws cover every part of the recipe, and a quarter are the plain box mean', () => {
+  const rng = new Mulberry32(3);
+  const draws: Degradation[] = Array.from({ length: 4000 }, () => drawDegradation(rng, 8));
+  const frac = (f: (d: Degradation) => boolean) => draws.filter(f).length / draws.length;
+  const plain = frac((d) => JSON.stringify(d) === JSON.stringify(NO_DEGRADATION));
+  assert.ok(plain > 0.22 && plain < 0.32, `plain box ${plain}`);
+  for (const k of ['box', 'bilinear', 'bicubic']) assert.ok(frac((d) => d.kernel === k) > 0.1, k);
+  assert.ok(frac((d) => d.blurSigma > 0) > 0.3);
+  assert.ok(frac((d) => d.gauss > 0) > 0.4 && frac((d) => d.poisson > 0) > 0.15);
+  assert.ok(frac((d) => d.step > 0) > 0.3);
+  assert.ok(frac((d) => d.gamma !== 1) > 0.3 && frac((d) => d.gain !== 1) > 0.3);
+  // 8-bit steps appear: at most 1/(255 * 0.25) of the normalised range.
+  assert.ok(draws.some((d) => d.step > 1 / 255));
+});
+
+test('noise is added at the drawn strength, after sampling', () => {
+  const size = 256, s = 8;
+  const flat = new Float32Array(size * size).fill(0.5);
+  const lr = degrade(flat, size, s, { ...NO_DEGRADATION, gauss: 0.02 }, new Mulberry32(1));
+  const mean = lr.reduce((a, v) => a + v, 0) / lr.length;
+  const sd = Math.sqrt(lr.reduce((a, v) => a + (v - mean) ** 2, 0) / lr.length);
+  assert.ok(Math.abs(sd - 0.02) < 0.004, `noise sd ${sd}`);
+  assert.deepEqual(degrade(flat, size, s, NO_DEGRADATION, new Mulberry32(1)), downsample(flat, size, size, s, 'box'));
+});
+
+test('a training batch: LR is the box mean without the degradation, differs with it, and replays from the RNG state', () => {
+  const img: TrainImage = { name: 'synth', width: 160, height: 144, data: synthImage(160, 144, 2).map((v) => v / 1000), low: 0, high: 1000 };
+  const plain = trainingBatch([img], new Mulberry32(9), 64, 3, 8, false);
+  for (let b = 0; b < 3; b++) {
+    const want = downsample(plain.hr.subarray(b * 4096, (b + 1) * 4096), 64, 64, 8, 'box');
+    assert.deepEqual(plain.lr.subarray(b * 64, (b + 1) * 64), want);
+  }
+  const a = trainingBatch([img], new Mulberry32(9), 64, 8, 8, true);
+  const b = trainingBatch([img], new Mulberry32(9), 64, 8, 8, true);
+  assert.deepEqual(a, b);
+  let differs = 0;
+  for (let i = 0; i < 8; i++) {
+    const box = downsample(a.hr.subarray(i * 4096, (i + 1) * 4096), 64, 64, 8, 'box');
+    if (box.some((v, j) => Math.abs(v - a.lr[i * 64 + j]!) > 1e-4)) differs++;
+  }
+  assert.ok(differs >= 3, `${differs} of 8 crops degraded beyond the box mean`);
+});

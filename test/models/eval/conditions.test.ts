@@ -1,0 +1,45 @@
+// The evaluation's second condition and the data split: blur-noise makes a different, reproducible LR with
+// 1% noise; the shipped split keeps train, val and test apart, and every file it names exists.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { BLUR_NOISE } from '../../../models/degradation/conditions';
+import { downsample, gaussianBlur } from '../../../models/degradation/resample';
+import { makeEvalPair } from '../../../models/eval/pairs';
+import { DEFAULT_SPLIT, splitFiles } from '../../../models/splits/split';
+import { synthImage } from '../../helpers/image';
+import { DATA as SHARED_DATA, tempDir } from '../../helpers/shared';
+
+const W = 128, H = 96;
+
+test('blur-noise: LR = Gaussian blur, centre sample, 1% noise of the HR range, rounded, the same every time', async () => {
+  const hr = synthImage(W, H, 4).map((v) => 20 * v);
+  const box = await makeEvalPair('a.png', hr, W, H, 'uint16', 8);
+  const bn = await makeEvalPair('a.png', hr, W, H, 'uint16', 8, 'blur-noise');
+  assert.equal(bn.lr.length, box.lr.length);
+  assert.ok(bn.lr.every((v) => Number.isInteger(v)));
+  assert.deepEqual(bn.lr, (await makeEvalPair('a.png', hr, W, H, 'uint16', 8, 'blur-noise')).lr, 'seeded noise');
+  assert.notDeepEqual(bn.lr, (await makeEvalPair('b.png', hr, W, H, 'uint16', 8, 'blur-noise')).lr, 'another image, other noise');
+  const clean = downsample(gaussianBlur(bn.hr, W, H, BLUR_NOISE.sigmaPerScale * 8), W, H, 8, 'centre');
+  const resid = bn.lr.map((v, i) => v - clean[i]!);
+  const sd = Math.sqrt(resid.reduce((a, v) => a + v * v, 0) / resid.length);
+  const want = BLUR_NOISE.noise * (bn.high - bn.low);
+  assert.ok(Math.abs(sd - want) < 0.25 * want, `noise sd ${sd}, want ~${want}`);
+  assert.ok(box.lr.some((v, i) => Math.abs(v - bn.lr[i]!) > 2 * want), 'differs from the box mean');
+});
+
+test('the shipped split: sets are disjoint, test has >= 5 fields, every file exists', async () => {
+  const sets = await Promise.all((['train', 'val', 'test'] as const).map((s) => splitFiles(DEFAULT_SPLIT, SHARED_DATA, s)));
+  const all = sets.flat();
+  assert.equal(new Set(all).size, all.length);
+  assert.ok(sets[2]!.length >= 5 && sets[1]!.length >= 5);
+  for (const f of all) assert.ok(existsSync(f), f);
+});
+
+test('a split file that puts one image in two sets is refused with a coded error', async () => {
+  const f = path.join(tempDir(), 'bad.json');
+  await writeFile(f, JSON.stringify({ description: 'x', train: ['a.png'], val: ['b.png'], test: ['a.png'] }));
+  await assert.rejects(splitFiles(f, '/data', 'test'), (e: { code?: string; message: string }) => e.code === 'SR_ERR_EVAL_DATA' && /both train and test/.test(e.message));
+});
