@@ -3,16 +3,23 @@
 import path from 'node:path';
 import type { EngineChoice, SuperResBackend } from '../engine/backend';
 import { createEngine } from '../engine/create-engine';
+import { isPresetName } from '../config';
 import { DEFAULT_MODEL, describeModel, resolveModel } from '../registry';
 import { SSIM_K1, SSIM_K2, SSIM_SIGMA, SSIM_WINDOW } from './metrics';
 import { levelTarget, modelLevels, resizeBaseline, scoreAgainst, type BaselineKernel, type LevelTarget } from './evaluate';
 import { loadEvalPairs, METRIC_PERCENTILES, type EvalPair } from './pairs';
+import { describeCondition, type Condition } from '../degradation/conditions';
+import { splitFiles, type SplitSet } from '../splits/split';
 
 export interface EvalOptions {
-  /** Folder of HR images (.png/.tif/.tiff). */
+  /** Folder of HR images (.png/.tif/.tiff); with `split`, the data root the split's paths are relative to. */
   data: string;
+  /** A split file and the set of it to score (models/splits/). */
+  split?: { file: string; set: SplitSet };
+  /** How the LR is made from each HR (default 'box', the paper's protocol). */
+  condition?: Condition;
   scale: 2 | 4 | 8;
-  /** Model specs: 'lite', 'paper' or a model directory (default: the shipped lite). */
+  /** Model specs: a preset name (its shipped weights) or a model directory (default: DEFAULT_MODEL). */
   models?: string[];
   tile?: number;
   batch?: number;
@@ -62,6 +69,9 @@ export interface ModelInfo {
 export interface EvalReport {
   created: string;
   data: string;
+  /** The split set scored, when a split file chose the images. */
+  split?: { file: string; set: SplitSet };
+  condition: Condition;
   scale: number;
   images: { name: string; dtype: string; width: number; height: number; lrWidth: number; lrHeight: number; low: number; high: number }[];
   models: ModelInfo[];
@@ -90,7 +100,7 @@ export function modelLabels(specs: string[]): string[] {
   return specs.map((s) => {
     let dir = path.resolve(s);
     if (path.basename(dir) === 'model.json') dir = path.dirname(dir);
-    let base = s === 'lite' || s === 'paper' ? s : path.basename(dir);
+    let base = isPresetName(s) ? s : path.basename(dir);
     if (base === 'best' || base === 'checkpoint') base = `${path.basename(path.dirname(dir))}/${base}`;
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
@@ -109,8 +119,9 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
     }
   }
   const labels = modelLabels(specs);
-  const pairs = await loadEvalPairs(o.data, o.scale);
-  log(`eval: ${pairs.length} image(s) from ${o.data} at ${o.scale}x`);
+  const condition = o.condition ?? 'box';
+  const pairs = await loadEvalPairs(o.split ? await splitFiles(o.split.file, o.data, o.split.set) : o.data, o.scale, condition);
+  log(`eval: ${pairs.length} image(s) from ${o.data}${o.split ? ` (${o.split.set} set of ${path.basename(o.split.file)})` : ''} at ${o.scale}x, LR by '${condition}'`);
   const top = Math.log2(o.scale);
   const targets: LevelTarget[][] = [];
   for (const p of pairs) {
@@ -172,12 +183,14 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   return {
     created: new Date().toISOString(),
     data: path.resolve(o.data),
+    ...(o.split ? { split: o.split } : {}),
+    condition,
     scale: o.scale,
     images: pairs.map((p: EvalPair) => ({ name: p.name, dtype: p.dtype, width: p.width, height: p.height, lrWidth: p.lrWidth, lrHeight: p.lrHeight, low: p.low, high: p.high })),
     models: infos,
     protocol: {
       crop: `HR cropped top-left to a multiple of ${o.scale}`,
-      degradation: `LR = mean over ${o.scale}x${o.scale} blocks, rounded to the HR dtype`,
+      degradation: describeCondition(condition, o.scale),
       metricMapping: `reference and SR mapped through the reference's ${METRIC_PERCENTILES.join('/')} percentiles to [0,1], clipped`,
       psnrDataRange: 1,
       ssim: { window: SSIM_WINDOW, sigma: SSIM_SIGMA, k1: SSIM_K1, k2: SSIM_K2, positions: `valid: windows wholly inside the image ((W-${SSIM_WINDOW - 1})x(H-${SSIM_WINDOW - 1}) map), no padding` },
