@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { PRESETS, type ModelConfig } from '../models/config';
 import { generatorFlops } from '../models/engine/flops';
+import { haloFor } from '../models/tiling';
 import { OrtBackend, ortMatMulGflops, ortVersion } from '../models/engine/ort-backend';
 import { generatorParams, initWeights, mulberry32, type Weights } from '../models/params';
 import { generatorForward, weightsToTensors } from '../models/tfjs/generator';
@@ -77,9 +78,9 @@ function summarize(samples: number[]): Timing {
   return { median, min: ts[0]!, reps: ts.length, samples: ts };
 }
 
-function randomInput(n: number): Float32Array {
+function randomInput(n: number, side = LR): Float32Array {
   const r = mulberry32(42);
-  return Float32Array.from({ length: n * LR * LR }, () => r());
+  return Float32Array.from({ length: n * side * side }, () => r());
 }
 
 // Speed does not depend on the values: He-initialised weights stand in for trained ones.
@@ -93,11 +94,11 @@ interface Row {
   note?: string;
 }
 
-async function timeOrt(cfg: ModelConfig, batch: number, plan: Plan, onnx?: Parameters<typeof OrtBackend.create>[2]['onnx']): Promise<Timing> {
+async function timeOrt(cfg: ModelConfig, batch: number, plan: Plan, onnx?: Parameters<typeof OrtBackend.create>[2]['onnx'], side = LR): Promise<Timing> {
   const be = await OrtBackend.create(cfg, weightsFor(cfg), { engine: 'ort-cpu', threads: ORT_THREADS, ...(onnx ? { onnx } : {}) });
   try {
-    const x = randomInput(batch);
-    return await time(() => be.run(x, batch, LR, LR), plan);
+    const x = randomInput(batch, side);
+    return await time(() => be.run(x, batch, side, side), plan);
   } finally {
     await be.dispose();
   }
@@ -147,6 +148,7 @@ let gemm = await ortMatMulGflops(2048, ORT_THREADS);
 log(`ORT SGEMM 2048^3 on ${ORT_THREADS} threads: ${f1(gemm)} GFLOP/s`);
 
 const lite = PRESETS.lite(8);
+const body = PRESETS.body(8);
 const paper = PRESETS.paper(8);
 const rows: Row[] = [];
 const runRow = async (engine: string, cfg: ModelConfig, batch: number, plan: Plan, fn: typeof timeOrt): Promise<Row> => {
@@ -168,6 +170,18 @@ const runRow = async (engine: string, cfg: ModelConfig, batch: number, plan: Pla
 const ortEngine = `ort-cpu (${ORT_THREADS} threads)`;
 await runRow(ortEngine, lite, 1, { warmup: 3, minReps: 15, maxReps: 60, budgetMs: 5e3 }, timeOrt);
 await runRow(ortEngine, lite, 8, { warmup: 3, minReps: 10, maxReps: 40, budgetMs: 8e3 }, timeOrt);
+// The default model right beside lite, so their ratio comes from one run (issue 11's budget: <= 1.5x).
+const body1 = await runRow(ortEngine, body, 1, { warmup: 3, minReps: 15, maxReps: 60, budgetMs: 5e3 }, timeOrt);
+await runRow(ortEngine, body, 8, { warmup: 3, minReps: 10, maxReps: 40, budgetMs: 8e3 }, timeOrt);
+const lite1 = await runRow(ortEngine, lite, 1, { warmup: 3, minReps: 15, maxReps: 60, budgetMs: 5e3 }, timeOrt);
+// What the server pays: a 64^2 LR block plus the halo on each side, per 256^2 tile of output it yields (4).
+const haloRows: { cfg: ModelConfig; halo: number; t: Timing }[] = [];
+for (const cfg of [lite, body]) {
+  const halo = haloFor(cfg);
+  const t = await timeOrt(cfg, 1, { warmup: 2, minReps: 8, maxReps: 30, budgetMs: 5e3 }, undefined, 64 + 2 * halo);
+  haloRows.push({ cfg, halo, t });
+  log(`${cfg.name}: 64^2 block + halo ${halo} (${64 + 2 * halo}^2 window): ${f1(t.median)} ms, ${f1(t.median / 4)} ms per 256^2 tile`);
+}
 await runRow(ortEngine, paper, 1, { warmup: 1, minReps: 4, maxReps: 10, budgetMs: 12e3 }, timeOrt);
 await runRow(ortEngine, paper, 8, { warmup: 1, minReps: 2, maxReps: 3, budgetMs: 30e3 }, timeOrt);
 
@@ -288,6 +302,19 @@ Do not edit by hand: re-run the bench.
 ## Presets
 
 ${table(head, rows.map((r) => rowCells(r, gemm)))}
+
+## The default model (body) against lite (ORT, batch 1, one run)
+
+${(() => {
+  const b = body1.t, l = lite1.t;
+  if (!b || !l) return 'not measured: a row failed (see the table above).';
+  const ratio = b.median / l.median;
+  return `- Per 256² tile without halo: body ${f1(b.median)} ms, lite ${f1(l.median)} ms (rows above, measured back to back): **${ratio.toFixed(2)}x** ` +
+    `(budget 1.5x; FLOPs ${(gflopPerTile(body) / gflopPerTile(lite)).toFixed(2)}x).`;
+})()}
+- What the tile server pays per 256² tile, a 64² LR block with its halo on every side (4 tiles per block):
+${haloRows.map((h) => `  - ${h.cfg.name}: halo ${h.halo}, window ${64 + 2 * h.halo}², ${f1(h.t.median)} ms a block, **${f1(h.t.median / 4)} ms per tile** (${h.t.reps} reps)`).join('\n')}
+${haloRows.length === 2 ? `  - ratio body/lite with the halo: **${(haloRows[1]!.t.median / haloRows[0]!.t.median).toFixed(2)}x**: the LR body's wider receptive field (halo ${haloRows[1]!.halo} vs ${haloRows[0]!.halo}) makes every block's window larger.` : ''}
 
 ## Layer norm formulation in the ONNX graph (lite, ORT)
 
