@@ -6,7 +6,7 @@ import { isPresetName } from './config';
 import { loadModel, ModelFileError, type LoadedModel } from './weights-file';
 
 export const SHIPPED_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'shipped');
-export const DEFAULT_MODEL = 'lite';
+export const DEFAULT_MODEL = 'body';
 
 /** Resolves `lite`, `paper` (shipped weights) or a path to a model directory / model.json, and loads it. */
 export async function resolveModel(spec: string = DEFAULT_MODEL): Promise<LoadedModel> {

@@ -1,5 +1,6 @@
 // Every server option with its default in one place; createServer merges {...SERVER_DEFAULTS, ...opts}.
 import os from 'node:os';
+import { DEFAULT_MODEL } from '../models';
 
 import type { EngineChoice } from '../models';
 
@@ -58,7 +59,7 @@ export const BLOCK_SIZES = [32, 64, 128] as const;
 export const SERVER_DEFAULTS: ServerOptions = {
   port: 8080,
   host: '127.0.0.1',
-  model: 'lite',
+  model: DEFAULT_MODEL,
   allowDirs: [],
   corsOrigins: [],
   images: [],

@@ -22,7 +22,7 @@ export function exportCommand(): Command {
     .description('export a model (config + weights) to ONNX (opset 17, dynamic batch and size), or as a bioimage.io model package')
     .option('--out <file.onnx>', 'write the ONNX graph here')
     .option('--bioimageio <file.zip>', 'write a bioimage.io model package (format 0.5): yaml, ONNX weights, test tensors, cover, documentation')
-    .option('--model <name|path>', 'lite, paper, or a model directory', DEFAULT_MODEL)
+    .option('--model <name|path>', 'body (the default), lite, paper, or a model directory', DEFAULT_MODEL)
     .option('--image <file>', 'with --bioimageio: HR image whose centre crop makes the test input and cover (default: the synthetic sample)')
     .option('--author <name>', 'with --bioimageio: an author of the model (repeatable; default "phasesr contributors")', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addHelpText('after', `

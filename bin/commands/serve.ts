@@ -26,7 +26,7 @@ export function serveCommand(): Command {
     .argument('[images...]', 'image files to open at start (any folder)')
     .option('--port <n>', 'TCP port (0: any free port)', intOption(0, 65535), 8080)
     .option('--host <addr>', 'address to bind; anything but loopback requires the printed token', '127.0.0.1')
-    .option('--model <name|path>', 'lite, paper, or a model directory', DEFAULT_MODEL)
+    .option('--model <name|path>', 'body (the default), lite, paper, or a model directory', DEFAULT_MODEL)
     .option('--cache-dir <dir>', 'also keep computed tiles on disk here (keyed by image and model hash)')
     .option('--allow-dir <dir>', 'a folder whose images clients may open by path (repeatable; the OS temp folder is always allowed)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--cors-origin <origin>', 'a web origin (e.g. https://hms-dbmi.github.io for vizarr) whose pages may read the OME-Zarr view /zarr/ (repeatable; none by default)', (v: string, acc: string[]) => [...acc, v], [] as string[])

@@ -13,7 +13,7 @@ export function srCommand(): Command {
     .argument('<in>', 'input image')
     .argument('<out>', 'output image: .tif/.tiff (any dtype, streamed) or .png (8/16-bit)')
     .addOption(new Option('--scale <n>', 'upscaling factor (an output level of the cascade)').choices(['2', '4', '8']).default('8'))
-    .option('--model <name|path>', 'lite, paper, or a model directory', DEFAULT_MODEL)
+    .option('--model <name|path>', 'body (the default), lite, paper, or a model directory', DEFAULT_MODEL)
     .option('--tile <n>', 'tile side in input pixels (the halo is added around it)', intOption(8, 16384), 64)
     .option('--batch <n>', 'tiles per engine call (more: faster, more memory)', intOption(1, 64), 4)
     .option('--pixel-size <um>', 'input pixel size in µm, when the file does not say it (or to override it)', positiveNumber)
