@@ -55,7 +55,7 @@ export type TrainPreset = 'lite' | 'paper' | 'body';
 /** What a run made before the recipe options existed trained with. */
 export const LEGACY_RECIPE = { degrade: false, pixelL1: 0, ema: 0, schedule: 'constant', scheduleSteps: 0, lrWarmup: 0 } as const;
 
-/** Defaults of a new run: each won its ablation (models/shipped/body/README.md). */
+/** Defaults of a new run. Their ablation and its status (the degradation has not yet won at equal steps): models/shipped/body/README.md. */
 export const DEFAULT_RECIPE = { degrade: true, pixelL1: 1, ema: 0.999, schedule: 'cosine', lrWarmup: 200 } as const;
 
 export type Recipe = Required<Pick<RunOptions, 'degrade' | 'pixelL1' | 'ema' | 'schedule' | 'scheduleSteps' | 'lrWarmup'>>;
