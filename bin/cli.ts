@@ -1,5 +1,5 @@
 // The command line: one `phasesr` program, one file per subcommand under bin/commands/.
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { infoCommand } from './commands/info';
 import { sampleCommand } from './commands/sample';
 import { serveCommand } from './commands/serve';
@@ -11,7 +11,7 @@ import { initCommand } from './commands/init';
 import { evalCommand } from './commands/eval';
 import { trainCommand } from './commands/train';
 import { fijiInstallCommand } from './commands/fiji-install';
-import { reportAndExit } from './fail';
+import { EXIT_USAGE, reportAndExit } from './fail';
 
 const program = new Command('phasesr')
   .description('Super-resolution of phase contrast microscopy images (CRGAN with diffraction pattern filters)')
@@ -27,5 +27,10 @@ const program = new Command('phasesr')
   .addCommand(evalCommand())
   .addCommand(fijiInstallCommand())
   .addCommand(startCommand());
+
+// Commander exits 1 on a bad option or argument: every command's usage errors exit 2 instead (it has
+// already printed the error); --help and --version stay 0.
+const usageExit = (err: CommanderError) => process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+for (const c of [program, ...program.commands]) c.exitOverride(usageExit);
 
 program.parseAsync(process.argv).catch(reportAndExit);

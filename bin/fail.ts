@@ -1,6 +1,11 @@
 // How the CLI ends on an error: one clear line on stderr (with the stable code when there is one) and a
 // non-zero exit; a stack trace only with PHASESR_DEBUG=1, for bugs rather than bad input.
+import { statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { InvalidArgumentError } from 'commander';
+
+/** The exit status of every usage error (bad option, argument or input path), in every command. */
+export const EXIT_USAGE = 2;
 
 export class UsageError extends Error {
   readonly code = 'SR_ERR_USAGE';
@@ -11,10 +16,10 @@ export function reportAndExit(e: unknown): never {
   const code = typeof err.code === 'string' && err.code.startsWith('SR_ERR_') ? ` [${err.code}]` : '';
   process.stderr.write(`phasesr: error: ${err.message ?? String(e)}${code}\n`);
   if (process.env.PHASESR_DEBUG === '1' && err.stack) process.stderr.write(`${err.stack}\n`);
-  process.exit(err.code === 'SR_ERR_USAGE' ? 2 : err.code === 'SR_ERR_INTERRUPTED' ? 130 : 1);
+  process.exit(err.code === 'SR_ERR_USAGE' ? EXIT_USAGE : err.code === 'SR_ERR_INTERRUPTED' ? 130 : 1);
 }
 
-/** An option parser for integers in a range; commander reports the InvalidArgumentError and exits 1. */
+/** An option parser for integers in a range; commander reports the InvalidArgumentError (exit 2, see cli.ts). */
 export function intOption(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
     const n = Number(v);
@@ -34,4 +39,28 @@ export function nonNegative(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0.');
   return n;
+}
+
+/** An option parser for an address to bind: an IP or a host name, without a port (that is --port). */
+export function hostOption(v: string): string {
+  const withPort = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(v);
+  if (withPort) throw new InvalidArgumentError(`give the address alone and the port with --port: --host ${withPort[1]} --port ${withPort[2]}`);
+  if (isIP(v) === 0 && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(v)) {
+    throw new InvalidArgumentError('must be an IP address (127.0.0.1, 0.0.0.0, ::1) or a host name.');
+  }
+  return v;
+}
+
+/**
+ * An input image must be an existing file: checked before any model loads, so a typo is reported at once.
+ * @throws UsageError naming the path (and, for a folder, what to pass instead)
+ */
+export function checkInputFile(file: string, folderHint: string): void {
+  let st;
+  try {
+    st = statSync(file);
+  } catch {
+    throw new UsageError(`no such input file: ${file}`);
+  }
+  if (st.isDirectory()) throw new UsageError(`${file} is a folder: ${folderHint}`);
 }

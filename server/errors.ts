@@ -24,3 +24,13 @@ export function toWireError(e: unknown): { code: ErrorCode; message: string; int
 export function invalidParam(name: string, expected: string, actual: unknown): ServerError {
   return new ServerError('SR_ERR_USAGE', `${name} must be ${expected}, got ${JSON.stringify(actual)}`);
 }
+
+/**
+ * Rewrites an error's message to say `name` where it says `file` (a temp copy of an upload): users know
+ * their file by its own name, not by the server's temp path. Returns `e`, to rethrow.
+ */
+export function nameFileInError(e: unknown, file: string, name: string): unknown {
+  const err = e as { message?: unknown };
+  if (typeof err?.message === 'string') err.message = err.message.split(file).join(name);
+  return e;
+}

@@ -9,6 +9,7 @@ import type { Express } from 'express';
 import { describeModel, haloFor, resolveModel, type LoadedModel, type SuperResBackend } from '../models';
 import { BLOCK_SIZES, isLoopback, SERVER_DEFAULTS, type ServerOptions } from './config';
 import { ServerError } from './errors';
+import { checkPortFree, portInUse } from './port-check';
 import type { ServerContext } from './context';
 import { WorkerEngine } from './engine/worker-engine';
 import { createApp, finishApp } from './http/app';
@@ -77,6 +78,7 @@ export class PhasesrServer implements ServerContext {
     if (options.token === '' && !isLoopback(options.host)) {
       throw new ServerError('SR_ERR_USAGE', `an empty token serves everyone who can reach ${options.host} without authentication: bind to 127.0.0.1, or leave --token out (one is generated) or give a non-empty one`);
     }
+    await checkPortFree(options.host, options.port);
     const model = await resolveModel(options.model);
     options.log(`model: ${describeModel(model)}`);
     // In a worker thread: onnxruntime-node blocks its thread for a whole run (server/engine/engine-worker-main.ts).
@@ -101,7 +103,7 @@ export class PhasesrServer implements ServerContext {
     const http = createServer(this.app);
     http.on('upgrade', (req, socket, head) => this.hub.handleUpgrade(req, socket, head));
     await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
+      http.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ? portInUse(this.options.host, this.options.port) : e));
       http.listen(this.options.port, this.options.host, () => resolve());
     });
     this.#http = http;

@@ -2,14 +2,13 @@
 // the WebSocket batch API, one after another. Resumable: an output that exists is complete (results are
 // written to .partial and renamed), so a second run skips it. Exit codes: 0 all done (or already done),
 // 1 some files failed (summary on stderr), 2 usage, 3 no server reachable, 130 interrupted.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { positiveNumber, UsageError } from '../fail';
+import { checkInputFile, positiveNumber, UsageError } from '../fail';
 import { progressBar } from '../progress';
 
 export const EXIT_SOME_FAILED = 1;
-export const EXIT_USAGE = 2;
 export const EXIT_NO_SERVER = 3;
 
 interface BatchCliOptions {
@@ -35,7 +34,6 @@ export function batchCommand(): Command {
     .option('--float32', 'write raw float32 model output')
     .option('--pixel-size <um>', 'input pixel size in µm, when the files do not say it', positiveNumber)
     .option('-q, --quiet', 'only errors and the summary')
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE))
     .addHelpText('after', `
 Start a server first (another terminal):  npx phasesr serve
 Outputs keep the input's dtype; the pixel size is divided by the scale. Exit codes: 0 all done,
@@ -100,6 +98,11 @@ async function runBatch(inputs: string[], o: BatchCliOptions): Promise<number> {
         const line = `${tag} -> ${job.output} (${m.width}x${m.height} ${m.dtype}${m.pixelSize ? `, ${m.pixelSize.x.toPrecision(4)} ${m.pixelSize.unit}/px` : ''}) in ${(m.ms / 1000).toFixed(1)} s`;
         if (bar) bar.interrupt(line);
         else say(line);
+        // Shown even with -q, as `phasesr sr` shows them: the output is not what a grey input would give.
+        for (const w of m.warnings ?? []) {
+          if (bar) bar.interrupt(`${tag}: warning: ${w}`);
+          else process.stderr.write(`${tag}: warning: ${w}\n`);
+        }
         done++;
       } catch (e) {
         if (stop.signal.aborted) break;
@@ -143,7 +146,7 @@ function planOutputs(inputs: string[], outDir: string, scale: number): { input: 
     const other = seen.get(output);
     if (other !== undefined) throw new UsageError(`${other} and ${input} would both be written to ${output}; batch them into different --out folders`);
     seen.set(output, input);
-    if (!existsSync(input)) throw new UsageError(`no such input file: ${input}`);
+    checkInputFile(input, `pass the image files in it, e.g. phasesr batch ${path.join(input, '*.tif')} --out ${outDir} (your shell expands the pattern)`);
     return { input, output };
   });
 }

@@ -4,7 +4,7 @@ import type { EngineChoice } from '../../models/engine/backend';
 import { engineOption } from '../engine-option';
 import { DEFAULT_MODEL } from '../../models/registry';
 import { BLOCK_SIZES } from '../../server/config';
-import { intOption } from '../fail';
+import { checkInputFile, hostOption, intOption } from '../fail';
 
 export interface ServeCliOptions {
   port: number;
@@ -25,7 +25,7 @@ export function serveCommand(): Command {
     .description('serve images as deep-zoom tiles (source levels + 2x/4x/8x from the model) over WebSocket and REST')
     .argument('[images...]', 'image files to open at start (any folder)')
     .option('--port <n>', 'TCP port (0: any free port)', intOption(0, 65535), 8080)
-    .option('--host <addr>', 'address to bind; anything but loopback requires the printed token', '127.0.0.1')
+    .option('--host <addr>', 'address to bind (no port: that is --port); anything but loopback requires the printed token', hostOption, '127.0.0.1')
     .option('--model <name|path>', 'body (the default), lite, paper, or a model directory', DEFAULT_MODEL)
     .option('--cache-dir <dir>', 'also keep computed tiles on disk here (keyed by image and model hash)')
     .option('--allow-dir <dir>', 'a folder whose images clients may open by path (repeatable; the OS temp folder is always allowed)', (v: string, acc: string[]) => [...acc, v], [] as string[])
@@ -46,6 +46,7 @@ Example:
 
 /** Starts the server and keeps it running until SIGINT/SIGTERM (shared with `phasesr start`). */
 export async function runServe(images: string[], o: ServeCliOptions, banner?: (url: string) => string): Promise<void> {
+  for (const file of images) checkInputFile(file, 'serve opens image files; open others from the viewer, or allow a folder with --allow-dir DIR');
   const { PhasesrServer } = await import('../../server');
   const server = await PhasesrServer.create({
     port: o.port, host: o.host, model: o.model, allowDirs: o.allowDir, corsOrigins: o.corsOrigin, images,

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import type { EngineChoice } from '../../models/engine/backend';
 import { engineOption } from '../engine-option';
 import { DEFAULT_MODEL } from '../../models/registry';
-import { intOption, positiveNumber, UsageError } from '../fail';
+import { checkInputFile, intOption, positiveNumber, UsageError } from '../fail';
 import { progressBar } from '../progress';
 
 export function srCommand(): Command {
@@ -29,6 +29,7 @@ resolution metadata) is written back divided by the scale. The output appears on
 Example:
   phasesr sr cells.tif cells-x8.tif --scale 8`)
     .action(async (input: string, output: string, o: { scale: string; model: string; tile: number; batch: number; float32?: boolean; engine?: EngineChoice; threads?: number; quiet?: boolean; pixelSize?: number }) => {
+      checkInputFile(input, 'phasesr sr takes one image file; for many, start phasesr serve and use phasesr batch FOLDER/*.tif --out DIR');
       if (path.resolve(input) === path.resolve(output)) throw new UsageError('the output must not overwrite the input');
       // Loaded here, not at start-up: `--help` should not wait for the engines to load.
       const { runSr } = await import('../../models/pipeline/run-sr');

@@ -17,6 +17,9 @@ export function startCommand(): Command {
     .description(`demo: print info, make the ${SAMPLE_SIZE}x${SAMPLE_SIZE} sample image (once) and serve it (phasesr serve)`)
     .option('--port <n>', 'TCP port', intOption(0, 65535), 8080)
     .action(async (o: { port: number }) => {
+      // Before the info, the sample and the viewer build: a taken port is reported at once.
+      const { checkPortFree } = await import('../../server/port-check');
+      await checkPortFree('127.0.0.1', o.port);
       const { collectInfo } = await import('./info-collect');
       const { writeSampleFile } = await import('../../models/sample/sample-file');
       process.stdout.write(`${formatInfo(await collectInfo())}\n`);

@@ -7,7 +7,8 @@ server/client/phasesr-client.ts and is tested against the server (test/server/ba
 
     python3 docs/examples/batch.py cells.tif cells-x8.tif --scale 8 [--server ws://127.0.0.1:8080/ws] [--token T]
 
-Exit status: 0 done, 1 the server refused the job (its SR_ERR_ code is printed), 3 no server reachable.
+Exit status: 0 done, 1 the server refused the job (its SR_ERR_ code is printed), 2 websockets is not installed,
+3 no server reachable.
 """
 import argparse
 import asyncio
@@ -17,7 +18,12 @@ import os
 import struct
 import sys
 
-import websockets
+try:
+    import websockets
+except ImportError:
+    print("batch.py needs the Python package websockets: apt-get install python3-websockets (Debian/Ubuntu)"
+          " or pip install websockets", file=sys.stderr)
+    sys.exit(2)
 
 SUBPROTOCOL = "phasesr.v1"
 # Binary frame header (docs/protocol.md, "Binary frames"): 32 bytes, little-endian.
@@ -91,6 +97,8 @@ async def batch(url, src, dst, scale, token=None, request_id=1):
                     raise ServerRefused(msg["code"], msg["message"])
                 elif msg["type"] == "batch-result":
                     result = msg
+                    for w in msg.get("warnings", []):
+                        print(f"warning: {src}: {w}", file=sys.stderr)
                     out = open(partial, "wb")
                 elif msg["type"] == "batch-done":
                     out.close()

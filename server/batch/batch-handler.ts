@@ -102,7 +102,7 @@ export class BatchHandler {
       const { size } = await stat(r.path);
       conn.send({
         type: 'batch-result', id: msg.id, name: resultName(b.name, b.scale), bytes: size, width: r.width, height: r.height,
-        dtype: r.dtype, ...(r.pixelSize ? { pixelSize: r.pixelSize } : {}), ms: Math.round(r.ms),
+        dtype: r.dtype, ...(r.pixelSize ? { pixelSize: r.pixelSize } : {}), ms: Math.round(r.ms), ...(r.warnings.length ? { warnings: r.warnings } : {}),
       });
       const sha256 = await this.#sendFile(conn, msg.id, r.path, size, signal);
       if (sha256) conn.send({ type: 'batch-done', id: msg.id, sha256 });

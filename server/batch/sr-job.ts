@@ -9,7 +9,7 @@ import sharp from 'sharp';
 
 import { runSr, type SuperResBackend } from '../../models';
 import type { ServerOptions } from '../config';
-import { ServerError } from '../errors';
+import { nameFileInError, ServerError } from '../errors';
 import type { ServerMessageOf } from '../protocol';
 import type { ServerStats } from '../stats';
 import { JobQueue } from './job-queue';
@@ -89,9 +89,7 @@ export class SrJobs {
       await link(req.input, named);
       return await this.#run({ ...req, input: named });
     } catch (e) {
-      const err = e as { message?: unknown };
-      if (typeof err?.message === 'string') err.message = err.message.split(named).join(req.displayName).split(req.input).join(req.displayName);
-      throw e;
+      throw nameFileInError(nameFileInError(e, named, req.displayName), req.input, req.displayName);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 
 import { ImageSource, imagePercentiles, NORMALISATION_PERCENTILES } from '../../models';
-import { ServerError } from '../errors';
+import { nameFileInError, ServerError } from '../errors';
 import { AllowedPaths } from './allowed-paths';
 import { displayName, ServedImage } from './served-image';
 import type { FinishedUpload } from './upload-file';
@@ -78,8 +78,13 @@ export class ImageStore {
     return img;
   }
 
+  /** Errors name the upload by `name` (the client's file name), not by its temp path. */
   async openUpload(up: FinishedUpload, name: string, opts: OpenOptions = {}): Promise<ServedImage> {
-    return this.openFile(up.path, { ...opts, name, sha256: up.sha256, ownsFile: true });
+    try {
+      return await this.openFile(up.path, { ...opts, name, sha256: up.sha256, ownsFile: true });
+    } catch (e) {
+      throw nameFileInError(e, up.path, name);
+    }
   }
 
   /** @throws ServerError SR_ERR_NOT_FOUND */

@@ -49,6 +49,8 @@ export const ERROR_CODES = {
   SR_ERR_ENGINE_UNAVAILABLE: { status: 503, text: 'engine unavailable' },
   /** A GPU engine would have run part of the model on the CPU: refused rather than mixed silently. */
   SR_ERR_ENGINE_FALLBACK: { status: 503, text: 'engine would fall back to the CPU' },
+  /** The server cannot listen: another program holds the port (checked before the model loads). */
+  SR_ERR_PORT_IN_USE: { status: 500, text: 'port in use' },
   /** A bug: logged on the server with its stack. */
   SR_ERR_INTERNAL: { status: 500, text: 'internal error' },
 } as const satisfies Record<string, { status: number; text: string }>;

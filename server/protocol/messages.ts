@@ -127,6 +127,8 @@ export const ErrorMessage = z.object({ type: z.literal('error'), id: RequestId.o
 export const BatchResult = z.object({
   type: z.literal('batch-result'), id: RequestId, name: z.string(), bytes: Int, width: Int, height: Int,
   dtype: z.enum(['uint8', 'uint16', 'float32']), pixelSize: PixelSizeSchema.optional(), ms: z.number(),
+  /** What the input needed (colour converted to grey, ...), as `phasesr sr` prints it; absent: nothing. */
+  warnings: z.array(z.string()).optional(),
 });
 export const BatchDone = z.object({ type: z.literal('batch-done'), id: RequestId, sha256: z.string() });
 

@@ -140,7 +140,7 @@ test('bad input: a coded error, a non-zero exit, and no output left behind', asy
   const text = path.join(bad, 'notes.tif');
   writeFileSync(text, 'these are not pixels\n');
   cases.push(['not an image', [text, path.join(bad, 'o3.tif')], /SR_ERR_IMAGE_DECODE/]);
-  cases.push(['missing input', [path.join(bad, 'nope.tif'), path.join(bad, 'o4.tif')], /SR_ERR_IO/]);
+  cases.push(['missing input', [path.join(bad, 'nope.tif'), path.join(bad, 'o4.tif')], /no such input file: .*\[SR_ERR_USAGE\]/]);
   cases.push(['output in a missing folder', [good, path.join(bad, 'no', 'such', 'dir', 'o5.tif')], /SR_ERR_IO/]);
   cases.push(['unknown output format', [good, path.join(bad, 'o6.bmp')], /SR_ERR_OUTPUT_FORMAT/]);
   cases.push(['missing model', [good, path.join(bad, 'o7.tif'), '--model', path.join(bad, 'nomodel')], /SR_ERR_MODEL_NOT_FOUND/]);

@@ -71,6 +71,8 @@ async function main(): Promise<void> {
       $('image-name').textContent = `${info.name} · ${info.width} × ${info.height} ${info.dtype}${info.pixelSize ? ` · ${info.pixelSize.x.toPrecision(3)} ${info.pixelSize.unit}/px` : ''}`;
       $('empty').hidden = true;
       display.setImage(info);
+      // What the server did to the input (colour converted to grey, ...), as `phasesr sr` prints it.
+      if (info.warnings.length) status.message(`${info.name}: warning: ${info.warnings.join('; ')}`, 20_000);
       for (const fn of imageListeners) fn(info);
       const url = new URL(location.href);
       url.searchParams.set('image', info.imageId);
