@@ -8,6 +8,7 @@ import { invalidParam, ServerError } from '../errors';
 import { UploadFile } from '../images/upload-file';
 import { ENCODINGS, LAYERS, type Encoding, type Layer } from '../protocol';
 import { contentType } from '../tiles/encode';
+import { httpClient } from './security';
 
 export function mountImageRoutes(app: Express, ctx: ServerContext): void {
   const { store, tiles, options } = ctx;
@@ -85,7 +86,7 @@ export function mountImageRoutes(app: Express, ctx: ServerContext): void {
     const img = store.get(String(req.params.id));
     const abort = new AbortController();
     res.on('close', () => { if (!res.writableFinished) abort.abort(); });
-    const tile = await tiles.tile(img, layer, level, Number(t[1]), Number(t[2]), encoding, { waiter: { visible: true, seq: ctx.nextSeq() }, signal: abort.signal });
+    const tile = await tiles.tile(img, layer, level, Number(t[1]), Number(t[2]), encoding, { waiter: { visible: true, seq: ctx.nextSeq(), client: httpClient(req) }, signal: abort.signal });
     res.set({ 'Content-Type': contentType(encoding), 'X-Tile-Width': String(tile.width), 'X-Tile-Height': String(tile.height), 'Cache-Control': 'private, max-age=3600' });
     res.end(Buffer.from(tile.payload.buffer, tile.payload.byteOffset, tile.payload.byteLength));
   });

@@ -99,3 +99,9 @@ function cookie(header: string | undefined, name: string): string | undefined {
   }
   return undefined;
 }
+
+/** Who an HTTP request comes from, for fair shares of the engine: its peer address (browsers open several
+ *  connections per page, so the socket would hand one page several shares). */
+export function httpClient(req: IncomingMessage): string {
+  return `http:${req.socket.remoteAddress ?? '?'}`;
+}

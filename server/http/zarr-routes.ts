@@ -8,6 +8,7 @@ import type { ServerContext } from '../context';
 import { ServerError } from '../errors';
 import type { ServedImage } from '../images/served-image';
 import { arrayMetadata, groupAttributes, zarrDatasets, zarrDtype } from '../zarr/ome-zarr-layout';
+import { httpClient } from './security';
 
 export const ZARR_PREFIX = '/zarr';
 
@@ -37,7 +38,7 @@ export function mountZarrRoutes(app: Express, ctx: ServerContext): void {
     const encoding = zarrDtype(img.source.dtype) === '<f4' ? 'f32' : 'u16';
     const abort = new AbortController();
     res.on('close', () => { if (!res.writableFinished) abort.abort(); });
-    const tile = await ctx.tiles.tile(img, 'sr', d.level, cx, cy, encoding, { waiter: { visible: true, seq: ctx.nextSeq() }, signal: abort.signal });
+    const tile = await ctx.tiles.tile(img, 'sr', d.level, cx, cy, encoding, { waiter: { visible: true, seq: ctx.nextSeq(), client: httpClient(req) }, signal: abort.signal });
     const T = img.pyramid.tileSize;
     const bytes = encoding === 'f32' ? 4 : 2;
     let body = Buffer.from(tile.payload.buffer, tile.payload.byteOffset, tile.payload.byteLength);

@@ -1,8 +1,10 @@
 // The one inference queue shared by every connection. Jobs are keyed: a second request for a queued or
-// running job waits on it instead of adding work (dedupe across clients). The next batch starts with the
-// best job (visible before prefetch, then newest) and takes queued jobs with the same batch key (same LR
-// window size) into the same engine call. A waiter's abort removes it; a queued job nobody waits for is
-// dropped. The queue is bounded: beyond maxQueued jobs, submit throws SR_ERR_BUSY.
+// running job waits on it instead of adding work (dedupe across clients). The next batch starts with a job
+// of the most urgent class present (visible before prefetch); within it clients take turns (the client
+// served longest ago goes first, so one that floods new requests cannot starve the others), and each client's
+// newest job is its turn. The batch then takes queued jobs with the same batch key (same LR window size)
+// into the same engine call. A waiter's abort removes it; a queued job nobody waits for is dropped. The queue
+// is bounded: beyond maxQueued jobs, submit throws SR_ERR_BUSY.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 import { ServerError } from '../errors';
@@ -10,8 +12,10 @@ import { ServerError } from '../errors';
 /** Who waits for a job, and how urgently. Mutable: a viewport hint may promote prefetch to visible. */
 export interface Waiter {
   visible: boolean;
-  /** Larger = newer = served first among equals. */
+  /** Larger = newer = served first among one client's requests. */
   seq: number;
+  /** Who asks (a connection, an HTTP peer): clients take turns. */
+  client: string;
 }
 
 interface Pending<R> {
@@ -39,6 +43,9 @@ export class InferenceQueue<T, R> {
   #queued = 0;
   #running = 0;
   #pumping = false;
+  /** When each client with queued work was last served (a tick count); the smallest goes next. */
+  readonly #lastServed = new Map<string, number>();
+  #tick = 0;
 
   constructor(private readonly opts: InferenceQueueOptions<T, R>) {}
 
@@ -128,9 +135,29 @@ export class InferenceQueue<T, R> {
   #nextBatch(): Job<T, R>[] {
     const queued = [...this.#jobs.values()].filter((j) => !j.running);
     if (queued.length === 0) return [];
+    const urgent = queued.some((j) => rank(j)[0] === 1);
+    // Each client's turn: its newest job in the urgent class.
+    const turns = new Map<string, { job: Job<T, R>; seq: number }>();
+    for (const j of queued) {
+      for (const w of j.waiters.keys()) {
+        if (urgent && !w.visible) continue;
+        const t = turns.get(w.client);
+        if (!t || w.seq > t.seq) turns.set(w.client, { job: j, seq: w.seq });
+      }
+    }
+    for (const c of this.#lastServed.keys()) if (!turns.has(c)) this.#lastServed.delete(c);
+    let pick: { client: string; job: Job<T, R>; seq: number } | undefined;
+    for (const [client, t] of turns) {
+      const served = this.#lastServed.get(client) ?? -1;
+      const best = pick ? this.#lastServed.get(pick.client) ?? -1 : Infinity;
+      if (served < best || (served === best && t.seq > pick!.seq)) pick = { client, ...t };
+    }
+    const first = pick!.job;
     queued.sort((a, b) => compare(rank(b), rank(a)));
-    const first = queued[0]!;
-    return queued.filter((j) => j.batchKey === first.batchKey).slice(0, Math.max(1, this.opts.batch));
+    const batch = [first, ...queued.filter((j) => j !== first && j.batchKey === first.batchKey)].slice(0, Math.max(1, this.opts.batch));
+    const tick = ++this.#tick;
+    for (const j of batch) for (const w of j.waiters.keys()) this.#lastServed.set(w.client, tick);
+    return batch;
   }
 }
 

@@ -52,7 +52,7 @@ export function registerTileHandlers(ctx: ServerContext): { cancelImage: (conn: 
         conn.sendError('SR_ERR_NOT_FOUND', `no open image ${req.imageId}`, req.id);
         continue;
       }
-      const p: PendingTile = { req, waiter: { visible: req.priority === 'visible', seq: ctx.nextSeq() }, abort: new AbortController() };
+      const p: PendingTile = { req, waiter: { visible: req.priority === 'visible', seq: ctx.nextSeq(), client: `ws:${conn.id}` }, abort: new AbortController() };
       map.set(req.id, p);
       void serve(conn, p).finally(() => { if (map.get(req.id) === p) map.delete(req.id); });
     }

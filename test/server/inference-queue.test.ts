@@ -25,7 +25,7 @@ function gatedQueue(batch: number, maxQueued = 100) {
   return { q, ran, release };
 }
 
-const w = (seq: number, visible = true): Waiter => ({ seq, visible });
+const w = (seq: number, visible = true, client = 'c'): Waiter => ({ seq, visible, client });
 const tick = () => new Promise((r) => setImmediate(r));
 
 test('identical jobs run once and every waiter gets the result', async () => {
@@ -79,4 +79,19 @@ test('a full queue refuses new jobs with SR_ERR_BUSY but still joins existing on
   const joined = q.submit('a', 'A', () => 'a', w(4));
   for (let i = 0; i < 3; i++) { release(); await tick(); await tick(); }
   assert.deepEqual(await Promise.all([running, a, b, joined]), ['done:r', 'done:a', 'done:b', 'done:a']);
+});
+
+test('clients take turns (newest first within each): a flood of new requests does not starve another client', async () => {
+  const { q, ran, release } = gatedQueue(1);
+  const busy = q.submit('busy', 'A', () => 'busy', w(0, true, 'flood'));
+  await tick();
+  const jobs = [
+    ...[1, 2, 3].map((i) => q.submit(`f${i}`, 'A', () => `flood-${i}`, w(i, true, 'flood'))),
+    q.submit('q1', 'A', () => 'quiet-1', w(4, true, 'quiet')),
+    ...[5, 6, 7].map((i) => q.submit(`f${i}`, 'A', () => `flood-${i}`, w(i, true, 'flood'))),
+    q.submit('q2', 'A', () => 'quiet-2', w(8, true, 'quiet')),
+  ];
+  for (let i = 0; i < 9; i++) { release(); await tick(); await tick(); }
+  await Promise.all([busy, ...jobs]);
+  assert.deepEqual(ran.flat(), ['busy', 'quiet-2', 'flood-7', 'quiet-1', 'flood-6', 'flood-5', 'flood-3', 'flood-2', 'flood-1']);
 });
