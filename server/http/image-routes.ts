@@ -16,6 +16,9 @@ export function mountImageRoutes(app: Express, ctx: ServerContext): void {
 
   api.get('/images', (_req, res) => void res.json(store.list().map((i) => i.info())));
 
+  // The folders `open` by path accepts (the viewer's "Server path" dialog lists them).
+  api.get('/folders', (_req, res) => void res.json({ folders: store.allowed.roots }));
+
   api.post('/images', async (req: Request, res: Response) => {
     const name = typeof req.query.name === 'string' && req.query.name ? req.query.name : 'upload';
     const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);

@@ -2,6 +2,8 @@
 // page load, fast-pan cancellation, SR tiles past native, compare split and contrast, upload. One server and
 // one page for the whole file; the steps run in order and build on each other's view.
 import assert from 'node:assert/strict';
+import { realpath } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
@@ -184,6 +186,64 @@ test('a drawn region exports as a super-resolved TIFF with its pixel size (batch
     await src.close();
   }
   assert.match((await h.page.textContent('#export-status'))!, /^saved .*\.tif: \d+×\d+ uint16, 0\.435 µm\/px$/);
+});
+
+test('keys 0, + and - navigate after a button click; ? lists them', async () => {
+  await h.page.click('#auto-contrast'); // the button keeps the focus, not the view
+  const zoom = (): Promise<number> => inApp<number>(h.page, 'app.viewer.viewport.getZoom(false)');
+  const home = await inApp<number>(h.page, 'app.viewer.viewport.getHomeZoom()');
+  const z0 = await zoom();
+  await h.page.keyboard.press('+');
+  assert.ok(await zoom() > z0 * 1.1, `+ zooms in (${z0} -> ${await zoom()})`);
+  await h.page.keyboard.press('-');
+  await h.page.keyboard.press('-');
+  assert.ok(await zoom() < z0 * 0.9, `- zooms out (${z0} -> ${await zoom()})`);
+  await h.page.keyboard.press('0');
+  assert.ok(Math.abs((await zoom()) - home) < 1e-9, '0 goes home');
+  const c0 = await inApp<{ x: number }>(h.page, 'app.viewer.viewport.getCenter(false)');
+  await h.page.keyboard.press('ArrowRight');
+  assert.ok((await inApp<{ x: number }>(h.page, 'app.viewer.viewport.getCenter(false)')).x > c0.x, 'arrow right pans');
+  await h.page.keyboard.press('0');
+  await h.page.click('#help-button');
+  const help = (await h.page.textContent('#help-keys'))!;
+  for (const k of ['pan left', 'pan right', 'zoom in', 'zoom out', 'whole image (home)', '↑ or W', '0']) assert.ok(help.includes(k), `help lists ${k}`);
+  await h.page.keyboard.press('Escape');
+});
+
+test('"Server path…" is a dialog listing the allowed folders; a large image\'s numbers fit the Image panel', async () => {
+  // 16000 x 16000 (a tiled, deflated TIFF of one grey: 1 MB on disk); its size once read "16000 × 1600" in the panel.
+  const file = path.join(tempDir('phasesr-path-'), 'large.tif');
+  await sharp({ create: { width: 16000, height: 16000, channels: 3, background: { r: 90, g: 90, b: 90 } } })
+    .toColourspace('b-w').tiff({ tile: true, tileWidth: 256, tileHeight: 256, compression: 'deflate' }).toFile(file);
+  await h.page.click('#open-button');
+  await h.page.click('#path-button');
+  assert.ok(await h.page.locator('#path-dialog').isVisible(), 'the dialog opens');
+  await h.page.waitForSelector('#path-folders button');
+  const folders = await h.page.locator('#path-folders button').allTextContents();
+  const tmp = await realpath(os.tmpdir());
+  assert.ok(folders.includes(`${tmp}/`), `the OS temp folder is listed: ${folders.join(', ')}`);
+  await h.page.fill('#path-input', '/etc/passwd');
+  await h.page.click('#path-open');
+  await h.page.waitForFunction('document.getElementById("path-error").textContent !== ""');
+  assert.match((await h.page.textContent('#path-error'))!, /^SR_ERR_PATH_FORBIDDEN: /);
+  assert.ok(await h.page.locator('#path-dialog').isVisible(), 'a refusal keeps the dialog open');
+  // The browser logs the refused request (403) as a console error: that one was asked for.
+  const i = h.errors.findIndex((e) => /status of 403/.test(e));
+  if (i >= 0) h.errors.splice(i, 1);
+  await h.page.click(`#path-folders button:text-is("${tmp}/")`);
+  assert.equal(await h.page.inputValue('#path-input'), `${tmp}/`);
+  await h.page.fill('#path-input', await realpath(file));
+  await h.page.click('#path-open');
+  await waitApp(h.page, 'app.stack.image && app.stack.image.name === "large.tif"', 120_000);
+  assert.equal(await h.page.locator('#path-dialog').isVisible(), false);
+  // Every cell inside the section's content box (a panel scrollbar, when there is one, takes its padding).
+  const overflow = await h.page.evaluate(`(() => {
+    const sec = document.getElementById('image-info').closest('section');
+    const right = sec.getBoundingClientRect().left + sec.clientWidth - parseFloat(getComputedStyle(sec).paddingRight);
+    return [...document.querySelectorAll('#image-info td')].filter((td) => td.scrollWidth > td.clientWidth + 1 || td.getBoundingClientRect().right > right + 0.5).map((td) => td.textContent);
+  })()`);
+  assert.deepEqual(overflow, [], 'no Image panel cell is clipped');
+  assert.match((await h.page.textContent('#image-info'))!, /16000 × 16000/);
 });
 
 test('a file from disk uploads and opens, with the plugin\'s layers', async () => {

@@ -2,6 +2,7 @@
 // file on the server (inside its allowed folders). Which files can be opened comes from the plugins' readers.
 import type { ImageInfo } from '../../../server/protocol';
 import type { App } from '../main';
+import { mountPathDialog } from './path-dialog';
 
 export function mountOpenMenu(app: App): void {
   const button = document.getElementById('open-button')!;
@@ -42,10 +43,16 @@ export function mountOpenMenu(app: App): void {
     if (file) void openFile(app, file);
   });
 
-  document.getElementById('path-button')!.onclick = async () => {
+  const pathDialog = mountPathDialog({
+    open: async (p) => {
+      const info = await postJson('/api/v1/images/open', { path: p });
+      app.openImage(info);
+      app.notify(`opened ${info.name}`);
+    },
+  });
+  document.getElementById('path-button')!.onclick = () => {
     close();
-    const p = prompt('Path of an image on the server (inside a folder it allows, see `phasesr serve --allow-dir`):');
-    if (p) await run(app, () => postJson('/api/v1/images/open', { path: p }));
+    void pathDialog.show();
   };
 }
 
