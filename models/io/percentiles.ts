@@ -10,6 +10,11 @@ export interface PercentileResult {
   low: number;
   high: number;
   sampled: boolean;
+  /**
+   * The same percentiles of the pixels below the dtype's maximum (255 / 65535): saturated pixels left out,
+   * as default display limits need. Equal to low/high for float32 (no saturation value).
+   */
+  unsaturated: { low: number; high: number };
 }
 
 /** Options of {@link imagePercentiles}. */
@@ -62,7 +67,7 @@ export async function imagePercentiles(src: PercentileSource, pcts: [number, num
     }
   }
   if (hist) {
-    if (n === 0) return { low: 0, high: 0, sampled };
+    if (n === 0) return { low: 0, high: 0, sampled, unsaturated: { low: 0, high: 0 } };
     const cum = new Float64Array(hist.length);
     let c = 0;
     for (let i = 0; i < hist.length; i++) { c += hist[i]!; cum[i] = c; }
@@ -71,10 +76,15 @@ export async function imagePercentiles(src: PercentileSource, pcts: [number, num
       while (lo < hi) { const mid = (lo + hi) >> 1; if (cum[mid]! > rank) hi = mid; else lo = mid + 1; }
       return lo;
     };
-    return { low: interpolate(pcts[0], n, at), high: interpolate(pcts[1], n, at), sampled };
+    const low = interpolate(pcts[0], n, at), high = interpolate(pcts[1], n, at);
+    // The ranks below the top value are the unsaturated pixels: the same lookup over fewer of them.
+    const below = n - hist[hist.length - 1]!;
+    const unsaturated = below > 0 ? { low: interpolate(pcts[0], below, at), high: interpolate(pcts[1], below, at) } : { low, high };
+    return { low, high, sampled, unsaturated };
   }
-  if (keep.length === 0) return { low: 0, high: 0, sampled };
+  if (keep.length === 0) return { low: 0, high: 0, sampled, unsaturated: { low: 0, high: 0 } };
   const sorted = Float64Array.from(keep).sort();
   const at = (rank: number): number => sorted[rank]!;
-  return { low: interpolate(pcts[0], sorted.length, at), high: interpolate(pcts[1], sorted.length, at), sampled };
+  const low = interpolate(pcts[0], sorted.length, at), high = interpolate(pcts[1], sorted.length, at);
+  return { low, high, sampled, unsaturated: { low, high } };
 }

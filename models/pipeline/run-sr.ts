@@ -1,5 +1,6 @@
-// One-shot super-resolution of a file into a file: open, normalise once, stream tiles through the
-// engine, write rows as they finish. Shared by `phasesr sr` and (later) the server's one-shot endpoint.
+// One-shot super-resolution of a file (or a region of it) into a file: open, normalise once with the whole
+// image's percentiles, stream tiles through the engine, write rows as they finish. Shared by `phasesr sr`
+// and the server's jobs (whole files, and regions of the images it has open).
 import path from 'node:path';
 import type { EngineChoice, SuperResBackend } from '../engine/backend';
 import { createEngine } from '../engine/create-engine';
@@ -8,6 +9,8 @@ import { denormalise } from '../io/normalisation';
 import { imagePercentiles } from '../io/percentiles';
 import { TiffWriter, writeImage, type Dtype, type PixelSize } from '../io/tiff-writer';
 import { describeModel, resolveModel } from '../registry';
+import { haloFor } from '../tiling';
+import { regionWindow, type Region } from './region-window';
 import { superResolve } from './super-resolve';
 
 export interface RunSrOptions {
@@ -28,6 +31,12 @@ export interface RunSrOptions {
   signal?: AbortSignal;
   /** Run on this engine (the server's shared one) instead of creating one; it is not disposed. */
   backend?: SuperResBackend;
+  /** Read this open image instead of opening `input` (which then only names it); it is not closed. */
+  source?: ImageSource;
+  /** Only this region (native pixels): the output equals the same region of the whole image's output. */
+  region?: Region;
+  /** The whole image's normalisation percentiles, when already known (as NORMALISATION_PERCENTILES gives them). */
+  percentiles?: { low: number; high: number; sampled?: boolean };
 }
 
 export interface RunSrResult {
@@ -58,19 +67,26 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
     throw Object.assign(new Error(`model ${model.config.name} is ${model.config.scale}x; it cannot make ${o.scale}x`), { code: 'SR_ERR_USAGE' });
   }
 
-  const src = await ImageSource.open(o.input);
+  const src = o.source ?? await ImageSource.open(o.input);
   try {
     for (const w of src.warnings) log(`warning: ${w}`);
-    const { low, high, sampled } = await imagePercentiles(src, NORMALISATION_PERCENTILES);
+    const { low, high, sampled = false } = o.percentiles ?? await imagePercentiles(src, NORMALISATION_PERCENTILES);
     log(`normalisation: ${src.dtype} ${NORMALISATION_PERCENTILES.join('/')} percentiles = ${+low.toPrecision(6)}..${+high.toPrecision(6)}${sampled ? ' (sampled)' : ''}`);
-    const width = src.width * o.scale;
-    const height = src.height * o.scale;
+    let window;
+    try {
+      window = o.region && regionWindow(src, o.region, haloFor(model.config));
+    } catch (e) {
+      throw Object.assign(new Error(`${path.basename(o.input)}: ${(e as Error).message}`), { code: 'SR_ERR_REGION' });
+    }
+    const width = (o.region?.width ?? src.width) * o.scale;
+    const height = (o.region?.height ?? src.height) * o.scale;
     const dtype: Dtype = o.float32 ? 'float32' : src.dtype;
     const inPixel = o.pixelSizeUm ? { x: o.pixelSizeUm, y: o.pixelSizeUm, unit: 'µm' } : src.pixelSize;
     if (o.pixelSizeUm && src.pixelSize) log(`pixel size: --pixel-size ${o.pixelSizeUm} µm overrides the file's ${src.pixelSize.x} ${src.pixelSize.unit}`);
     if (!inPixel) log('pixel size: none in the file (pass --pixel-size to calibrate the output)');
     const pixelSize = inPixel && { ...inPixel, x: inPixel.x / o.scale, y: inPixel.y / o.scale };
-    const description = `phasesr ${o.scale}x of ${path.basename(o.input)} with model ${model.config.name} (sha256 ${model.sha256.slice(0, 12)})`;
+    const of = o.region ? `the ${o.region.width}x${o.region.height}+${o.region.x}+${o.region.y} region of ` : '';
+    const description = `phasesr ${o.scale}x of ${of}${path.basename(o.input)} with model ${model.config.name} (sha256 ${model.sha256.slice(0, 12)})`;
 
     const engine = o.backend ?? await createEngine(model.config, model.weights, { ...(o.engine ? { engine: o.engine } : {}), ...(o.threads ? { threads: o.threads } : {}), log });
     // TIFF streams rows to disk as bands finish; PNG (sharp) needs the whole image, so it is only for
@@ -78,7 +94,9 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
     const writer = tiff ? await TiffWriter.create(o.output, { width, height, dtype, ...(pixelSize ? { pixelSize } : {}), description }) : undefined;
     const whole = tiff ? undefined : allocate(dtype, width * height);
     try {
-      await superResolve(src, engine, { tile: o.tile ?? 64, batch: o.batch ?? 4, level, low, high, ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}) }, async (band) => {
+      await superResolve(window?.reader ?? src, engine, { tile: o.tile ?? 64, batch: o.batch ?? 4, level, low, high, ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}) }, async (full) => {
+        const band = window ? window.crop(full, o.scale) : full;
+        if (band.height === 0) return;
         // float32 (--float32) comes back unclipped and unrounded, in the input's intensity units.
         const rows = denormalise(band.data, low, high, dtype);
         if (writer) await writer.writeRows(rows);
@@ -94,7 +112,7 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
     }
     return { width, height, dtype, ...(pixelSize ? { pixelSize } : {}), ms: performance.now() - t0, warnings: [...src.warnings] };
   } finally {
-    await src.close();
+    if (!o.source) await src.close();
   }
 }
 

@@ -2,6 +2,8 @@
 // batch-end; then progress, batch-result, resultChunk frames and batch-done {sha256}. The upload goes to a
 // temp file as it arrives (never whole in memory), the job runs in the shared SrJobs queue, and a cancel or
 // a disconnect aborts it and removes its files. One error per failed job; its later chunks are ignored.
+// export-region {id, imageId, x, y, width, height, scale} is answered the same way, with no upload: a region
+// of an image the server has open, super-resolved from its source.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
@@ -9,9 +11,10 @@ import path from 'node:path';
 
 import { ServerError, toWireError } from '../errors';
 import { UploadFile } from '../images/upload-file';
+import type { ImageStore } from '../images/image-store';
 import { encodeChunk, type ClientMessageOf } from '../protocol';
 import type { Connection } from '../ws/connection';
-import type { SrJobs } from './sr-job';
+import type { SrJobResult, SrJobs } from './sr-job';
 
 /** Batch jobs one connection may have in flight (uploading, queued or running). */
 export const MAX_BATCH_JOBS_PER_CONNECTION = 4;
@@ -20,9 +23,10 @@ type JobState = 'upload' | 'running' | 'failed' | 'cancelled';
 
 interface BatchJob {
   id: number;
-  begin: ClientMessageOf<'batch-begin'>;
-  /** The temp file, being created (a failure is reported as the job's error). */
-  upload: Promise<UploadFile>;
+  /** Absent for a region export. */
+  begin?: ClientMessageOf<'batch-begin'>;
+  /** The temp file, being created (a failure is reported as the job's error); absent for a region export. */
+  upload?: Promise<UploadFile>;
   state: JobState;
   abort: AbortController;
   /** Set by the first batch-end: a repeated one is answered by that first one. */
@@ -31,6 +35,8 @@ interface BatchJob {
 
 export interface BatchHandlerOptions {
   jobs: SrJobs;
+  /** The open images region exports read. */
+  store: ImageStore;
   maxUploadBytes: number;
   chunkBytes: number;
   log: (line: string) => void;
@@ -48,8 +54,7 @@ export class BatchHandler {
   begin(msg: ClientMessageOf<'batch-begin'>, conn: Connection): void {
     const jobs = jobsOf(conn);
     if (jobs.has(msg.id) || conn.hasChunkSink(msg.id)) throw new ServerError('SR_ERR_DUPLICATE_ID', `request id ${msg.id} is already in use`);
-    const live = [...jobs.values()].filter((j) => j.state === 'upload' || j.state === 'running').length;
-    if (live >= MAX_BATCH_JOBS_PER_CONNECTION) throw new ServerError('SR_ERR_BUSY', `${live} batch jobs are already in flight on this connection; wait for one to finish`);
+    this.#checkRoom(jobs);
     if (msg.bytes > this.opts.maxUploadBytes) throw new ServerError('SR_ERR_TOO_LARGE', `upload of ${msg.bytes} bytes exceeds the limit of ${this.opts.maxUploadBytes}`);
     const upload = UploadFile.create(this.opts.jobs.workDir, msg.name, msg.bytes, this.opts.maxUploadBytes);
     const job: BatchJob = { id: msg.id, begin: msg, upload, state: 'upload', abort: new AbortController() };
@@ -78,7 +83,7 @@ export class BatchHandler {
   async end(msg: ClientMessageOf<'batch-end'>, conn: Connection): Promise<void> {
     const jobs = jobsOf(conn);
     const job = jobs.get(msg.id);
-    if (!job) throw new ServerError('SR_ERR_NOT_FOUND', `no batch job with id ${msg.id} (send batch-begin first)`);
+    if (!job?.upload || !job.begin) throw new ServerError('SR_ERR_NOT_FOUND', `no batch job with id ${msg.id} (send batch-begin first)`);
     if (job.ending) return;
     job.ending = true;
     await conn.chunksSettled();
@@ -88,24 +93,54 @@ export class BatchHandler {
       jobs.delete(msg.id);
       return;
     }
-    job.state = 'running';
-    const signal = AbortSignal.any([conn.signal, job.abort.signal]);
-    let output: string | undefined;
-    try {
-      const up = await (await job.upload).finish();
-      const b = job.begin;
+    const { upload, begin: b } = job;
+    await this.#runJob(job, conn, async (signal) => {
+      const up = await (await upload).finish();
       const r = await this.opts.jobs.run({
         input: up.path, displayName: path.basename(b.name), scale: b.scale as 2 | 4 | 8, model: b.model, float32: b.float32, pixelSizeUm: b.pixelSizeUm, signal,
         onProgress: (stage, done, total) => conn.send({ type: 'progress', id: msg.id, stage, done, total }),
       });
+      return { name: resultName(b.name, b.scale), result: r };
+    });
+  }
+
+  /** A region of an open image, super-resolved on the server and sent back as batch-end's result is. */
+  async region(msg: ClientMessageOf<'export-region'>, conn: Connection): Promise<void> {
+    const jobs = jobsOf(conn);
+    if (jobs.has(msg.id) || conn.hasChunkSink(msg.id)) throw new ServerError('SR_ERR_DUPLICATE_ID', `request id ${msg.id} is already in use`);
+    this.#checkRoom(jobs);
+    const img = this.opts.store.get(msg.imageId);
+    const region = { x: msg.x, y: msg.y, width: msg.width, height: msg.height };
+    if (region.x + region.width > img.width || region.y + region.height > img.height) {
+      throw new ServerError('SR_ERR_REGION', `region ${region.width}x${region.height}+${region.x}+${region.y} is not inside the ${img.width}x${img.height} image`);
+    }
+    const job: BatchJob = { id: msg.id, state: 'running', abort: new AbortController() };
+    jobs.set(msg.id, job);
+    await this.#runJob(job, conn, async (signal) => {
+      const r = await this.opts.jobs.runRegion({
+        image: img, region, scale: msg.scale, float32: msg.float32, signal,
+        onProgress: (stage, done, total) => conn.send({ type: 'progress', id: msg.id, stage, done, total }),
+      });
+      return { name: resultName(`${stemOf(img.name)}_x${region.x}_y${region.y}_${region.width}x${region.height}`, msg.scale), result: r };
+    });
+  }
+
+  /** Runs a job and streams its result file (batch-result, resultChunk frames, batch-done); removes its files. */
+  async #runJob(job: BatchJob, conn: Connection, work: (signal: AbortSignal) => Promise<{ name: string; result: SrJobResult }>): Promise<void> {
+    const jobs = jobsOf(conn);
+    job.state = 'running';
+    const signal = AbortSignal.any([conn.signal, job.abort.signal]);
+    let output: string | undefined;
+    try {
+      const { name, result: r } = await work(signal);
       output = r.path;
       const { size } = await stat(r.path);
       conn.send({
-        type: 'batch-result', id: msg.id, name: resultName(b.name, b.scale), bytes: size, width: r.width, height: r.height,
+        type: 'batch-result', id: job.id, name, bytes: size, width: r.width, height: r.height,
         dtype: r.dtype, ...(r.pixelSize ? { pixelSize: r.pixelSize } : {}), ms: Math.round(r.ms), ...(r.warnings.length ? { warnings: r.warnings } : {}),
       });
-      const sha256 = await this.#sendFile(conn, msg.id, r.path, size, signal);
-      if (sha256) conn.send({ type: 'batch-done', id: msg.id, sha256 });
+      const sha256 = await this.#sendFile(conn, job.id, r.path, size, signal);
+      if (sha256) conn.send({ type: 'batch-done', id: job.id, sha256 });
     } catch (e) {
       // A cancel was answered by `cancelled`, a disconnect has nobody to tell.
       // (`state` is changed by cancel() meanwhile: read it through the object, not the narrowed type.)
@@ -114,10 +149,15 @@ export class BatchHandler {
         throw e;
       }
     } finally {
-      jobs.delete(msg.id);
+      jobs.delete(job.id);
       await abortUpload(job);
       if (output) await rm(output, { force: true });
     }
+  }
+
+  #checkRoom(jobs: Map<number, BatchJob>): void {
+    const live = [...jobs.values()].filter((j) => j.state === 'upload' || j.state === 'running').length;
+    if (live >= MAX_BATCH_JOBS_PER_CONNECTION) throw new ServerError('SR_ERR_BUSY', `${live} batch jobs are already in flight on this connection; wait for one to finish`);
   }
 
   /** Cancels this connection's batch jobs among `ids` (or all); returns the ids it cancelled. */
@@ -171,14 +211,17 @@ export class BatchHandler {
 
 /** `cells.tif` at 8x -> `cells-x8.tif` (always TIFF: any dtype, any size, pixel size kept). */
 export function resultName(name: string, scale: number): string {
+  return `${stemOf(name) || 'image'}-x${scale}.tif`;
+}
+
+function stemOf(name: string): string {
   const base = path.basename(name);
-  const stem = base.includes('.') ? base.slice(0, base.lastIndexOf('.')) : base;
-  return `${stem || 'image'}-x${scale}.tif`;
+  return base.includes('.') ? base.slice(0, base.lastIndexOf('.')) : base;
 }
 
 /** Closes and deletes the job's temp upload (idempotent; nothing to do when it was never created). */
 async function abortUpload(job: BatchJob): Promise<void> {
-  await job.upload.then((u) => u.abort(), () => undefined);
+  await job.upload?.then((u) => u.abort(), () => undefined);
 }
 
 function jobsOf(conn: Connection): Map<number, BatchJob> {

@@ -1,4 +1,4 @@
-// Wires the batch API into a server: WebSocket batch-begin / batch-end (+ cancel and disconnect), the
+// Wires the batch API into a server: WebSocket batch-begin / batch-end and export-region (+ cancel and disconnect), the
 // HTTP one-shot endpoint /api/v1/sr and its downloadable results. Called once from PhasesrServer.
 import path from 'node:path';
 
@@ -15,9 +15,10 @@ export function registerBatchApi(ctx: ServerContext & { readonly app: Express })
   const { hub, app, store, options } = ctx;
   const jobs = new SrJobs({ engine: yieldingEngine(ctx.engine, ctx.tiles.queue), options, stats: ctx.stats }, store.uploadDir);
   const results = new ResultStore(path.join(store.uploadDir, 'results'));
-  const batch = new BatchHandler({ jobs, maxUploadBytes: options.maxUploadBytes, chunkBytes: options.chunkBytes, log: options.log });
+  const batch = new BatchHandler({ jobs, store, maxUploadBytes: options.maxUploadBytes, chunkBytes: options.chunkBytes, log: options.log });
   hub.register('batch-begin', (msg, conn) => batch.begin(msg, conn)); // synchronous: see BatchHandler.begin
   hub.register('batch-end', (msg, conn) => batch.end(msg, conn));
+  hub.register('export-region', (msg, conn) => batch.region(msg, conn));
   hub.onCancel((conn, ids) => batch.cancel(conn, ids === 'all' ? undefined : ids, ids === 'all'));
   hub.onConnectionClose((conn) => void batch.closed(conn));
   mountSrRoutes(app, { jobs, results, allowed: store.allowed, maxUploadBytes: options.maxUploadBytes, modelScale: ctx.model.config.scale, log: options.log });

@@ -7,7 +7,7 @@ import path from 'node:path';
 
 import sharp from 'sharp';
 
-import { runSr, type SuperResBackend } from '../../models';
+import { runSr, type ImageSource, type RunSrOptions, type SuperResBackend } from '../../models';
 import type { ServerOptions } from '../config';
 import { nameFileInError, ServerError } from '../errors';
 import type { ServerMessageOf } from '../protocol';
@@ -30,6 +30,17 @@ export interface SrJobRequest {
   onStart?: () => void;
   /** The name the client knows the input by: error messages say it instead of the server's temp path. */
   displayName?: string;
+}
+
+/** A region of an image the server has open, super-resolved as part of the whole image. */
+export interface SrRegionRequest {
+  /** The open image: its source, its name (for the output's description) and its whole-image percentiles. */
+  image: { source: ImageSource; name: string; percentiles: { low: number; high: number; sampled: boolean } };
+  region: { x: number; y: number; width: number; height: number };
+  scale: 2 | 4 | 8;
+  float32?: boolean | undefined;
+  signal: AbortSignal;
+  onProgress?: (stage: JobStage, done: number, total: number) => void;
 }
 
 export interface SrJobResult {
@@ -95,10 +106,30 @@ export class SrJobs {
     }
   }
 
+  /**
+   * A region of an open image, read from its source with the whole image's percentiles: the output equals
+   * that region of the whole image's output (`phasesr sr`).
+   */
+  async runRegion(req: SrRegionRequest): Promise<SrJobResult> {
+    const { image, region: r, scale } = req;
+    const bytes = req.float32 ? 4 : image.source.dtype === 'uint8' ? 1 : image.source.dtype === 'uint16' ? 2 : 4;
+    await this.#checkDisk(r.width * r.height * scale * scale * bytes);
+    return this.#execute(`region ${r.width}x${r.height}+${r.x}+${r.y} of ${image.name}`, req, {
+      input: image.name, source: image.source, region: r, percentiles: image.percentiles, scale, float32: !!req.float32,
+    });
+  }
+
   async #run(req: SrJobRequest): Promise<SrJobResult> {
     this.#checkModel(req.model);
     req.onProgress?.('open', 0, 1);
     const { width, height } = await this.#checkInput(req.input, req.scale, !!req.float32);
+    return this.#execute(`${width}x${height}`, req, {
+      input: req.input, scale: req.scale, float32: !!req.float32, ...(req.pixelSizeUm ? { pixelSizeUm: req.pixelSizeUm } : {}),
+    });
+  }
+
+  /** runSr on the server's engine into a temp TIFF, when the queue gives this job its turn. */
+  #execute(what: string, req: Pick<SrJobRequest, 'signal' | 'onProgress' | 'onStart'>, o: Omit<RunSrOptions, 'output'>): Promise<SrJobResult> {
     const out = this.tempPath('.tif');
     return this.queue.run(req.signal, async () => {
       const t0 = performance.now();
@@ -106,13 +137,11 @@ export class SrJobs {
       req.onStart?.();
       try {
         const r = await runSr({
-          input: req.input, output: out, scale: req.scale, model: this.host.options.model, backend: this.host.engine,
-          tile: JOB_TILE, batch: JOB_ENGINE_BATCH, float32: !!req.float32, signal: req.signal,
-          ...(req.pixelSizeUm ? { pixelSizeUm: req.pixelSizeUm } : {}),
+          ...o, output: out, model: this.host.options.model, backend: this.host.engine, tile: JOB_TILE, batch: JOB_ENGINE_BATCH, signal: req.signal,
           log: () => undefined,
           onProgress: (d, t) => req.onProgress?.('inference', d, t),
         });
-        this.host.options.log(`sr job: ${width}x${height} -> ${r.width}x${r.height} ${r.dtype} in ${Math.round(performance.now() - t0)} ms`);
+        this.host.options.log(`sr job: ${what} -> ${r.width}x${r.height} ${r.dtype} in ${Math.round(performance.now() - t0)} ms`);
         return { path: out, width: r.width, height: r.height, dtype: r.dtype, ...(r.pixelSize ? { pixelSize: r.pixelSize } : {}), ms: r.ms, warnings: r.warnings };
       } catch (e) {
         await rm(out, { force: true });
@@ -141,12 +170,15 @@ export class SrJobs {
     if (w * h > this.host.options.maxImagePixels) {
       throw new ServerError('SR_ERR_TOO_LARGE', `image is ${w}x${h} = ${w * h} pixels, above the server's limit of ${this.host.options.maxImagePixels}`);
     }
+    await this.#checkDisk(w * h * scale * scale * (float32 ? 4 : meta.depth === 'uchar' ? 1 : meta.depth === 'ushort' ? 2 : 4));
+    return { width: w, height: h };
+  }
+
+  async #checkDisk(need: number): Promise<void> {
     const fs = await statfs(this.workDir);
-    const need = w * h * scale * scale * (float32 ? 4 : meta.depth === 'uchar' ? 1 : meta.depth === 'ushort' ? 2 : 4);
     if (need > fs.bavail * fs.bsize) {
       throw new ServerError('SR_ERR_TOO_LARGE', `the output could need ${(need / 2 ** 30).toFixed(1)} GiB; the server's temp folder has ${(fs.bavail * fs.bsize / 2 ** 30).toFixed(1)} GiB free`);
     }
-    return { width: w, height: h };
   }
 }
 

@@ -67,6 +67,9 @@ export interface BatchOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link PhasesrClient.exportRegion}: those of a batch job that make sense without an upload. */
+export type RegionExportOptions = Pick<BatchOptions, 'scale' | 'float32' | 'output' | 'onProgress' | 'signal'>;
+
 export interface BatchOutcome {
   result: ServerMessageOf<'batch-result'>;
   sha256: string;
@@ -271,6 +274,32 @@ export class PhasesrClient {
     const id = this.#id();
     const size = typeof input === 'string' ? (await stat(input)).size : input.byteLength;
     const name = opts.name ?? (typeof input === 'string' ? path.basename(input) : 'image.tif');
+    // Stops the upload as soon as the job is answered with an error (the server ignores the rest anyway).
+    const stopUpload = new AbortController();
+    return this.#resultJob(id, opts, stopUpload, async (done) => {
+      this.#send({
+        type: 'batch-begin', id, name, bytes: size, scale: opts.scale,
+        ...(opts.model ? { model: opts.model } : {}), ...(opts.float32 ? { float32: true } : {}), ...(opts.pixelSizeUm ? { pixelSizeUm: opts.pixelSizeUm } : {}),
+      });
+      await Promise.race([this.#upload(id, input, size, stopUpload.signal), done]);
+      this.#send({ type: 'batch-end', id });
+    });
+  }
+
+  /**
+   * Super-resolves a region (native pixels) of an image the server has open, on the server (no upload):
+   * the result equals that region of the whole image's result. Delivered as {@link batch} delivers.
+   * @throws PhasesrClientError SR_ERR_NOT_FOUND (no such image), SR_ERR_REGION (not inside it), ...
+   */
+  exportRegion(imageId: string, region: { x: number; y: number; width: number; height: number }, opts: RegionExportOptions): Promise<BatchOutcome> {
+    const id = this.#id();
+    return this.#resultJob(id, opts, new AbortController(), async () => {
+      this.#send({ type: 'export-region', id, imageId, ...region, scale: opts.scale, ...(opts.float32 ? { float32: true } : {}) });
+    });
+  }
+
+  /** Sends a job with `start` and receives its result: progress, batch-result, resultChunk frames, batch-done. */
+  async #resultJob(id: number, opts: RegionExportOptions, stopUpload: AbortController, start: (done: Promise<string>) => Promise<void>): Promise<BatchOutcome> {
     const partial = opts.output ? `${opts.output}.partial` : undefined;
     const fh = partial ? await open(partial, 'w') : undefined;
     const parts: Uint8Array[] = [];
@@ -278,8 +307,6 @@ export class PhasesrClient {
     let writes: Promise<unknown> = Promise.resolve();
     let received = 0;
     let result: ServerMessageOf<'batch-result'> | undefined;
-    // Stops the upload as soon as the job is answered with an error (the server ignores the rest anyway).
-    const stopUpload = new AbortController();
     let onAbort: (() => void) | undefined;
     const done = new Promise<string>((resolve, reject) => {
       const fail = (e: PhasesrClientError) => {
@@ -313,12 +340,7 @@ export class PhasesrClient {
     done.catch(() => undefined); // observed below; no unhandled rejection while uploading
     try {
       opts.signal?.throwIfAborted();
-      this.#send({
-        type: 'batch-begin', id, name, bytes: size, scale: opts.scale,
-        ...(opts.model ? { model: opts.model } : {}), ...(opts.float32 ? { float32: true } : {}), ...(opts.pixelSizeUm ? { pixelSizeUm: opts.pixelSizeUm } : {}),
-      });
-      await Promise.race([this.#upload(id, input, size, stopUpload.signal), done]);
-      this.#send({ type: 'batch-end', id });
+      await start(done);
       const sha256 = await done;
       await writes;
       const local = hash.digest('hex');

@@ -35,7 +35,8 @@ export class ServedImage {
     readonly sha256: string,
     readonly name: string,
     readonly source: ImageSource,
-    readonly percentiles: { low: number; high: number; sampled: boolean; pcts: [number, number] },
+    /** Normalisation percentiles of the whole image; `unsaturated`: the same without dtype-maximum pixels. */
+    readonly percentiles: { low: number; high: number; sampled: boolean; pcts: [number, number]; unsaturated: { low: number; high: number } },
     readonly modelScale: number,
     halo: number,
     /** LR pixels per inference block side (one of server/config.ts BLOCK_SIZES). */
@@ -73,7 +74,8 @@ export class ServedImage {
     return {
       imageId: this.id, name: this.name, width: s.width, height: s.height, dtype: s.dtype, format: s.format,
       ...(s.pixelSize ? { pixelSize: s.pixelSize } : {}),
-      percentiles: this.percentiles, warnings: s.warnings,
+      percentiles: { low: this.percentiles.low, high: this.percentiles.high, sampled: this.percentiles.sampled, pcts: this.percentiles.pcts },
+      displayRange: this.percentiles.unsaturated, warnings: s.warnings,
       tileSize: p.tileSize, nativeLevel: p.nativeLevel, maxLevel: p.maxLevel, levels: p.levels,
       descriptorUrl: `${api}/descriptor.json`, dziUrl: `${api}/sr.dzi`,
     };

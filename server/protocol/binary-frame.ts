@@ -18,9 +18,10 @@ export type Layer = (typeof LAYERS)[number];
 /**
  * Tile payload encodings. png: 8-bit grey, lossless, display-mapped through the image's percentiles
  * (low -> 0, high -> 255). u16: raw little-endian uint16 in the image's intensity units (rounded, clipped to
- * 0..65535). f32: raw little-endian float32 in the image's intensity units, unclipped.
+ * 0..65535). f32: raw little-endian float32 in the image's intensity units, unclipped. u16z / f32z: the same
+ * samples through raw-filter.ts (byte planes; row deltas for u16), then zlib deflate: what the viewer uses.
  */
-export const ENCODINGS = ['png', 'u16', 'f32'] as const;
+export const ENCODINGS = ['png', 'u16', 'f32', 'u16z', 'f32z'] as const;
 export type Encoding = (typeof ENCODINGS)[number];
 
 /** Flag bit: the last chunk of an upload or result. */

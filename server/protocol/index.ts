@@ -4,3 +4,4 @@ export * from './messages';
 export * from './binary-frame';
 export * from './error-codes';
 export * from './deep-zoom';
+export * from './raw-filter';

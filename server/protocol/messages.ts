@@ -37,6 +37,11 @@ export const ImageInfoSchema = z.object({
   pixelSize: PixelSizeSchema.optional(),
   /** The normalisation used by every tile: low -> 0 (PNG black), high -> 1 (PNG white). */
   percentiles: z.object({ low: z.number(), high: z.number(), sampled: z.boolean(), pcts: z.tuple([z.number(), z.number()]) }),
+  /**
+   * Default display limits: the same percentiles of the pixels below the dtype's maximum (saturated pixels
+   * left out, so a few thousand 65535s do not wash the image out). Equal to `percentiles` for float32.
+   */
+  displayRange: z.object({ low: z.number(), high: z.number() }),
   warnings: z.array(z.string()),
   tileSize: Int,
   nativeLevel: Int,
@@ -94,12 +99,25 @@ export const BatchBegin = z.object({
   pixelSizeUm: z.number().positive().optional(),
 });
 export const BatchEnd = z.object({ type: z.literal('batch-end'), id: RequestId });
+/**
+ * Super-resolution of a region (native pixels) of an open image, on the server: no upload. The output equals
+ * the same region of the whole image's (`phasesr sr`: the image's own percentiles, real context around the
+ * region). Answered as batch-end is: progress, batch-result, resultChunk frames, batch-done (or an error).
+ */
+export const ExportRegion = z.object({
+  type: z.literal('export-region'), id: RequestId, imageId: ImageId,
+  x: Int, y: Int, width: z.number().int().positive(), height: z.number().int().positive(),
+  scale: z.union([z.literal(2), z.literal(4), z.literal(8)]),
+  /** Raw float32 output instead of the image's dtype. */
+  float32: z.boolean().optional(),
+});
 
-export const ClientMessageSchema = z.union([ClientHello, OpenImage, UploadBegin, UploadEnd, CloseImage, RequestTiles, Cancel, Viewport, StatusRequest, BatchBegin, BatchEnd]);
+export const ClientMessageSchema = z.union([ClientHello, OpenImage, UploadBegin, UploadEnd, CloseImage, RequestTiles, Cancel, Viewport, StatusRequest, BatchBegin, BatchEnd, ExportRegion]);
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 export const CLIENT_MESSAGE_SCHEMAS = {
   hello: ClientHello, 'open-image': OpenImage, 'upload-begin': UploadBegin, 'upload-end': UploadEnd, 'close-image': CloseImage,
   tiles: RequestTiles, cancel: Cancel, viewport: Viewport, status: StatusRequest, 'batch-begin': BatchBegin, 'batch-end': BatchEnd,
+  'export-region': ExportRegion,
 } as const;
 export type ClientMessageType = keyof typeof CLIENT_MESSAGE_SCHEMAS;
 export type ClientMessageOf<T extends ClientMessageType> = z.infer<(typeof CLIENT_MESSAGE_SCHEMAS)[T]>;

@@ -1,12 +1,19 @@
 // Tile encodings (protocol ENCODINGS): png = 8-bit display mapping through the image's percentiles (the
-// normalised value 0..1 -> 0..255, clipped; lossless PNG); u16 / f32 = the image's own intensity units.
+// normalised value 0..1 -> 0..255, clipped; lossless PNG); u16 / f32 = the image's own intensity units;
+// u16z / f32z = those filtered (protocol raw-filter.ts) and deflated (zlib, on the libuv thread pool).
 import { endianness } from 'node:os';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 
 import sharp from 'sharp';
 
 import { denormalise } from '../../models/io/normalisation';
-import type { Encoding } from '../protocol';
+import { filterF32, filterU16, type Encoding } from '../protocol';
 import type { EncodedTile, FloatTile } from './float-tile';
+
+/** zlib level of u16z / f32z: 1 is within a few % of 6 on these filtered bytes at a fraction of the time (docs/benchmarks/viewport-bytes.md). */
+const DEFLATE_LEVEL = 1;
+const deflate = promisify(zlib.deflate);
 
 if (endianness() !== 'LE') throw new Error('phasesr tile encodings are little-endian; this machine is big-endian');
 
@@ -21,8 +28,11 @@ export async function encodeTile(t: FloatTile, encoding: Encoding, low: number, 
     const png = await sharp(px, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png({ compressionLevel: 4 }).toBuffer();
     return { width, height, payload: new Uint8Array(png.buffer, png.byteOffset, png.byteLength) };
   }
-  const raw = denormalise(data, low, high, encoding === 'u16' ? 'uint16' : 'float32');
-  return { width, height, payload: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) };
+  const raw = denormalise(data, low, high, encoding === 'u16' || encoding === 'u16z' ? 'uint16' : 'float32');
+  if (encoding === 'u16' || encoding === 'f32') return { width, height, payload: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) };
+  const filtered = encoding === 'u16z' ? filterU16(raw as Uint16Array, width) : filterF32(raw as Float32Array);
+  const z = await deflate(filtered, { level: DEFLATE_LEVEL });
+  return { width, height, payload: new Uint8Array(z.buffer, z.byteOffset, z.byteLength) };
 }
 
 /** MIME type of an encoding over HTTP. */

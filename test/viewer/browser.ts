@@ -41,7 +41,8 @@ export async function startViewer(opts: { width?: number; height?: number; image
   const errors: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  await page.goto(`${url}/`);
+  // A loaded machine (CI, parallel work) can take well over 30 s for the first page load.
+  await page.goto(`${url}/`, { timeout: 120_000 });
   await page.waitForFunction('document.body.dataset.ready !== undefined', undefined, { timeout: 60_000 });
   const ready = await page.evaluate('document.body.dataset.ready');
   if (ready !== 'true') throw new Error(`viewer did not start: ${await page.textContent('#status-message')} ${errors.join('; ')}`);

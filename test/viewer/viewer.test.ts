@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 
 import { ImageSource } from '../../models/io/image-source';
+import { writeImage } from '../../models/io/tiff-writer';
 import { tempDir } from '../helpers/shared';
 import {
   goTo, greyStd, inApp, meanAbsDiff, meanGrey, sleep, startViewer, viewPixels, waitApp, waitLayerLoaded, type ViewerHarness,
@@ -161,7 +162,7 @@ test('the compare split and the contrast limits change what is drawn', async () 
   assert.ok(meanAbsDiff(plain, reset) < 0.05, 'reset restores the full range');
 });
 
-test('a drawn region exports as a super-resolved TIFF with its pixel size (batch API)', async () => {
+test('a drawn region exports as a super-resolved TIFF with its pixel size (export-region on the server)', async () => {
   await inApp(h.page, '(app.stack.set("sr", { visible: false }), true)'); // no model tiles to wait behind
   await goTo(h.page, SPOT.x, SPOT.y, 4);
   const view = (await h.page.locator('#view').boundingBox())!;
@@ -244,6 +245,11 @@ test('"Server path…" is a dialog listing the allowed folders; a large image\'s
   })()`);
   assert.deepEqual(overflow, [], 'no Image panel cell is clipped');
   assert.match((await h.page.textContent('#image-info'))!, /16000 × 16000/);
+  // Close it (its overview tiles read much of 256 megapixels) and show the sample again for the next tests.
+  const large = h.server.store.list().find((i) => i.name === 'large.tif')!;
+  const sample = h.server.store.list().find((i) => i.name === 'sample.tif')!.info();
+  await inApp(h.page, `(app.openImage(${JSON.stringify(sample)}), true)`);
+  assert.equal((await fetch(`${h.url}/api/v1/images/${large.id}`, { method: 'DELETE' })).status, 204);
 });
 
 test('a file from disk uploads and opens, with the plugin\'s layers', async () => {
@@ -270,5 +276,65 @@ function crop(a: { width: number; height: number; grey: Float32Array }, x0: numb
   for (let y = Math.floor(0.1 * a.height); y < Math.floor(0.75 * a.height); y++) {
     for (let x = Math.floor(x0 * a.width); x < Math.floor(x1 * a.width); x++) out.push(a.grey[y * a.width + x]!);
   }
+  return { grey: Float32Array.from(out) };
+}
+
+test('16-bit display: auto-contrast on a background-heavy 8x view maps the raw samples (many grey levels, not ~30)', async () => {
+  // The flattest 64x44 native window of the sample: background with its noise.
+  const src = await ImageSource.open(h.server.store.list().find((i) => i.name === 'sample.tif')!.source.path);
+  let best = { x: 0, y: 0, std: Infinity };
+  try {
+    for (let y = 0; y + 44 <= H; y += 40) {
+      for (let x = 0; x + 64 <= W; x += 40) {
+        const px = await src.readRegion(x, y, 64, 44);
+        let m = 0, s = 0;
+        for (const v of px) m += v;
+        m /= px.length;
+        for (const v of px) s += (v - m) ** 2;
+        if (Math.sqrt(s / px.length) < best.std) best = { x, y, std: Math.sqrt(s / px.length) };
+      }
+    }
+  } finally {
+    await src.close();
+  }
+  const sample = h.server.store.list().find((i) => i.name === 'sample.tif')!.info();
+  await inApp(h.page, `(app.openImage(${JSON.stringify(sample)}), true)`); // the sample again, its default display
+  await inApp(h.page, '(app.stack.set("sr", { visible: false }), app.stack.setSmooth(false), true)'); // native pixels as blocks
+  await goTo(h.page, best.x + 32, best.y + 22, 8);
+  await waitLayerLoaded(h.page, 'original');
+  await h.page.keyboard.press('a');
+  await h.page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+  const shot = await viewPixels(h.page);
+  const levels = new Set<number>();
+  const x0 = Math.floor(shot.width / 2 - 250), y0 = Math.floor(shot.height / 2 - 175);
+  for (let y = y0; y < y0 + 350; y++) for (let x = x0; x < x0 + 500; x++) levels.add(shot.rgb[3 * (y * shot.width + x)]!);
+  assert.ok(levels.size > 60, `a 500x350 crop shows ${levels.size} grey levels after auto-contrast (grey std of the window ${best.std.toFixed(1)})`);
+  await inApp(h.page, '(app.stack.set("sr", { visible: true }), app.stack.setSmooth(true), true)');
+});
+
+test('an image with saturated pixels opens with limits that ignore them (not washed out)', async () => {
+  const w = 512, hgt = 384;
+  const px = new Uint16Array(w * hgt);
+  for (let y = 0; y < hgt; y++) {
+    for (let x = 0; x < w; x++) px[y * w + x] = Math.round(3000 + 1500 * Math.sin(x / 11) * Math.cos(y / 17) + 40 * Math.sin(x * 7.3 + y * 3.1));
+  }
+  for (let y = 0; y < 80; y++) for (let x = 0; x < 80; x++) px[y * w + x] = 65535; // 3 % saturated: their 99.9th percentile is 65535
+  const file = path.join(tempDir('phasesr-saturated-'), 'saturated.tif');
+  await writeImage(file, { width: w, height: hgt, dtype: 'uint16', data: px });
+  const info = await (await fetch(`${h.url}/api/v1/images/open`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: file }) })).json() as { percentiles: { high: number }; displayRange: { high: number } };
+  assert.equal(info.percentiles.high, 65535);
+  assert.ok(info.displayRange.high < 5000, `default display limit below the saturated value (${info.displayRange.high})`);
+  await inApp(h.page, `(app.openImage(${JSON.stringify(info)}), true)`);
+  await waitLayerLoaded(h.page, 'original');
+  assert.ok(await inApp<number>(h.page, 'app.display.settings.max') < 5000);
+  const shot = await viewPixels(h.page);
+  const away = { x0: 0.45, y0: 0.45, x1: 0.9, y1: 0.9 }; // the sine pattern, away from the saturated corner
+  const grey = greyStd(cropRect(shot, away));
+  assert.ok(grey > 40, `the pattern spans the display (grey std ${grey.toFixed(1)}; washed out it was a few levels)`);
+});
+
+function cropRect(a: { width: number; height: number; grey: Float32Array }, r: { x0: number; y0: number; x1: number; y1: number }): { grey: Float32Array } {
+  const out: number[] = [];
+  for (let y = Math.floor(r.y0 * a.height); y < Math.floor(r.y1 * a.height); y++) for (let x = Math.floor(r.x0 * a.width); x < Math.floor(r.x1 * a.width); x++) out.push(a.grey[y * a.width + x]!);
   return { grey: Float32Array.from(out) };
 }

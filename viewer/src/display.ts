@@ -1,10 +1,9 @@
 // Display mapping, as napari's image layer controls: contrast limits (in the image's intensity units),
-// gamma and a colormap, plus stages plugins add. Tiles arrive display-mapped to 8 bits (the image's 0.1 and
-// 99.9 percentiles -> 0 and 255), so the mapping is one 256-entry lookup table per channel, applied to the
-// drawn view as an SVG feComponentTransfer filter: changing contrast never refetches or redraws tiles.
+// gamma and a colormap, plus stages plugins add. Tiles arrive raw (16-bit or float, raw-tiles.ts), so the
+// mapping applies to the data itself; these are its settings, colormaps and the view's statistics.
 
 export interface DisplaySettings {
-  /** Contrast limits in intensity units, inside [low, high] of the image's percentiles. */
+  /** Contrast limits in intensity units. */
   min: number;
   max: number;
   gamma: number;
@@ -33,77 +32,20 @@ export function colormapAt(name: ColormapName, t: number): Rgb {
   return [c0[0] + (c1[0] - c0[0]) * f, c0[1] + (c1[1] - c0[1]) * f, c0[2] + (c1[2] - c0[2]) * f];
 }
 
-/** Lookup tables (0..1 per channel) for the 256 display values of tiles whose 0..255 spans [low, high]. */
-export function buildLut(s: DisplaySettings, low: number, high: number, stages: ((t: number) => number)[]): { r: number[]; g: number[]; b: number[] } {
-  const r: number[] = [], g: number[] = [], b: number[] = [];
-  const span = Math.max(1e-12, s.max - s.min);
-  for (let v = 0; v < 256; v++) {
-    const intensity = low + (v / 255) * (high - low);
-    let t = Math.min(1, Math.max(0, (intensity - s.min) / span)) ** s.gamma;
-    for (const f of stages) t = Math.min(1, Math.max(0, f(t)));
-    const c = colormapAt(s.colormap, t);
-    r.push(c[0] / 255), g.push(c[1] / 255), b.push(c[2] / 255);
-  }
-  return { r, g, b };
+/** Histogram (`bins` bins over [lo, hi], values outside clipped to the ends) of samples in intensity units. */
+export function sampleHistogram(samples: Float32Array, lo: number, hi: number, bins = 256): Uint32Array<ArrayBuffer> {
+  const out = new Uint32Array(bins);
+  const k = bins / Math.max(1e-12, hi - lo);
+  for (const v of samples) out[Math.min(bins - 1, Math.max(0, Math.floor((v - lo) * k)))]!++;
+  return out;
 }
 
-/** Writes the LUT into the page's SVG filter `#id` (created on first use) and returns `url(#id)`. */
-export function applyLutFilter(id: string, lut: { r: number[]; g: number[]; b: number[] }): string {
-  const NS = 'http://www.w3.org/2000/svg';
-  let filter: Element | null = document.getElementById(id);
-  if (!filter) {
-    const svg = document.createElementNS(NS, 'svg');
-    svg.setAttribute('width', '0');
-    svg.setAttribute('height', '0');
-    svg.style.position = 'absolute';
-    const f = document.createElementNS(NS, 'filter');
-    f.id = id;
-    f.setAttribute('color-interpolation-filters', 'sRGB');
-    const ct = document.createElementNS(NS, 'feComponentTransfer');
-    for (const ch of ['R', 'G', 'B']) ct.appendChild(document.createElementNS(NS, `feFunc${ch}`));
-    f.appendChild(ct);
-    svg.appendChild(f);
-    filter = f;
-    document.body.appendChild(svg);
-  }
-  const funcs = filter.querySelectorAll('feFuncR, feFuncG, feFuncB');
-  [lut.r, lut.g, lut.b].forEach((table, i) => {
-    const f = funcs[i]!;
-    f.setAttribute('type', 'table');
-    f.setAttribute('tableValues', table.map((x) => x.toFixed(4)).join(' '));
-  });
-  return `url(#${id})`;
-}
-
-/** Histogram (256 bins) of the grey values of a canvas region, sampling about `samples` pixels. */
-export function canvasHistogram(canvas: HTMLCanvasElement, samples = 200_000): Uint32Array<ArrayBuffer> {
-  const bins = new Uint32Array(256);
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  if (!ctx || canvas.width === 0 || canvas.height === 0) return bins;
-  const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-  const n = canvas.width * canvas.height;
-  const step = Math.max(1, Math.floor(n / samples));
-  for (let i = 0; i < n; i += step) {
-    if (data[i * 4 + 3]! === 0) continue; // outside the image
-    bins[data[i * 4]!]!++;
-  }
-  return bins;
-}
-
-/** The display values (0..255) at the given fractions of a histogram's mass (auto-contrast). */
-export function histogramQuantiles(bins: Uint32Array, lo: number, hi: number): [number, number] | undefined {
-  let total = 0;
-  for (const c of bins) total += c;
-  if (total === 0) return undefined;
-  const find = (q: number): number => {
-    let acc = 0;
-    for (let v = 0; v < 256; v++) {
-      acc += bins[v]!;
-      if (acc >= q * total) return v;
-    }
-    return 255;
-  };
-  return [find(lo), find(hi)];
+/** The values at fractions `lo` and `hi` of the samples (auto-contrast); undefined when there are none. */
+export function sampleQuantiles(samples: Float32Array, lo: number, hi: number): [number, number] | undefined {
+  if (samples.length === 0) return undefined;
+  const s = Float32Array.from(samples).sort();
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]!;
+  return [at(lo), at(hi)];
 }
 
 /** Draws the histogram (log counts) with the contrast limits as markers. */

@@ -6,6 +6,7 @@ import OpenSeadragon from 'openseadragon';
 
 import type { ImageInfo } from '../../server/protocol';
 import type { LayerState, TileLayerSpec } from './plugin-api';
+import { RawTileRenderer } from './raw-tiles';
 import type { ViewerSocket } from './socket';
 import { createWsTileSource } from './tile-source';
 
@@ -34,6 +35,8 @@ export class LayerStack {
   /** Smooth (bilinear) or nearest drawing of pixels magnified past their level. */
   smooth = true;
   readonly #listeners: (() => void)[] = [];
+  /** Draws every layer's raw tiles through the display mapping (the display panel sets it). */
+  readonly renderer = new RawTileRenderer();
 
   constructor(readonly viewer: OpenSeadragon.Viewer, readonly socket: ViewerSocket) {
     const onMove = (): void => this.#applyClips();
@@ -195,7 +198,7 @@ export class LayerStack {
     this.#layers.push(entry);
     const maxLevel = img.nativeLevel + Math.round(Math.log2(state.maxScale));
     const tileSource = createWsTileSource({
-      image: img, layer: state.serverLayer, maxLevel, socket: this.socket, wanted: (l, x, y) => this.wanted(l, x, y),
+      image: img, layer: state.serverLayer, maxLevel, socket: this.socket, renderer: this.renderer, wanted: (l, x, y) => this.wanted(l, x, y),
     });
     this.viewer.addTiledImage({
       tileSource, x: 0, y: 0, width: 1, opacity: 0,

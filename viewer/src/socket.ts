@@ -3,8 +3,8 @@
 // codec). Tile requests are answered through callbacks so the OpenSeadragon tile source can finish or fail
 // its jobs; `viewport` and `cancel` tell the server which queued tiles are no longer wanted.
 import {
-  decodeFrame, encodeChunk, FLAG_LAST, parseServerMessage, PROTOCOL_VERSION, SUBPROTOCOL, WS_PATH,
-  type FrameHeader, type ImageInfo, type Layer, type ServerMessage, type ServerMessageOf,
+  decodeFrame, FLAG_LAST, parseServerMessage, PROTOCOL_VERSION, SUBPROTOCOL, WS_PATH,
+  type Encoding, type FrameHeader, type ImageInfo, type Layer, type ServerMessage, type ServerMessageOf,
 } from '../../server/protocol';
 
 export type TileAnswer =
@@ -17,6 +17,7 @@ export interface TileAsk {
   x: number;
   y: number;
   layer: Layer;
+  encoding: Encoding;
   priority?: 'visible' | 'prefetch';
 }
 
@@ -98,7 +99,7 @@ export class ViewerSocket {
     this.#tiles.set(id, { ask, sentAt: performance.now(), done });
     this.counters.requested++;
     this.counters.inFlight = this.#tiles.size;
-    this.#send({ type: 'tiles', requests: [{ id, imageId: ask.imageId, level: ask.level, x: ask.x, y: ask.y, layer: ask.layer, encoding: 'png', priority: ask.priority ?? 'visible' }] });
+    this.#send({ type: 'tiles', requests: [{ id, imageId: ask.imageId, level: ask.level, x: ask.x, y: ask.y, layer: ask.layer, encoding: ask.encoding, priority: ask.priority ?? 'visible' }] });
     return id;
   }
 
@@ -135,10 +136,10 @@ export class ViewerSocket {
   }
 
   /**
-   * Batch super-resolution of a file (batch-begin, upload chunks, batch-end): resolves with the result
-   * file the server wrote (a TIFF with the pixel size), reporting progress on the way.
+   * Super-resolves a region (native pixels) of an open image on the server (export-region): resolves with the
+   * result file it sends back (a TIFF with the pixel size), reporting progress on the way.
    */
-  async batch(file: Blob, name: string, opts: { scale: 2 | 4 | 8; pixelSizeUm?: number }, onProgress: (p: ServerMessageOf<'progress'>) => void): Promise<{ result: ServerMessageOf<'batch-result'>; file: Blob }> {
+  exportRegion(imageId: string, region: { x: number; y: number; width: number; height: number }, scale: 2 | 4 | 8, onProgress: (p: ServerMessageOf<'progress'>) => void): Promise<{ result: ServerMessageOf<'batch-result'>; file: Blob }> {
     const id = this.#id();
     const parts: Uint8Array[] = [];
     let result: ServerMessageOf<'batch-result'> | undefined;
@@ -153,15 +154,7 @@ export class ViewerSocket {
         onChunk: (payload) => void parts.push(payload.slice()),
       });
     });
-    this.#send({ type: 'batch-begin', id, name, bytes: file.size, scale: opts.scale, ...(opts.pixelSizeUm ? { pixelSizeUm: opts.pixelSizeUm } : {}) });
-    const chunk = this.hello.limits.chunkBytes;
-    for (let seq = 0, off = 0; off < file.size; seq++, off += chunk) {
-      const bytes = new Uint8Array(await file.slice(off, off + chunk).arrayBuffer());
-      this.#ws.send(encodeChunk('uploadChunk', id, seq, bytes, off + chunk >= file.size) as Uint8Array<ArrayBuffer>);
-      onProgress({ type: 'progress', id, stage: 'upload', done: Math.min(file.size, off + chunk), total: file.size });
-      while (this.#ws.bufferedAmount > 8 * chunk) await new Promise((r) => setTimeout(r, 20));
-    }
-    this.#send({ type: 'batch-end', id });
+    this.#send({ type: 'export-region', id, imageId, ...region, scale });
     return done;
   }
 

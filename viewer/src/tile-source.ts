@@ -1,11 +1,13 @@
 // An OpenSeadragon TileSource whose tiles come over the phasesr WebSocket (custom downloadTileStart /
-// downloadTileAbort, the "advanced data model" of OpenSeadragon). Levels follow the protocol's DZI numbering,
+// downloadTileAbort, the "advanced data model" of OpenSeadragon) as raw samples, drawn into canvases by the
+// display mapping (raw-tiles.ts). Levels follow the protocol's DZI numbering,
 // so OpenSeadragon's own level maths addresses the server's pyramid. OpenSeadragon cannot abort a job it
 // started, so jobs whose tiles the server or the viewer cancelled are failed with CANCEL_MARK and revived
 // (see reviveCancelledTiles): they load again if they come back into view.
 import OpenSeadragon from 'openseadragon';
 
 import { levelSize, type ImageInfo, type Layer } from '../../server/protocol';
+import { decodeRawTile, rawEncoding, type RawTileRenderer } from './raw-tiles';
 import type { ViewerSocket } from './socket';
 
 /** Prefix of the failure message of a cancelled (not broken) tile job. */
@@ -18,6 +20,8 @@ export interface WsTileSourceOptions {
   /** Highest level served (nativeLevel for the original, up to image.maxLevel for model layers). */
   maxLevel: number;
   socket: ViewerSocket;
+  /** Draws the raw tiles through the display mapping (and keeps them for redraws and statistics). */
+  renderer: RawTileRenderer;
   /** Whether a tile is still worth asking for when its job starts (OpenSeadragon queues jobs client-side). */
   wanted: (level: number, x: number, y: number) => boolean;
 }
@@ -46,11 +50,16 @@ export function createWsTileSource(o: WsTileSourceOptions): OpenSeadragon.TileSo
       job.fail(`${CANCEL_MARK}: out of view before it was sent`, null);
       return;
     }
-    d.requestId = o.socket.requestTile({ imageId: image.imageId, level, x, y, layer: level <= image.nativeLevel ? 'sr' : o.layer }, (a) => {
+    const encoding = rawEncoding(image);
+    d.requestId = o.socket.requestTile({ imageId: image.imageId, level, x, y, layer: level <= image.nativeLevel ? 'sr' : o.layer, encoding }, (a) => {
       if (d.settled) return;
       d.settled = true;
-      if (a.ok) job.finish(new Blob([a.payload as Uint8Array<ArrayBuffer>], { type: 'image/png' }), null, 'rasterBlob');
-      else job.fail(a.code === 'SR_ERR_CANCELLED' ? `${CANCEL_MARK}: ${a.message}` : `${a.code}: ${a.message}`, null);
+      if (!a.ok) return void job.fail(a.code === 'SR_ERR_CANCELLED' ? `${CANCEL_MARK}: ${a.message}` : `${a.code}: ${a.message}`, null);
+      const { width, height } = a.header;
+      decodeRawTile(a.payload, a.header.encoding, width).then(
+        (data) => job.finish(o.renderer.canvasFor({ imageId: image.imageId, level, x, y, width, height, data }), null, 'context2d'),
+        (e: Error) => job.fail(`tile ${level}/${x}_${y}: ${e.message}`, null),
+      );
     });
   };
   src.downloadTileAbort = (job: OpenSeadragon.ImageJob) => {

@@ -67,7 +67,7 @@ test('imagePercentiles: band and pixel sampling above the limits say sampled', a
     assert.ok(Math.abs(r.low - brute(f, 10)) / (W * H) < 0.02);
   });
   await withImage('uint16', new Uint16Array(W * H).fill(7), async (src) => {
-    assert.deepEqual(await imagePercentiles(src), { low: 7, high: 7, sampled: false });
+    assert.deepEqual(await imagePercentiles(src), { low: 7, high: 7, sampled: false, unsaturated: { low: 7, high: 7 } });
   });
 });
 
@@ -80,4 +80,14 @@ test('normalise / denormalise', () => {
   assert.deepEqual(Array.from(denormalise([-1, 0.25], 10, 14, 'float32')), [6, 11]);
   const x = new Float32Array([12345, 0, 65535]);
   assert.deepEqual(Array.from(denormalise(normalise(x, 300, 40000), 300, 40000, 'uint16')), [12345, 0, 65535]);
+});
+
+test('imagePercentiles: unsaturated percentiles leave out the dtype maximum (display limits of saturated images)', async () => {
+  const w = 100, h = 100;
+  const px = Float32Array.from({ length: w * h }, (_, i) => (i < 500 ? 65535 : 1000 + (i % 1000))); // 5 % saturated
+  const src = { width: w, height: h, dtype: 'uint16' as const, readRegion: async (x: number, y: number, rw: number, rh: number) => px.slice(y * w, (y + rh) * w) };
+  const p = await imagePercentiles(src);
+  assert.equal(p.high, 65535);
+  assert.ok(p.unsaturated.high >= 1990 && p.unsaturated.high <= 1999, `unsaturated 99.9th percentile ${p.unsaturated.high}`);
+  assert.ok(p.unsaturated.low >= 1000 && p.unsaturated.low <= 1001);
 });

@@ -1,21 +1,24 @@
 // Display controls: contrast limits (intensity units) with a histogram of the view and auto-contrast,
-// gamma, colormap. The mapping is a lookup table applied to the drawn canvas (display.ts); the histogram is
-// read back from the same canvas before the filter, so it shows the tiles' own values.
+// gamma, colormap. The mapping is applied to the raw 16-bit / float samples of every tile (raw-tiles.ts);
+// the histogram and auto-contrast read the samples of the tiles in view, not the drawn 8-bit pixels.
 import type OpenSeadragon from 'openseadragon';
 
 import type { ImageInfo } from '../../../server/protocol';
-import { applyLutFilter, buildLut, canvasHistogram, COLORMAPS, drawHistogram, histogramQuantiles, type ColormapName, type DisplaySettings } from '../display';
+import { COLORMAPS, drawHistogram, sampleHistogram, sampleQuantiles, type ColormapName, type DisplaySettings } from '../display';
 import type { LayerStack } from '../layer-stack';
+import { viewSamples } from '../raw-tiles';
 
-const FILTER_ID = 'phasesr-lut';
 /** Auto-contrast saturates this fraction of the view's pixels at each end (napari-like). */
 const AUTO_SATURATION = 0.005;
 
 export class DisplayPanel {
   settings: DisplaySettings = { min: 0, max: 1, gamma: 1, colormap: 'gray' };
+  /** The sliders' and histogram's span: the image's 0.1/99.9 percentiles, widened to the default limits. */
   #range: [number, number] = [0, 1];
+  #defaults: [number, number] = [0, 1];
   readonly #transforms = new Map<string, (t: number) => number>();
   #bins = new Uint32Array(256);
+  #redraw: number | undefined;
   readonly #el = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
   constructor(private readonly viewer: OpenSeadragon.Viewer, private readonly stack: LayerStack) {
@@ -29,7 +32,7 @@ export class DisplayPanel {
     const gamma = this.#el<HTMLInputElement>('gamma');
     gamma.oninput = () => this.set({ gamma: Number(gamma.value) });
     this.#el<HTMLButtonElement>('auto-contrast').onclick = () => this.autoContrast();
-    this.#el<HTMLButtonElement>('reset-contrast').onclick = () => this.set({ min: this.#range[0], max: this.#range[1], gamma: 1 });
+    this.#el<HTMLButtonElement>('reset-contrast').onclick = () => this.set({ min: this.#defaults[0], max: this.#defaults[1], gamma: 1 });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const later = (): void => {
       if (!timer) timer = setTimeout(() => { timer = undefined; this.refreshHistogram(); }, 400);
@@ -39,19 +42,19 @@ export class DisplayPanel {
     this.set({});
   }
 
-  /** A new image: limits reset to its full display range. */
+  /** A new image: limits reset to its display range (percentiles without saturated pixels). */
   setImage(img: ImageInfo): void {
-    this.#range = [img.percentiles.low, img.percentiles.high];
-    this.set({ min: img.percentiles.low, max: img.percentiles.high, gamma: 1 });
+    const d = img.displayRange;
+    this.#defaults = [d.low, d.high > d.low ? d.high : d.low + 1];
+    this.#range = [Math.min(img.percentiles.low, d.low), Math.max(img.percentiles.high, this.#defaults[1])];
+    this.set({ min: this.#defaults[0], max: this.#defaults[1], gamma: 1 });
   }
 
   set(patch: Partial<DisplaySettings>): void {
     this.settings = { ...this.settings, ...patch };
     const s = this.settings;
-    const [low, high] = this.#range;
-    const lut = buildLut(s, low, high, [...this.#transforms.values()]);
-    const canvas = (this.viewer.drawer as unknown as { canvas: HTMLCanvasElement }).canvas;
-    canvas.style.filter = applyLutFilter(FILTER_ID, lut);
+    this.stack.renderer.setMapping(s, [...this.#transforms.values()]);
+    this.#scheduleRedraw();
     this.#el<HTMLInputElement>('contrast-min').value = String(this.#toSlider(s.min));
     this.#el<HTMLInputElement>('contrast-max').value = String(this.#toSlider(s.max));
     this.#el('contrast-min-out').textContent = fmt(s.min);
@@ -68,21 +71,38 @@ export class DisplayPanel {
     this.set({});
   }
 
-  /** Contrast limits from the view's histogram (0.5 % saturated at each end). */
+  /** Contrast limits from the samples in view (0.5 % saturated at each end; the dtype's maximum left out). */
   autoContrast(): void {
-    this.refreshHistogram();
-    const q = histogramQuantiles(this.#bins, AUTO_SATURATION, 1 - AUTO_SATURATION);
+    const img = this.stack.image;
+    if (!img) return;
+    const q = sampleQuantiles(this.#samples(img), AUTO_SATURATION, 1 - AUTO_SATURATION);
     if (!q) return;
-    const [low, high] = this.#range;
-    const toI = (v: number): number => low + (v / 255) * (high - low);
-    this.set({ min: toI(q[0]), max: toI(Math.max(q[1], q[0] + 1)) });
+    this.set({ min: q[0], max: q[1] > q[0] ? q[1] : q[0] + (img.dtype === 'float32' ? 1e-6 : 1) });
+    this.refreshHistogram();
   }
 
   refreshHistogram(): void {
-    const canvas = (this.viewer.drawer as unknown as { canvas: HTMLCanvasElement }).canvas;
-    if (!this.stack.image) return;
-    this.#bins = canvasHistogram(canvas);
+    const img = this.stack.image;
+    if (!img) return;
+    this.#bins = sampleHistogram(this.#samples(img), this.#range[0], this.#range[1]);
     this.#drawHistogram();
+  }
+
+  #samples(img: ImageInfo): Float32Array {
+    const view = this.stack.visibleNativeRect(0);
+    if (!view) return new Float32Array(0);
+    const saturated = img.dtype === 'uint16' ? 65535 : img.dtype === 'uint8' ? 255 : undefined;
+    return viewSamples(this.stack.renderer.tiles(img.imageId), img, view, 200_000, saturated);
+  }
+
+  /** One redraw of every tile per animation frame, however fast a slider moves. */
+  #scheduleRedraw(): void {
+    if (this.#redraw !== undefined) return;
+    this.#redraw = requestAnimationFrame(() => {
+      this.#redraw = undefined;
+      this.stack.renderer.redrawAll();
+      this.viewer.forceRedraw();
+    });
   }
 
   #drawHistogram(): void {

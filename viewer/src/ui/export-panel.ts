@@ -1,7 +1,6 @@
 // Export: the current view or a drawn region, super-resolved at a chosen scale, as a TIFF with its pixel
-// size. The region's native pixels are fetched as raw tiles (u16/f32, the image's own units), written as a
-// TIFF (geotiff's writer) and sent through the batch API, which runs the same pipeline as `phasesr sr`.
-import { writeArrayBuffer } from 'geotiff';
+// size. The server super-resolves the region of the image it has open (export-region: no upload, the whole
+// image's percentiles, real context around the region), so the file equals that region of `phasesr sr`.
 import OpenSeadragon from 'openseadragon';
 
 import type { ImageInfo } from '../../../server/protocol';
@@ -85,11 +84,8 @@ export function mountExportPanel(app: App): void {
     if (region.w * region.h > MAX_REGION_PIXELS) return void app.notify(`region of ${region.w}×${region.h} px is too large to export from the viewer; use \`phasesr sr\` for whole images`);
     const scale = Number(scaleSel.value) as 2 | 4 | 8;
     try {
-      status.textContent = `reading ${region.w}×${region.h} px…`;
-      const tiff = await regionTiff(img, region);
-      const name = `${img.name.replace(/\.[^.]+$/, '')}_x${region.x}_y${region.y}_${region.w}x${region.h}.tif`;
-      const um = img.pixelSize && /^(µm|um|micron)/.test(img.pixelSize.unit) ? img.pixelSize.x : undefined;
-      const { result, file } = await app.socket.batch(new Blob([tiff], { type: 'image/tiff' }), name, { scale, ...(um ? { pixelSizeUm: um } : {}) }, (p) => {
+      status.textContent = `super-resolving ${region.w}×${region.h} px…`;
+      const { result, file } = await app.socket.exportRegion(img.imageId, { x: region.x, y: region.y, width: region.w, height: region.h }, scale, (p) => {
         status.textContent = `${p.stage} ${p.total ? Math.round((100 * p.done) / p.total) : 0}%`;
       });
       const a = document.createElement('a');
@@ -110,31 +106,4 @@ function clampRegion(r: Region, img: ImageInfo): Region {
   const x1 = Math.min(img.width, Math.ceil(r.x + r.w));
   const y1 = Math.min(img.height, Math.ceil(r.y + r.h));
   return { x, y, w: Math.max(0, x1 - x), h: Math.max(0, y1 - y) };
-}
-
-/** The region's native pixels, in the image's dtype, as a TIFF file. */
-async function regionTiff(img: ImageInfo, r: Region): Promise<ArrayBuffer> {
-  const T = img.tileSize;
-  const enc = img.dtype === 'float32' ? 'f32' : 'u16';
-  const out = img.dtype === 'float32' ? new Float32Array(r.w * r.h) : img.dtype === 'uint16' ? new Uint16Array(r.w * r.h) : new Uint8Array(r.w * r.h);
-  const jobs: Promise<void>[] = [];
-  for (let ty = Math.floor(r.y / T); ty * T < r.y + r.h; ty++) {
-    for (let tx = Math.floor(r.x / T); tx * T < r.x + r.w; tx++) {
-      jobs.push((async () => {
-        const res = await fetch(`/api/v1/images/${img.imageId}/sr_files/${img.nativeLevel}/${tx}_${ty}.${enc}`);
-        if (!res.ok) throw new Error(`tile ${tx},${ty}: HTTP ${res.status}`);
-        const tw = Number(res.headers.get('X-Tile-Width'));
-        const buf = await res.arrayBuffer();
-        const px = enc === 'f32' ? new Float32Array(buf) : new Uint16Array(buf);
-        const th = px.length / tw;
-        for (let y = Math.max(r.y, ty * T); y < Math.min(r.y + r.h, ty * T + th); y++) {
-          for (let x = Math.max(r.x, tx * T); x < Math.min(r.x + r.w, tx * T + tw); x++) {
-            out[(y - r.y) * r.w + (x - r.x)] = px[(y - ty * T) * tw + (x - tx * T)]!;
-          }
-        }
-      })());
-    }
-  }
-  await Promise.all(jobs);
-  return writeArrayBuffer(out, { width: r.w, height: r.h });
 }
