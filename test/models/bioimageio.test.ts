@@ -16,7 +16,7 @@ import { unzipSync } from 'fflate';
 import * as ort from 'onnxruntime-node';
 import { parse } from 'yaml';
 
-import { generatorParams, haloFor, parseConfig, PRESETS, resolveModel, saveModel } from '../../models';
+import { DEFAULT_MODEL, generatorParams, haloFor, parseConfig, PRESETS, resolveModel, saveModel } from '../../models';
 import { validationSection } from '../../models/bioimageio/documentation';
 import { decodeNpy } from '../../models/bioimageio/npy';
 import { bioimageioPackage } from '../../models/bioimageio/package';
@@ -120,8 +120,9 @@ test('onnxruntime-node reproduces every test output from the test input (yaml pr
 });
 
 test('axes, halo, scales and opset follow the model (models/tiling.ts, the ONNX file); cites and the Validation section', async () => {
-  const lite = await resolveModel('lite');
-  const halo = haloFor(lite.config);
+  // The package holds the default model (export's default), whatever preset that is.
+  const shipped = await resolveModel(DEFAULT_MODEL);
+  const halo = haloFor(shipped.config);
   const [b, c, y, xAxis] = rdf.inputs[0].axes;
   assert.deepEqual([b.type, c.type, y.id, xAxis.id], ['batch', 'channel', 'y', 'x']);
   assert.ok(y.size.min > 2 * halo && y.size.step > 0);
@@ -130,11 +131,11 @@ test('axes, halo, scales and opset follow the model (models/tiling.ts, the ONNX 
     const oy = o.axes[2];
     assert.deepEqual({ ...oy, id: undefined }, { id: undefined, type: 'space', size: { tensor_id: 'lr', axis_id: 'y' }, scale: 1 / s, halo: halo * s });
   }
-  assert.equal(rdf.outputs.at(-1).axes[3].scale, 1 / lite.config.scale);
+  assert.equal(rdf.outputs.at(-1).axes[3].scale, 1 / shipped.config.scale);
   assert.equal(rdf.weights.onnx.opset_version, ONNX_OPSET);
   assert.deepEqual(rdf.cite.map((x: Rdf) => x.doi), ['10.1007/978-3-030-00934-2_39', '10.1016/j.softx.2019.02.007']);
   const readme = new TextDecoder().decode(files['README.md']);
-  const card = await readFile(path.join(lite.dir, 'README.md'), 'utf8');
+  const card = await readFile(path.join(shipped.dir, 'README.md'), 'utf8');
   const section = validationSection(card)!;
   assert.ok(section.length > 100 && readme.includes(`# Validation\n\n${section}`));
   assert.match(readme, /bioimageio test phasesr-lite\.zip/);

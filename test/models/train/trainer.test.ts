@@ -105,7 +105,9 @@ test('--no-dpf: single-image input, and the content loss is the plain L1 at ever
 test('a run stopped and resumed ends with the very weights of an uninterrupted run', async () => {
   const straight = await train(base('straight', { warmup: 1, steps: 4 }));
   assert.equal(straight.steps, 4);
-  await train(base('resumed', { warmup: 1, steps: 2 }));
+  // The cosine schedule's length is fixed when a run starts (--schedule-steps, default --steps): the run
+  // that stops at 2 is planned for 4, as the straight one is.
+  await train(base('resumed', { warmup: 1, steps: 2, scheduleSteps: 4 }));
   await assert.rejects(train(base('resumed', { warmup: 1, steps: 4 })), /already holds a training run/);
   const { warmup: _, ...noWarmup } = base('resumed', { steps: 4, resume: true, lr: 5 /* ignored: the run's own options win */ });
   const resumed = await train(noWarmup);
@@ -113,6 +115,10 @@ test('a run stopped and resumed ends with the very weights of an uninterrupted r
   const a = await loadModel(path.join(root, 'straight', 'checkpoint'));
   const b = await loadModel(path.join(root, 'resumed', 'checkpoint'));
   assert.equal(b.sha256, a.sha256);
+  // best/ holds the EMA of the generator (no validation set: the last step's), so the EMA resumed exactly too.
+  const emaA = await loadModel(path.join(root, 'straight', 'best'));
+  assert.equal((await loadModel(path.join(root, 'resumed', 'best'))).sha256, emaA.sha256);
+  assert.ok([...emaA.weights].some(([n, t]) => n.startsWith('g.') && t.data.some((v, i) => v !== a.weights.get(n)!.data[i])), 'the EMA differs from the raw weights');
   assert.deepEqual(resumed.history.map(keys), straight.history.map(keys));
   await assert.rejects(train(base('nothing-here', { resume: true })), /nothing to resume/);
   // The one schedule option a resume may change: the warm-up, recorded in the run.
