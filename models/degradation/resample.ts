@@ -1,26 +1,12 @@
 // The image operations that make an LR image from an HR one: Gaussian blur and separable downsampling with
 // a box, triangle ("bilinear") or Keys cubic ("bicubic") kernel, every LR pixel centred on the middle of its
 // f x f block of HR pixels, as the box mean is. Edges are replicated. Plain loops over Float32Array: they
-// run on training crops (128^2) and evaluation images (1024^2), where they cost milliseconds.
+// run on training crops (128^2) and evaluation images (1024^2), where they cost milliseconds. The filter
+// application and the Catmull-Rom kernel are the evaluation's (models/eval/resample.ts).
+
+import { CATMULL_ROM, separable, type Taps } from '../eval/resample';
 
 export type DownKernel = 'box' | 'bilinear' | 'bicubic' | 'centre';
-
-/** Keys cubic convolution kernel, a = -0.5 (Catmull-Rom, what libvips and PIL call bicubic). */
-function keys(x: number): number {
-  const a = -0.5;
-  const t = Math.abs(x);
-  if (t <= 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
-  if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
-  return 0;
-}
-
-/** One axis of a separable filter: for each output index, the input indices (clamped) and their weights. */
-interface Taps {
-  index: Int32Array;
-  weight: Float32Array;
-  /** Taps per output. */
-  n: number;
-}
 
 /**
  * Weights that take `size` input samples to floor(size / f) outputs. Output i is centred at input
@@ -33,7 +19,7 @@ function downTaps(size: number, f: number, kernel: DownKernel): Taps {
   const half = kernel === 'box' ? f / 2 : kernel === 'bilinear' ? f : kernel === 'bicubic' ? 2 * f : 1;
   const n = Math.ceil(2 * half) + 1;
   const index = new Int32Array(out * n);
-  const weight = new Float32Array(out * n);
+  const weight = new Float64Array(out * n);
   for (let i = 0; i < out; i++) {
     const c = i * f + (f - 1) / 2;
     const first = Math.floor(c - half);
@@ -44,7 +30,7 @@ function downTaps(size: number, f: number, kernel: DownKernel): Taps {
       let w: number;
       if (kernel === 'box') w = x >= i * f && x < (i + 1) * f ? 1 : 0;
       else if (kernel === 'bilinear') w = Math.max(0, 1 - Math.abs(d) / f);
-      else if (kernel === 'bicubic') w = keys(d / f);
+      else if (kernel === 'bicubic') w = CATMULL_ROM.at(d / f);
       else w = Math.abs(d) <= 0.5 ? 1 : 0;
       index[i * n + t] = Math.min(size - 1, Math.max(0, x));
       weight[i * n + t] = w;
@@ -63,7 +49,7 @@ function gaussTaps(size: number, sigma: number): Taps {
   let sum = 0;
   for (let t = 0; t < n; t++) sum += k[t] = Math.exp(-((t - r) ** 2) / (2 * sigma * sigma));
   const index = new Int32Array(size * n);
-  const weight = new Float32Array(size * n);
+  const weight = new Float64Array(size * n);
   for (let i = 0; i < size; i++) {
     for (let t = 0; t < n; t++) {
       index[i * n + t] = Math.min(size - 1, Math.max(0, i + t - r));
@@ -73,40 +59,15 @@ function gaussTaps(size: number, sigma: number): Taps {
   return { index, weight, n };
 }
 
-/** Applies x taps along rows, then y taps along columns. */
-function separable(data: Float32Array, width: number, height: number, tx: Taps, ty: Taps): { data: Float32Array; width: number; height: number } {
-  const ow = tx.index.length / tx.n;
-  const oh = ty.index.length / ty.n;
-  const mid = new Float32Array(ow * height);
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    for (let i = 0; i < ow; i++) {
-      let s = 0;
-      for (let t = 0; t < tx.n; t++) s += tx.weight[i * tx.n + t]! * data[row + tx.index[i * tx.n + t]!]!;
-      mid[y * ow + i] = s;
-    }
-  }
-  const out = new Float32Array(ow * oh);
-  for (let j = 0; j < oh; j++) {
-    for (let t = 0; t < ty.n; t++) {
-      const w = ty.weight[j * ty.n + t]!;
-      if (w === 0) continue;
-      const src = ty.index[j * ty.n + t]! * ow;
-      for (let i = 0; i < ow; i++) out[j * ow + i]! += w * mid[src + i]!;
-    }
-  }
-  return { data: out, width: ow, height: oh };
-}
-
 /** Gaussian blur of std `sigma` pixels (sigma 0: a copy). */
 export function gaussianBlur(data: Float32Array, width: number, height: number, sigma: number): Float32Array {
   if (sigma <= 0) return data.slice();
-  return separable(data, width, height, gaussTaps(width, sigma), gaussTaps(height, sigma)).data;
+  return separable(data, width, height, gaussTaps(width, sigma), gaussTaps(height, sigma));
 }
 
 /** Downsamples by the integer factor f with `kernel`: floor(width/f) x floor(height/f) values. */
 export function downsample(data: Float32Array, width: number, height: number, f: number, kernel: DownKernel): Float32Array {
   if (!Number.isInteger(f) || f < 1) throw new RangeError(`downsampling factor must be a positive integer, got ${f}`);
   if (data.length !== width * height) throw new RangeError(`${data.length} values for a ${width}x${height} image`);
-  return separable(data, width, height, downTaps(width, f, kernel), downTaps(height, f, kernel)).data;
+  return separable(data, width, height, downTaps(width, f, kernel), downTaps(height, f, kernel));
 }

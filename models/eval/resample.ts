@@ -39,11 +39,18 @@ export const CATMULL_ROM: Kernel = {
   },
 };
 
-/** Taps and normalised weights for each output index along one axis (edges replicated). */
-function axisWeights(n: number, s: number, k: Kernel): { idx: Int32Array; w: Float64Array; taps: number } {
+/** One axis of a separable filter: for each output index, `n` input indices (clamped) and their weights. */
+export interface Taps {
+  index: Int32Array;
+  weight: Float64Array;
+  n: number;
+}
+
+/** Centre-aligned upsampling taps for each output index along one axis (edges replicated, weights normalised). */
+function upsampleTaps(n: number, s: number, k: Kernel): Taps {
   const taps = 2 * k.radius;
-  const idx = new Int32Array(n * s * taps);
-  const w = new Float64Array(n * s * taps);
+  const index = new Int32Array(n * s * taps);
+  const weight = new Float64Array(n * s * taps);
   for (let i = 0; i < n * s; i++) {
     const x = (i + 0.5) / s - 0.5;
     const j0 = Math.floor(x) - k.radius + 1;
@@ -51,13 +58,41 @@ function axisWeights(n: number, s: number, k: Kernel): { idx: Int32Array; w: Flo
     for (let t = 0; t < taps; t++) {
       const j = j0 + t;
       const v = k.at(x - j);
-      idx[i * taps + t] = j < 0 ? 0 : j >= n ? n - 1 : j;
-      w[i * taps + t] = v;
+      index[i * taps + t] = j < 0 ? 0 : j >= n ? n - 1 : j;
+      weight[i * taps + t] = v;
       sum += v;
     }
-    for (let t = 0; t < taps; t++) w[i * taps + t]! /= sum;
+    for (let t = 0; t < taps; t++) weight[i * taps + t]! /= sum;
   }
-  return { idx, w, taps };
+  return { index, weight, n: taps };
+}
+
+/**
+ * Applies `tx` along rows, then `ty` along columns: a separable filter whose output size the taps decide
+ * (upsampling here, the training degradation's blur and downsampling in models/degradation). Float64 in
+ * between, float32 out, unrounded.
+ */
+export function separable(data: Float32Array, width: number, height: number, tx: Taps, ty: Taps): Float32Array {
+  const W = tx.index.length / tx.n;
+  const H = ty.index.length / ty.n;
+  const tmp = new Float64Array(height * W);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let X = 0; X < W; X++) {
+      let v = 0;
+      for (let t = 0; t < tx.n; t++) v += tx.weight[X * tx.n + t]! * data[row + tx.index[X * tx.n + t]!]!;
+      tmp[y * W + X] = v;
+    }
+  }
+  const out = new Float32Array(W * H);
+  for (let Y = 0; Y < H; Y++) {
+    for (let t = 0; t < ty.n; t++) {
+      const wt = ty.weight[Y * ty.n + t]!;
+      const src = ty.index[Y * ty.n + t]! * W;
+      for (let X = 0; X < W; X++) out[Y * W + X]! += wt * tmp[src + X]!;
+    }
+  }
+  return out;
 }
 
 /**
@@ -67,28 +102,7 @@ function axisWeights(n: number, s: number, k: Kernel): { idx: Int32Array; w: Flo
 export function upsample(data: Float32Array, width: number, height: number, s: number, kernel: Kernel, dtype: PixelDtype): Float32Array {
   if (!Number.isInteger(s) || s < 1) throw new RangeError(`upsampling factor must be a positive integer, got ${s}`);
   if (data.length !== width * height) throw new RangeError(`${data.length} values for a ${width}x${height} image`);
-  const W = width * s;
-  const H = height * s;
-  const ax = axisWeights(width, s, kernel);
-  const ay = axisWeights(height, s, kernel);
-  const tmp = new Float64Array(height * W);
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    for (let X = 0; X < W; X++) {
-      let v = 0;
-      for (let t = 0; t < ax.taps; t++) v += ax.w[X * ax.taps + t]! * data[row + ax.idx[X * ax.taps + t]!]!;
-      tmp[y * W + X] = v;
-    }
-  }
-  const out = new Float32Array(W * H);
-  for (let Y = 0; Y < H; Y++) {
-    for (let t = 0; t < ay.taps; t++) {
-      const wt = ay.w[Y * ay.taps + t]!;
-      const src = ay.idx[Y * ay.taps + t]! * W;
-      for (let X = 0; X < W; X++) out[Y * W + X]! += wt * tmp[src + X]!;
-    }
-  }
-  return roundToDtype(out, dtype);
+  return roundToDtype(separable(data, width, height, upsampleTaps(width, s, kernel), upsampleTaps(height, s, kernel)), dtype);
 }
 
 const PAD = 3; // LR pixels of replicated edge: covers Catmull-Rom's 2-pixel support with one to spare
