@@ -27,6 +27,7 @@ export interface App {
   display: DisplayPanel;
   status: StatusBar;
   registry: PluginRegistry;
+  /** Shows the image and announces it on the status line: the server's warnings about it, else "opened NAME". */
   openImage(info: ImageInfo): void;
   notify(text: string): void;
   runCommand(id: string): Promise<unknown>;
@@ -71,8 +72,10 @@ async function main(): Promise<void> {
       $('image-name').textContent = `${info.name} · ${info.width} × ${info.height} ${info.dtype}${info.pixelSize ? ` · ${info.pixelSize.x.toPrecision(3)} ${info.pixelSize.unit}/px` : ''}`;
       $('empty').hidden = true;
       display.setImage(info);
-      // What the server did to the input (colour converted to grey, ...), as `phasesr sr` prints it.
+      // One announcement per opened image, made here so no later "opened" message can hide what the server did
+      // to the input (colour converted to grey, ...), which is said as `phasesr sr` prints it.
       if (info.warnings.length) status.message(`${info.name}: warning: ${info.warnings.join('; ')}`, 20_000);
+      else status.message(`opened ${info.name}`);
       for (const fn of imageListeners) fn(info);
       const url = new URL(location.href);
       url.searchParams.set('image', info.imageId);

@@ -47,7 +47,6 @@ export function mountOpenMenu(app: App): void {
     open: async (p) => {
       const info = await postJson('/api/v1/images/open', { path: p });
       app.openImage(info);
-      app.notify(`opened ${info.name}`);
     },
   });
   document.getElementById('path-button')!.onclick = () => {
@@ -94,8 +93,7 @@ export async function openFile(app: App, file: File): Promise<void> {
 async function run(app: App, open: () => Promise<ImageInfo>): Promise<void> {
   try {
     const info = await open();
-    app.openImage(info);
-    app.notify(`opened ${info.name}`);
+    app.openImage(info); // announces it, with the server's warnings
   } catch (e) {
     app.notify(`cannot open: ${(e as Error).message}`, );
   }
