@@ -9,6 +9,7 @@ import { denormalise } from '../io/normalisation';
 import { imagePercentiles } from '../io/percentiles';
 import { TiffWriter, writeImage, type Dtype, type PixelSize } from '../io/tiff-writer';
 import { describeModel, resolveModel } from '../registry';
+import type { LoadedModel } from '../weights-file';
 import { haloFor } from '../tiling';
 import { regionWindow, type Region } from './region-window';
 import { superResolve } from './super-resolve';
@@ -17,7 +18,8 @@ export interface RunSrOptions {
   input: string;
   output: string;
   scale: 2 | 4 | 8;
-  model?: string;
+  /** A preset name or model directory to load, or a model already loaded (the server's). */
+  model?: string | LoadedModel;
   tile?: number;
   batch?: number;
   float32?: boolean;
@@ -60,15 +62,15 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
   if (!tiff && ext !== '.png') throw Object.assign(new Error(`output must end in .tif, .tiff or .png, got '${o.output}'`), { code: 'SR_ERR_OUTPUT_FORMAT' });
   if (o.float32 && !tiff) throw Object.assign(new Error('--float32 output needs a .tif/.tiff file (PNG has no float32)'), { code: 'SR_ERR_OUTPUT_FORMAT' });
 
-  const model = await resolveModel(o.model);
-  log(`model: ${describeModel(model)}`);
-  const level = Math.log2(o.scale);
-  if (o.scale > model.config.scale) {
-    throw Object.assign(new Error(`model ${model.config.name} is ${model.config.scale}x; it cannot make ${o.scale}x`), { code: 'SR_ERR_USAGE' });
-  }
-
+  // The input first: a missing or undecodable file fails with its own code before any model is read.
   const src = o.source ?? await ImageSource.open(o.input);
   try {
+    const model = typeof o.model === 'object' ? o.model : await resolveModel(o.model);
+    log(`model: ${describeModel(model)}`);
+    const level = Math.log2(o.scale);
+    if (o.scale > model.config.scale) {
+      throw Object.assign(new Error(`model ${model.config.name} is ${model.config.scale}x; it cannot make ${o.scale}x`), { code: 'SR_ERR_USAGE' });
+    }
     for (const w of src.warnings) log(`warning: ${w}`);
     const { low, high, sampled = false } = o.percentiles ?? await imagePercentiles(src, NORMALISATION_PERCENTILES);
     log(`normalisation: ${src.dtype} ${NORMALISATION_PERCENTILES.join('/')} percentiles = ${+low.toPrecision(6)}..${+high.toPrecision(6)}${sampled ? ' (sampled)' : ''}`);

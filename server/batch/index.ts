@@ -13,7 +13,7 @@ import { yieldingEngine } from './yielding-engine';
 
 export function registerBatchApi(ctx: ServerContext & { readonly app: Express }): { jobs: SrJobs; results: ResultStore } {
   const { hub, app, store, options } = ctx;
-  const jobs = new SrJobs({ engine: yieldingEngine(ctx.engine, ctx.tiles.queue), options, stats: ctx.stats }, store.uploadDir);
+  const jobs = new SrJobs({ engine: yieldingEngine(ctx.engine, ctx.tiles.queue), model: ctx.model, options, stats: ctx.stats }, store.uploadDir);
   const results = new ResultStore(path.join(store.uploadDir, 'results'));
   const batch = new BatchHandler({ jobs, store, maxUploadBytes: options.maxUploadBytes, chunkBytes: options.chunkBytes, log: options.log });
   hub.register('batch-begin', (msg, conn) => batch.begin(msg, conn)); // synchronous: see BatchHandler.begin

@@ -7,7 +7,7 @@ import path from 'node:path';
 
 import sharp from 'sharp';
 
-import { runSr, type ImageSource, type RunSrOptions, type SuperResBackend } from '../../models';
+import { runSr, type ImageSource, type LoadedModel, type RunSrOptions, type SuperResBackend } from '../../models';
 import type { ServerOptions } from '../config';
 import { nameFileInError, ServerError } from '../errors';
 import type { ServerMessageOf } from '../protocol';
@@ -59,6 +59,8 @@ export interface SrJobResult {
 export interface SrJobHost {
   /** The engine jobs run on (the server's, wrapped by yieldingEngine so tile work goes first). */
   readonly engine: SuperResBackend;
+  /** The model that engine runs, loaded once at start (jobs do not read its weights again). */
+  readonly model: LoadedModel;
   readonly options: ServerOptions;
   /** Counts the jobs computed (`srJobs`): tests check that a request computes once. */
   readonly stats?: ServerStats;
@@ -137,7 +139,7 @@ export class SrJobs {
       req.onStart?.();
       try {
         const r = await runSr({
-          ...o, output: out, model: this.host.options.model, backend: this.host.engine, tile: JOB_TILE, batch: JOB_ENGINE_BATCH, signal: req.signal,
+          ...o, output: out, model: this.host.model, backend: this.host.engine, tile: JOB_TILE, batch: JOB_ENGINE_BATCH, signal: req.signal,
           log: () => undefined,
           onProgress: (d, t) => req.onProgress?.('inference', d, t),
         });
