@@ -5,7 +5,7 @@ import path from 'node:path';
 import { conditionLr, type Condition } from '../degradation/conditions';
 import { ImageSource } from '../io/image-source';
 import { imagePercentiles } from '../io/percentiles';
-import { DTYPE_MAX, type PixelDtype } from '../io/types';
+import { roundToDtype, type PixelDtype } from '../io/types';
 import type { RegionReader } from '../pipeline/super-resolve';
 
 /** The file types an evaluation (and training) folder is read for. */
@@ -38,16 +38,6 @@ export class EvalDataError extends Error {
   readonly code = 'SR_ERR_EVAL_DATA';
 }
 
-/** Rounds and clips to an integer dtype's range in place (NaN -> 0); float32 values are left as they are. */
-export function roundToDtype(values: Float32Array, dtype: PixelDtype): Float32Array {
-  if (dtype === 'float32') return values;
-  const max = DTYPE_MAX[dtype];
-  for (let i = 0; i < values.length; i++) {
-    const v = Math.round(values[i]!);
-    values[i] = v > 0 ? (v < max ? v : max) : 0;
-  }
-  return values;
-}
 
 /**
  * Box mean over f x f blocks: output floor(width/f) x floor(height/f), so rows and columns past the last

@@ -10,8 +10,7 @@
 //    an edge-replicated copy (affine fills outside the image with black).
 //  - no sharp call gives a true Lanczos upsample, so Lanczos-3 is the separable resampler below.
 import sharp from 'sharp';
-import type { PixelDtype } from '../io/types';
-import { roundToDtype } from './pairs';
+import { roundToDtype, type PixelDtype } from '../io/types';
 
 /** A 1-D interpolation kernel and its support radius (in input pixels). */
 export interface Kernel {

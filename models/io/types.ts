@@ -25,3 +25,14 @@ export const DTYPE_BYTES: Record<PixelDtype, number> = { uint8: 1, uint16: 2, fl
 
 /** Largest value of each integer dtype (float32: none). */
 export const DTYPE_MAX: Record<PixelDtype, number> = { uint8: 255, uint16: 65535, float32: Infinity };
+
+/** Rounds and clips to an integer dtype's range in place (NaN -> 0); float32 values are left as they are. */
+export function roundToDtype(values: Float32Array, dtype: PixelDtype): Float32Array {
+  if (dtype === 'float32') return values;
+  const max = DTYPE_MAX[dtype];
+  for (let i = 0; i < values.length; i++) {
+    const v = Math.round(values[i]!);
+    values[i] = v > 0 ? (v < max ? v : max) : 0;
+  }
+  return values;
+}

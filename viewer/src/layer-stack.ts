@@ -5,7 +5,7 @@
 import OpenSeadragon from 'openseadragon';
 
 import type { ImageInfo } from '../../server/protocol';
-import type { LayerState, TileLayerSpec } from './plugin-api';
+import type { LayerState, TileLayerSpec } from '../../plugin/api';
 import { RawTileRenderer } from './raw-tiles';
 import type { ViewerSocket } from './socket';
 import { createWsTileSource } from './tile-source';

@@ -5,7 +5,8 @@ import OpenSeadragon from 'openseadragon';
 import type { ImageInfo } from '../../server/protocol';
 import type { PluginManifest } from '../../plugin/manifest-schema';
 import { LayerStack, MIN_PIXEL_RATIO } from './layer-stack';
-import type { ViewerApi } from './plugin-api';
+import type { App } from './app';
+import type { ViewerApi } from '../../plugin/api';
 import { loadPlugins, pluginConfig, type PluginRegistry } from './plugins';
 import { ViewerSocket } from './socket';
 import { reviveCancelledTiles } from './tile-source';
@@ -18,20 +19,6 @@ import { mountOpenMenu } from './ui/open-menu';
 import { mountScaleBar } from './ui/scale-bar';
 import { mountShortcuts } from './ui/shortcuts';
 import { StatusBar } from './ui/status-bar';
-
-export interface App {
-  viewer: OpenSeadragon.Viewer;
-  stack: LayerStack;
-  socket: ViewerSocket;
-  engine: string;
-  display: DisplayPanel;
-  status: StatusBar;
-  registry: PluginRegistry;
-  /** Shows the image and announces it on the status line: the server's warnings about it, else "opened NAME". */
-  openImage(info: ImageInfo): void;
-  notify(text: string): void;
-  runCommand(id: string): Promise<unknown>;
-}
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 

@@ -1,9 +1,9 @@
 // Plugin discovery and loading: the server lists the plugin manifests it found (GET /api/v1/plugins,
 // validated against plugin/manifest-schema.ts), and the viewer imports each plugin's browser modules from
 // the URL folder the listing names, builds its dock widgets and registers its commands, key bindings,
-// readers, writers and samples. Plugins only see the ViewerApi (plugin-api.ts).
+// readers, writers and samples. Plugins only see the ViewerApi (plugin/api.ts, the contract viewer/ implements).
 import type { ListedPlugin, PluginManifest } from '../../plugin/manifest-schema';
-import type { CommandFn, ViewerApi, WidgetFactory } from './plugin-api';
+import type { CommandFn, ViewerApi, WidgetFactory } from '../../plugin/api';
 
 export interface LoadedPlugin {
   manifest: PluginManifest;

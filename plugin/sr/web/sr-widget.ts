@@ -1,7 +1,7 @@
 // The SR plugin's browser module: adds the model's layers (SR, with the bicubic layer as its placeholder and
 // for comparison) to every image opened, and the dock widget (model, scale, tile size, layer). The viewer
 // knows nothing about super-resolution: it gets here through plugin/sr/manifest.json.
-import type { LayerState, ViewerApi } from '../../../viewer/src/plugin-api';
+import type { LayerState, ViewerApi } from '../../api';
 
 const SR = 'sr';
 const BICUBIC = 'bicubic';

@@ -1,6 +1,6 @@
 // Compare mode: two layers side by side in one view, split by a line the user drags (both halves pan and
 // zoom together because they are one OpenSeadragon viewer). The layer stack clips the upper layer.
-import type { App } from '../main';
+import type { App } from '../app';
 
 export function mountComparePanel(app: App): void {
   const a = document.getElementById('compare-a') as HTMLSelectElement;

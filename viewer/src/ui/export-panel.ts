@@ -4,7 +4,7 @@
 import OpenSeadragon from 'openseadragon';
 
 import type { ImageInfo } from '../../../server/protocol';
-import type { App } from '../main';
+import type { App } from '../app';
 
 interface Region {
   x: number;

@@ -1,6 +1,6 @@
 // The image's facts, as napari's layer info: size, dtype, pixel size, the intensity range the tiles map (its
 // 0.1/99.9 percentiles), and the pyramid with the model-made levels marked and the level drawn now in bold.
-import type { App } from '../main';
+import type { App } from '../app';
 
 export function mountInfoPanel(app: App): void {
   const table = document.getElementById('image-info') as HTMLTableElement;

@@ -1,8 +1,8 @@
 // The layers panel, as napari shows it: top layer first, an eye to toggle each, the selected layer's
 // opacity (and, for the original, how it is upscaled past native: nearest or smooth), and a tag for layers
 // whose levels above native are made by the model.
-import type { App } from '../main';
-import type { LayerState } from '../plugin-api';
+import type { App } from '../app';
+import type { LayerState } from '../../../plugin/api';
 
 export function mountLayersPanel(app: App): void {
   const list = document.getElementById('layer-list')!;

@@ -1,7 +1,7 @@
 // Open: a plugin's sample, a file from the user's disk (streamed as the request body, with progress), or a
 // file on the server (inside its allowed folders). Which files can be opened comes from the plugins' readers.
 import type { ImageInfo } from '../../../server/protocol';
-import type { App } from '../main';
+import type { App } from '../app';
 import { mountPathDialog } from './path-dialog';
 
 export function mountOpenMenu(app: App): void {

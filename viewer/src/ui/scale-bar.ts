@@ -1,6 +1,6 @@
 // Scale bar in µm (when the image has a pixel size) and the zoom as "×N of native", with the level drawn
 // and whether it is made by the model.
-import type { App } from '../main';
+import type { App } from '../app';
 
 /** 1, 2, 5 × 10^k: the longest such length that fits in `max`. */
 export function niceLength(max: number): number {

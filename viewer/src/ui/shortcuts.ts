@@ -4,7 +4,7 @@
 // left to OpenSeadragon, whose keys work only while its canvas has the focus (not after a button click).
 import OpenSeadragon from 'openseadragon';
 
-import type { App } from '../main';
+import type { App } from '../app';
 
 interface Binding {
   /** What the help shows. */

@@ -1,7 +1,9 @@
-// What a plugin's browser module gets from the viewer (plugin API "phasesr-viewer@1"). Plugin modules
-// import these types only (`import type`); everything they do goes through the object passed to their
-// exports: a widget export `(api) => HTMLElement`, a command export `(api) => unknown`.
-import type { ImageInfo, Layer, ServerMessageOf } from '../../server/protocol';
+// The plugin contract (npe2-style, plugin API "phasesr-viewer@1"): what a plugin's browser module gets from the
+// viewer. It lives in plugin/ beside the manifest schema, so plugins import nothing from viewer/, and the viewer
+// implements it (viewer/src/main.ts). Plugin modules import these types only (`import type`); everything they do
+// goes through the object passed to their exports: a widget export `(api) => HTMLElement`, a command export
+// `(api) => unknown`. Browser types (HTMLElement), so it is type-checked with the viewer (viewer/tsconfig.json).
+import type { ImageInfo, Layer, ServerMessageOf } from '../server/protocol';
 
 /** A deep-zoom layer whose tiles come from the server over the WebSocket. */
 export interface TileLayerSpec {
