@@ -45,9 +45,14 @@ const TYPE_SIZE: Record<number, number> = {
 const MAX_DESCRIPTION = 4 << 20;
 
 class Reader {
-  constructor(readonly fh: FileHandle, readonly path: string, public le = true) {}
+  constructor(readonly fh: FileHandle, readonly path: string, readonly size: number, public le = true) {}
 
+  /** Reads `len` bytes at `pos`, both checked against the file size first: a hostile header (an IFD at
+   *  2^60, 2^40 entries) is a decode error, never a huge allocation or an out-of-range read. */
   async bytes(pos: number, len: number): Promise<Buffer> {
+    if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(len) || pos < 0 || len < 0 || pos + len > this.size) {
+      throw new ImageError('SR_ERR_IMAGE_DECODE', `${this.path}: TIFF directory points beyond the end of the file (${len} bytes at ${pos}, file is ${this.size} bytes; truncated or corrupt)`, { path: this.path });
+    }
     const buf = Buffer.alloc(len);
     const { bytesRead } = await this.fh.read(buf, 0, len, pos);
     if (bytesRead < len) {
@@ -117,6 +122,7 @@ async function readPage(r: Reader, ifd: Map<number, Entry>, detailed: boolean): 
   page.xResolution = await first(282);
   page.yResolution = await first(283);
   page.resolutionUnit = await first(296);
+  await checkPixelData(r, ifd, page);
   const desc = ifd.get(270);
   if (desc && desc.type === 2) {
     const len = Math.min(desc.count, MAX_DESCRIPTION);
@@ -125,6 +131,47 @@ async function readPage(r: Reader, ifd: Map<number, Entry>, detailed: boolean): 
     page.description = buf.subarray(0, len).toString('utf8').replace(/\0[\s\S]*$/, '');
   }
   return page;
+}
+
+/**
+ * Checks that page 0's tiles or strips exist and lie inside the file: one offset and byte count per tile
+ * (strip) the size calls for, each ending before the end of the file. Decoders read a missing tile as
+ * zeros, so a header declaring 65000x65000 over one 16-byte tile would otherwise open as a huge blank image.
+ */
+async function checkPixelData(r: Reader, ifd: Map<number, Entry>, page: TiffPage): Promise<void> {
+  const one = async (tag: number, dflt: number): Promise<number> => {
+    const e = ifd.get(tag);
+    return e ? ((await entryValues(r, e, 1))[0] ?? dflt) : dflt;
+  };
+  const separate = (await one(284, 1)) === 2;
+  const planes = separate ? page.samplesPerPixel : 1;
+  let parts: number;
+  let offTag: number;
+  let cntTag: number;
+  if (page.tiled) {
+    const tw = await one(322, 0);
+    const th = await one(323, 0);
+    if (!(tw > 0 && th > 0)) throw new ImageError('SR_ERR_IMAGE_DECODE', `${r.path}: TIFF tile size ${tw}x${th} is not valid`, { path: r.path });
+    parts = Math.ceil(page.width / tw) * Math.ceil(page.height / th) * planes;
+    [offTag, cntTag] = [324, 325];
+  } else {
+    const rows = Math.min(await one(278, page.height), page.height);
+    parts = rows > 0 ? Math.ceil(page.height / rows) * planes : Infinity;
+    [offTag, cntTag] = [273, 279];
+  }
+  const what = page.tiled ? 'tiles' : 'strips';
+  const offs = ifd.get(offTag);
+  const cnts = ifd.get(cntTag);
+  if (!offs || !cnts || offs.count < parts || cnts.count < parts) {
+    throw new ImageError('SR_ERR_IMAGE_DECODE', `${r.path}: TIFF declares ${page.width}x${page.height} pixels in ${parts} ${what} but locates ${Math.min(offs?.count ?? 0, cnts?.count ?? 0)} (corrupt or truncated)`, { path: r.path });
+  }
+  const o = await entryValues(r, offs, parts);
+  const c = await entryValues(r, cnts, parts);
+  for (let i = 0; i < parts; i++) {
+    if (!(o[i]! >= 0 && c[i]! >= 0 && o[i]! + c[i]! <= r.size)) {
+      throw new ImageError('SR_ERR_IMAGE_DECODE', `${r.path}: TIFF ${what.slice(0, -1)} ${i} (${c[i]} bytes at ${o[i]}) lies beyond the end of the ${r.size}-byte file (truncated or corrupt)`, { path: r.path });
+    }
+  }
 }
 
 /**
@@ -140,7 +187,7 @@ export async function readTiffInfo(path: string, maxPages = 1024): Promise<TiffI
     throw ioError(path, 'open', err);
   }
   try {
-    const r = new Reader(fh, path);
+    const r = new Reader(fh, path, (await fh.stat()).size);
     const head = await r.bytes(0, 16).catch(() => r.bytes(0, 8)); // a classic TIFF can be < 16 bytes
     const order = head.toString('latin1', 0, 2);
     if (order !== 'II' && order !== 'MM') throw new ImageError('SR_ERR_IMAGE_DECODE', `${path}: not a TIFF file (no II/MM byte-order mark)`, { path });
