@@ -27,12 +27,12 @@ export interface ViewerHarness {
   close(): Promise<void>;
 }
 
-export async function startViewer(opts: { width?: number; height?: number; images?: string[]; viewport?: { width: number; height: number } } = {}): Promise<ViewerHarness> {
+export async function startViewer(opts: { width?: number; height?: number; images?: string[]; viewport?: { width: number; height: number }; model?: string } = {}): Promise<ViewerHarness> {
   await buildViewer();
   const dir = tempDir('phasesr-viewer-');
   const sample = path.join(dir, 'sample.tif');
   await writeSampleFile(sample, { width: opts.width ?? 512, height: opts.height ?? 384, seed: 3 });
-  const server = await PhasesrServer.create({ port: 0, host: '127.0.0.1', model: 'lite', images: opts.images ?? [sample], threads: 2, log: () => undefined });
+  const server = await PhasesrServer.create({ port: 0, host: '127.0.0.1', model: opts.model ?? 'lite', images: opts.images ?? [sample], threads: 2, log: () => undefined });
   const url = await server.listen();
   const context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
     executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: opts.viewport ?? { width: 1280, height: 720 },
