@@ -7,7 +7,7 @@ import { isPresetName } from '../config';
 import { DEFAULT_MODEL, describeModel, resolveModel } from '../registry';
 import { SSIM_K1, SSIM_K2, SSIM_SIGMA, SSIM_WINDOW } from './metrics';
 import { levelTarget, modelLevels, resizeBaseline, scoreAgainst, type BaselineKernel, type LevelTarget } from './evaluate';
-import { loadEvalPairs, METRIC_PERCENTILES, type EvalPair } from './pairs';
+import { listEvalImages, loadEvalPairs, METRIC_PERCENTILES, type EvalPair } from './pairs';
 import { describeCondition, type Condition } from '../degradation/conditions';
 import { splitFiles, type SplitSet } from '../splits/split';
 
@@ -111,7 +111,9 @@ export function modelLabels(specs: string[]): string[] {
 export async function runEval(o: EvalOptions): Promise<EvalReport> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const specs = o.models && o.models.length > 0 ? o.models : [DEFAULT_MODEL];
-  // Models are resolved before any image work, so a wrong --model fails at once.
+  // The input files are listed first (a missing --data fails before any model is read), then the models are
+  // resolved before any image work, so a wrong --model fails at once too.
+  const files = o.split ? await splitFiles(o.split.file, o.data, o.split.set) : await listEvalImages(o.data);
   const models = await Promise.all(specs.map((s) => resolveModel(s)));
   for (const [i, m] of models.entries()) {
     if (m.config.scale < o.scale) {
@@ -120,7 +122,7 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   }
   const labels = modelLabels(specs);
   const condition = o.condition ?? 'box';
-  const pairs = await loadEvalPairs(o.split ? await splitFiles(o.split.file, o.data, o.split.set) : o.data, o.scale, condition);
+  const pairs = await loadEvalPairs(files, o.scale, condition);
   log(`eval: ${pairs.length} image(s) from ${o.data}${o.split ? ` (${o.split.set} set of ${path.basename(o.split.file)})` : ''} at ${o.scale}x, LR by '${condition}'`);
   const top = Math.log2(o.scale);
   const targets: LevelTarget[][] = [];

@@ -1,12 +1,14 @@
-// runSr (behind `phasesr sr` and the server's jobs) opens and checks its input before it reads a model, so a
-// missing or undecodable input fails at once with its own code, and a server job runs on the model the server
-// loaded at start. Model loads are counted as reads of model.json (fs.readFile, spied on and called through).
+// The input before the model: runSr (behind `phasesr sr` and the server's jobs) opens and checks its input
+// before it reads a model, so a missing or undecodable input fails at once with its own code, and a server job
+// runs on the model the server loaded at start; `phasesr eval` lists its --data before it reads its models.
+// Model loads are counted as reads of model.json (fs.readFile, spied on and called through).
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, mock, test } from 'node:test';
 
 import { loadModel, runSr } from '../../models';
+import { runEval } from '../../models/eval/run-eval';
 import { tempDir } from '../helpers/shared';
 import { startServer, testImage, tinyModelDir, type TestServer } from '../server/helpers';
 
@@ -77,4 +79,12 @@ test("the server's sr jobs run on the model it loaded at start: no model read pe
   } finally {
     await srv?.server.close();
   }
+});
+
+test('eval: a missing --data folder fails with its own code and no model is read', async () => {
+  const before = modelReads;
+  const data = path.join(dir, 'no-such-data');
+  assert.equal(await codeOf(runEval({ data, scale: 8, models: [model], log: () => undefined })), 'SR_ERR_EVAL_DATA');
+  assert.equal(await codeOf(runEval({ data, scale: 8, models: [path.join(dir, 'no-such-model')], log: () => undefined })), 'SR_ERR_EVAL_DATA');
+  assert.equal(modelReads - before, 0, 'model.json reads');
 });
