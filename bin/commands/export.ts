@@ -7,7 +7,7 @@ import { Command } from 'commander';
 
 import pkg from '../../package.json' with { type: 'json' };
 import { DEFAULT_MODEL, describeModel, resolveModel } from '../../models/registry';
-import { UsageError } from '../fail';
+import { checkInputFile, UsageError } from '../fail';
 
 interface ExportCliOptions {
   out?: string;
@@ -31,6 +31,7 @@ Examples:
   phasesr export --bioimageio phasesr-lite.zip      then, elsewhere: bioimageio test phasesr-lite.zip`)
     .action(async (o: ExportCliOptions) => {
       if (!o.out && !o.bioimageio) throw new UsageError('give --out FILE.onnx or --bioimageio FILE.zip');
+      if (o.image) checkInputFile(o.image, '--image takes one HR image file');
       const m = await resolveModel(o.model);
       if (o.out) {
         const { exportOnnx } = await import('../../models/engine/onnx-export');

@@ -55,6 +55,11 @@ test('a missing input or a folder is a usage error named before any model loads'
   assert.match(served.stderr, /no such input file/);
   assert.doesNotMatch(served.stderr, /model/);
 
+  const exported = await phasesr(['export', '--bioimageio', path.join(dir, 'pkg.zip'), '--image', path.join(dir, 'nope.tif'), '--model', NO_MODEL]);
+  assert.equal(exported.code, 2, exported.stderr);
+  assert.match(exported.stderr, /no such input file: .*nope\.tif/);
+  assert.doesNotMatch(exported.stderr, /model/);
+
   const folder = path.join(dir, 'images');
   mkdirSync(folder, { recursive: true });
   const batch = await phasesr(['batch', folder, '--out', path.join(dir, 'sr')]);
