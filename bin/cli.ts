@@ -9,6 +9,7 @@ import { startCommand } from './commands/start';
 import { exportCommand } from './commands/export';
 import { initCommand } from './commands/init';
 import { evalCommand } from './commands/eval';
+import { calibrateCommand } from './commands/calibrate';
 import { trainCommand } from './commands/train';
 import { fijiInstallCommand } from './commands/fiji-install';
 import { EXIT_USAGE, reportAndExit } from './fail';
@@ -25,6 +26,7 @@ const program = new Command('phasesr')
   .addCommand(initCommand())
   .addCommand(trainCommand())
   .addCommand(evalCommand())
+  .addCommand(calibrateCommand())
   .addCommand(fijiInstallCommand())
   .addCommand(startCommand());
 

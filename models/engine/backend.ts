@@ -4,13 +4,14 @@ import type { ModelConfig } from '../config';
 import type { GpuAdapter } from './gpu-adapter';
 
 /** Engine names as logged. */
-export type EngineName = 'ort-cpu' | 'ort-webgpu' | 'ort-cuda' | 'tfjs-node-gpu' | 'tfjs-node' | 'tfjs-wasm' | 'tfjs-cpu';
+export type EngineName = 'ort-cpu' | 'ort-int8' | 'ort-webgpu' | 'ort-cuda' | 'tfjs-node-gpu' | 'tfjs-node' | 'tfjs-wasm' | 'tfjs-cpu';
 
 /**
- * What `--engine` accepts: 'auto' takes ort-webgpu when Vulkan lists a hardware GPU, else ort-cpu (never a
+ * What `--engine` accepts: 'ort-int8' is the CPU engine with static int8 convolutions (the model's
+ * int8-calibration.json); 'auto' takes ort-webgpu when Vulkan lists a hardware GPU, else ort-cpu (never a
  * software adapter); 'tfjs' takes the best tfjs backend installed (node-gpu, node, then wasm).
  */
-export const ENGINE_CHOICES = ['ort-cpu', 'ort-webgpu', 'auto', 'ort-cuda', 'tfjs'] as const;
+export const ENGINE_CHOICES = ['ort-cpu', 'ort-int8', 'ort-webgpu', 'auto', 'ort-cuda', 'tfjs'] as const;
 export type EngineChoice = (typeof ENGINE_CHOICES)[number];
 
 /**

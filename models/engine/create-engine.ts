@@ -4,6 +4,7 @@
 import type { ModelConfig } from '../config';
 import type { Weights } from '../params';
 import { DEFAULT_ENGINE, type EngineChoice, type SuperResBackend } from './backend';
+import type { Int8Calibration } from './int8-calibration-file';
 import { describeAdapter, hardwareAdapter, probeGpuAdapters } from './gpu-adapter';
 import { OrtBackend } from './ort-backend';
 import { TfjsBackend } from './tfjs-backend';
@@ -11,6 +12,8 @@ import { TfjsBackend } from './tfjs-backend';
 export interface EngineOptions {
   engine?: EngineChoice;
   threads?: number;
+  /** The model's int8 calibration (LoadedModel.int8): needed by 'ort-int8'. */
+  int8?: Int8Calibration | undefined;
   /** Where the choice is reported (stderr by default). */
   log?: (line: string) => void;
 }
@@ -22,7 +25,7 @@ export async function createEngine(config: ModelConfig, weights: Weights, opts: 
   let backend: SuperResBackend;
   if (choice === 'tfjs') backend = await TfjsBackend.create(config, weights, 'best');
   else if (choice === 'auto') backend = await createAuto(config, weights, ortOpts, log);
-  else backend = await OrtBackend.create(config, weights, { engine: choice, ...ortOpts });
+  else backend = await OrtBackend.create(config, weights, { engine: choice, ...ortOpts, ...(opts.int8 ? { int8: opts.int8 } : {}) });
   const where = backend.adapter ? `on ${describeAdapter(backend.adapter)}` : `${backend.threads} thread(s)`;
   log(`engine: ${backend.engine}, ${where}${opts.engine ? '' : ' (default)'}`);
   return backend;

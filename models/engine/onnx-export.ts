@@ -3,7 +3,8 @@
 import { levelCount, type ModelConfig } from '../config';
 import { dpfBankHWIO } from '../dpf/dpf';
 import type { NamedTensor, Weights } from '../params';
-import { GraphBuilder } from './onnx-graph';
+import { quantizeConvs, type ConvRanges } from './int8-quantize';
+import { GraphBuilder, type Dim } from './onnx-graph';
 import { applyWebgpuWorkarounds } from './webgpu-workarounds';
 
 export const ONNX_OPSET = 17;
@@ -21,7 +22,20 @@ export interface ExportOptions {
    * (webgpu-workarounds.ts). Off for the CPU engine, whose graph stays exactly as built here.
    */
   webgpu?: boolean;
+  /**
+   * Static int8 (int8-quantize.ts): the Convs with calibrated ranges become QDQ int8, except those
+   * `keepFloat` names. Absent: float32 throughout.
+   */
+  int8?: { ranges: ConvRanges; keepFloat?: (weight: string) => boolean };
+  /**
+   * Calibration taps: the minimum and maximum of every Conv's input and output also become graph outputs,
+   * named `<weight>:in:min`, `<weight>:in:max`, `<weight>:out:min`, ... (int8-calibration.ts).
+   */
+  taps?: boolean;
 }
+
+/** The graph output carrying a Conv's input (`in`) or output (`out`) when exported with `taps`. */
+export const tapName = (weight: string, side: 'in' | 'out'): string => `${weight}:${side}`;
 
 /** HWIO [kh,kw,i,o] -> OIHW [o,i,kh,kw] (tfjs kernel layout to ONNX Conv's). */
 export function hwioToOihw(t: { shape: number[]; data: Float32Array }): { dims: number[]; data: Float32Array } {
@@ -104,7 +118,7 @@ export function exportOnnx(config: ModelConfig, weights: Weights, opts: ExportOp
 
   // 2-3. Input module, then refinement modules each ending in a 1x1 projection to an image.
   const n = levelCount(config);
-  const outputs: [string, (string | number)[]][] = [];
+  const outputs: [string, Dim[]][] = [];
   for (let k = 0; k <= n; k++) {
     if (k > 0) h = resize(h, 2, 'asymmetric');
     for (let j = 0; j < config.convsPerModule; j++) {
@@ -133,6 +147,8 @@ export function exportOnnx(config: ModelConfig, weights: Weights, opts: ExportOp
     outputs.push([out, ['N', 1, `H*${s}`, `W*${s}`]]);
   }
 
+  if (opts.taps) outputs.push(...addTaps(g));
+  if (opts.int8) quantizeConvs(g, opts.int8.ranges, opts.int8.keepFloat);
   if (opts.webgpu) applyWebgpuWorkarounds(g);
   return g.toBytes({
     name: `phasesr-${config.name}-x${config.scale}`,
@@ -141,4 +157,19 @@ export function exportOnnx(config: ModelConfig, weights: Weights, opts: ExportOp
     opset: ONNX_OPSET,
     docString: JSON.stringify(config),
   });
+}
+
+/** The minimum and maximum of every Conv's input and output, as extra scalar graph outputs (see `taps`). */
+function addTaps(g: GraphBuilder): [string, Dim[]][] {
+  const taps: [string, Dim[]][] = [];
+  for (const n of [...g.nodes()]) {
+    const w = n.input?.[1];
+    if (n.opType !== 'Conv' || !w) continue;
+    for (const [side, tensor] of [['in', n.input![0]!], ['out', n.output![0]!]] as const) {
+      for (const op of ['ReduceMin', 'ReduceMax'] as const) {
+        taps.push([g.node(op, [tensor], { keepdims: { i: 0 } }, `${tapName(w, side)}:${op === 'ReduceMin' ? 'min' : 'max'}`), []]);
+      }
+    }
+  }
+  return taps;
 }

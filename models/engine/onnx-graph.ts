@@ -39,6 +39,17 @@ export class GraphBuilder {
     return name;
   }
 
+  /** Adds an int8/uint8/int32 constant (the quantised graph's weights, zero points and biases). */
+  initInt(name: string, dims: number[], data: Int8Array | Uint8Array | Int32Array): string {
+    const n = dims.reduce((a, b) => a * b, 1);
+    if (n !== data.length) throw new Error(`initializer ${name}: shape [${dims}] needs ${n} values, got ${data.length}`);
+    const T = onnx.TensorProto.DataType;
+    const dataType = data instanceof Int8Array ? T.INT8 : data instanceof Uint8Array ? T.UINT8 : T.INT32;
+    const rawData = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    this.#inits.push({ name, dims, dataType, rawData });
+    return name;
+  }
+
   /** Adds an int64 constant (shape inputs such as Pad's pads). */
   initInt64(name: string, values: number[]): string {
     this.#inits.push({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: values });
@@ -55,21 +66,32 @@ export class GraphBuilder {
 
   /**
    * Rewrites the graph node by node, in order: `fn` may add nodes with node() (they take the visited node's
-   * place, before it), edit the node in place, and return 'drop' to remove it.
+   * place, before it), add nodes after it through `after` (e.g. consumers of its output), edit the node in
+   * place, and return 'drop' to remove it.
    */
-  rewrite(fn: (node: O.INodeProto) => 'keep' | 'drop'): void {
+  rewrite(fn: (node: O.INodeProto, after: (add: () => void) => void) => 'keep' | 'drop'): void {
     const old = this.#nodes.splice(0);
     const out: O.INodeProto[] = [];
     for (const n of old) {
-      const verdict = fn(n);
+      let then: (() => void) | undefined;
+      const verdict = fn(n, (add) => (then = add));
       out.push(...this.#nodes.splice(0));
       if (verdict === 'keep') out.push(n);
+      if (then) {
+        then();
+        out.push(...this.#nodes.splice(0));
+      }
     }
     this.#nodes.push(...out);
     // Constants the rewrite replaced (ORT would warn about each unused one).
     const used = new Set(out.flatMap((n) => n.input ?? []));
     const kept = this.#inits.filter((i) => used.has(i.name!));
     this.#inits.splice(0, this.#inits.length, ...kept);
+  }
+
+  /** The graph's nodes so far, in order (read-only use: calibration taps). */
+  nodes(): readonly O.INodeProto[] {
+    return this.#nodes;
   }
 
   /** The node node() added last (to copy attributes onto it). */
@@ -108,4 +130,14 @@ export class GraphBuilder {
     });
     return onnx.ModelProto.encode(model).finish();
   }
+}
+
+/** Op type -> count of a serialised model's graph (domain-prefixed outside the default domain). */
+export function countOps(bytes: Uint8Array): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const n of onnx.ModelProto.decode(bytes).graph?.node ?? []) {
+    const key = n.domain ? `${n.domain}:${n.opType}` : n.opType!;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
 }

@@ -2,6 +2,7 @@
 // exports the generator to ONNX in memory and runs micro-batches through one session. The only file that
 // imports onnxruntime-node.
 import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,10 +11,11 @@ import { levelCount, type ModelConfig } from '../config';
 import type { Weights } from '../params';
 import type { LevelBatch, SuperResBackend } from './backend';
 import { describeAdapter, probeGpuAdapters, type GpuAdapter } from './gpu-adapter';
+import { CalibrationError, type Int8Calibration } from './int8-calibration-file';
 import { exportOnnx, type ExportOptions } from './onnx-export';
-import { GraphBuilder } from './onnx-graph';
+import { countOps, GraphBuilder } from './onnx-graph';
 
-export type OrtEngine = 'ort-cpu' | 'ort-webgpu' | 'ort-cuda';
+export type OrtEngine = 'ort-cpu' | 'ort-int8' | 'ort-webgpu' | 'ort-cuda';
 
 export interface OrtOptions {
   engine: OrtEngine;
@@ -21,6 +23,8 @@ export interface OrtOptions {
   threads?: number;
   /** Graph formulation choices (benchmarks compare them; serving keeps the defaults). */
   onnx?: ExportOptions;
+  /** The activation ranges 'ort-int8' quantises with (required for it). */
+  int8?: Int8Calibration;
 }
 
 /** The engine asked for cannot start here (no GPU adapter, no CUDA libraries): nothing ran. */
@@ -34,17 +38,17 @@ export class EngineFallbackError extends Error {
 }
 
 /** Export options each engine needs for results equal to the CPU engine's (docs/gpu.md). */
-const ENGINE_EXPORT: Record<OrtEngine, ExportOptions> = { 'ort-cpu': {}, 'ort-cuda': {}, 'ort-webgpu': { webgpu: true } };
+const ENGINE_EXPORT: Record<OrtEngine, ExportOptions> = { 'ort-cpu': {}, 'ort-int8': {}, 'ort-cuda': {}, 'ort-webgpu': { webgpu: true } };
 
 export const ortVersion = (): string => ort.env.versions.node ?? ort.env.versions.common;
 
-const PROVIDER: Record<OrtEngine, string> = { 'ort-cpu': 'cpu', 'ort-webgpu': 'webgpu', 'ort-cuda': 'cuda' };
+const PROVIDER: Record<OrtEngine, string> = { 'ort-cpu': 'cpu', 'ort-int8': 'cpu', 'ort-webgpu': 'webgpu', 'ort-cuda': 'cuda' };
 
 function sessionOptions(engine: OrtEngine, threads: number): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [PROVIDER[engine]],
     // A GPU engine fails at session creation rather than quietly leaving nodes to the CPU provider.
-    ...(engine === 'ort-cpu' ? {} : { extra: { session: { disable_cpu_ep_fallback: '1' } } }),
+    ...(PROVIDER[engine] === 'cpu' ? {} : { extra: { session: { disable_cpu_ep_fallback: '1' } } }),
     graphOptimizationLevel: 'all',
     intraOpNumThreads: threads,
     // One graph, one chain of ops: parallelism is inside the convolutions, not between nodes.
@@ -74,7 +78,8 @@ export class OrtBackend implements SuperResBackend {
 
   static async create(config: ModelConfig, weights: Weights, opts: OrtOptions): Promise<OrtBackend> {
     const threads = opts.threads ?? os.availableParallelism();
-    const model = exportOnnx(config, weights, { ...ENGINE_EXPORT[opts.engine], ...opts.onnx });
+    const int8 = opts.engine === 'ort-int8' ? { int8: { ranges: requireCalibration(config, opts.int8).ranges, keepFloat: keepFloat(config) } } : {};
+    const model = exportOnnx(config, weights, { ...ENGINE_EXPORT[opts.engine], ...int8, ...opts.onnx });
     const adapter = opts.engine === 'ort-webgpu' ? probeGpuAdapters().adapters[0] : undefined;
     let session: ort.InferenceSession;
     try {
@@ -101,6 +106,18 @@ export class OrtBackend implements SuperResBackend {
     await this.#session.release();
   }
 }
+
+function requireCalibration(config: ModelConfig, cal: Int8Calibration | undefined): Int8Calibration {
+  if (!cal) throw new CalibrationError(`ort-int8: model ${config.name} has no int8 calibration (int8-calibration.json beside model.json); measure it once with phasesr calibrate --model MODEL`);
+  return cal;
+}
+
+/**
+ * Convolutions the int8 engine keeps in float32: the DPF bank (one input channel: ~0.1% of the FLOPs)
+ * and each level's 1x1 projection to the image (1 output channel: its rounding would land on the output
+ * pixels unfiltered).
+ */
+export const keepFloat = (config: ModelConfig) => (weight: string): boolean => (config.dpf && weight === 'dpf.w') || /\.proj\.w$/.test(weight);
 
 function startError(engine: OrtEngine, e: Error): Error {
   const why = e.message.split('\n')[0]!.replace(/^.*(Failed to get a WebGPU adapter)/, '$1');
@@ -139,13 +156,20 @@ export async function ortCudaAvailable(): Promise<boolean> {
 }
 
 /**
- * Measured single-precision GEMM throughput of ORT/MLAS here (GFLOP/s): an n x n x n MatMul, best of
- * `reps`. The practical ceiling for convolution throughput figures (bench), next to the nominal peak.
+ * Measured GEMM throughput of ORT/MLAS here (GFLOP/s, or int8 GOP/s): an n x n x n MatMul (float32) or
+ * MatMulInteger (uint8 x int8, as QLinearConv computes), best of `reps`. The practical ceiling for
+ * convolution throughput figures (bench), next to the nominal peak.
  */
-export async function ortMatMulGflops(n: number, threads: number, reps = 5): Promise<number> {
+export async function ortMatMulGflops(n: number, threads: number, reps = 5, precision: 'float32' | 'int8' = 'float32'): Promise<number> {
   const g = new GraphBuilder();
   const b = new Float32Array(n * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
-  g.node('MatMul', ['a', g.init('b', [n, n], b)], {}, 'c');
+  if (precision === 'float32') g.node('MatMul', ['a', g.init('b', [n, n], b)], {}, 'c');
+  else {
+    // The int8 product of a quantised a (QuantizeLinear and the Cast back cost n^2 against its n^3).
+    const aq = g.node('QuantizeLinear', ['a', g.init('s', [], new Float32Array([1 / 255])), g.initInt('z', [], new Uint8Array([128]))]);
+    const c = g.node('MatMulInteger', [aq, g.initInt('b', [n, n], Int8Array.from(b, (v) => Math.round(v * 200)))]);
+    g.node('Cast', [c], { to: { i: 1 } }, 'c');
+  }
   const model = g.toBytes({ name: 'gemm', inputs: [['a', [n, n]]], outputs: [['c', [n, n]]], opset: 17 });
   const s = await ort.InferenceSession.create(model, sessionOptions('ort-cpu', threads));
   const feeds = { a: new ort.Tensor('float32', b.slice(), [n, n]) };
@@ -157,4 +181,44 @@ export async function ortMatMulGflops(n: number, threads: number, reps = 5): Pro
   }
   await s.release();
   return (2 * n ** 3) / (best * 1e6);
+}
+
+/**
+ * Runs a float graph with one input `lr` [1,1,H,W] on the CPU engine for each patch, handing every call's
+ * float32 outputs to `each` (calibration reads the graph's taps this way).
+ */
+export async function ortRunEach(
+  model: Uint8Array,
+  patches: Iterable<{ data: Float32Array; height: number; width: number }>,
+  each: (outputs: Record<string, Float32Array>) => void,
+  threads = os.availableParallelism(),
+): Promise<void> {
+  const s = await ort.InferenceSession.create(model, sessionOptions('ort-cpu', threads));
+  try {
+    for (const p of patches) {
+      const result = await s.run({ lr: new ort.Tensor('float32', p.data, [1, 1, p.height, p.width]) });
+      const outs: Record<string, Float32Array> = {};
+      for (const [k, t] of Object.entries(result)) if (t.type === 'float32') outs[k] = t.data as Float32Array;
+      each(outs);
+    }
+  } finally {
+    await s.release();
+  }
+}
+
+/**
+ * The operators ORT's CPU engine runs for `model` after its graph optimisations (op type -> count, domain
+ * prefixed when not the default): shows whether a QDQ graph became int8 kernels (QLinearConv).
+ */
+export async function ortOptimisedOps(model: Uint8Array): Promise<Record<string, number>> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'phasesr-ort-'));
+  const file = path.join(dir, 'optimised.onnx');
+  try {
+    // ORT warns that a model saved at this level is machine-specific: true, and why it is only counted here.
+    const s = await ort.InferenceSession.create(model, { ...sessionOptions('ort-cpu', 1), optimizedModelFilePath: file, logSeverityLevel: 3 });
+    await s.release();
+    return countOps(await readFile(file));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

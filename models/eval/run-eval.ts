@@ -148,7 +148,7 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   const infos: ModelInfo[] = [];
   for (const [k, m] of models.entries()) {
     log(`model ${labels[k]}: ${describeModel(m)}`);
-    const backend: SuperResBackend = await createEngine(m.config, m.weights, { ...(o.engine ? { engine: o.engine } : {}), ...(o.threads ? { threads: o.threads } : {}), log });
+    const backend: SuperResBackend = await createEngine(m.config, m.weights, { int8: m.int8, ...(o.engine ? { engine: o.engine } : {}), ...(o.threads ? { threads: o.threads } : {}), log });
     try {
       for (const [i, p] of pairs.entries()) {
         const t0 = performance.now();

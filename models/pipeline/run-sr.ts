@@ -90,7 +90,7 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
     const of = o.region ? `the ${o.region.width}x${o.region.height}+${o.region.x}+${o.region.y} region of ` : '';
     const description = `phasesr ${o.scale}x of ${of}${path.basename(o.input)} with model ${model.config.name} (sha256 ${model.sha256.slice(0, 12)})`;
 
-    const engine = o.backend ?? await createEngine(model.config, model.weights, { ...(o.engine ? { engine: o.engine } : {}), ...(o.threads ? { threads: o.threads } : {}), log });
+    const engine = o.backend ?? await createEngine(model.config, model.weights, { int8: model.int8, ...(o.engine ? { engine: o.engine } : {}), ...(o.threads ? { threads: o.threads } : {}), log });
     // TIFF streams rows to disk as bands finish; PNG (sharp) needs the whole image, so it is only for
     // outputs that fit in memory.
     const writer = tiff ? await TiffWriter.create(o.output, { width, height, dtype, ...(pixelSize ? { pixelSize } : {}), description }) : undefined;

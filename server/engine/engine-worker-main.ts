@@ -12,7 +12,7 @@ const log = (line: string): void => port.postMessage({ type: 'log', line } satis
 
 try {
   const model = await resolveModel(data.model);
-  const engine = await createEngine(model.config, model.weights, { ...(data.engine ? { engine: data.engine } : {}), ...(data.threads ? { threads: data.threads } : {}), log });
+  const engine = await createEngine(model.config, model.weights, { int8: model.int8, ...(data.engine ? { engine: data.engine } : {}), ...(data.threads ? { threads: data.threads } : {}), log });
   port.on('message', (m: WorkerRequest) => {
     if (m.type === 'dispose') {
       void engine.dispose().finally(() => port.postMessage({ type: 'disposed' } satisfies WorkerReply));

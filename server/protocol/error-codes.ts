@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   SR_ERR_MODEL_NOT_FOUND: { status: 404, text: 'model not found' },
   SR_ERR_MODEL_FORMAT: { status: 500, text: 'bad model file' },
   SR_ERR_MODEL_HASH: { status: 500, text: 'model hash mismatch' },
+  /** The int8 engine was asked for, and the model's int8-calibration.json is missing, malformed or for other weights. */
+  SR_ERR_MODEL_CALIBRATION: { status: 500, text: 'model has no valid int8 calibration' },
   /** The engine asked for cannot start here (no GPU adapter, no CUDA libraries); the message names the fallback. */
   SR_ERR_ENGINE_UNAVAILABLE: { status: 503, text: 'engine unavailable' },
   /** A GPU engine would have run part of the model on the CPU: refused rather than mixed silently. */
