@@ -34,6 +34,16 @@ export interface ServerOptions {
   chunkBytes: number;
   maxUploadBytes: number;
   maxImagePixels: number;
+  /** Uploads in progress (open files) per client (a WebSocket connection, or an HTTP peer address) before SR_ERR_TOO_MANY. */
+  maxUploadsPerClient: number;
+  /** Uploads in progress on the whole server before SR_ERR_TOO_MANY (keeps file handles for everyone else). */
+  maxUploads: number;
+  /** Images one WebSocket connection may hold open before SR_ERR_TOO_MANY. */
+  maxImagesPerClient: number;
+  /** Images open on the whole server; past it the least recently used idle REST image is closed, else SR_ERR_TOO_MANY. */
+  maxOpenImages: number;
+  /** An image opened over REST (no WebSocket holds it) closes after this long without a request. */
+  imageIdleMs: number;
   /** Tile requests queued per connection before SR_ERR_BUSY. */
   maxQueuedPerConnection: number;
   /** Inference jobs queued in total before SR_ERR_BUSY. */
@@ -69,6 +79,11 @@ export const SERVER_DEFAULTS: ServerOptions = {
   chunkBytes: 4 << 20,
   maxUploadBytes: 4 * 1024 ** 3,
   maxImagePixels: 2 ** 32,
+  maxUploadsPerClient: 8,
+  maxUploads: 64,
+  maxImagesPerClient: 16,
+  maxOpenImages: 64,
+  imageIdleMs: 10 * 60_000,
   maxQueuedPerConnection: 1024,
   maxQueued: 4096,
   batch: 1,

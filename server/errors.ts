@@ -13,11 +13,14 @@ export class ServerError extends Error {
   }
 }
 
-/** Any thrown value as {code, message}; unknown errors become SR_ERR_INTERNAL (and are worth logging). */
+/**
+ * Any thrown value as {code, message}; unknown errors become SR_ERR_INTERNAL (and are worth logging). An
+ * internal error's own text stays in the server log: it can name server paths (EMFILE on a temp file).
+ */
 export function toWireError(e: unknown): { code: ErrorCode; message: string; internal: boolean } {
   const err = e as { code?: unknown; message?: unknown };
-  if (err && isErrorCode(err.code)) return { code: err.code, message: String(err.message), internal: err.code === 'SR_ERR_INTERNAL' };
-  return { code: 'SR_ERR_INTERNAL', message: `internal error: ${err?.message ?? String(e)}`, internal: true };
+  if (err && isErrorCode(err.code) && err.code !== 'SR_ERR_INTERNAL') return { code: err.code, message: String(err.message), internal: false };
+  return { code: 'SR_ERR_INTERNAL', message: 'internal error (the server log has the details)', internal: true };
 }
 
 /** `name` must be `expected`, got `actual` (one wording for every parameter check). */

@@ -87,7 +87,8 @@ export class PhasesrServer implements ServerContext {
     }, options.log);
     let store: ImageStore | undefined;
     try {
-      store = await ImageStore.create({ allowDirs: options.allowDirs, ...(options.uploadDir ? { uploadDir: options.uploadDir } : {}), maxImagePixels: options.maxImagePixels, modelScale: model.config.scale, halo: haloFor(model.config), blockSize: options.blockSize, log: options.log });
+      store = await ImageStore.create({ allowDirs: options.allowDirs, ...(options.uploadDir ? { uploadDir: options.uploadDir } : {}), maxImagePixels: options.maxImagePixels, modelScale: model.config.scale, halo: haloFor(model.config), blockSize: options.blockSize,
+        maxUploadsPerClient: options.maxUploadsPerClient, maxUploads: options.maxUploads, maxOpenImages: options.maxOpenImages, imageIdleMs: options.imageIdleMs, log: options.log });
       for (const file of options.images) await store.openFile(file, { pinned: true });
     } catch (e) {
       await store?.close();

@@ -176,7 +176,9 @@ export class ImageSource {
       await img.toFile(copy);
     } catch (err) {
       await this.close();
-      throw new ImageError('SR_ERR_IMAGE_DECODE', `cannot decode ${this.path} (copying to ${copy}): ${(err as Error).message}`, { path: this.path, cause: err });
+      // The copy's temp path means nothing to the user (and is the server's business when serving).
+      const why = (err as Error).message.split(copy).join('the temporary copy');
+      throw new ImageError('SR_ERR_IMAGE_DECODE', `cannot decode ${this.path}: ${why}`, { path: this.path, cause: err });
     }
     this.regionFile = copy;
   }

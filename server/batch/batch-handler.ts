@@ -56,7 +56,7 @@ export class BatchHandler {
     if (jobs.has(msg.id) || conn.hasChunkSink(msg.id)) throw new ServerError('SR_ERR_DUPLICATE_ID', `request id ${msg.id} is already in use`);
     this.#checkRoom(jobs);
     if (msg.bytes > this.opts.maxUploadBytes) throw new ServerError('SR_ERR_TOO_LARGE', `upload of ${msg.bytes} bytes exceeds the limit of ${this.opts.maxUploadBytes}`);
-    const upload = UploadFile.create(this.opts.jobs.workDir, msg.name, msg.bytes, this.opts.maxUploadBytes);
+    const upload = UploadFile.create(this.opts.jobs.workDir, msg.name, msg.bytes, this.opts.maxUploadBytes, { slots: this.opts.store.uploads, client: `ws:${conn.id}` });
     const job: BatchJob = { id: msg.id, begin: msg, upload, state: 'upload', abort: new AbortController() };
     upload.catch((e: unknown) => this.#fail(job, conn, e));
     jobs.set(msg.id, job);

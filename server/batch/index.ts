@@ -21,6 +21,6 @@ export function registerBatchApi(ctx: ServerContext & { readonly app: Express })
   hub.register('export-region', (msg, conn) => batch.region(msg, conn));
   hub.onCancel((conn, ids) => batch.cancel(conn, ids === 'all' ? undefined : ids, ids === 'all'));
   hub.onConnectionClose((conn) => void batch.closed(conn));
-  mountSrRoutes(app, { jobs, results, allowed: store.allowed, maxUploadBytes: options.maxUploadBytes, modelScale: ctx.model.config.scale, log: options.log });
+  mountSrRoutes(app, { jobs, results, allowed: store.allowed, uploads: store.uploads, maxUploadBytes: options.maxUploadBytes, modelScale: ctx.model.config.scale, log: options.log });
   return { jobs, results };
 }

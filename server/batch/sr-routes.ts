@@ -17,6 +17,8 @@ import type { Express, Request, Response } from 'express';
 
 import { ServerError, toWireError } from '../errors';
 import type { AllowedPaths } from '../images/allowed-paths';
+import type { ClientSlots } from '../images/client-slots';
+import { httpClient } from '../http/security';
 import { UploadFile } from '../images/upload-file';
 import { OneShotJobs, type OneShotJob } from './one-shot-jobs';
 import type { ResultStore } from './result-store';
@@ -29,6 +31,8 @@ export interface SrRoutesOptions {
   results: ResultStore;
   allowed: AllowedPaths;
   maxUploadBytes: number;
+  /** Uploads in progress, shared with every other upload path. */
+  uploads: ClientSlots;
   modelScale: number;
   log: (line: string) => void;
 }
@@ -78,7 +82,7 @@ export function mountSrRoutes(app: Express, o: SrRoutesOptions): OneShotJobs<SrO
 
   app.post(SR_PATH, (req, res) => answer(req, res, o, oneShot, async (signal) => {
     const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
-    const up = await UploadFile.create(o.jobs.workDir, queryString(req, 'name') ?? 'upload.tif', declared, o.maxUploadBytes);
+    const up = await UploadFile.create(o.jobs.workDir, queryString(req, 'name') ?? 'upload.tif', declared, o.maxUploadBytes, { slots: o.uploads, client: httpClient(req) });
     try {
       signal.throwIfAborted();
       await up.writeStream(req);

@@ -14,7 +14,8 @@ export function mountImageRoutes(app: Express, ctx: ServerContext): void {
   const { store, tiles, options } = ctx;
   const api = express.Router();
 
-  api.get('/images', (_req, res) => void res.json(store.list().map((i) => i.info())));
+  // Other clients' WebSocket uploads are not listed (docs/security.md: what a client may see).
+  api.get('/images', (_req, res) => void res.json(store.listed().map((i) => i.info())));
 
   // The folders `open` by path accepts (the viewer's "Server path" dialog lists them).
   api.get('/folders', (_req, res) => void res.json({ folders: store.allowed.roots }));
@@ -22,7 +23,7 @@ export function mountImageRoutes(app: Express, ctx: ServerContext): void {
   api.post('/images', async (req: Request, res: Response) => {
     const name = typeof req.query.name === 'string' && req.query.name ? req.query.name : 'upload';
     const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
-    const up = await UploadFile.create(store.uploadDir, name, declared, options.maxUploadBytes);
+    const up = await UploadFile.create(store.uploadDir, name, declared, options.maxUploadBytes, { slots: store.uploads, client: httpClient(req) });
     let done;
     try {
       await up.writeStream(req);
@@ -32,14 +33,14 @@ export function mountImageRoutes(app: Express, ctx: ServerContext): void {
       req.resume(); // drain what the client still sends, so the error response reaches it
       throw e;
     }
-    const img = await store.openUpload(done, name, { pinned: true });
+    const img = await store.openUpload(done, name, { rest: true });
     res.status(201).json(img.info());
   });
 
   api.post('/images/open', express.json({ limit: '64kb' }), async (req: Request, res: Response) => {
     const p = (req.body as { path?: unknown } | undefined)?.path;
     if (typeof p !== 'string' || p === '') throw invalidParam('path', 'an absolute file path', p);
-    const img = await store.openPath(p, { pinned: true });
+    const img = await store.openPath(p, { rest: true });
     res.json(img.info());
   });
 

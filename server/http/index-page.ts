@@ -14,7 +14,7 @@ export function mountIndex(app: Express, ctx: ServerContext): void {
   const viewer = existsSync(path.join(VIEWER_DIST, 'index.html'));
   if (viewer) app.use(express.static(VIEWER_DIST, { index: 'index.html' }));
   app.get(viewer ? ['/list'] : ['/', '/list'], (_req, res) => {
-    const rows = ctx.store.list().map((img) => {
+    const rows = ctx.store.listed().map((img) => {
       const i = img.info();
       return `<li><b>${esc(i.name)}</b> ${i.width}x${i.height} ${i.dtype} (id ${i.imageId}, levels 0..${i.maxLevel}, native ${i.nativeLevel}): ` +
         `<a href="${i.descriptorUrl}">descriptor</a>, <a href="${i.dziUrl}">sr.dzi</a>, <a href="/api/v1/images/${i.imageId}/bicubic.dzi">bicubic.dzi</a></li>`;

@@ -1,7 +1,8 @@
 // The images the server has open, shared by all connections: opened by server-side path (inside the
-// allowed folders), by upload, or at start. Identical content is opened once (id = content hash); opening
-// checks the pixel count from the header before anything is decoded, and computes the percentiles once.
-import { createHash } from 'node:crypto';
+// allowed folders), by upload, or at start. Identical content is opened once (one id per content and
+// server); opening checks the pixel count from the header before anything is decoded, and computes the
+// percentiles once. Bounded: images in total (idle REST images make room), uploads in progress.
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import sharp, { type Metadata } from 'sharp';
 import { ImageSource, imagePercentiles, NORMALISATION_PERCENTILES } from '../../models';
 import { nameFileInError, ServerError } from '../errors';
 import { AllowedPaths } from './allowed-paths';
+import { ClientSlots } from './client-slots';
 import { displayName, ServedImage } from './served-image';
 import type { FinishedUpload } from './upload-file';
 
@@ -22,12 +24,22 @@ export interface ImageStoreOptions {
   modelScale: number;
   halo: number;
   blockSize: number;
+  maxUploadsPerClient: number;
+  maxUploads: number;
+  maxOpenImages: number;
+  /** REST-held images close after this long unused. */
+  imageIdleMs: number;
   log: (line: string) => void;
 }
 
 interface OpenOptions {
   name?: string;
+  /** The operator's images (start-up, the sample): never closed until the server stops. */
   pinned?: boolean;
+  /** Opened over REST: kept without a holder until idle for imageIdleMs (or evicted to make room). */
+  rest?: boolean;
+  /** A WebSocket upload: not listed to other clients (they can open it only if given its id). */
+  unlisted?: boolean;
   /** Connection id that holds the image open. */
   holder?: number;
   ownsFile?: boolean;
@@ -38,8 +50,16 @@ export class ImageStore {
   readonly #images = new Map<string, ServedImage>();
   readonly #opening = new Map<string, Promise<ServedImage>>();
   readonly #onClose: ((img: ServedImage) => void)[] = [];
+  /** Image ids are an HMAC of the content hash under this per-server key: unguessable by other sites. */
+  readonly #idKey = randomBytes(32);
+  readonly #sweep: NodeJS.Timeout;
+  /** Uploads in progress (each holds a file open), per client and in total; every upload path takes one. */
+  readonly uploads: ClientSlots;
 
-  private constructor(readonly allowed: AllowedPaths, readonly uploadDir: string, private readonly opts: ImageStoreOptions, private readonly ownsUploadDir: boolean) {}
+  private constructor(readonly allowed: AllowedPaths, readonly uploadDir: string, private readonly opts: ImageStoreOptions, private readonly ownsUploadDir: boolean) {
+    this.uploads = new ClientSlots('uploads in progress', opts.maxUploadsPerClient, opts.maxUploads);
+    this.#sweep = setInterval(() => void this.#closeIdle(), Math.max(50, Math.min(opts.imageIdleMs / 4, 60_000))).unref();
+  }
 
   static async create(opts: ImageStoreOptions): Promise<ImageStore> {
     // The OS temp folder is always allowed: the Fiji bridge saves images there before asking the server.
@@ -56,7 +76,7 @@ export class ImageStore {
   /** Opens a file the operator named (no folder check) or an upload. */
   async openFile(file: string, opts: OpenOptions = {}): Promise<ServedImage> {
     const sha256 = opts.sha256 ?? (await hashFile(file));
-    const id = sha256.slice(0, 16);
+    const id = createHmac('sha256', this.#idKey).update(sha256).digest('hex').slice(0, 16);
     let img = this.#images.get(id);
     if (!img) {
       let pending = this.#opening.get(id);
@@ -74,7 +94,10 @@ export class ImageStore {
       await rm(file, { force: true }); // same content already open: the new copy is not needed
     }
     if (opts.pinned) img.pinned = true;
+    if (opts.rest) img.restHeld = true;
+    if (!opts.unlisted) img.unlisted = false; // opened another way too: no longer one client's upload
     if (opts.holder !== undefined) img.holders.add(opts.holder);
+    img.touch();
     return img;
   }
 
@@ -83,7 +106,8 @@ export class ImageStore {
     try {
       return await this.openFile(up.path, { ...opts, name, sha256: up.sha256, ownsFile: true });
     } catch (e) {
-      throw nameFileInError(e, up.path, name);
+      // The upload folder is the server's: neither the temp name nor the folder goes back to the client.
+      throw nameFileInError(nameFileInError(e, up.path, name), this.uploadDir, '(the server\'s upload folder)');
     }
   }
 
@@ -91,6 +115,7 @@ export class ImageStore {
   get(id: string): ServedImage {
     const img = this.#images.get(id);
     if (!img) throw new ServerError('SR_ERR_NOT_FOUND', `no open image ${id}`);
+    img.touch();
     return img;
   }
 
@@ -98,16 +123,22 @@ export class ImageStore {
     return this.#images.has(id);
   }
 
+  /** Every open image (counts, shutdown). */
   list(): ServedImage[] {
     return [...this.#images.values()];
   }
 
-  /** Drops a connection's hold; closes images nobody holds (unless pinned). */
+  /** The images any client may see listed: all but other clients' WebSocket uploads. */
+  listed(): ServedImage[] {
+    return this.list().filter((i) => !i.unlisted);
+  }
+
+  /** Drops a connection's hold; closes images nobody holds (unless pinned or REST-held). */
   async release(id: string, holder: number): Promise<void> {
     const img = this.#images.get(id);
     if (!img) return;
     img.holders.delete(holder);
-    if (img.holders.size === 0 && !img.pinned) await this.#close(img);
+    if (img.holders.size === 0 && !img.pinned && !img.restHeld) await this.#close(img);
   }
 
   /** Closes an image whatever holds it (REST DELETE). */
@@ -120,11 +151,13 @@ export class ImageStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#sweep);
     for (const img of [...this.#images.values()]) await this.#close(img);
     if (this.ownsUploadDir) await rm(this.uploadDir, { recursive: true, force: true });
   }
 
   async #open(file: string, id: string, sha256: string, opts: OpenOptions): Promise<ServedImage> {
+    await this.#makeRoom(id);
     await this.#checkPixels(file);
     const src = await ImageSource.open(file);
     try {
@@ -154,6 +187,24 @@ export class ImageStore {
     }
   }
 
+  /** Holds the total under maxOpenImages: closes the least recently used idle REST image, else refuses. */
+  async #makeRoom(id: string): Promise<void> {
+    // Images being opened count too, so a burst of opens cannot overshoot the bound.
+    while (this.#images.size + this.#opening.size - (this.#opening.has(id) ? 1 : 0) >= this.opts.maxOpenImages) {
+      const idle = this.list().filter(evictable).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+      if (!idle) throw new ServerError('SR_ERR_TOO_MANY', `the server has ${this.#images.size} images open (limit ${this.opts.maxOpenImages}): close one first`);
+      this.opts.log(`closing ${idle.name} (${idle.id}) to make room (limit ${this.opts.maxOpenImages} open images)`);
+      await this.#close(idle);
+    }
+  }
+
+  async #closeIdle(): Promise<void> {
+    const before = Date.now() - this.opts.imageIdleMs;
+    for (const img of this.list().filter((i) => evictable(i) && i.lastUsed < before)) {
+      await this.#close(img).catch((e: Error) => this.opts.log(`closing idle ${img.id}: ${e.message}`));
+    }
+  }
+
   async #close(img: ServedImage): Promise<void> {
     if (this.#images.get(img.id) !== img) return;
     this.#images.delete(img.id);
@@ -162,6 +213,11 @@ export class ImageStore {
     if (img.ownsFile) await rm(img.source.path, { force: true });
     this.opts.log(`closed ${img.name} (${img.id})`);
   }
+}
+
+/** No connection holds it and the operator did not pin it: only REST keeps it, and REST may let it go. */
+function evictable(img: ServedImage): boolean {
+  return img.holders.size === 0 && !img.pinned;
 }
 
 async function hashFile(file: string): Promise<string> {

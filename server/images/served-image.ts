@@ -24,8 +24,14 @@ export interface Block {
 
 export class ServedImage {
   readonly pyramid: Pyramid;
-  /** Connections holding it open; when none is left and it is not pinned, it closes. */
+  /** Connections holding it open; when none is left and it is not pinned or REST-held, it closes. */
   readonly holders = new Set<number>();
+  /** Opened over REST: stays without holders until idle (ServerOptions.imageIdleMs) or evicted for room. */
+  restHeld = false;
+  /** Only ever a WebSocket upload: left out of image lists (its uploader, or whoever it gives the id, opens it). */
+  unlisted = true;
+  /** Date.now() of the last request that used it (idle REST images close). */
+  lastUsed = Date.now();
   readonly #xs: Span[];
   readonly #ys: Span[];
 
@@ -49,6 +55,10 @@ export class ServedImage {
     this.pyramid = pyramidOf(source.width, source.height, modelScale);
     this.#xs = axis(source.width, blockSize, halo, 'x');
     this.#ys = axis(source.height, blockSize, halo, 'y');
+  }
+
+  touch(): void {
+    this.lastUsed = Date.now();
   }
 
   get width(): number {

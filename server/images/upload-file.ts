@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 
 import { ServerError } from '../errors';
 import type { ChunkSink } from '../ws/connection';
+import type { ClientSlots } from './client-slots';
 
 export interface FinishedUpload {
   path: string;
@@ -15,8 +16,15 @@ export interface FinishedUpload {
   sha256: string;
 }
 
+/** Whose upload this is, and the slots it counts against (held from create until finish or abort). */
+export interface UploadOwner {
+  slots: ClientSlots;
+  client: string;
+}
+
 export class UploadFile implements ChunkSink {
   #fh: FileHandle | undefined;
+  #release: () => void = () => undefined;
   #hash: Hash = createHash('sha256');
   #received = 0;
   #nextSeq = 0;
@@ -29,15 +37,27 @@ export class UploadFile implements ChunkSink {
 
   /**
    * Creates the file in `dir` (a safe name derived from `name`). `expectedBytes` (when known) must not exceed
-   * `maxBytes`. @throws ServerError SR_ERR_TOO_LARGE
+   * `maxBytes`. With an `owner`, the upload takes one of its slots until finish() or abort().
+   * @throws ServerError SR_ERR_TOO_LARGE, SR_ERR_TOO_MANY, SR_ERR_IO (the file cannot be created; no path in the message)
    */
-  static async create(dir: string, name: string, expectedBytes: number | undefined, maxBytes: number): Promise<UploadFile> {
+  static async create(dir: string, name: string, expectedBytes: number | undefined, maxBytes: number, owner?: UploadOwner): Promise<UploadFile> {
     if (expectedBytes !== undefined && expectedBytes > maxBytes) {
       throw new ServerError('SR_ERR_TOO_LARGE', `upload of ${expectedBytes} bytes exceeds the limit of ${maxBytes}`);
     }
+    const release = owner ? owner.slots.acquire(owner.client) : () => undefined;
     const safe = path.basename(name).replace(/[^\w.-]+/g, '_').slice(-100) || 'upload';
     const file = path.join(dir, `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}-${safe}`);
-    return new UploadFile(file, expectedBytes, maxBytes, await open(file, 'wx'));
+    let fh: FileHandle;
+    try {
+      fh = await open(file, 'wx');
+    } catch (e) {
+      release();
+      // The server's folders are none of the client's business: the code and the reason, not the path.
+      throw new ServerError('SR_ERR_IO', `cannot store the upload on the server (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    const up = new UploadFile(file, expectedBytes, maxBytes, fh);
+    up.#release = release;
+    return up;
   }
 
   get receivedBytes(): number {
@@ -69,6 +89,7 @@ export class UploadFile implements ChunkSink {
     await this.#fh?.close();
     this.#fh = undefined;
     this.#done = true;
+    this.#release();
     return { path: this.path, bytes: this.#received, sha256: this.#hash.digest('hex') };
   }
 
@@ -79,6 +100,7 @@ export class UploadFile implements ChunkSink {
     this.#fh = undefined;
     await fh?.close().catch(() => undefined);
     await rm(this.path, { force: true });
+    this.#release();
   }
 
   async #append(bytes: Uint8Array): Promise<void> {

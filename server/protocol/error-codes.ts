@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   SR_ERR_TOO_LARGE: { status: 413, text: 'too large' },
   /** An upload whose chunks do not add up (order, count, size). */
   SR_ERR_UPLOAD: { status: 400, text: 'upload failed' },
+  /** This client (or the whole server) holds as many uploads in progress or open images as allowed: finish or close some. */
+  SR_ERR_TOO_MANY: { status: 429, text: 'too many uploads or open images' },
   /** The inference queue (or this connection's share of it) is full: retry later. */
   SR_ERR_BUSY: { status: 503, text: 'server busy' },
   /** The request was cancelled (by the client, a viewport change, or image close). */

@@ -29,10 +29,19 @@ function uploads(conn: Connection): Map<number, PendingUpload> {
   return m;
 }
 
+/** This connection may hold one more image (counting uploads that will become images). @throws SR_ERR_TOO_MANY */
+function checkImageRoom(conn: Connection, max: number, imageId?: string): void {
+  const held = heldImages(conn);
+  if (imageId !== undefined && held.has(imageId)) return;
+  const n = held.size + uploads(conn).size;
+  if (n >= max) throw new ServerError('SR_ERR_TOO_MANY', `this connection holds ${n} images and uploads (limit ${max}): close one first`);
+}
+
 export function registerImageHandlers(ctx: ServerContext, onImageClosedByClient: (conn: Connection, imageId: string) => void): void {
   const { hub, store, options } = ctx;
 
   hub.register('open-image', async (msg, conn) => {
+    checkImageRoom(conn, options.maxImagesPerClient, msg.imageId);
     let img;
     if (msg.path !== undefined) img = await store.openPath(msg.path, { holder: conn.id });
     else {
@@ -47,8 +56,9 @@ export function registerImageHandlers(ctx: ServerContext, onImageClosedByClient:
   hub.register('upload-begin', async (msg, conn) => {
     const ups = uploads(conn);
     if (ups.has(msg.id) || conn.hasChunkSink(msg.id)) throw new ServerError('SR_ERR_DUPLICATE_ID', `request id ${msg.id} is already in use`);
+    checkImageRoom(conn, options.maxImagesPerClient);
     // The sink is registered before the first await: chunks sent right after upload-begin must find it.
-    const creating = UploadFile.create(store.uploadDir, msg.name, msg.bytes, options.maxUploadBytes);
+    const creating = UploadFile.create(store.uploadDir, msg.name, msg.bytes, options.maxUploadBytes, { slots: store.uploads, client: `ws:${conn.id}` });
     conn.acceptChunks(msg.id, {
       write: async (seq, payload, last) => {
         const up = await creating;
@@ -87,7 +97,7 @@ export function registerImageHandlers(ctx: ServerContext, onImageClosedByClient:
     }
     conn.send({ type: 'progress', id: msg.id, stage: 'open', done: 0, total: 1 });
     // From here the store owns the file (and deletes it if the image cannot be opened).
-    const img = await store.openUpload(done, entry.name, { holder: conn.id });
+    const img = await store.openUpload(done, entry.name, { holder: conn.id, unlisted: true });
     if (conn.closed) return void (await store.release(img.id, conn.id));
     heldImages(conn).add(img.id);
     conn.send({ type: 'image-opened', id: msg.id, image: img.info() });
