@@ -117,8 +117,6 @@ interface SrInput {
 
 async function answer(req: Request, res: Response, o: SrRoutesOptions, oneShot: OneShotJobs<SrOutcome>, getInput: (signal: AbortSignal) => Promise<SrInput>): Promise<void> {
   const text = queryString(req, 'format') === 'text';
-  // A page on another site could make a browser send this GET (an <img src>): it starts work, so refuse it.
-  const site = req.headers['sec-fetch-site'];
   const stop = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) stop.abort(new ServerError('SR_ERR_CANCELLED', 'the client went away'));
@@ -126,7 +124,6 @@ async function answer(req: Request, res: Response, o: SrRoutesOptions, oneShot: 
   let input: SrInput | undefined;
   let release: (() => void) | undefined;
   try {
-    if (site === 'cross-site' || site === 'same-site') throw new ServerError('SR_ERR_ORIGIN', 'the one-shot endpoint is not for pages of other sites');
     const params = parseParams(req, o.modelScale);
     input = await getInput(stop.signal);
     const inp = input;

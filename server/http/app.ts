@@ -19,6 +19,11 @@ export interface AppOptions {
 /** Methods that change state: checked against Origin (a foreign page could send them without CORS). */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** GETs under these start work or read images (tiles, jobs, zarr chunks): checked like state changes. */
+function startsWork(path: string): boolean {
+  return path.startsWith('/api/') || path === ZARR_PREFIX || path.startsWith(`${ZARR_PREFIX}/`);
+}
+
 export function createApp(opts: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -36,7 +41,8 @@ export function createApp(opts: AppOptions): Express {
     }, cors({ origin: opts.corsOrigins, methods: ['GET', 'HEAD'], allowedHeaders: ['Authorization', 'Range'], maxAge: 600 }));
   }
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const denied = opts.guard.check(req, !SAFE.has(req.method));
+    const zarr = req.path.startsWith(`${ZARR_PREFIX}/`);
+    const denied = opts.guard.check(req, !SAFE.has(req.method) || (req.method !== 'OPTIONS' && startsWork(req.path)), zarr ? opts.corsOrigins : []);
     if (denied) return void res.status(denied.status).json({ error: { code: denied.code, message: denied.message } });
     // Jupyter-style: the ?token= URL sets a cookie so the page's later requests (tiles, WebSocket) carry it.
     const t = opts.guard.queryToken(req);

@@ -1,6 +1,8 @@
 // Who may talk to the server: a token when bound beyond loopback (Jupyter-style ?token=, then a cookie),
 // a Host check against DNS rebinding, and an Origin check so a page on another site cannot drive it.
-// Requests without an Origin header are non-browser clients (curl, Python, the Fiji bridge) and pass.
+// GETs that start work (tiles, jobs, zarr chunks) also check Sec-Fetch-Site: an <img> on another site
+// sends no Origin but its browser says the request is cross-site. Requests with neither header are
+// non-browser clients (curl, Python, the Fiji bridge) and pass.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
@@ -28,16 +30,25 @@ export class RequestGuard {
     return this.token !== '';
   }
 
-  /** undefined when the request may proceed; `checkOrigin` false for reads a browser cannot abuse (GET of tiles, pages). */
-  check(req: IncomingMessage, checkOrigin = true): Refusal | undefined {
+  /**
+   * undefined when the request may proceed. `checkOrigin` false for requests a foreign page may make (page
+   * loads); `crossSiteOk` names origins whose pages may read (the CORS-shared zarr view).
+   */
+  check(req: IncomingMessage, checkOrigin = true, crossSiteOk: readonly string[] = []): Refusal | undefined {
     const host = req.headers.host ?? '';
     if (this.loopbackOnly && !isLoopbackHost(host)) {
       return { status: 403, code: 'SR_ERR_ORIGIN', message: `Host '${host}' is not this machine (the server is bound to loopback)` };
     }
     if (checkOrigin) {
       const origin = req.headers.origin;
-      if (origin !== undefined && !sameOrigin(origin, host)) {
+      const shared = origin !== undefined && crossSiteOk.includes(origin);
+      if (origin !== undefined && !sameOrigin(origin, host) && !shared) {
         return { status: 403, code: 'SR_ERR_ORIGIN', message: `origin ${origin} may not use this server (only pages it serves may)` };
+      }
+      // same-site is another port of this host: a different program's page, as foreign as any other site.
+      const site = req.headers['sec-fetch-site'];
+      if ((site === 'cross-site' || site === 'same-site') && !shared) {
+        return { status: 403, code: 'SR_ERR_ORIGIN', message: 'a page of another site may not start work on this server (open the viewer this server serves)' };
       }
     }
     if (this.token && !this.#tokenOk(req)) {
