@@ -5,3 +5,4 @@ export * from './binary-frame';
 export * from './error-codes';
 export * from './deep-zoom';
 export * from './raw-filter';
+export * from './session';

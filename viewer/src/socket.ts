@@ -1,15 +1,13 @@
-// The viewer's WebSocket connection to the tile server: the browser twin of server/client/phasesr-client.ts,
-// speaking the same protocol module (JSON messages validated with its zod schemas, binary frames with its
-// codec). Tile requests are answered through callbacks so the OpenSeadragon tile source can finish or fail
-// its jobs; `viewport` and `cancel` tell the server which queued tiles are no longer wanted.
+// The viewer's WebSocket connection to the tile server: the browser WebSocket plugged into the protocol's
+// ProtocolSession (server/protocol/session.ts), the same session the Node client uses. What stays here is the
+// viewer's own bookkeeping: which tiles it still waits for (the layer stack cancels those out of view), the
+// counters and round-trip times the status bar shows, and callbacks the OpenSeadragon tile source can finish.
 import {
-  decodeFrame, FLAG_LAST, parseServerMessage, PROTOCOL_VERSION, SUBPROTOCOL, WS_PATH,
-  type Encoding, type FrameHeader, type ImageInfo, type Layer, type ServerMessage, type ServerMessageOf,
+  acceptServerHello, PhasesrClientError, ProtocolSession, WS_PATH, SUBPROTOCOL,
+  type Encoding, type ImageInfo, type Layer, type ServerMessageOf, type TileAnswer,
 } from '../../server/protocol';
 
-export type TileAnswer =
-  | { ok: true; header: FrameHeader; payload: Uint8Array }
-  | { ok: false; code: string; message: string };
+export type { TileAnswer } from '../../server/protocol';
 
 export interface TileAsk {
   imageId: string;
@@ -27,11 +25,6 @@ interface PendingTile {
   done: (a: TileAnswer) => void;
 }
 
-interface PendingJob {
-  onMessage: (m: ServerMessage) => void;
-  onChunk?: (payload: Uint8Array, last: boolean) => void;
-}
-
 /** What the status bar shows: this page's requests, and the server's queue. */
 export interface SocketCounters {
   requested: number;
@@ -44,10 +37,8 @@ export interface SocketCounters {
 
 export class ViewerSocket {
   readonly #ws: WebSocket;
+  readonly #session: ProtocolSession;
   readonly #tiles = new Map<number, PendingTile>();
-  readonly #jobs = new Map<number, PendingJob>();
-  readonly #statusWaiters: ((s: ServerMessageOf<'status'>) => void)[] = [];
-  #nextId = 1;
   readonly counters: SocketCounters = { requested: 0, inFlight: 0, received: 0, cancelledByServer: 0, cancelledByViewer: 0, errors: 0 };
   /** Called when a tile of a model level arrives: its round trip in ms. */
   onTileTiming: (ask: TileAsk, ms: number) => void = () => undefined;
@@ -55,10 +46,17 @@ export class ViewerSocket {
 
   private constructor(ws: WebSocket, readonly hello: ServerMessageOf<'hello'>) {
     this.#ws = ws;
-    ws.onmessage = (ev) => this.#receive(ev.data as ArrayBuffer | string);
+    this.#session = new ProtocolSession({
+      // A closing socket discards what it is given, as the browser's WebSocket does once it is closed.
+      send: (d) => { if (ws.readyState === WebSocket.OPEN) ws.send(d); },
+      buffered: () => ws.bufferedAmount,
+    }, hello);
+    this.#session.onConnectionError = (e) => console.warn(`phasesr server: ${e.code}: ${e.message}`);
+    ws.onmessage = (ev) => this.#session.receive(typeof ev.data === 'string' ? ev.data : new Uint8Array(ev.data as ArrayBuffer));
     ws.onclose = (ev) => {
-      this.#settle([...this.#tiles.keys()], { ok: false, code: 'SR_CLIENT_CLOSED', message: `connection closed (${ev.code})` });
-      this.onClose(`connection closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`);
+      const reason = `${ev.code}${ev.reason ? ` ${ev.reason}` : ''}`;
+      this.#session.closedBy(reason);
+      this.onClose(`connection closed (${reason})`);
     };
   }
 
@@ -73,14 +71,13 @@ export class ViewerSocket {
     return new Promise((resolve, reject) => {
       ws.onerror = () => reject(new Error(`cannot connect to ${url.origin}${WS_PATH}`));
       ws.onmessage = (ev) => {
-        let m: ServerMessage | undefined;
         try {
-          m = typeof ev.data === 'string' ? parseServerMessage(ev.data) : undefined;
-        } catch { /* below */ }
-        if (m?.type !== 'hello') return reject(new Error('the server did not start with a hello'));
-        if (m.version !== PROTOCOL_VERSION) return reject(new Error(`server protocol ${m.version}, viewer ${PROTOCOL_VERSION}`));
-        ws.send(JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, client: 'phasesr-viewer' }));
-        resolve(new ViewerSocket(ws, m));
+          const { hello, reply } = acceptServerHello(typeof ev.data === 'string' ? ev.data : undefined, 'phasesr-viewer');
+          ws.send(reply);
+          resolve(new ViewerSocket(ws, hello));
+        } catch (e) {
+          reject(e);
+        }
       };
     });
   }
@@ -95,11 +92,18 @@ export class ViewerSocket {
 
   /** Asks for one tile; `done` is called exactly once (a frame, an error, or a cancellation). */
   requestTile(ask: TileAsk, done: (a: TileAnswer) => void): number {
-    const id = this.#id();
-    this.#tiles.set(id, { ask, sentAt: performance.now(), done });
+    const sentAt = performance.now();
+    let id = 0;
     this.counters.requested++;
+    try {
+      id = this.#session.requestTiles([{ ...ask, priority: ask.priority ?? 'visible' }], (tileId, a) => this.#answered(tileId, a))[0]!;
+      this.#tiles.set(id, { ask, sentAt, done });
+    } catch (e) {
+      // Closed (the answer has been given above, before the id was known) or a request the protocol refuses.
+      const err = e as PhasesrClientError;
+      done({ ok: false, code: err.code ?? 'SR_ERR_BAD_MESSAGE', message: err.message });
+    }
     this.counters.inFlight = this.#tiles.size;
-    this.#send({ type: 'tiles', requests: [{ id, imageId: ask.imageId, level: ask.level, x: ask.x, y: ask.y, layer: ask.layer, encoding: ask.encoding, priority: ask.priority ?? 'visible' }] });
     return id;
   }
 
@@ -107,126 +111,69 @@ export class ViewerSocket {
   cancelTiles(ids: number[]): void {
     const live = ids.filter((id) => this.#tiles.has(id));
     if (live.length === 0) return;
-    this.#send({ type: 'cancel', ids: live });
+    try {
+      this.#session.cancel(live);
+    } catch { /* closed: nothing to tell the server */ }
     this.counters.cancelledByViewer += live.length;
-    this.#settle(live, { ok: false, code: 'SR_ERR_CANCELLED', message: 'cancelled by the viewer' });
+    const pending = live.map((id) => this.#tiles.get(id)!);
+    for (const id of live) this.#tiles.delete(id);
+    this.counters.inFlight = this.#tiles.size;
+    this.#session.abandon(live, new PhasesrClientError('SR_ERR_CANCELLED', 'cancelled by the viewer'));
+    for (const p of pending) p.done({ ok: false, code: 'SR_ERR_CANCELLED', message: 'cancelled by the viewer' });
   }
 
   /** The tiles in view (inclusive indices at `level`): the server drops this page's queued tiles outside it. */
   viewport(imageId: string, level: number, x0: number, y0: number, x1: number, y1: number): void {
-    this.#send({ type: 'viewport', imageId, level, x0, y0, x1, y1 });
+    this.#quietly(() => this.#session.viewport(imageId, level, x0, y0, x1, y1));
   }
 
   status(): Promise<ServerMessageOf<'status'>> {
-    this.#send({ type: 'status' });
-    return new Promise((resolve) => this.#statusWaiters.push(resolve));
+    return this.#session.status();
   }
 
   openImage(target: { path: string } | { imageId: string }): Promise<ImageInfo> {
-    const id = this.#id();
-    this.#send({ type: 'open-image', id, ...target });
-    return new Promise((resolve, reject) => {
-      this.#jobs.set(id, {
-        onMessage: (m) => {
-          if (m.type === 'image-opened') this.#jobs.delete(id), resolve(m.image);
-          else if (m.type === 'error') this.#jobs.delete(id), reject(codedError(m.code, m.message));
-        },
-      });
-    });
+    return this.#session.openImage(target).catch(rethrowWithCode);
   }
 
   /**
    * Super-resolves a region (native pixels) of an open image on the server (export-region): resolves with the
    * result file it sends back (a TIFF with the pixel size), reporting progress on the way.
    */
-  exportRegion(imageId: string, region: { x: number; y: number; width: number; height: number }, scale: 2 | 4 | 8, onProgress: (p: ServerMessageOf<'progress'>) => void): Promise<{ result: ServerMessageOf<'batch-result'>; file: Blob }> {
-    const id = this.#id();
+  async exportRegion(imageId: string, region: { x: number; y: number; width: number; height: number }, scale: 2 | 4 | 8, onProgress: (p: ServerMessageOf<'progress'>) => void): Promise<{ result: ServerMessageOf<'batch-result'>; file: Blob }> {
+    const id = this.#session.nextId();
     const parts: Uint8Array[] = [];
-    let result: ServerMessageOf<'batch-result'> | undefined;
-    const done = new Promise<{ result: ServerMessageOf<'batch-result'>; file: Blob }>((resolve, reject) => {
-      this.#jobs.set(id, {
-        onMessage: (m) => {
-          if (m.type === 'progress') onProgress(m);
-          else if (m.type === 'batch-result') result = m;
-          else if (m.type === 'batch-done' && result) this.#jobs.delete(id), resolve({ result, file: new Blob(parts as BlobPart[], { type: 'image/tiff' }) });
-          else if (m.type === 'error') this.#jobs.delete(id), reject(codedError(m.code, m.message));
-        },
-        onChunk: (payload) => void parts.push(payload.slice()),
-      });
-    });
-    this.#send({ type: 'export-region', id, imageId, ...region, scale });
-    return done;
+    const job = this.#session.resultJob(id, { progress: onProgress, chunk: (payload) => void parts.push(payload.slice()) });
+    this.#session.send({ type: 'export-region', id, imageId, ...region, scale });
+    const { result } = await job.catch(rethrowWithCode);
+    return { result, file: new Blob(parts as BlobPart[], { type: 'image/tiff' }) };
   }
 
   close(): void {
     this.#ws.close(1000, 'viewer closed');
   }
 
-  #id(): number {
-    return this.#nextId++;
-  }
-
-  #send(msg: object): void {
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(msg));
-  }
-
-  #settle(ids: number[], a: TileAnswer): void {
-    for (const id of ids) {
-      const p = this.#tiles.get(id);
-      if (!p) continue;
-      this.#tiles.delete(id);
-      p.done(a);
-    }
+  /** A tile's answer from the server (or the connection closing); tiles this page cancelled are already settled. */
+  #answered(id: number, a: TileAnswer): void {
+    const p = this.#tiles.get(id);
+    if (!p) return;
+    this.#tiles.delete(id);
     this.counters.inFlight = this.#tiles.size;
-  }
-
-  #receive(data: ArrayBuffer | string): void {
-    if (typeof data !== 'string') return this.#frame(new Uint8Array(data));
-    let m: ServerMessage;
-    try {
-      m = parseServerMessage(data);
-    } catch (e) {
-      console.warn('phasesr: unreadable server message', e);
-      return;
-    }
-    if (m.type === 'status') {
-      for (const w of this.#statusWaiters.splice(0)) w(m);
-      return;
-    }
-    if (m.type === 'cancelled') {
-      const mine = m.ids.filter((id) => this.#tiles.has(id));
-      this.counters.cancelledByServer += mine.length;
-      this.#settle(mine, { ok: false, code: 'SR_ERR_CANCELLED', message: `cancelled (${m.reason})` });
-      return;
-    }
-    const id = 'id' in m ? m.id : undefined;
-    if (id === undefined) {
-      if (m.type === 'error') console.warn(`phasesr server: ${m.code}: ${m.message}`);
-      return;
-    }
-    if (m.type === 'error' && this.#tiles.has(id)) {
-      this.counters.errors++;
-      this.#settle([id], { ok: false, code: m.code, message: m.message });
-      return;
-    }
-    this.#jobs.get(id)?.onMessage(m);
-  }
-
-  #frame(bytes: Uint8Array): void {
-    const f = decodeFrame(bytes);
-    const { requestId } = f.header;
-    if (f.header.kind === 'tile') {
-      const p = this.#tiles.get(requestId);
-      if (!p) return;
+    if (a.ok) {
       this.counters.received++;
       this.onTileTiming(p.ask, performance.now() - p.sentAt);
-      this.#settle([requestId], { ok: true, header: f.header, payload: f.payload });
-    } else if (f.header.kind === 'resultChunk') {
-      this.#jobs.get(requestId)?.onChunk?.(f.payload, (f.header.flags & FLAG_LAST) !== 0);
-    }
+    } else if (a.code === 'SR_ERR_CANCELLED') this.counters.cancelledByServer++;
+    else if (a.code !== 'SR_CLIENT_CLOSED') this.counters.errors++;
+    p.done(a);
+  }
+
+  #quietly(send: () => void): void {
+    try {
+      send();
+    } catch { /* closed: the page has been told through onClose */ }
   }
 }
 
-function codedError(code: string, message: string): Error & { code: string } {
-  return Object.assign(new Error(`${code}: ${message}`), { code });
+/** The viewer shows `CODE: message`, so that the user can look the code up. */
+function rethrowWithCode(e: PhasesrClientError): never {
+  throw Object.assign(new Error(`${e.code}: ${e.message}`), { code: e.code });
 }
