@@ -44,6 +44,8 @@ export interface ServerOptions {
   maxOpenImages: number;
   /** An image opened over REST (no WebSocket holds it) closes after this long without a request. */
   imageIdleMs: number;
+  /** Bytes sent to one connection and not yet read by its client before tiles get SR_ERR_SLOW_CLIENT. */
+  maxQueuedBytesPerConnection: number;
   /** Tile requests queued per connection before SR_ERR_BUSY. */
   maxQueuedPerConnection: number;
   /** Inference jobs queued in total before SR_ERR_BUSY. */
@@ -84,6 +86,7 @@ export const SERVER_DEFAULTS: ServerOptions = {
   maxImagesPerClient: 16,
   maxOpenImages: 64,
   imageIdleMs: 10 * 60_000,
+  maxQueuedBytesPerConnection: 64 << 20,
   maxQueuedPerConnection: 1024,
   maxQueued: 4096,
   batch: 1,

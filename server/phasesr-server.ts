@@ -48,7 +48,7 @@ export class PhasesrServer implements ServerContext {
     this.token = options.token ?? (loopback ? '' : randomBytes(24).toString('hex'));
     const guard = new RequestGuard(this.token, loopback);
     this.app = createApp({ guard, health: () => this.health(), log: options.log, corsOrigins: options.corsOrigins });
-    this.hub = new WsHub({ maxPayloadBytes: options.maxPayloadBytes, guard, hello: () => this.hello(), log: options.log });
+    this.hub = new WsHub({ maxPayloadBytes: options.maxPayloadBytes, maxQueuedBytes: options.maxQueuedBytesPerConnection, guard, hello: () => this.hello(), log: options.log });
     const cache = new TileCache({ encodedBytes: options.memoryCacheBytes, floatBytes: options.floatCacheBytes, ...(options.cacheDir ? { dir: options.cacheDir } : {}), log: options.log });
     this.tiles = new TileService({ engine, modelSha: model.sha256, halo: haloFor(model.config), cache, stats: this.stats, maxQueued: options.maxQueued, batch: options.batch });
     store.onImageClosed((img) => this.tiles.dropImage(img));

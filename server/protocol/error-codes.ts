@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   SR_ERR_TOO_MANY: { status: 429, text: 'too many uploads or open images' },
   /** The inference queue (or this connection's share of it) is full: retry later. */
   SR_ERR_BUSY: { status: 503, text: 'server busy' },
+  /** This connection has too many sent bytes its client has not read yet: read (or cancel) before asking for more. */
+  SR_ERR_SLOW_CLIENT: { status: 503, text: 'client reads too slowly' },
   /** The request was cancelled (by the client, a viewport change, or image close). */
   SR_ERR_CANCELLED: { status: 499, text: 'cancelled' },
   /** Image I/O errors passed through from models/io. */

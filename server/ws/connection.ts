@@ -2,6 +2,7 @@
 // fires on disconnect so every piece of work started for this client can stop.
 import type { WebSocket } from 'ws';
 
+import { ServerError } from '../errors';
 import { encodeFrame, type ErrorCode, type FrameHeader, type ServerMessage } from '../protocol';
 
 /** Receives the binary uploadChunk frames of one request, in arrival order (each awaited before the next). */
@@ -9,7 +10,7 @@ export interface ChunkSink {
   write(seq: number, payload: Uint8Array, last: boolean): Promise<void>;
 }
 
-/** Bytes buffered in the socket above which binary senders wait (slow clients do not grow server memory). */
+/** Bytes buffered in the socket above which a streamed result waits before its next chunk. */
 const HIGH_WATER = 8 << 20;
 
 export class Connection {
@@ -21,7 +22,11 @@ export class Connection {
   /** Per-connection state of handlers (open images, pending requests, batch jobs), keyed by handler. */
   readonly state = new Map<string, unknown>();
 
-  constructor(readonly id: number, ws: WebSocket, readonly remote: string) {
+  /**
+   * @param maxQueuedBytes bytes sent but not yet read by the client that this connection may hold: tiles past
+   *   it are refused (SR_ERR_SLOW_CLIENT), and a connection at twice it is dropped (its client stopped reading)
+   */
+  constructor(readonly id: number, ws: WebSocket, readonly remote: string, private readonly maxQueuedBytes = 64 << 20) {
     this.#ws = ws;
     ws.once('close', () => this.#abort.abort(Object.assign(new Error('connection closed'), { code: 'SR_ERR_CANCELLED' })));
   }
@@ -36,22 +41,34 @@ export class Connection {
   }
 
   send(msg: ServerMessage): void {
-    if (!this.closed) this.#ws.send(JSON.stringify(msg));
+    if (this.closed) return;
+    // Small replies are never refused, but a client that stops reading while it keeps sending would grow
+    // them without end: past twice the bound the connection goes (its memory with it).
+    if (this.#ws.bufferedAmount > 2 * this.maxQueuedBytes) return void this.#ws.terminate();
+    this.#ws.send(JSON.stringify(msg));
   }
 
   sendError(code: ErrorCode, message: string, id?: number): void {
     this.send({ type: 'error', code, message, ...(id === undefined ? {} : { id }) });
   }
 
-  /** Sends a binary frame; resolves once the socket's buffer is below the high-water mark. */
-  async sendFrame(header: FrameHeader, payload: Uint8Array): Promise<void> {
-    await this.sendBytes(encodeFrame(header, payload));
+  /**
+   * Sends a binary frame (a tile) at once, or refuses it when the client has not read what it was sent.
+   * @throws ServerError SR_ERR_SLOW_CLIENT
+   */
+  sendFrame(header: FrameHeader, payload: Uint8Array): void {
+    if (this.closed) return;
+    const queued = this.#ws.bufferedAmount;
+    if (queued + payload.byteLength > this.maxQueuedBytes) {
+      throw new ServerError('SR_ERR_SLOW_CLIENT', `${queued} bytes sent to this connection are still unread (limit ${this.maxQueuedBytes}): read them, then ask again`);
+    }
+    this.#ws.send(encodeFrame(header, payload));
   }
 
+  /** Sends one chunk of a stream, after waiting until the client has read all but HIGH_WATER bytes. */
   async sendBytes(bytes: Uint8Array): Promise<void> {
-    if (this.closed) return;
-    this.#ws.send(bytes);
     while (!this.closed && this.#ws.bufferedAmount > HIGH_WATER) await new Promise((r) => setTimeout(r, 5));
+    if (!this.closed) this.#ws.send(bytes);
   }
 
   /** Routes uploadChunk frames with this request id to `sink` until `dropChunks(id)`. */

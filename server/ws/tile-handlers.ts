@@ -65,7 +65,7 @@ export function registerTileHandlers(ctx: ServerContext): { cancelImage: (conn: 
       const img = store.get(req.imageId);
       const t = await raceAbort(tiles.tile(img, req.layer, req.level, req.x, req.y, req.encoding, { waiter: p.waiter, signal }), signal);
       if (signal.aborted) return;
-      await conn.sendFrame({ kind: 'tile', requestId: req.id, layer: req.layer, encoding: req.encoding, level: req.level, flags: 0, x: req.x, y: req.y, width: t.width, height: t.height }, t.payload);
+      conn.sendFrame({ kind: 'tile', requestId: req.id, layer: req.layer, encoding: req.encoding, level: req.level, flags: 0, x: req.x, y: req.y, width: t.width, height: t.height }, t.payload);
       stats.tilesSent++;
     } catch (e) {
       if (signal.aborted) return; // cancelled: the `cancelled` message already named it

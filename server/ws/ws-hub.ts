@@ -21,6 +21,8 @@ export type CancelHook = (conn: Connection, ids: number[] | 'all') => number[] |
 
 export interface WsHubOptions {
   maxPayloadBytes: number;
+  /** Unread bytes one connection may hold (Connection's bound). */
+  maxQueuedBytes: number;
   guard: RequestGuard;
   /** The hello every connection gets first. */
   hello: () => ServerMessageOf<'hello'>;
@@ -97,7 +99,7 @@ export class WsHub {
   }
 
   #accept(ws: WebSocket, req: IncomingMessage): void {
-    const conn = new Connection(this.#nextId++, ws, req.socket.remoteAddress ?? '?');
+    const conn = new Connection(this.#nextId++, ws, req.socket.remoteAddress ?? '?', this.opts.maxQueuedBytes);
     this.#connections.add(conn);
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) this.#onBinary(conn, toBytes(data));

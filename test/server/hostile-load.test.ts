@@ -53,3 +53,35 @@ test('a flooding client does not starve another: their visible requests are serv
   flood.close();
   quiet.close();
 });
+
+test('a client that stops reading holds a bounded number of unread bytes; the rest of its tiles get SR_ERR_SLOW_CLIENT', async () => {
+  const s = await startServer({ maxQueuedBytesPerConnection: 4 << 20 });
+  try {
+    const c = await TestClient.connect(s.wsUrl);
+    c.send({ type: 'open-image', id: 1, path: file });
+    const info = (await c.waitFor<Opened>((m) => m.type === 'image-opened')).image;
+    c.ws.pause(); // reads nothing from here on
+    // 300 requests for the one native f32 tile (256 KiB each, 75 MiB in all), in two messages (at most
+    // MAX_TILES_PER_MESSAGE = 256 per message: one message of 300 is refused whole as SR_ERR_BAD_MESSAGE).
+    const n = 300;
+    const reqs = Array.from({ length: n }, (_, i) => ({ id: 10 + i, imageId: info.imageId, level: info.nativeLevel, x: 0, y: 0, encoding: 'f32' }));
+    c.send({ type: 'tiles', requests: reqs.slice(0, 150) });
+    c.send({ type: 'tiles', requests: reqs.slice(150) });
+    const answered = () => s.server.stats.tilesSent + s.server.stats.errors;
+    for (let t = 0; answered() < n && t < 6000; t++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(answered(), n, 'the server answered every request (frame or error) while the client was not reading');
+    c.ws.resume();
+    const outcomes = await Promise.all(Array.from({ length: n }, (_, i) => c.outcome(10 + i, 60_000)));
+    const frames = outcomes.filter((o) => 'header' in o).length;
+    const slow = outcomes.filter((o) => 'code' in o && o.code === 'SR_ERR_SLOW_CLIENT').length;
+    assert.equal(frames + slow, n);
+    // 4 MiB in the server plus what the kernel's socket buffers hold (a few MiB on loopback): far below 75 MiB.
+    assert.ok(frames * 256 * 1024 <= 32 << 20, `${frames} tiles (${frames / 4} MiB) were queued for a client that read nothing`);
+    // Once it reads again, the connection is served as before.
+    c.send({ type: 'tiles', requests: [{ id: 5000, imageId: info.imageId, level: info.nativeLevel, x: 0, y: 0, encoding: 'f32' }] });
+    assert.ok('header' in (await c.outcome(5000)));
+    c.close();
+  } finally {
+    await s.server.close();
+  }
+});
