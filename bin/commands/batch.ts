@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { checkInputFile, positiveNumber, UsageError } from '../fail';
 import { progressBar } from '../progress';
+import { CodedError } from '../../models/error-codes';
 
 export const EXIT_SOME_FAILED = 1;
 export const EXIT_NO_SERVER = 3;
@@ -73,7 +74,7 @@ async function runBatch(inputs: string[], o: BatchCliOptions): Promise<number> {
   if (skipped > 0) say(`skipping ${skipped} of ${jobs.length} (outputs already exist)`);
 
   const stop = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => stop.abort(Object.assign(new Error(`interrupted by ${sig}`), { code: 'SR_ERR_INTERRUPTED' }));
+  const onSignal = (sig: NodeJS.Signals) => stop.abort(new CodedError('SR_ERR_INTERRUPTED', `interrupted by ${sig}`));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   const bar = o.quiet ? undefined : progressBar('tiles');
   const failed: { input: string; message: string }[] = [];

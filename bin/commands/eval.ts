@@ -9,6 +9,7 @@ import { SPLIT_SETS, type SplitSet } from '../../models/splits/split';
 import { DEFAULT_MODEL } from '../../models/registry';
 import { engineOption } from '../engine-option';
 import { intOption } from '../fail';
+import { CodedError } from '../../models/error-codes';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -57,7 +58,7 @@ Example:
       process.stdout.write(md);
       process.stderr.write(`wrote ${json} and ${mdFile}\n`);
       if (o.nativeFigure) {
-        if (!o.nativeImage) throw Object.assign(new Error('--native-figure needs --native-image FILE'), { code: 'SR_ERR_USAGE' });
+        if (!o.nativeImage) throw new CodedError('SR_ERR_USAGE', '--native-figure needs --native-image FILE');
         const { nativeFigure } = await import('../../models/eval/native-figure');
         await writeFile(o.nativeFigure, await nativeFigure(o.nativeImage, o.model.length ? o.model : [DEFAULT_MODEL], { scale: Number(o.scale) as 2 | 4 | 8 }));
         process.stderr.write(`wrote ${o.nativeFigure}\n`);

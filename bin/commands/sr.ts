@@ -6,6 +6,7 @@ import { engineOption } from '../engine-option';
 import { DEFAULT_MODEL } from '../../models/registry';
 import { checkInputFile, intOption, positiveNumber, UsageError } from '../fail';
 import { progressBar } from '../progress';
+import { CodedError } from '../../models/error-codes';
 
 export function srCommand(): Command {
   return new Command('sr')
@@ -36,7 +37,7 @@ Example:
       const bar = o.quiet ? undefined : progressBar('tiles');
       // Ctrl-C or a kill stops between engine calls, so the partial output and temp files get removed.
       const stop = new AbortController();
-      const onSignal = (sig: NodeJS.Signals) => stop.abort(Object.assign(new Error(`interrupted by ${sig}; no output written`), { code: 'SR_ERR_INTERRUPTED' }));
+      const onSignal = (sig: NodeJS.Signals) => stop.abort(new CodedError('SR_ERR_INTERRUPTED', `interrupted by ${sig}; no output written`));
       process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
       try {
         const r = await runSr({

@@ -24,6 +24,7 @@ import { documentation } from './documentation';
 import { modelDescription, outputScale, type FileRef } from './description';
 import { encodeNpy } from './npy';
 import { onnxFacts, sha256 } from './onnx-facts';
+import { CodedError } from '../error-codes';
 
 export interface BioimageioOptions {
   /** Name of the zip (quoted in the documentation's validation command). */
@@ -112,7 +113,7 @@ async function hrCrop(side: number, file?: string): Promise<[Float32Array, numbe
   if (!file) return [Float32Array.from(makeSample({ width: side, height: side, seed: 1 }).data), side, side, 'uint16'];
   const src = await ImageSource.open(file);
   try {
-    if (src.width < side || src.height < side) throw Object.assign(new Error(`${file} is ${src.width}x${src.height}; the test crop needs ${side}x${side}`), { code: 'SR_ERR_USAGE' });
+    if (src.width < side || src.height < side) throw new CodedError('SR_ERR_USAGE', `${file} is ${src.width}x${src.height}; the test crop needs ${side}x${side}`);
     const x = Math.floor((src.width - side) / 2), y = Math.floor((src.height - side) / 2);
     return [await src.readRegion(x, y, side, side), side, side, src.dtype];
   } finally {

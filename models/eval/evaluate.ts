@@ -7,6 +7,7 @@ import { superResolve } from '../pipeline/super-resolve';
 import { psnr, ssim } from './metrics';
 import { boxDownsample, memoryImage, percentilesOf, type EvalPair } from './pairs';
 import { CATMULL_ROM, LANCZOS3, sharpBicubic, upsample } from './resample';
+import { CodedError } from '../error-codes';
 
 /** The two baselines: bicubic (sharp's for 8/16-bit) and Lanczos-3 (see resample.ts for why not sharp's). */
 export type BaselineKernel = 'cubic' | 'lanczos3';
@@ -79,7 +80,7 @@ export function scorePair(pair: EvalPair, sr: Float32Array): { psnr: number; ssi
 export async function modelLevels(backend: SuperResBackend, pair: EvalPair, opts: { tile?: number; batch?: number } = {}): Promise<Float32Array[]> {
   const top = pairLevels(pair);
   if (backend.config.scale < pair.scale) {
-    throw Object.assign(new Error(`model ${backend.config.name} is ${backend.config.scale}x; the evaluation is ${pair.scale}x`), { code: 'SR_ERR_USAGE' });
+    throw new CodedError('SR_ERR_USAGE', `model ${backend.config.name} is ${backend.config.scale}x; the evaluation is ${pair.scale}x`);
   }
   const lr = memoryImage(pair.lr, pair.lrWidth, pair.lrHeight, pair.dtype);
   const { low, high } = await percentilesOf(pair.lr, pair.lrWidth, pair.lrHeight, pair.dtype, NORMALISATION_PERCENTILES);

@@ -10,6 +10,7 @@ import { levelTarget, modelLevels, resizeBaseline, scoreAgainst, type BaselineKe
 import { listEvalImages, loadEvalPairs, METRIC_PERCENTILES, type EvalPair } from './pairs';
 import { describeCondition, type Condition } from '../degradation/conditions';
 import { splitFiles, type SplitSet } from '../splits/split';
+import { CodedError } from '../error-codes';
 
 export interface EvalOptions {
   /** Folder of HR images (.png/.tif/.tiff); with `split`, the data root the split's paths are relative to. */
@@ -117,7 +118,7 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   const models = await Promise.all(specs.map((s) => resolveModel(s)));
   for (const [i, m] of models.entries()) {
     if (m.config.scale < o.scale) {
-      throw Object.assign(new Error(`model '${specs[i]}' is ${m.config.scale}x; it cannot be evaluated at ${o.scale}x`), { code: 'SR_ERR_USAGE' });
+      throw new CodedError('SR_ERR_USAGE', `model '${specs[i]}' is ${m.config.scale}x; it cannot be evaluated at ${o.scale}x`);
     }
   }
   const labels = modelLabels(specs);

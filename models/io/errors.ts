@@ -1,8 +1,9 @@
 // Error type of the image I/O layer: a stable `code` that callers (CLI exit codes, HTTP statuses) can
 // switch on, and a message meant for a person.
+import type { ErrorCode } from '../error-codes';
 
-/** Stable error codes of models/io. Match on these, never on message text. */
-export type ImageErrorCode =
+/** Stable error codes of models/io (a subset of the one table, models/error-codes.ts). Match on these, never on message text. */
+export type ImageErrorCode = Extract<ErrorCode,
   /** The file is missing, unreadable, or the output cannot be created/written. */
   | 'SR_ERR_IO'
   /** Empty, truncated or corrupt file, or not an image at all. */
@@ -16,7 +17,8 @@ export type ImageErrorCode =
   /** A region outside the image, or rows that do not fit what a writer was created for. */
   | 'SR_ERR_REGION'
   /** Output extension or dtype combination that cannot be written (e.g. float32 to PNG, .bmp). */
-  | 'SR_ERR_OUTPUT_FORMAT';
+  | 'SR_ERR_OUTPUT_FORMAT'
+>;
 
 /** An error of the image I/O layer, with a stable {@link ImageErrorCode}. */
 export class ImageError extends Error {

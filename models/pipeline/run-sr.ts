@@ -13,6 +13,7 @@ import type { LoadedModel } from '../weights-file';
 import { haloFor } from '../tiling';
 import { regionWindow, type Region } from './region-window';
 import { superResolve } from './super-resolve';
+import { CodedError } from '../error-codes';
 
 export interface RunSrOptions {
   input: string;
@@ -59,8 +60,8 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const ext = path.extname(o.output).toLowerCase();
   const tiff = ext === '.tif' || ext === '.tiff';
-  if (!tiff && ext !== '.png') throw Object.assign(new Error(`output must end in .tif, .tiff or .png, got '${o.output}'`), { code: 'SR_ERR_OUTPUT_FORMAT' });
-  if (o.float32 && !tiff) throw Object.assign(new Error('--float32 output needs a .tif/.tiff file (PNG has no float32)'), { code: 'SR_ERR_OUTPUT_FORMAT' });
+  if (!tiff && ext !== '.png') throw new CodedError('SR_ERR_OUTPUT_FORMAT', `output must end in .tif, .tiff or .png, got '${o.output}'`);
+  if (o.float32 && !tiff) throw new CodedError('SR_ERR_OUTPUT_FORMAT', '--float32 output needs a .tif/.tiff file (PNG has no float32)');
 
   // The input first: a missing or undecodable file fails with its own code before any model is read.
   const src = o.source ?? await ImageSource.open(o.input);
@@ -69,7 +70,7 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
     log(`model: ${describeModel(model)}`);
     const level = Math.log2(o.scale);
     if (o.scale > model.config.scale) {
-      throw Object.assign(new Error(`model ${model.config.name} is ${model.config.scale}x; it cannot make ${o.scale}x`), { code: 'SR_ERR_USAGE' });
+      throw new CodedError('SR_ERR_USAGE', `model ${model.config.name} is ${model.config.scale}x; it cannot make ${o.scale}x`);
     }
     for (const w of src.warnings) log(`warning: ${w}`);
     const { low, high, sampled = false } = o.percentiles ?? await imagePercentiles(src, NORMALISATION_PERCENTILES);
@@ -78,7 +79,7 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
     try {
       window = o.region && regionWindow(src, o.region, haloFor(model.config));
     } catch (e) {
-      throw Object.assign(new Error(`${path.basename(o.input)}: ${(e as Error).message}`), { code: 'SR_ERR_REGION' });
+      throw new CodedError('SR_ERR_REGION', `${path.basename(o.input)}: ${(e as Error).message}`);
     }
     const width = (o.region?.width ?? src.width) * o.scale;
     const height = (o.region?.height ?? src.height) * o.scale;

@@ -8,6 +8,7 @@ import type { Weights } from '../params';
 import { loadModel, saveModel, type Provenance } from '../weights-file';
 import { Adam } from './adam';
 import type { ParamValues } from './gradients';
+import { CodedError } from '../error-codes';
 
 export const CHECKPOINT_DIR = 'checkpoint';
 const STATE_JSON = 'trainer-state.json';
@@ -100,7 +101,7 @@ export async function loadCheckpoint<O>(out: string, adamOpts: Adam['opts']): Pr
   } catch {
     dir = `${dir}.old`;
     await fs.access(path.join(dir, STATE_JSON)).catch(() => {
-      throw Object.assign(new Error(`nothing to resume: no checkpoint in ${out}`), { code: 'SR_ERR_USAGE' });
+      throw new CodedError('SR_ERR_USAGE', `nothing to resume: no checkpoint in ${out}`);
     });
   }
   const model = await loadModel(dir);

@@ -17,6 +17,7 @@ import { loadTrainImage, listImages, trainingBatch } from './data';
 import type { ParamValues } from './gradients';
 import { validate, validateBicubic } from './validate';
 import { WorkerPool } from './worker-pool';
+import { CodedError } from '../error-codes';
 
 export type LossMode = 'full' | 'content' | 'adversarial';
 
@@ -142,7 +143,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let adamG: Adam, adamD: Adam;
   let state: TrainerState<RunOptions>;
   let ema: ParamValues | undefined;
-  if (o.resume && o.init) throw Object.assign(new Error('--init starts a new run from a model; --resume continues a run: use one'), { code: 'SR_ERR_USAGE' });
+  if (o.resume && o.init) throw new CodedError('SR_ERR_USAGE', '--init starts a new run from a model; --resume continues a run: use one');
   if (o.resume) {
     const c = await loadCheckpoint<RunOptions>(o.out, adamOpts);
     ({ config, params, adamG, adamD, state } = c);
@@ -152,7 +153,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     log(`resuming ${o.out} at step ${state.step} (epoch ${state.epoch})`);
   } else {
     if (await fs.access(path.join(o.out, 'checkpoint')).then(() => true, () => false)) {
-      throw Object.assign(new Error(`${o.out} already holds a training run: pass --resume to continue it, or choose another --out`), { code: 'SR_ERR_USAGE' });
+      throw new CodedError('SR_ERR_USAGE', `${o.out} already holds a training run: pass --resume to continue it, or choose another --out`);
     }
     config = runConfig(o);
     const init = initWeights([...generatorParams(config), ...discriminatorParams(config)], o.seed, config.leakySlope);
@@ -181,7 +182,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const recipe = recipeOf(run);
   const workers = o.workers ?? defaultWorkers(run.batch, o.prefer ?? 'best');
   if (run.batch % workers !== 0) {
-    throw Object.assign(new Error(`--batch ${run.batch} must be a multiple of --workers ${workers}`), { code: 'SR_ERR_USAGE' });
+    throw new CodedError('SR_ERR_USAGE', `--batch ${run.batch} must be a multiple of --workers ${workers}`);
   }
   const specs = [...generatorParams(config), ...discriminatorParams(config)];
   const names = specs.map((s) => s.name);
@@ -194,7 +195,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const images = [];
   for (const f of files) images.push(await loadTrainImage(f, run.scale));
   const small = images.filter((im) => im.width < run.crop || im.height < run.crop);
-  if (small.length) throw Object.assign(new Error(`${small.map((i) => i.name).join(', ')} smaller than the ${run.crop}px crop`), { code: 'SR_ERR_USAGE' });
+  if (small.length) throw new CodedError('SR_ERR_USAGE', `${small.map((i) => i.name).join(', ')} smaller than the ${run.crop}px crop`);
   const valFiles = o.val ?? (o.split ? await splitFiles(o.split, o.data, 'val') : undefined);
   const pairs = valFiles ? await loadEvalPairs(valFiles, run.scale) : [];
   // The second condition (blur + centre sampling + noise) checks robustness every epoch; the best
@@ -292,7 +293,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (o.signal?.aborted) {
       state.wallSec += (performance.now() - wallMark) / 1000;
       await saveCheckpoint(o.out, { config, params, adamG, adamD, state, ...(ema ? { ema } : {}) }, toWeights(params, names, shapes), provenance('checkpoint'));
-      throw Object.assign(new Error(`stopped at step ${state.step}; checkpoint saved in ${o.out} (continue with --resume)`), { code: 'SR_ERR_INTERRUPTED' });
+      throw new CodedError('SR_ERR_INTERRUPTED', `stopped at step ${state.step}; checkpoint saved in ${o.out} (continue with --resume)`);
     }
     if (!pairs.length) await saveModel(path.join(o.out, BEST_DIR), config, toWeights(shipValues(), names, shapes), provenance('last step (no validation set)'));
   } finally {
@@ -316,12 +317,12 @@ async function startFrom(dir: string, config: ModelConfig, params: ParamValues):
   const arch = (c: ModelConfig) => JSON.stringify({ ...c, name: '' });
   const describe = (c: ModelConfig) => `${c.name}: widths ${c.widths.join('/')}, ${c.scale}x, DPF ${c.dpf ? 'on' : 'off'}`;
   if (arch(m.config) !== arch(config)) {
-    throw Object.assign(new Error(`--init ${dir} is a different architecture (${describe(m.config)}) from this run's (${describe(config)})`), { code: 'SR_ERR_USAGE' });
+    throw new CodedError('SR_ERR_USAGE', `--init ${dir} is a different architecture (${describe(m.config)}) from this run's (${describe(config)})`);
   }
   for (const [name, t] of m.weights) {
     const into = params[name];
     if (!into) continue;
-    if (into.length !== t.data.length) throw Object.assign(new Error(`--init ${dir}: tensor ${name} has ${t.data.length} values, the run needs ${into.length}`), { code: 'SR_ERR_USAGE' });
+    if (into.length !== t.data.length) throw new CodedError('SR_ERR_USAGE', `--init ${dir}: tensor ${name} has ${t.data.length} values, the run needs ${into.length}`);
     into.set(t.data);
   }
   const p = m.provenance;

@@ -8,6 +8,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { toWireError } from '../errors';
 import {
+  closeCodeOf, WS_CLOSE,
   decodeFrame, FLAG_LAST, MessageError, parseClientMessage, PROTOCOL_VERSION, SUBPROTOCOL, WS_PATH,
   type ClientMessage, type ClientMessageOf, type ClientMessageType, type ServerMessageOf,
 } from '../protocol';
@@ -47,7 +48,7 @@ export class WsHub {
     this.register('hello', (msg, conn) => {
       if (msg.version !== PROTOCOL_VERSION) {
         conn.sendError('SR_ERR_PROTOCOL_VERSION', `this server speaks protocol version ${PROTOCOL_VERSION}, the client ${msg.version}`);
-        conn.close(1002, 'protocol version');
+        conn.close(closeCodeOf('SR_ERR_PROTOCOL_VERSION'), 'protocol version');
       }
     });
     // One `cancel` for every kind of request: each hook cancels what it owns and returns those ids.
@@ -94,7 +95,7 @@ export class WsHub {
   }
 
   async close(): Promise<void> {
-    for (const c of this.#connections) c.close(1001, 'server shutting down');
+    for (const c of this.#connections) c.close(WS_CLOSE.goingAway, 'server shutting down');
     await new Promise<void>((r) => this.#wss.close(() => r()));
   }
 
