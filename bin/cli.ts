@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { infoCommand } from './commands/info';
 import { sampleCommand } from './commands/sample';
 import { serveCommand } from './commands/serve';
+import { workerCommand } from './commands/worker';
 import { batchCommand } from './commands/batch';
 import { srCommand } from './commands/sr';
 import { startCommand } from './commands/start';
@@ -19,6 +20,7 @@ const program = new Command('phasesr')
   .showHelpAfterError()
   .addCommand(srCommand())
   .addCommand(serveCommand())
+  .addCommand(workerCommand())
   .addCommand(batchCommand())
   .addCommand(infoCommand())
   .addCommand(sampleCommand())

@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   SR_ERR_BUSY: { status: 503, text: 'server busy', close: 'tryAgainLater' },
   /** This connection has too many sent bytes its client has not read yet: read (or cancel) before asking for more. */
   SR_ERR_SLOW_CLIENT: { status: 503, text: 'client reads too slowly', close: 'policyViolation' },
+  /** The shared job queue (Redis, `serve --redis`) cannot be reached: retry when /health says it is back. */
+  SR_ERR_QUEUE_UNAVAILABLE: { status: 503, text: 'job queue unavailable', close: 'tryAgainLater' },
   /** The request was cancelled (by the client, a viewport change, or image close). */
   SR_ERR_CANCELLED: { status: 499, text: 'cancelled', close: 'policyViolation' },
   /** Image I/O errors passed through from models/io. */

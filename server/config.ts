@@ -62,6 +62,14 @@ export interface ServerOptions {
    * 128 one ~170 MB), at more halo overhead per pixel ((64+16)^2/64^2 = 1.56 vs 1.27).
    */
   blockSize: number;
+  /** redis://host:port: share block work and tiles with other servers and workers (server/scale/). */
+  redis?: string;
+  /** With redis: the folder every server and worker sees (images, uploads, percentiles, tile cache). */
+  sharedDir?: string;
+  /** With redis: also work the shared queue with this process's engine (false: a pure front end). */
+  localEngine: boolean;
+  /** With redis: a job whose worker went silent this long goes to another worker (BullMQ lockDuration). */
+  lockMs: number;
   log: (line: string) => void;
 }
 
@@ -91,6 +99,8 @@ export const SERVER_DEFAULTS: ServerOptions = {
   maxQueued: 4096,
   batch: 1,
   blockSize: 64,
+  localEngine: true,
+  lockMs: 30_000,
   log: (line) => process.stderr.write(`${line}\n`),
 };
 

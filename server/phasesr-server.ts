@@ -1,6 +1,7 @@
 // The tile server: loads the model and engine once, wires the HTTP app and the WebSocket hub to the image
 // store and the tile service, and listens. `PhasesrServer.create()` then `listen()`; `close()` frees all.
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -19,8 +20,13 @@ import { mountViewerRoutes } from './http/viewer-routes';
 import { mountZarrRoutes } from './http/zarr-routes';
 import { RequestGuard } from './http/security';
 import { registerBatchApi } from './batch';
-import { ImageStore } from './images/image-store';
+import { ImageStore, type SharedImages } from './images/image-store';
 import { PROTOCOL_VERSION, TILE_SIZE, type ServerMessageOf } from './protocol';
+import { BlockWorker } from './scale/block-worker';
+import { redisOptions } from './scale/block-jobs';
+import { NoLocalEngine } from './scale/no-local-engine';
+import { RedisBlockQueue } from './scale/redis-block-queue';
+import { SharedDir } from './scale/shared-dir';
 import { ServerStats } from './stats';
 import { TileCache } from './tiles/tile-cache';
 import { TileService } from './tiles/tile-service';
@@ -30,9 +36,16 @@ import { WsHub } from './ws/ws-hub';
 
 export const SERVER_NAME = 'phasesr 0.1.0';
 
+/** With --redis: the shared queue, this process's worker on it (unless --no-local-engine), the shared folder. */
+export interface ScaleParts {
+  queue: RedisBlockQueue;
+  worker: BlockWorker | undefined;
+  shared: SharedDir;
+}
+
 export class PhasesrServer implements ServerContext {
-  readonly stats = new ServerStats();
   readonly tiles: TileService;
+  readonly scale: ScaleParts | undefined;
   /** The express app: add routes with `server.app.get(...)` before `listen()` (errors and 404 come last). */
   readonly app: Express;
   /** The WebSocket hub: add message handlers with `server.hub.register(type, handler)`. */
@@ -42,15 +55,24 @@ export class PhasesrServer implements ServerContext {
   #http: Server | undefined;
   #seq = 0;
 
-  private constructor(options: ServerOptions, readonly model: LoadedModel, readonly engine: SuperResBackend, readonly store: ImageStore) {
+  private constructor(options: ServerOptions, readonly model: LoadedModel, readonly engine: SuperResBackend, readonly store: ImageStore, readonly stats: ServerStats, shared: SharedDir | undefined) {
     this.options = options;
+    if (shared) {
+      const queue = new RedisBlockQueue({ url: options.redis!, shared, modelSha: model.sha256, serverId: `${hostname()}:${process.pid}`, maxQueued: options.maxQueued, log: options.log });
+      const worker = options.localEngine ? new BlockWorker({ url: options.redis!, shared, model, engine, lockMs: options.lockMs, log: options.log }) : undefined;
+      this.scale = { queue, worker, shared };
+    }
     const loopback = isLoopback(options.host);
     this.token = options.token ?? (loopback ? '' : randomBytes(24).toString('hex'));
     const guard = new RequestGuard(this.token, loopback);
     this.app = createApp({ guard, health: () => this.health(), log: options.log, corsOrigins: options.corsOrigins });
     this.hub = new WsHub({ maxPayloadBytes: options.maxPayloadBytes, maxQueuedBytes: options.maxQueuedBytesPerConnection, guard, hello: () => this.hello(), log: options.log });
-    const cache = new TileCache({ encodedBytes: options.memoryCacheBytes, floatBytes: options.floatCacheBytes, ...(options.cacheDir ? { dir: options.cacheDir } : {}), log: options.log });
-    this.tiles = new TileService({ engine, modelSha: model.sha256, halo: haloFor(model.config), cache, stats: this.stats, maxQueued: options.maxQueued, batch: options.batch });
+    const cacheDir = shared?.cacheDir ?? options.cacheDir;
+    const cache = new TileCache({ encodedBytes: options.memoryCacheBytes, floatBytes: options.floatCacheBytes, ...(cacheDir ? { dir: cacheDir } : {}), log: options.log });
+    this.tiles = new TileService({
+      engine, modelSha: model.sha256, halo: haloFor(model.config), cache, stats: this.stats, maxQueued: options.maxQueued, batch: options.batch,
+      ...(this.scale ? { remote: this.scale.queue } : {}),
+    });
     store.onImageClosed((img) => this.tiles.dropImage(img));
     const tileHandlers = registerTileHandlers(this);
     registerImageHandlers(this, tileHandlers.cancelImage);
@@ -78,24 +100,33 @@ export class PhasesrServer implements ServerContext {
     if (options.token === '' && !isLoopback(options.host)) {
       throw new ServerError('SR_ERR_USAGE', `an empty token serves everyone who can reach ${options.host} without authentication: bind to 127.0.0.1, or leave --token out (one is generated) or give a non-empty one`);
     }
+    checkScaleOptions(options);
     await checkPortFree(options.host, options.port);
     const model = await resolveModel(options.model);
     options.log(`model: ${describeModel(model)}`);
+    const shared = options.redis ? await SharedDir.create(options.sharedDir!) : undefined;
     // In a worker thread: onnxruntime-node blocks its thread for a whole run (server/engine/engine-worker-main.ts).
-    const engine = await WorkerEngine.create(model.config, {
+    const engine = options.localEngine ? await WorkerEngine.create(model.config, {
       model: options.model, ...(options.engine ? { engine: options.engine } : {}), ...(options.threads ? { threads: options.threads } : {}),
-    }, options.log);
+    }, options.log) : new NoLocalEngine(model.config);
+    const stats = new ServerStats();
     let store: ImageStore | undefined;
     try {
-      store = await ImageStore.create({ allowDirs: options.allowDirs, ...(options.uploadDir ? { uploadDir: options.uploadDir } : {}), maxImagePixels: options.maxImagePixels, modelScale: model.config.scale, halo: haloFor(model.config), blockSize: options.blockSize,
-        maxUploadsPerClient: options.maxUploadsPerClient, maxUploads: options.maxUploads, maxOpenImages: options.maxOpenImages, imageIdleMs: options.imageIdleMs, log: options.log });
+      const uploadDir = shared?.uploadDir ?? options.uploadDir;
+      store = await ImageStore.create({
+        allowDirs: options.allowDirs, ...(uploadDir ? { uploadDir } : {}), maxImagePixels: options.maxImagePixels, modelScale: model.config.scale,
+        halo: haloFor(model.config), blockSize: options.blockSize, ...(shared ? { shared: sharedImages(shared, stats) } : {}),
+        maxUploadsPerClient: options.maxUploadsPerClient, maxUploads: options.maxUploads, maxOpenImages: options.maxOpenImages, imageIdleMs: options.imageIdleMs, log: options.log,
+      });
       for (const file of options.images) await store.openFile(file, { pinned: true });
     } catch (e) {
       await store?.close();
       await engine.dispose();
       throw e;
     }
-    return new PhasesrServer(options, model, engine, store);
+    const server = new PhasesrServer(options, model, engine, store, stats, shared);
+    if (server.scale && !(await server.scale.queue.ready())) options.log(`redis: not reachable yet at start; tile requests get SR_ERR_QUEUE_UNAVAILABLE until it is`);
+    return server;
   }
 
   /** Starts listening (port 0 = any free port); resolves with the base URL. */
@@ -134,16 +165,26 @@ export class PhasesrServer implements ServerContext {
       this.#http.closeAllConnections();
       await new Promise<void>((r) => this.#http!.close(() => r()));
     }
+    // The local worker finishes the job in hand (its tiles land in the shared cache for the others).
+    await this.scale?.worker?.close();
+    await this.scale?.queue.close();
     await this.store.close();
     await this.engine.dispose();
   }
 
-  health(): object {
+  /** single: today's one process; front: tiles through the shared queue only; front+worker: also works it. */
+  get role(): 'single' | 'front' | 'front+worker' {
+    return !this.scale ? 'single' : this.scale.worker ? 'front+worker' : 'front';
+  }
+
+  async health(): Promise<object> {
+    const s = this.scale;
     return {
-      server: SERVER_NAME, protocol: PROTOCOL_VERSION, model: this.modelInfo(), engine: this.engine.engine,
+      server: SERVER_NAME, protocol: PROTOCOL_VERSION, role: this.role, model: this.modelInfo(), engine: s && !s.worker ? 'none' : this.engine.engine,
       ...(this.engine.adapter ? { adapter: this.engine.adapter } : {}),
       connections: this.hub.connectionCount, openImages: this.store.list().length,
       queue: { queued: this.tiles.queue.queued, running: this.tiles.queue.running }, stats: { ...this.stats },
+      ...(s ? { redis: await s.queue.health(), ...(s.worker ? { localWorker: { id: s.worker.id, ...s.worker.counters } } : {}) } : {}),
     };
   }
 
@@ -169,4 +210,30 @@ function isOrigin(s: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** --redis, --shared-dir, --no-local-engine and --cache-dir: which go together. @throws SR_ERR_USAGE */
+function checkScaleOptions(o: ServerOptions): void {
+  const usage = (m: string): ServerError => new ServerError('SR_ERR_USAGE', m);
+  if (o.redis === undefined) {
+    if (!o.localEngine) throw usage('--no-local-engine needs --redis: without a shared queue this server must run the model itself');
+    if (o.sharedDir) throw usage('--shared-dir needs --redis');
+    return;
+  }
+  redisOptions(o.redis);
+  if (!o.sharedDir) throw usage('--redis needs --shared-dir: a folder every server and worker sees (images, uploads, tile cache)');
+  if (o.cacheDir) throw usage('--cache-dir with --redis: the tile cache is the shared folder\'s cache/');
+  if (!Number.isInteger(o.lockMs) || o.lockMs < 1000) throw usage(`lock ${o.lockMs} ms: use a whole number >= 1000`);
+}
+
+/** The image store's view of the shared folder; counts the percentiles this server computed itself. */
+function sharedImages(shared: SharedDir, stats: ServerStats): SharedImages {
+  return {
+    place: async (file, sha256, owned) => shared.resolve(await shared.place(file, sha256, owned)),
+    percentiles: async (sha256, compute) => {
+      const p = await shared.percentiles(sha256, compute);
+      if (p.computed) stats.percentilesComputed++;
+      return p;
+    },
+  };
 }

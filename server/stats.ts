@@ -10,4 +10,6 @@ export class ServerStats {
   errors = 0;
   /** Whole-image jobs computed (WebSocket batch and /api/v1/sr; an identical repeated request is not one more). */
   srJobs = 0;
+  /** Images whose percentiles this server computed (0 when another server of a --redis group had). */
+  percentilesComputed = 0;
 }

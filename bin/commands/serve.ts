@@ -18,6 +18,11 @@ export interface ServeCliOptions {
   token?: string;
   batch?: number;
   block?: string;
+  redis?: string;
+  sharedDir?: string;
+  /** commander's --no-local-engine: false when given. */
+  localEngine?: boolean;
+  lockMs?: number;
 }
 
 export function serveCommand(): Command {
@@ -35,10 +40,15 @@ export function serveCommand(): Command {
     .option('--token <t>', 'access token (default: generated when --host is not loopback)')
     .option('--batch <n>', 'most LR blocks per engine call (default 1: batching does not speed up the CPU engine but costs memory; raise it on a GPU)', intOption(1, 64))
     .addOption(new Option('--block <px>', 'LR pixels per inference block side (default 64; smaller: first tiles sooner, less memory; larger: less halo overhead)').choices(BLOCK_SIZES.map(String)))
+    .option('--redis <url>', 'share block work and tiles with other servers and `phasesr worker`s through this Redis (redis://[:password@]host:port); needs --shared-dir')
+    .option('--shared-dir <dir>', 'with --redis: a folder every server and worker sees (images, uploads, percentiles, the shared tile cache)')
+    .option('--no-local-engine', 'with --redis: run no model here, leave all blocks to the workers (a pure front end)')
+    .option('--lock-ms <n>', 'with --redis: a job whose worker went silent this long goes to another worker (default 30000)', intOption(1000))
     .addHelpText('after', `
 Example:
   phasesr serve cells.tif --allow-dir ~/data
-  then open the printed URL; protocol: docs/protocol.md`)
+  then open the printed URL; protocol: docs/protocol.md
+  Several servers and workers: docs/deploy.md`)
     .action(async (images: string[], o: ServeCliOptions) => {
       await runServe(images, o);
     });
@@ -53,9 +63,11 @@ export async function runServe(images: string[], o: ServeCliOptions, banner?: (u
     ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}), ...(o.engine ? { engine: o.engine } : {}),
     ...(o.threads ? { threads: o.threads } : {}), ...(o.token !== undefined ? { token: o.token } : {}),
     ...(o.batch ? { batch: o.batch } : {}), ...(o.block ? { blockSize: Number(o.block) } : {}),
+    ...(o.redis ? { redis: o.redis } : {}), ...(o.sharedDir ? { sharedDir: o.sharedDir } : {}),
+    ...(o.localEngine === false ? { localEngine: false } : {}), ...(o.lockMs ? { lockMs: o.lockMs } : {}),
   });
   await server.listen();
-  process.stdout.write(banner ? banner(server.viewerUrl) : `phasesr server: ${server.viewerUrl}\n`);
+  process.stdout.write(banner ? banner(server.viewerUrl) : `phasesr server: ${server.viewerUrl}${server.scale ? ` (role ${server.role})` : ''}\n`);
   if (server.token) process.stdout.write(`token required (bound to ${o.host}): ${server.token}\n`);
   const stop = (sig: NodeJS.Signals) => {
     process.stderr.write(`${sig}: stopping\n`);

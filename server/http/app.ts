@@ -10,7 +10,7 @@ import { ZARR_PREFIX } from './zarr-routes';
 export interface AppOptions {
   guard: RequestGuard;
   /** Body of GET /health (stats, model, version). */
-  health: () => object;
+  health: () => object | Promise<object>;
   log: (line: string) => void;
   /** Origins (scheme://host[:port]) whose pages may read the OME-Zarr view cross-origin; none by default. */
   corsOrigins: string[];
@@ -49,7 +49,7 @@ export function createApp(opts: AppOptions): Express {
     if (t) res.cookie(TOKEN_COOKIE, t, { httpOnly: true, sameSite: 'strict', path: '/' });
     next();
   });
-  app.get('/health', (_req, res) => void res.json({ ok: true, ...opts.health() }));
+  app.get('/health', async (_req, res) => void res.json({ ok: true, ...(await opts.health()) }));
   return app;
 }
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 
 import { ImageSource, imagePercentiles, NORMALISATION_PERCENTILES } from '../../models';
+import type { PercentileResult } from '../../models/io/percentiles';
 import { nameFileInError, ServerError } from '../errors';
 import { AllowedPaths } from './allowed-paths';
 import { ClientSlots } from './client-slots';
@@ -29,7 +30,17 @@ export interface ImageStoreOptions {
   maxOpenImages: number;
   /** REST-held images close after this long unused. */
   imageIdleMs: number;
+  /** With --redis: images go into the shared folder and their percentiles are shared (server/scale/). */
+  shared?: SharedImages;
   log: (line: string) => void;
+}
+
+/** Where images live when several processes serve them: every worker must read the same file. */
+export interface SharedImages {
+  /** Puts the file where every process sees it; returns its absolute path there. */
+  place(file: string, sha256: string, owned: boolean): Promise<string>;
+  /** Percentiles computed once per image across processes. */
+  percentiles(sha256: string, compute: () => Promise<PercentileResult>): Promise<PercentileResult & { computed: boolean }>;
 }
 
 interface OpenOptions {
@@ -159,13 +170,18 @@ export class ImageStore {
   async #open(file: string, id: string, sha256: string, opts: OpenOptions): Promise<ServedImage> {
     await this.#makeRoom(id);
     await this.#checkPixels(file);
-    const src = await ImageSource.open(file);
+    const shared = this.opts.shared;
+    // Shared: the upload moves into the shared folder, which keeps it (content-addressed) after close.
+    const at = shared ? await shared.place(file, sha256, !!opts.ownsFile) : file;
+    const src = await ImageSource.open(at);
     try {
-      const pr = await imagePercentiles(src, NORMALISATION_PERCENTILES);
-      const img = new ServedImage(id, sha256, opts.name ?? displayName(file), src, { ...pr, pcts: NORMALISATION_PERCENTILES },
-        this.opts.modelScale, this.opts.halo, this.opts.blockSize, !!opts.pinned, !!opts.ownsFile);
+      const compute = (): Promise<PercentileResult> => imagePercentiles(src, NORMALISATION_PERCENTILES);
+      const pr = shared ? await shared.percentiles(sha256, compute) : { ...(await compute()), computed: true };
+      const img = new ServedImage(id, sha256, opts.name ?? displayName(file), src, { low: pr.low, high: pr.high, sampled: pr.sampled, unsaturated: pr.unsaturated, pcts: NORMALISATION_PERCENTILES },
+        this.opts.modelScale, this.opts.halo, this.opts.blockSize, !!opts.pinned, !!opts.ownsFile && !shared);
       this.#images.set(id, img);
-      this.opts.log(`opened ${img.name} (${id}): ${src.width}x${src.height} ${src.dtype}, percentiles ${+pr.low.toPrecision(6)}..${+pr.high.toPrecision(6)}${pr.sampled ? ' (sampled)' : ''}`);
+      const how = `${pr.sampled ? ' (sampled)' : ''}${pr.computed ? '' : ' (read from the shared folder)'}`;
+      this.opts.log(`opened ${img.name} (${id}): ${src.width}x${src.height} ${src.dtype}, percentiles ${+pr.low.toPrecision(6)}..${+pr.high.toPrecision(6)}${how}`);
       return img;
     } catch (e) {
       await src.close();

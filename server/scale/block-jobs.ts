@@ -1,0 +1,95 @@
+// What servers and workers agree on when they share block work through Redis: the queue name (one per
+// model, so a worker never runs another model's jobs), the job id (image content hash, model sha256, block
+// size and block: the same block asked for through any server is one job), the job's data, its priorities,
+// and the Redis keys beside BullMQ's own.
+import type { RedisOptions } from 'bullmq';
+
+/** BullMQ's key prefix for phasesr queues (keys look like phasesr:blocks-<model>:...). */
+export const QUEUE_PREFIX = 'phasesr';
+
+/** BullMQ priorities: 1 runs first. A block some viewer shows outranks a prefetched one. */
+export const PRIORITY = { visible: 1, prefetch: 2 } as const;
+
+/** What a worker needs to compute one block; pixels are read from the shared folder, never sent. */
+export interface BlockJobData {
+  v: 1;
+  imageSha: string;
+  /** The image inside the shared folder (relative: each machine mounts the folder where it likes). */
+  file: string;
+  /** Percentiles computed once per image (server/scale/shared-dir.ts) and used by every worker. */
+  low: number;
+  high: number;
+  sampled: boolean;
+  pcts: [number, number];
+  modelSha: string;
+  blockSize: number;
+  bx: number;
+  by: number;
+}
+
+/** What a finished job returns through the queue: who did it, not the tiles (those are in the shared cache). */
+export interface BlockJobResult {
+  worker: string;
+  /** false: the block's tiles were already in the shared cache (a job added again after a race). */
+  inferred: boolean;
+  ms: number;
+}
+
+/** A worker's counters as it publishes them (HSET workers <id> <json>). */
+export interface WorkerBeat {
+  seen: number;
+  done: number;
+  inferred: number;
+  skipped: number;
+  failed: number;
+  engine: string;
+  threads: number;
+}
+
+export function queueName(modelSha: string): string {
+  return `blocks-${modelSha.slice(0, 16)}`;
+}
+
+/** BullMQ job ids may not contain ':' or be plain integers. */
+export function blockJobId(imageSha: string, modelSha: string, blockSize: number, bx: number, by: number): string {
+  return `${imageSha.slice(0, 32)}-${modelSha.slice(0, 16)}-b${blockSize}-${bx}-${by}`;
+}
+
+/** Keys of our own next to BullMQ's: worker heartbeats, and which servers still want a queued job. */
+export function scaleKeys(queue: string): { workers: string; wanted: (jobId: string) => string } {
+  return { workers: `${QUEUE_PREFIX}:${queue}:workers`, wanted: (jobId) => `${QUEUE_PREFIX}:${queue}:wanted:${jobId}` };
+}
+
+/** ioredis options from a redis:// or rediss:// URL (user, password and database number included). */
+export function redisOptions(url: string): RedisOptions {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw Object.assign(new Error(`--redis ${url}: not a URL (redis://[:password@]host:port[/db])`), { code: 'SR_ERR_USAGE' });
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw Object.assign(new Error(`--redis ${url}: use redis:// or rediss://`), { code: 'SR_ERR_USAGE' });
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
+  return {
+    host: u.hostname || '127.0.0.1', port: u.port ? Number(u.port) : 6379, db: Number.isInteger(db) ? db : 0,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}), ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/** The URL without its password, for logs and /health. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return '(bad URL)';
+  }
+}
+
+/** "SR_ERR_X: message" (how a worker's error travels as BullMQ's failedReason) back to code and message. */
+export function parseFailedReason(reason: string): { code: string; message: string } {
+  const m = /^(SR_ERR_[A-Z_]+): (.*)$/s.exec(reason);
+  return m ? { code: m[1]!, message: m[2]! } : { code: 'SR_ERR_INTERNAL', message: reason };
+}

@@ -1,0 +1,311 @@
+// The server's side of the shared block queue (BullMQ on Redis). A tile that needs a block asks here:
+// the block becomes one BullMQ job (id = image hash, model sha256, block), whatever server asks; this
+// server's requests wait on it together; the job's priority follows its waiters (visible before prefetch,
+// changePriority when a viewport hint promotes one); when no waiter on any server wants a queued job any
+// more it is removed. Workers write the tiles into the shared cache and the job's completion says so;
+// no pixels pass through Redis. While Redis is unreachable, /health and the log say so and tile requests
+// get SR_ERR_QUEUE_UNAVAILABLE; ioredis reconnects by itself and work resumes without a restart.
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+
+import { ServerError } from '../errors';
+import type { ServedImage } from '../images/served-image';
+import { isErrorCode } from '../protocol';
+import type { Waiter } from '../tiles/inference-queue';
+import type { RemoteBlocks } from '../tiles/tile-service';
+import {
+  blockJobId, parseFailedReason, PRIORITY, QUEUE_PREFIX, queueName, redactUrl, redisOptions, scaleKeys,
+  type BlockJobData, type BlockJobResult, type WorkerBeat,
+} from './block-jobs';
+import type { SharedDir } from './shared-dir';
+
+export interface RedisBlockQueueOptions {
+  url: string;
+  shared: SharedDir;
+  modelSha: string;
+  /** This server's name in the "wanted by" sets (host:pid). */
+  serverId: string;
+  /** Jobs this server waits on at most before SR_ERR_BUSY. */
+  maxQueued: number;
+  log: (line: string) => void;
+}
+
+interface Pending {
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+interface PendingJob {
+  id: string;
+  data: BlockJobData;
+  waiters: Map<Waiter, Pending>;
+  priority: number;
+  checkedAt: number;
+}
+
+/** Counters for /health: what this server did with the shared queue. */
+export interface QueueCounters {
+  added: number;
+  completed: number;
+  failed: number;
+  /** Queued jobs removed because no viewer on any server wanted them any more. */
+  removed: number;
+  /** Jobs a worker lost (killed mid-job) that BullMQ put back in the queue. */
+  stalled: number;
+  /** Jobs this server found gone from Redis while it still waited, and added again. */
+  readded: number;
+  priorityChanges: number;
+  /** Tile requests answered SR_ERR_QUEUE_UNAVAILABLE. */
+  unavailable: number;
+}
+
+/** A heartbeat older than this: the worker is listed but not counted as seen. */
+const WORKER_SEEN_MS = 15_000;
+/** How often queued jobs' priorities are brought in line with their waiters. */
+const RECONCILE_MS = 250;
+/** How often a waiting job is checked to still exist in Redis (a restart, a removal race). */
+const RECHECK_MS = 2_000;
+
+// Drops this server from a job's "wanted by" set and returns how many servers still want it.
+const UNWANT = "redis.call('SREM', KEYS[1], ARGV[1]); return redis.call('SCARD', KEYS[1])";
+
+export class RedisBlockQueue implements RemoteBlocks {
+  readonly counters: QueueCounters = { added: 0, completed: 0, failed: 0, removed: 0, stalled: 0, readded: 0, priorityChanges: 0, unavailable: 0 };
+  readonly #client: Redis;
+  readonly #queue: Queue<BlockJobData, BlockJobResult>;
+  readonly #events: QueueEvents;
+  readonly #pending = new Map<string, PendingJob>();
+  readonly #keys: ReturnType<typeof scaleKeys>;
+  readonly #timer: NodeJS.Timeout;
+  #up = false;
+  #since = Date.now();
+  #closed = false;
+
+  constructor(private readonly opts: RedisBlockQueueOptions) {
+    const name = queueName(opts.modelSha);
+    this.#keys = scaleKeys(name);
+    const conn = redisOptions(opts.url);
+    // Fail fast while Redis is away (no offline queue): a tile request then gets a coded error at once.
+    this.#client = new Redis({ ...conn, enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+    this.#client.on('ready', () => this.#setUp(true));
+    this.#client.on('close', () => this.#setUp(false));
+    this.#client.on('error', () => undefined); // 'close' reports it; ioredis retries by itself
+    this.#queue = new Queue(name, { connection: this.#client, prefix: QUEUE_PREFIX });
+    this.#queue.on('error', () => undefined);
+    this.#events = new QueueEvents(name, { connection: { ...conn, maxRetriesPerRequest: null }, prefix: QUEUE_PREFIX });
+    this.#events.on('error', () => undefined);
+    this.#events.on('completed', ({ jobId }) => { this.counters.completed++; this.#settle(jobId); });
+    this.#events.on('failed', ({ jobId, failedReason }) => void this.#onFailed(jobId, failedReason));
+    this.#events.on('stalled', () => { this.counters.stalled++; });
+    this.#timer = setInterval(() => void this.#reconcile(), RECONCILE_MS);
+    this.#timer.unref();
+  }
+
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** Resolves when the first connection is made (or after `ms`, with the state as it is). */
+  async ready(ms = 10_000): Promise<boolean> {
+    const until = Date.now() + ms;
+    while (!this.#up && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    if (this.#up) await this.#events.waitUntilReady().catch(() => undefined);
+    return this.#up;
+  }
+
+  async block(img: ServedImage, bx: number, by: number, waiter: Waiter, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw cancelled();
+    if (!this.#up) throw this.#unavailable();
+    const id = blockJobId(img.sha256, this.opts.modelSha, img.blockSize, bx, by);
+    let job = this.#pending.get(id);
+    if (!job) {
+      if (await this.opts.shared.isBlockDone(img.sha256, this.opts.modelSha, img.blockSize, bx, by)) return;
+      job = this.#pending.get(id); // created by a request that ran while this one looked
+    }
+    if (!job) {
+      if (this.#pending.size >= this.opts.maxQueued) throw new ServerError('SR_ERR_BUSY', `this server waits on ${this.#pending.size} queued blocks (limit ${this.opts.maxQueued}): retry later`);
+      const data: BlockJobData = {
+        v: 1, imageSha: img.sha256, file: this.opts.shared.relative(img.source.path), low: img.percentiles.low, high: img.percentiles.high,
+        sampled: img.percentiles.sampled, pcts: img.percentiles.pcts, modelSha: this.opts.modelSha, blockSize: img.blockSize, bx, by,
+      };
+      job = { id, data, waiters: new Map(), priority: waiter.visible ? PRIORITY.visible : PRIORITY.prefetch, checkedAt: Date.now() };
+      this.#pending.set(id, job);
+      void this.#add(job);
+    }
+    const j = job;
+    const p = new Promise<void>((resolve, reject) => j.waiters.set(waiter, { resolve, reject }));
+    if (signal) {
+      const onAbort = (): void => this.#leave(j, waiter);
+      signal.addEventListener('abort', onAbort, { once: true });
+      void p.then(() => signal.removeEventListener('abort', onAbort), () => signal.removeEventListener('abort', onAbort));
+    }
+    return p;
+  }
+
+  dropImage(img: ServedImage): void {
+    for (const job of [...this.#pending.values()]) {
+      if (job.data.imageSha !== img.sha256) continue;
+      for (const w of [...job.waiters.keys()]) this.#leave(job, w);
+    }
+  }
+
+  /** Role-independent facts for /health: connection, queue depth, workers and their jobs. */
+  async health(): Promise<object> {
+    const base = {
+      url: redactUrl(this.opts.url), status: this.#up ? 'up' : 'down', since: new Date(this.#since).toISOString(),
+      queueName: this.#queue.name, waitingHere: this.#pending.size, counters: { ...this.counters },
+    };
+    if (!this.#up) return base;
+    try {
+      const [counts, beats] = await Promise.all([
+        this.#queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
+        this.#client.hgetall(this.#keys.workers),
+      ]);
+      const now = Date.now();
+      const workers = Object.entries(beats).map(([id, json]) => {
+        const b = JSON.parse(json) as WorkerBeat;
+        return { id, seenMsAgo: now - b.seen, alive: now - b.seen < WORKER_SEEN_MS, jobsDone: b.done, blocksInferred: b.inferred, skipped: b.skipped, failed: b.failed, engine: b.engine, threads: b.threads };
+      });
+      const depth = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+      return { ...base, queue: { depth, ...counts }, workersSeen: workers.filter((w) => w.alive).length, workers };
+    } catch (e) {
+      return { ...base, error: (e as Error).message };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    for (const job of [...this.#pending.values()]) for (const w of [...job.waiters.keys()]) this.#leave(job, w);
+    await this.#events.close().catch(() => undefined);
+    await this.#queue.close().catch(() => undefined);
+    this.#client.disconnect();
+  }
+
+  async #add(job: PendingJob): Promise<void> {
+    try {
+      const wanted = this.#keys.wanted(job.id);
+      // A stale entry (a server that died) only keeps a job from removal: it expires with the key.
+      await this.#client.multi().sadd(wanted, this.opts.serverId).expire(wanted, 3600).exec();
+      await this.#queue.add('block', job.data, {
+        jobId: job.id, priority: job.priority, attempts: 3, backoff: { type: 'fixed', delay: 200 },
+        removeOnComplete: true, removeOnFail: { age: 600, count: 1000 },
+      });
+      this.counters.added++;
+    } catch (e) {
+      if (this.#pending.get(job.id) !== job) return;
+      this.#fail(job, this.#up ? new ServerError('SR_ERR_INTERNAL', `queue: ${(e as Error).message}`) : this.#unavailable());
+    }
+  }
+
+  #leave(job: PendingJob, waiter: Waiter): void {
+    const pending = job.waiters.get(waiter);
+    if (!pending) return;
+    job.waiters.delete(waiter);
+    pending.reject(cancelled());
+    if (job.waiters.size === 0 && this.#pending.get(job.id) === job) {
+      this.#pending.delete(job.id);
+      void this.#unwant(job.id);
+    }
+  }
+
+  /** Nobody here wants the job any more: remove it from the queue if no other server does either. */
+  async #unwant(id: string): Promise<void> {
+    if (!this.#up || this.#closed) return;
+    try {
+      const left = Number(await this.#client.eval(UNWANT, 1, this.#keys.wanted(id), this.opts.serverId));
+      // remove() leaves a job a worker holds (its lock): that one finishes and is cached for later.
+      if (left === 0 && (await this.#queue.remove(id)) === 1) this.counters.removed++;
+    } catch {
+      // Redis away: the job stays queued and is computed for nothing; nothing is lost
+    }
+  }
+
+  #settle(jobId: string, err?: Error): void {
+    const job = this.#pending.get(jobId);
+    if (!job) return;
+    this.#pending.delete(jobId);
+    for (const p of job.waiters.values()) if (err) p.reject(err); else p.resolve();
+  }
+
+  #fail(job: PendingJob, err: Error): void {
+    if (this.#pending.get(job.id) === job) this.#settle(job.id, err);
+  }
+
+  async #onFailed(jobId: string, reason: string): Promise<void> {
+    if (!this.#pending.has(jobId)) return;
+    // BullMQ reports every failed attempt; only a job that will not be tried again fails its waiters.
+    const state = await this.#queue.getJobState(jobId).catch(() => 'unknown');
+    if (state !== 'failed' && state !== 'unknown') return;
+    this.counters.failed++;
+    const { code, message } = parseFailedReason(reason);
+    this.#settle(jobId, new ServerError(isErrorCode(code) ? code : 'SR_ERR_INTERNAL', `worker: ${message}`));
+  }
+
+  /** Priorities follow the waiters; a job gone from Redis while still wanted is found and added again. */
+  async #reconcile(): Promise<void> {
+    if (!this.#up) return;
+    const now = Date.now();
+    for (const job of [...this.#pending.values()]) {
+      let visible = false;
+      for (const w of job.waiters.keys()) if (w.visible) visible = true;
+      const want = visible ? PRIORITY.visible : PRIORITY.prefetch;
+      try {
+        if (want !== job.priority) {
+          job.priority = want;
+          const j = await this.#queue.getJob(job.id);
+          // lifo: the newest promotion goes first among its equals. A job a worker holds keeps its place.
+          if (j && (await j.getState()) === 'prioritized') {
+            await j.changePriority({ priority: want, lifo: true });
+            this.counters.priorityChanges++;
+          }
+        }
+        if (now - job.checkedAt < RECHECK_MS) continue;
+        job.checkedAt = now;
+        const state = await this.#queue.getJobState(job.id);
+        if (state === 'completed' || (state === 'unknown' && (await this.#isDone(job)))) this.#settle(job.id);
+        else if (state === 'failed') {
+          const j = await this.#queue.getJob(job.id);
+          void this.#onFailed(job.id, j?.failedReason ?? 'failed');
+        } else if (state === 'unknown' && this.#pending.get(job.id) === job) {
+          this.counters.readded++;
+          await this.#add(job);
+        }
+      } catch {
+        // Redis away mid-check: #setUp(false) fails the waiters
+      }
+    }
+  }
+
+  #isDone(job: PendingJob): Promise<boolean> {
+    const d = job.data;
+    return this.opts.shared.isBlockDone(d.imageSha, d.modelSha, d.blockSize, d.bx, d.by);
+  }
+
+  #setUp(up: boolean): void {
+    if (up === this.#up || this.#closed) return;
+    const was = this.#since;
+    this.#up = up;
+    this.#since = Date.now();
+    const url = redactUrl(this.opts.url);
+    if (up) {
+      this.opts.log(`redis: connected to ${url}${was && this.#everUp ? ` again after ${((this.#since - was) / 1000).toFixed(1)} s` : ''}; queue ${this.#queue.name}`);
+      this.#everUp = true;
+      return;
+    }
+    this.opts.log(`redis: lost the connection to ${url}: tile requests that need the model get SR_ERR_QUEUE_UNAVAILABLE until it is back (reconnecting)`);
+    // Jobs may be gone with Redis (no persistence): fail the waiters now rather than leave them hanging.
+    for (const job of [...this.#pending.values()]) this.#fail(job, this.#unavailable());
+  }
+
+  #everUp = false;
+
+  #unavailable(): ServerError {
+    this.counters.unavailable++;
+    return new ServerError('SR_ERR_QUEUE_UNAVAILABLE', `the job queue at ${redactUrl(this.opts.url)} cannot be reached since ${new Date(this.#since).toISOString()}: retry when /health says redis is up`);
+  }
+}
+
+function cancelled(): ServerError {
+  return new ServerError('SR_ERR_CANCELLED', 'request cancelled');
+}
