@@ -6,20 +6,20 @@
 // (server-block{B}-batch{N}.md for other settings).
 // A benchmark: nothing here asserts timings; goals are reported as met or not.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import sharp from 'sharp';
 
-import { createEngine, haloFor, resolveModel, writeSampleFile } from '../models';
+import { createEngine, haloFor, resolveModel } from '../models';
 import { PhasesrClient, type TileRequestInput } from '../server/client/phasesr-client';
 import { SERVER_DEFAULTS } from '../server/config';
 import type { ImageInfo } from '../server/protocol';
+import { inputImages } from './input-images';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DATA = path.resolve(process.env.PHASESR_SHARED ?? path.join(ROOT, '..', 'shared'), 'data', 'phase-contrast', 'val-tiff');
 const TILE = 256;
 /** The server's defaults (server/config.ts); PHASESR_BENCH_BLOCK / _BATCH run it with others (--block / --batch). */
 const BLOCK = Number(process.env.PHASESR_BENCH_BLOCK ?? SERVER_DEFAULTS.blockSize);
@@ -160,23 +160,6 @@ const p95 = (xs: number[]) => quantile(xs, 0.95);
 const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(x < 10 ? 1 : 0)} ms` : '-');
 const met = (ok: boolean) => (ok ? 'met' : '**not met**');
 
-// ---- inputs --------------------------------------------------------------------------------------
-
-/** Real 1024x1022 16-bit phase contrast images when the shared data is there, else synthetic samples. */
-async function inputImages(n: number): Promise<{ files: string[]; source: string }> {
-  if (existsSync(DATA)) {
-    const files = readdirSync(DATA).filter((f) => /\.tiff?$/i.test(f)).sort().slice(0, n).map((f) => path.join(DATA, f));
-    if (files.length === n) return { files, source: `${n} real 16-bit images from ${path.relative(ROOT, DATA)} (1024x1022)` };
-  }
-  const files: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const f = path.join(work, `sample-${i}.tif`);
-    await writeSampleFile(f, { width: 1024, height: 1024, seed: 10 + i });
-    files.push(f);
-  }
-  return { files, source: `${n} synthetic 16-bit samples (models/sample, 1024x1024)` };
-}
-
 // ---- 1. throughput: through the socket vs the raw engine -----------------------------------------
 
 const THROUGHPUT_REGIONS = 2; // 2x2 regions of 128 LR pixels = 64 tiles of 256^2 at 8x per run
@@ -219,7 +202,7 @@ async function socketRep(client: PhasesrClient, img: ImageInfo, encoding: 'png' 
 
 const threads = os.availableParallelism();
 log(`load average ${load0.toFixed(2)} on ${threads} cores`);
-const { files, source } = await inputImages(4);
+const { files, source } = await inputImages(4, work);
 
 // Throughput, viewports and pan on one server holding the images (opened at start).
 const serveArgs = ['--model', 'lite', '--block', String(BLOCK), '--batch', String(BATCH)];
