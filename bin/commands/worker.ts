@@ -22,7 +22,7 @@ export function workerCommand(): Command {
     .description('run model inference for `phasesr serve --redis` servers: take block jobs from Redis, write tiles to the shared folder')
     .requiredOption('--redis <url>', 'the Redis the servers use (redis://[:password@]host:port)')
     .requiredOption('--shared-dir <dir>', 'the folder the servers share (same content, any mount point)')
-    .option('--model <name|path>', 'lite, paper, or a model directory: only jobs of this exact model (sha256) are taken', DEFAULT_MODEL)
+    .option('--model <name|path>', 'body (the default), lite, paper, or a model directory: the servers\' model (only jobs of its exact sha256 are taken)', DEFAULT_MODEL)
     .addOption(engineOption())
     .option('--threads <n>', 'engine threads (default: all cores)', intOption(1, 256))
     .option('--concurrency <n>', 'jobs held at once (2 overlaps one block\'s reading with the other\'s inference)', intOption(1, 64), 1)

@@ -20,7 +20,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function waitUntil<T>(what: string, get: () => T | undefined | false | Promise<T | undefined | false>, ms = 60_000, every = 100): Promise<T> {
+export async function waitUntil<T>(what: string, get: () => T | undefined | false | Promise<T | undefined | false>, ms = 180_000, every = 100): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await get();
@@ -42,7 +42,7 @@ export class Proc {
     this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
   }
 
-  line(re: RegExp, ms = 60_000): Promise<RegExpExecArray> {
+  line(re: RegExp, ms = 180_000): Promise<RegExpExecArray> {
     return waitUntil(`${this.name}: a line matching ${re} (got: ${this.lines.slice(-5).join(' | ')})`, () => {
       for (const l of this.lines) {
         const m = re.exec(l);
@@ -79,13 +79,20 @@ export class RedisProc {
   async start(): Promise<void> {
     const child = spawn(REDIS_SERVER, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--maxmemory-policy', 'noeviction'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#proc = new Proc('redis', child);
-    await this.#proc.line(/Ready to accept connections/, 20_000);
+    await this.#proc.line(/Ready to accept connections/, 120_000);
   }
 
   async stop(): Promise<void> {
     await this.#proc?.stop('SIGTERM');
   }
 }
+
+/**
+ * How long a `phasesr serve` / `phasesr worker` may take to start. Generous on purpose: on a shared 2-core
+ * machine at load 20, tsx compiling the sources plus the model load took over 2 minutes per process.
+ * A bound on liveness, not a timing assertion.
+ */
+export const START_MS = 600_000;
 
 /** `phasesr serve|worker ...` as a user would run it. */
 export function phasesr(name: string, args: string[]): Proc {
@@ -94,13 +101,13 @@ export function phasesr(name: string, args: string[]): Proc {
 }
 
 /** A started `phasesr serve` and its base URL. */
-export async function startServe(name: string, args: string[], ms = 120_000): Promise<{ proc: Proc; url: string; wsUrl: string }> {
+export async function startServe(name: string, args: string[], ms = START_MS): Promise<{ proc: Proc; url: string; wsUrl: string }> {
   const proc = phasesr(name, ['serve', '--port', '0', ...args]);
   const m = await Promise.race([proc.line(/phasesr server: (http:\/\/[^/\s]+)/, ms), proc.exited.then((c) => { throw new Error(`${name} exited (${c}): ${proc.lines.join('\n')}`); })]);
   return { proc, url: m[1]!, wsUrl: `${m[1]!.replace('http:', 'ws:')}/ws` };
 }
 
-export async function startWorker(name: string, args: string[], ms = 120_000): Promise<Proc> {
+export async function startWorker(name: string, args: string[], ms = START_MS): Promise<Proc> {
   const proc = phasesr(name, ['worker', '--name', name, ...args]);
   await Promise.race([proc.line(/phasesr worker /, ms), proc.exited.then((c) => { throw new Error(`${name} exited (${c}): ${proc.lines.join('\n')}`); })]);
   return proc;

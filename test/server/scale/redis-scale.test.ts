@@ -1,14 +1,16 @@
 // Scale-out with real parts: Debian's redis-server on a free loopback port, two `phasesr serve --redis`
 // front ends and two `phasesr worker` processes sharing one folder. The steps run in order and build on
 // each other: cancel of queued jobs, identical bytes through both servers and the single process, one
-// inference per block across servers, a worker killed mid-job, a Redis restart, the viewer on server B.
+// inference per block across servers, the viewer on server B, a worker killed mid-job, a Redis restart, an
+// upload through B, and last (it kills server A) a server killed while its jobs wait.
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import type { ServerMessage } from '../../../server/protocol';
+import { encodeChunk, type ServerMessage } from '../../../server/protocol';
 import { buildViewer } from '../../../viewer/build';
 import { tempDir } from '../../helpers/shared';
 import { CHROMIUM, CHROMIUM_ARGS, goTo, inApp, waitApp, waitLayerLoaded } from '../../viewer/browser';
@@ -53,7 +55,7 @@ before(async () => {
   B = await startServe('B', serveArgs());
   const c = await TestClient.connect(A.wsUrl);
   c.send({ type: 'open-image', id: 1, path: img });
-  const info = (await c.waitFor<Opened>((m) => m.type === 'image-opened')).image;
+  const info = (await c.waitFor<Opened>((m) => m.type === 'image-opened', 300_000)).image;
   c.close();
   imageId = info.imageId;
   native = info.nativeLevel;
@@ -72,7 +74,7 @@ async function tilesVia(url: string, reqs: { level: number; x: number; y: number
     c.send({ type: 'tiles', requests: reqs.map((r, i) => ({ id: i + 1, imageId, ...r })) });
     const out: Uint8Array[] = [];
     for (let i = 0; i < reqs.length; i++) {
-      const o = await c.outcome(i + 1, 120_000);
+      const o = await c.outcome(i + 1, 300_000);
       if ('type' in o) throw new Error(`tile ${JSON.stringify(reqs[i])}: ${o.code} ${o.message}`);
       out.push(o.payload);
     }
@@ -98,7 +100,7 @@ test('queued jobs no viewer wants any more are removed from Redis when the viewe
   await waitUntil('4 queued jobs', async () => (await health<Health>(A.url)).redis.queue?.depth === 4);
   // The viewport moves to the image's bottom row: the four requests left behind are cancelled.
   c.send({ type: 'viewport', imageId, level: native + 2, x0: 0, y0: 2, x1: 3, y1: 2 });
-  await c.waitFor((m) => m.type === 'cancelled' && m.reason === 'viewport');
+  await c.waitFor((m) => m.type === 'cancelled' && m.reason === 'viewport', 180_000);
   const h = await waitUntil('an empty queue', async () => { const x = await health<Health>(A.url); return x.redis.queue?.depth === 0 && x; });
   assert.equal(h.redis.counters.removed, 4, 'all four jobs were removed, not left for the workers');
   assert.equal(h.redis.waitingHere, 0);
@@ -140,11 +142,11 @@ test('the viewer pointed at server B shows SR tiles that server A\'s traffic com
     page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     await page.goto(`${B.url}/`);
-    await page.waitForFunction('document.body.dataset.ready !== undefined', undefined, { timeout: 60_000 });
+    await page.waitForFunction('document.body.dataset.ready !== undefined', undefined, { timeout: 300_000 });
     assert.equal(await page.evaluate('document.body.dataset.ready'), 'true', `${await page.textContent('#status-message')} ${errors.join('; ')}`);
     await goTo(page, 128, 96, 8);
-    await waitApp(page, 'app.socket.counters.requested > 0', 30_000);
-    await waitLayerLoaded(page, 'sr', 60_000);
+    await waitApp(page, 'app.socket.counters.requested > 0', 180_000);
+    await waitLayerLoaded(page, 'sr', 300_000);
     assert.ok(await inApp<boolean>(page, 'app.status.msPerTile > 0'), 'SR tiles arrived');
   } finally {
     await context.close();
@@ -160,13 +162,13 @@ test('a worker killed (kill -9) mid-job: its job goes to the other worker and ev
   const { file } = await testImage(512, 512, 8, 'scale-big.tif');
   const c = await TestClient.connect(A.wsUrl);
   c.send({ type: 'open-image', id: 1, path: file });
-  const big = (await c.waitFor<Opened>((m) => m.type === 'image-opened')).image;
+  const big = (await c.waitFor<Opened>((m) => m.type === 'image-opened', 300_000)).image;
   const reqs = Array.from({ length: 64 }, (_, i) => ({ id: 10 + i, imageId: big.imageId, level: big.nativeLevel + 2, x: i % 8, y: Math.floor(i / 8) }));
   c.send({ type: 'tiles', requests: reqs });
-  await waitUntil('w1 busy', async () => ((await health<Health>(A.url)).redis.workers ?? []).find((w) => w.id === 'w1')!.jobsDone >= 2, 60_000, 20);
+  await waitUntil('w1 busy', async () => ((await health<Health>(A.url)).redis.workers ?? []).find((w) => w.id === 'w1')!.jobsDone >= 2, 300_000, 20);
   await workers.get('w1')!.stop('SIGKILL');
   for (const r of reqs) {
-    const o = await c.outcome(r.id, 120_000);
+    const o = await c.outcome(r.id, 300_000);
     assert.ok(!('type' in o), `tile ${r.x},${r.y}: ${'type' in o ? o.code : ''}`);
   }
   c.close();
@@ -183,15 +185,65 @@ test('Redis restarted: /health and the log say so, tile requests get SR_ERR_QUEU
   const { file } = await testImage(200, 136, 9, 'scale-third.tif');
   const c = await TestClient.connect(A.wsUrl);
   c.send({ type: 'open-image', id: 1, path: file });
-  const third = (await c.waitFor<Opened>((m) => m.type === 'image-opened')).image;
+  const third = (await c.waitFor<Opened>((m) => m.type === 'image-opened', 300_000)).image;
   c.send({ type: 'tiles', requests: [{ id: 2, imageId: third.imageId, level: third.nativeLevel + 3, x: 0, y: 0 }] });
-  assert.equal((await c.errorFor(2)).code, 'SR_ERR_QUEUE_UNAVAILABLE');
+  assert.equal((await c.errorFor(2, 180_000)).code, 'SR_ERR_QUEUE_UNAVAILABLE');
   await redis.start();
-  await waitUntil('A sees redis up', async () => (await health<Health>(A.url)).redis.status === 'up', 30_000);
+  await waitUntil('A sees redis up', async () => (await health<Health>(A.url)).redis.status === 'up', 180_000);
   await A.proc.line(/redis: connected to .* again after/);
-  await waitUntil('w2 back', async () => (await health<Health>(A.url)).redis.workersSeen >= 1, 30_000);
+  await waitUntil('w2 back', async () => (await health<Health>(A.url)).redis.workersSeen >= 1, 180_000);
   c.send({ type: 'tiles', requests: [{ id: 3, imageId: third.imageId, level: third.nativeLevel + 3, x: 0, y: 0 }] });
-  const o = await c.outcome(3, 60_000);
+  const o = await c.outcome(3, 300_000);
   assert.ok(!('type' in o), `the tile arrives after the restart (${'type' in o ? o.code : ''})`);
   c.close();
+});
+
+test('an upload through server B lands in the shared folder, by its content hash, and a worker computes its tiles from there', async () => {
+  const { file } = await testImage(128, 128, 11, 'scale-upload.tif');
+  const bytes = new Uint8Array(await readFile(file));
+  const c = await TestClient.connect(B.wsUrl);
+  c.send({ type: 'upload-begin', id: 1, name: 'uploaded.tif', bytes: bytes.byteLength });
+  c.ws.send(encodeChunk('uploadChunk', 1, 0, bytes, true));
+  c.send({ type: 'upload-end', id: 1 });
+  const up = (await c.waitFor<Opened>((m) => m.type === 'image-opened' && m.id === 1, 300_000)).image;
+  const images = await readdir(path.join(shared, 'images'));
+  assert.ok(images.some((f) => f.startsWith(up.imageId) && f.endsWith('.tif')), `images/<sha256>.tif in the shared folder: ${images.join(', ')}`);
+  assert.deepEqual((await readdir(path.join(shared, 'uploads'))).filter((f) => !f.endsWith('.partial')), [], 'nothing left in uploads/');
+  const before = inferredBy(await health<Health>(B.url));
+  c.send({ type: 'tiles', requests: [{ id: 2, imageId: up.imageId, level: up.nativeLevel + 1, x: 0, y: 0 }] });
+  const o = await c.outcome(2, 300_000);
+  assert.ok(!('type' in o), `the uploaded image's SR tile (${'type' in o ? o.code : ''})`);
+  assert.equal(inferredBy(await health<Health>(B.url)) - before, 4, 'a worker inferred its 2x2 blocks');
+  c.close();
+});
+
+test('a server killed (kill -9) while its jobs are queued takes no one else\'s work down: server B gets every tile', async () => {
+  // A fourth image, new to both servers: 256x256 = 16 blocks, one 4x tile each, asked for through A and B.
+  const { file } = await testImage(256, 256, 10, 'scale-fourth.tif');
+  const open = async (url: string): Promise<{ c: TestClient; image: Opened['image'] }> => {
+    const c = await TestClient.connect(url);
+    c.send({ type: 'open-image', id: 1, path: file });
+    return { c, image: (await c.waitFor<Opened>((m) => m.type === 'image-opened', 300_000)).image };
+  };
+  const a = await open(A.wsUrl);
+  const b = await open(B.wsUrl);
+  assert.equal(a.image.imageId, b.image.imageId, 'one image id (its content) on both servers');
+  const reqs = Array.from({ length: 16 }, (_, i) => ({ id: 10 + i, imageId: b.image.imageId, level: b.image.nativeLevel + 2, x: i % 4, y: Math.floor(i / 4) }));
+  await waitUntil('B sees redis up', async () => (await health<Health>(B.url)).redis.status === 'up', 180_000);
+  const inferredBefore = inferredBy(await health<Health>(B.url));
+  const addedByA = (await health<Health>(A.url)).redis.counters.added;
+  a.c.send({ type: 'tiles', requests: reqs });
+  b.c.send({ type: 'tiles', requests: reqs });
+  // One worker thread left (w2): A dies as soon as it has queued jobs, while most of them still wait.
+  await waitUntil('A queued jobs', async () => (await health<Health>(A.url)).redis.counters.added > addedByA, 180_000, 20);
+  await A.proc.stop('SIGKILL');
+  for (const r of reqs) {
+    const o = await b.c.outcome(r.id, 300_000);
+    assert.ok(!('type' in o), `tile ${r.x},${r.y} through B: ${'type' in o ? o.code : ''}`);
+  }
+  b.c.close();
+  const h = await health<Health>(B.url);
+  assert.equal(h.redis.status, 'up');
+  assert.equal(inferredBy(h) - inferredBefore, 16, 'each of the 16 blocks inferred once, whichever server queued it');
+  assert.equal(h.redis.waitingHere, 0, 'nothing left waiting at B');
 });
