@@ -126,7 +126,9 @@ const pending: Promise<number>[] = [];
 for (const [i, [lx, ly]] of spots.entries()) {
   const level = panImg.maxLevel;
   const x0 = (lx * 8) / TILE, y0 = (ly * 8) / TILE;
-  const x1 = Math.min(panImg.levels[level]!.columns - 1, x0 + VIEW.w / TILE - 1), y1 = Math.min(panImg.levels[level]!.rows - 1, Math.ceil(y0 + VIEW.h / TILE) - 1);
+  // Whole tile indices: the server refuses a viewport with a fractional edge (its fields are integers).
+  const x1 = Math.min(panImg.levels[level]!.columns - 1, x0 + Math.ceil(VIEW.w / TILE) - 1);
+  const y1 = Math.min(panImg.levels[level]!.rows - 1, y0 + Math.ceil(VIEW.h / TILE) - 1);
   const reqs: TileRequestInput[] = [];
   for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) reqs.push({ imageId: panImg.imageId, level, x, y, priority: 'visible' });
   client.viewport(panImg.imageId, level, x0, y0, x1, y1);
