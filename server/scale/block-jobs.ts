@@ -88,7 +88,7 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** "SR_ERR_X: message" (how a worker's error travels as BullMQ's failedReason) back to code and message. */
+/** "CODE: message", a code of models/error-codes.ts (how a worker's error travels as BullMQ's failedReason), back to code and message. */
 export function parseFailedReason(reason: string): { code: string; message: string } {
   const m = /^(SR_ERR_[A-Z_]+): (.*)$/s.exec(reason);
   return m ? { code: m[1]!, message: m[2]! } : { code: 'SR_ERR_INTERNAL', message: reason };
