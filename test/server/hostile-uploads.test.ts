@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 
 import { encodeChunk, type ServerMessage } from '../../server/protocol';
+import { SERVER_DEFAULTS } from '../../server/config';
 import { startServer, testImage, TestClient, type TestServer } from './helpers';
 
 type Msg<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
@@ -23,16 +24,18 @@ function beginAndSend(c: TestClient, id: number, data: Uint8Array, name = 'x.tif
 
 test('a repeated upload-end is answered once and the upload survives', async () => {
   const c = await TestClient.connect(srv.wsUrl);
-  for (let id = 1; id <= 10; id++) {
+  // As many uploads at once as one client may have in progress (a 9th would be SR_ERR_TOO_MANY, issue 13).
+  const n = SERVER_DEFAULTS.maxUploadsPerClient;
+  for (let id = 1; id <= n; id++) {
     beginAndSend(c, id, bytes);
     c.send({ type: 'upload-end', id });
     c.send({ type: 'upload-end', id });
   }
-  for (let id = 1; id <= 10; id++) await c.waitFor((m) => m.type === 'image-opened' && m.id === id);
+  for (let id = 1; id <= n; id++) await c.waitFor((m) => m.type === 'image-opened' && m.id === id);
   c.send({ type: 'status' });
   await c.waitFor((m) => m.type === 'status');
   const answers = c.messages.filter((m) => (m.type === 'image-opened' || m.type === 'error') && 'id' in m && m.id !== undefined);
-  assert.deepEqual(answers.map((m) => m.type), Array(10).fill('image-opened'), JSON.stringify(answers.filter((m) => m.type === 'error')));
+  assert.deepEqual(answers.map((m) => m.type), Array(n).fill('image-opened'), JSON.stringify(answers.filter((m) => m.type === 'error')));
   const id = (answers[0] as Msg<'image-opened'>).image.imageId;
   assert.ok(srv.server.store.has(id));
   // The image is usable: a tile comes back.
