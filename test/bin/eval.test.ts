@@ -67,7 +67,8 @@ test('eval without a valid data folder or model fails clearly, writing nothing',
   const noData = await phasesr(['eval']);
   assert.notEqual(noData.code, 0);
   assert.match(noData.stderr, /--data <dir>/);
-  const badModel = await phasesr(['eval', '--data', empty, '--model', path.join(dir, 'no-model'), '--out', out]);
+  // A valid data folder (the first test's), so that the model is what fails: eval checks --data first.
+  const badModel = await phasesr(['eval', '--data', path.join(dir, 'data'), '--model', path.join(dir, 'no-model'), '--out', out]);
   assert.notEqual(badModel.code, 0);
   assert.match(badModel.stderr, /SR_ERR_MODEL/);
   assert.ok(!existsSync(`${out}.json`) && !existsSync(`${out}.md`));
