@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ModelConfigSchema, parseConfig, type ModelConfig } from './config';
-import { loadCalibration, type Int8Calibration } from './engine/int8-calibration-file';
+import { CalibrationError, loadCalibration, type Int8Calibration } from './engine/int8-calibration-file';
 import { generatorParams, type Weights } from './params';
 
 export const MODEL_FORMAT = 'phasesr-model';
@@ -47,8 +47,12 @@ export interface LoadedModel {
   weights: Weights;
   /** sha256 of the weights blob: with the config, it identifies the model (cache keys, logs). */
   sha256: string;
-  /** The int8 engine's activation ranges (int8-calibration.json beside model.json), when measured. */
-  int8?: Int8Calibration;
+  /**
+   * The int8 engine's activation ranges (int8-calibration.json beside model.json), when measured. A stale or
+   * malformed file is kept as the error the int8 engine will throw: it concerns only that engine, so float
+   * engines and `phasesr calibrate` (which replaces it) still load the model.
+   */
+  int8?: Int8Calibration | CalibrationError;
 }
 
 /** A model file problem (missing, malformed, hash mismatch, wrong tensors). */
@@ -129,7 +133,10 @@ export async function loadModel(dirOrJson: string): Promise<LoadedModel> {
         `${jsonPath}: tensor ${spec.name} has shape ${t.shape.join('x')}, the config needs ${spec.shape.join('x')}`);
     }
   }
-  const int8 = await loadCalibration(dir, sha256);
+  const int8 = await loadCalibration(dir, sha256).catch((e: unknown) => {
+    if (e instanceof CalibrationError) return e;
+    throw e;
+  });
   return { dir, config, provenance: parsed.provenance, weights, sha256, ...(int8 ? { int8 } : {}) };
 }
 

@@ -4,7 +4,7 @@
 import type { ModelConfig } from '../config';
 import type { Weights } from '../params';
 import { DEFAULT_ENGINE, type EngineChoice, type SuperResBackend } from './backend';
-import type { Int8Calibration } from './int8-calibration-file';
+import type { CalibrationError, Int8Calibration } from './int8-calibration-file';
 import { describeAdapter, hardwareAdapter, probeGpuAdapters } from './gpu-adapter';
 import { OrtBackend } from './ort-backend';
 import { TfjsBackend } from './tfjs-backend';
@@ -13,7 +13,7 @@ export interface EngineOptions {
   engine?: EngineChoice;
   threads?: number;
   /** The model's int8 calibration (LoadedModel.int8): needed by 'ort-int8'. */
-  int8?: Int8Calibration | undefined;
+  int8?: Int8Calibration | CalibrationError | undefined;
   /** Where the choice is reported (stderr by default). */
   log?: (line: string) => void;
 }

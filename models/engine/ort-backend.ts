@@ -24,7 +24,7 @@ export interface OrtOptions {
   /** Graph formulation choices (benchmarks compare them; serving keeps the defaults). */
   onnx?: ExportOptions;
   /** The activation ranges 'ort-int8' quantises with (required for it). */
-  int8?: Int8Calibration;
+  int8?: Int8Calibration | CalibrationError;
 }
 
 /** The engine asked for cannot start here (no GPU adapter, no CUDA libraries): nothing ran. */
@@ -107,7 +107,8 @@ export class OrtBackend implements SuperResBackend {
   }
 }
 
-function requireCalibration(config: ModelConfig, cal: Int8Calibration | undefined): Int8Calibration {
+function requireCalibration(config: ModelConfig, cal: Int8Calibration | CalibrationError | undefined): Int8Calibration {
+  if (cal instanceof CalibrationError) throw cal;
   if (!cal) throw new CalibrationError(`ort-int8: model ${config.name} has no int8 calibration (int8-calibration.json beside model.json); measure it once with phasesr calibrate --model MODEL`);
   return cal;
 }

@@ -14,6 +14,7 @@ import { int8PerChannel, uint8Params } from '../../models/engine/int8-quantize';
 import { exportOnnx } from '../../models/engine/onnx-export';
 import { keepFloat, OrtBackend, ortOptimisedOps } from '../../models/engine/ort-backend';
 import { generatorParams, initWeights } from '../../models/params';
+import { loadModel, saveModel } from '../../models/weights-file';
 import { superResolve, type OutputBand } from '../../models/pipeline/super-resolve';
 import { memoryReader, synthImage } from '../helpers/image';
 
@@ -105,4 +106,15 @@ test('ort-int8 without a calibration, or with one for other weights, is a coded 
   await writeFile(path.join(dir, INT8_CALIBRATION_FILE), '{"format": "phasesr-int8-calibration"}');
   await assert.rejects(loadCalibration(dir, sha), { code: 'SR_ERR_MODEL_CALIBRATION' });
   assert.equal(await loadCalibration(os.tmpdir(), sha), undefined, 'no file: no calibration');
+});
+
+test('a stale calibration beside new weights stops only the int8 engine: the model loads, fp32 runs, int8 names the stale file', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'phasesr-stale-'));
+  await saveModel(dir, cfg, weights, { trained: false, description: 'test', created: new Date(0).toISOString() });
+  await writeFile(path.join(dir, INT8_CALIBRATION_FILE), JSON.stringify(cal)); // measured for other weights (sha 'aaa…')
+  const m = await loadModel(dir); // retrained weights copied over a calibrated model: this used to throw
+  const fp32 = await createEngine(m.config, m.weights, { int8: m.int8, engine: 'ort-cpu', threads: 1, log: () => {} });
+  await fp32.dispose();
+  await assert.rejects(createEngine(m.config, m.weights, { int8: m.int8, engine: 'ort-int8', threads: 1, log: () => {} }),
+    { code: 'SR_ERR_MODEL_CALIBRATION', message: /was measured for weights a{12}, not these/ });
 });
