@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { ServerError } from '../errors';
 import type { ServedImage } from '../images/served-image';
 import { isErrorCode } from '../protocol';
-import type { Waiter } from '../tiles/inference-queue';
+import { joinJob, type Pending, type Waiter } from '../tiles/inference-queue';
 import type { RemoteBlocks } from '../tiles/tile-service';
 import {
   blockJobId, parseFailedReason, PRIORITY, QUEUE_PREFIX, queueName, redactUrl, redisOptions, scaleKeys,
@@ -30,15 +30,10 @@ export interface RedisBlockQueueOptions {
   log: (line: string) => void;
 }
 
-interface Pending {
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
-
 interface PendingJob {
   id: string;
   data: BlockJobData;
-  waiters: Map<Waiter, Pending>;
+  waiters: Map<Waiter, Pending<void>>;
   priority: number;
   checkedAt: number;
 }
@@ -133,13 +128,7 @@ export class RedisBlockQueue implements RemoteBlocks {
       void this.#add(job);
     }
     const j = job;
-    const p = new Promise<void>((resolve, reject) => j.waiters.set(waiter, { resolve, reject }));
-    if (signal) {
-      const onAbort = (): void => this.#leave(j, waiter);
-      signal.addEventListener('abort', onAbort, { once: true });
-      void p.then(() => signal.removeEventListener('abort', onAbort), () => signal.removeEventListener('abort', onAbort));
-    }
-    return p;
+    return joinJob(j.waiters, waiter, signal, () => this.#leave(j, waiter));
   }
 
   dropImage(img: ServedImage): void {

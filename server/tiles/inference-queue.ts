@@ -18,9 +18,24 @@ export interface Waiter {
   client: string;
 }
 
-interface Pending<R> {
+/** How a job's result reaches one waiter. */
+export interface Pending<R> {
   resolve: (r: R) => void;
   reject: (e: unknown) => void;
+}
+
+/**
+ * Adds `waiter` to a job's waiters and returns what it will get. If `signal` aborts first, `leave` takes it
+ * off the job (a queued job nobody waits for may then go). Shared by this queue and the Redis block queue.
+ */
+export function joinJob<R>(waiters: Map<Waiter, Pending<R>>, waiter: Waiter, signal: AbortSignal | undefined, leave: () => void): Promise<R> {
+  const p = new Promise<R>((resolve, reject) => waiters.set(waiter, { resolve, reject }));
+  if (signal) {
+    signal.addEventListener('abort', leave, { once: true });
+    const off = (): void => signal.removeEventListener('abort', leave);
+    void p.then(off, off);
+  }
+  return p;
 }
 
 interface Job<T, R> {
@@ -73,12 +88,7 @@ export class InferenceQueue<T, R> {
       this.#queued++;
     }
     const j = job;
-    const p = new Promise<R>((resolve, reject) => j.waiters.set(waiter, { resolve, reject }));
-    if (signal) {
-      const onAbort = (): void => this.#leave(j, waiter);
-      signal.addEventListener('abort', onAbort, { once: true });
-      void p.then(() => signal.removeEventListener('abort', onAbort), () => signal.removeEventListener('abort', onAbort));
-    }
+    const p = joinJob(j.waiters, waiter, signal, () => this.#leave(j, waiter));
     queueMicrotask(() => void this.#pump());
     return p;
   }
