@@ -1,10 +1,10 @@
-// The server's error type: a stable code from protocol/error-codes.ts, a message for a person, and the HTTP
-// status that code maps to. Anything thrown with a SR_ERR_ code (models/ errors included) keeps its code.
-import { httpStatusOf, isErrorCode, type ErrorCode } from './protocol';
+// The server's error type: models/' CodedError (a code from the one table, a message for a person) plus the
+// HTTP status that code maps to. Anything thrown with a SR_ERR_ code (models/ errors included) keeps its code.
+import { CodedError, httpStatusOf, isErrorCode, type ErrorCode } from './protocol';
 
-export class ServerError extends Error {
-  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+export class ServerError extends CodedError {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = 'ServerError';
   }
 

@@ -3,7 +3,7 @@
 import type { WebSocket } from 'ws';
 
 import { ServerError } from '../errors';
-import { CodedError, encodeFrame, WS_CLOSE, type ErrorCode, type FrameHeader, type ServerMessage } from '../protocol';
+import { encodeFrame, WS_CLOSE, type ErrorCode, type FrameHeader, type ServerMessage } from '../protocol';
 
 /** Receives the binary uploadChunk frames of one request, in arrival order (each awaited before the next). */
 export interface ChunkSink {
@@ -28,7 +28,7 @@ export class Connection {
    */
   constructor(readonly id: number, ws: WebSocket, readonly remote: string, private readonly maxQueuedBytes = 64 << 20) {
     this.#ws = ws;
-    ws.once('close', () => this.#abort.abort(new CodedError('SR_ERR_CANCELLED', 'connection closed')));
+    ws.once('close', () => this.#abort.abort(new ServerError('SR_ERR_CANCELLED', 'connection closed')));
   }
 
   /** Aborted when the client disconnects. */
