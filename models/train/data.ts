@@ -4,7 +4,7 @@ import path from 'node:path';
 import { boxDownsample, listEvalImages, percentilesOf } from '../eval/pairs';
 import { ImageSource } from '../io/image-source';
 import { normalise } from '../io/normalisation';
-import { applyResponse, degrade, drawDegradation } from '../degradation/random-degradation';
+import { applyResponse, DEFAULT_BOX_SHARE, degrade, drawDegradation } from '../degradation/random-degradation';
 import { downsample } from '../degradation/resample';
 import type { Mulberry32 } from '../params';
 import { NORMALISATION_PERCENTILES } from '../pipeline/run-sr';
@@ -81,9 +81,12 @@ export interface TrainBatch {
 
 /**
  * `batch` random crops and their LR: the box mean (the paper), or with `randomDegradation` a degradation
- * drawn per crop (models/degradation/random-degradation.ts), which may also change the HR's response.
+ * drawn per crop (models/degradation/random-degradation.ts), which may also change the HR's response;
+ * `boxShare` of those crops keep the plain box mean.
  */
-export function trainingBatch(images: TrainImage[], rng: Mulberry32, size: number, batch: number, scale: number, randomDegradation: boolean): TrainBatch {
+export function trainingBatch(
+  images: TrainImage[], rng: Mulberry32, size: number, batch: number, scale: number, randomDegradation: boolean, boxShare = DEFAULT_BOX_SHARE,
+): TrainBatch {
   const hr = randomCrops(images, rng, size, batch);
   const px = size * size;
   const lpx = px / (scale * scale);
@@ -91,7 +94,7 @@ export function trainingBatch(images: TrainImage[], rng: Mulberry32, size: numbe
   for (let b = 0; b < batch; b++) {
     let crop = hr.subarray(b * px, (b + 1) * px);
     if (randomDegradation) {
-      const d = drawDegradation(rng, scale);
+      const d = drawDegradation(rng, scale, boxShare);
       crop = applyResponse(crop, d);
       hr.set(crop, b * px);
       lr.set(degrade(crop, size, scale, d, rng), b * lpx);

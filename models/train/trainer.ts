@@ -18,6 +18,7 @@ import type { ParamValues } from './gradients';
 import { validate, validateBicubic } from './validate';
 import { WorkerPool } from './worker-pool';
 import { CodedError } from '../error-codes';
+import { DEFAULT_BOX_SHARE } from '../degradation/random-degradation';
 
 export type LossMode = 'full' | 'content' | 'adversarial';
 
@@ -41,6 +42,8 @@ export interface RunOptions {
   // The recipe (issue 11). Absent in runs made before it, which resume with the values in LEGACY_RECIPE.
   /** LR made by a degradation drawn per crop (models/degradation) instead of the box mean alone. */
   degrade?: boolean;
+  /** With degrade: the share of crops whose LR stays exactly the box mean (absent: DEFAULT_BOX_SHARE, the rule before the option). */
+  boxShare?: number;
   /** Weight of the pixel L1 added to the content loss at every level. */
   pixelL1?: number;
   /** Decay of the exponential moving average of the generator's weights (0: none). The EMA is what validates and ships. */
@@ -163,7 +166,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     adamG = new Adam(adamOpts);
     adamD = new Adam(adamOpts);
     const run: RunOptions = { preset: o.preset, scale: o.scale, loss: o.loss, dpf: o.dpf, alpha: o.alpha, warmup: o.warmup ?? 0, batch: o.batch, crop: o.crop, lr: o.lr, seed: o.seed, stepsPerEpoch: o.stepsPerEpoch, ...(from ? { init: from } : {}),
-      degrade: o.degrade ?? DEFAULT_RECIPE.degrade, pixelL1: o.pixelL1 ?? DEFAULT_RECIPE.pixelL1, ema: o.ema ?? DEFAULT_RECIPE.ema,
+      degrade: o.degrade ?? DEFAULT_RECIPE.degrade, ...(o.boxShare !== undefined ? { boxShare: o.boxShare } : {}), pixelL1: o.pixelL1 ?? DEFAULT_RECIPE.pixelL1, ema: o.ema ?? DEFAULT_RECIPE.ema,
       schedule: o.schedule ?? DEFAULT_RECIPE.schedule, scheduleSteps: o.scheduleSteps ?? o.steps, lrWarmup: o.lrWarmup ?? DEFAULT_RECIPE.lrWarmup,
     };
     state = { formatVersion: 1, options: run, step: 0, epoch: 0, rng: new Mulberry32(o.seed).state, adamG: 0, adamD: 0, best: null, history: [], wallSec: 0 };
@@ -206,7 +209,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (bicubic) log(`validation: ${pairs.length} images from ${typeof valFiles === 'string' ? valFiles : 'the split\'s val set'}; bicubic PSNR ${bicubic.psnr.toFixed(2)} dB, SSIM ${bicubic.ssim.toFixed(4)}${bicubicBN ? `; blur-noise: bicubic ${bicubicBN.psnr.toFixed(2)} dB, SSIM ${bicubicBN.ssim.toFixed(4)}` : ''}`);
 
   const pool = await WorkerPool.create(config, workers, o.prefer ?? 'best');
-  log(`training ${config.name} ${run.scale}x (${run.loss} loss${run.loss === 'full' ? `, alpha ${run.alpha}, ${run.warmup} content-only warm-up steps` : ''}, DPF ${run.dpf ? 'on' : 'off'}; degradation ${recipe.degrade ? 'random' : 'box mean'}, pixel L1 ${recipe.pixelL1}, EMA ${recipe.ema || 'off'}, lr ${run.lr} ${recipe.schedule}${recipe.schedule === 'cosine' ? ` over ${recipe.scheduleSteps} steps` : ''}, warm-up ${recipe.lrWarmup}) on ${pool.flavour} with ${pool.size} worker(s), batch ${run.batch}, crop ${run.crop}`);
+  log(`training ${config.name} ${run.scale}x (${run.loss} loss${run.loss === 'full' ? `, alpha ${run.alpha}, ${run.warmup} content-only warm-up steps` : ''}, DPF ${run.dpf ? 'on' : 'off'}; degradation ${recipe.degrade ? `random (${run.boxShare ?? DEFAULT_BOX_SHARE} box mean)` : 'box mean'}, pixel L1 ${recipe.pixelL1}, EMA ${recipe.ema || 'off'}, lr ${run.lr} ${recipe.schedule}${recipe.schedule === 'cosine' ? ` over ${recipe.scheduleSteps} steps` : ''}, warm-up ${recipe.lrWarmup}) on ${pool.flavour} with ${pool.size} worker(s), batch ${run.batch}, crop ${run.crop}`);
   const rng = new Mulberry32(0);
   rng.state = state.rng;
   const provenance = (what: string): Provenance => ({
@@ -227,7 +230,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     while (state.step < o.steps) {
       if (o.signal?.aborted) break;
       const adversarial = run.loss === 'adversarial' || (run.loss === 'full' && state.step >= run.warmup);
-      const { hr, lr } = trainingBatch(images, rng, run.crop, run.batch, run.scale, recipe.degrade);
+      const { hr, lr } = trainingBatch(images, rng, run.crop, run.batch, run.scale, recipe.degrade, run.boxShare ?? DEFAULT_BOX_SHARE);
       const losses: Record<string, number> = {};
       adamG.opts.lr = adamD.opts.lr = learningRate(run.lr, recipe, state.step);
       if (adversarial) {

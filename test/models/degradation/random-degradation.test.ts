@@ -1,4 +1,4 @@
-// The training degradation draws every kind of microscope the recipe promises, a quarter of crops stay the
+// The training degradation draws every kind of microscope the recipe promises, a share of crops (a quarter unless --box-share says otherwise) stay the
 // paper's box mean, noise has the drawn strength, and a drawn batch is reproducible from the RNG state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,4 +49,19 @@ test('a training batch: LR is the box mean without the degradation, differs with
     if (box.some((v, j) => Math.abs(v - a.lr[i * 64 + j]!) > 1e-4)) differs++;
   }
   assert.ok(differs >= 3, `${differs} of 8 crops degraded beyond the box mean`);
+});
+
+test('--box-share sets the share of crops that keep the plain box mean, and the default draws as before', () => {
+  const plainShare = (share: number | undefined) => {
+    const rng = new Mulberry32(5);
+    const draws = Array.from({ length: 4000 }, () => (share === undefined ? drawDegradation(rng, 8) : drawDegradation(rng, 8, share)));
+    return draws.filter((d) => JSON.stringify(d) === JSON.stringify(NO_DEGRADATION)).length / draws.length;
+  };
+  // A few non-plain draws land on no change at all by chance, so the share is a floor, not exact.
+  const half = plainShare(0.5);
+  assert.ok(half > 0.47 && half < 0.56, `share 0.5 gave ${half}`);
+  assert.equal(plainShare(1), 1);
+  assert.ok(plainShare(0) < 0.06, `share 0 gave ${plainShare(0)}`);
+  // Runs that predate the option resume with the same RNG stream: the default equals an explicit 0.25.
+  assert.equal(plainShare(undefined), plainShare(0.25));
 });
