@@ -21,7 +21,7 @@ export function evalCommand(): Command {
     .requiredOption('--data <dir>', 'folder of HR images (.png, .tif, .tiff; all of them, sorted by name); with --split, the data root')
     .option('--split <file>', 'score one set of a split file instead of a whole folder (models/splits/phase-contrast.json)')
     .addOption(new Option('--set <name>', 'the split\'s set to score').choices([...SPLIT_SETS]).default('test'))
-    .addOption(new Option('--condition <c>', 'how the LR is made: box = the paper\'s block mean; blur-noise = Gaussian PSF, centre sampling and 1% noise (a microscope the training never drew)').choices([...CONDITIONS]).default('box'))
+    .addOption(new Option('--condition <c>', 'how the LR is made: box = the paper\'s block mean; blur-noise = Gaussian PSF, centre sampling and 1% noise (a microscope the training never drew); other-scope = the HR recorded with 2x wider pixels by an 8-bit camera, then the box mean (a stand-in for another lab)').choices([...CONDITIONS]).default('box'))
     .addOption(new Option('--scale <n>', 'downsampling factor of the LR made from each HR').choices(['2', '4', '8']).default('8'))
     .addOption(new Option('--model <name|path>', 'body (the default), lite, paper or a model directory; repeat for several').argParser(collect).default([] as string[], DEFAULT_MODEL))
     .option('--out <prefix>', 'write PREFIX.json and PREFIX.md', 'eval-results')

@@ -2,7 +2,7 @@
 // the degradation the model is trained on (docs/evaluation.md). Both stay in the HR file's own units.
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { conditionLr, type Condition } from '../degradation/conditions';
+import { conditionLr, stretchTo8Bit, widerPixels, type Condition } from '../degradation/conditions';
 import { ImageSource } from '../io/image-source';
 import { imagePercentiles } from '../io/percentiles';
 import { roundToDtype, type PixelDtype } from '../io/types';
@@ -102,6 +102,12 @@ export async function percentilesOf(data: Float32Array, width: number, height: n
 /** Builds a pair from HR values already in memory (the file loader and tests share it). */
 export async function makeEvalPair(name: string, data: Float32Array, width: number, height: number, dtype: PixelDtype, scale: number, condition: Condition = 'box'): Promise<EvalPair> {
   if (!Number.isInteger(scale) || scale < 1) throw new RangeError(`scale must be a positive integer, got ${scale}`);
+  if (condition === 'other-scope') {
+    // The other microscope's HR is what gets scored, and its LR is the plain box mean of it.
+    const wide = widerPixels(data, width, height);
+    const { low, high } = await percentilesOf(wide.hr, wide.width, wide.height, 'float32');
+    return makeEvalPair(name, stretchTo8Bit(wide.hr, low, high), wide.width, wide.height, 'uint8', scale, 'box');
+  }
   const w = Math.floor(width / scale) * scale;
   const h = Math.floor(height / scale) * scale;
   if (w === 0 || h === 0) throw new EvalDataError(`${name}: ${width}x${height} is smaller than one ${scale}x${scale} block`);
