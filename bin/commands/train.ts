@@ -17,7 +17,7 @@ function share(v: string): number {
 }
 
 interface TrainFlags {
-  data: string; val?: string; split?: string; preset: 'lite' | 'paper' | 'body'; degrade: boolean; boxShare?: number; pixelL1: number; ema: number;
+  data: string; val?: string; split?: string; preset: 'lite' | 'paper' | 'body'; degrade: boolean; boxShare?: number; wideShare?: number; pixelL1: number; ema: number;
   schedule: 'constant' | 'cosine'; scheduleSteps?: number; lrWarmup: number; scale: string; out?: string; resume?: boolean;
   loss: 'full' | 'content' | 'adversarial'; dpf: boolean; alpha: number; warmup?: number; steps: number;
   stepsPerEpoch: number; batch: number; crop?: number; lr: number; seed: number; workers?: number;
@@ -33,6 +33,7 @@ export function trainCommand(): Command {
     .addOption(new Option('--preset <name>', 'architecture: body (the default: LR feature body + cascade), lite, paper').choices(['body', 'lite', 'paper']).default('body'))
     .option('--no-degrade', 'LR = box mean of each crop only (the paper), instead of a random microscope per crop (blur, sampling kernel, noise, bit depth, response)')
     .option('--box-share <p>', 'with the random degradation: the share of crops whose LR stays exactly the box mean (default 0.25)', share)
+    .option('--wide-share <p>', 'the share of crops taken from the training images recorded at twice the pixel pitch (cells at two sizes in pixels, as other microscopes record them; default 0)', share)
     .option('--pixel-l1 <w>', 'weight of the pixel L1 added to the content loss at every level (0: the paper\'s DPF loss alone)', nonNegative, 1)
     .option('--ema <decay>', 'decay of the moving average of the generator weights that validates and ships (0: off; below 1)', emaDecay, 0.999)
     .addOption(new Option('--schedule <s>', 'learning rate schedule').choices(['cosine', 'constant']).default('cosine'))
@@ -77,7 +78,7 @@ Example (the shipped model's command is in models/shipped/lite/README.md):
       process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
       const r = await train({
         data: f.data, ...(f.val ? { val: f.val } : {}), ...(f.split ? { split: f.split } : {}),
-        degrade: f.degrade, ...(f.boxShare !== undefined ? { boxShare: f.boxShare } : {}), pixelL1: f.pixelL1, ema: f.ema, schedule: f.schedule, lrWarmup: f.lrWarmup, ...(f.scheduleSteps ? { scheduleSteps: f.scheduleSteps } : {}), out: f.out ?? `runs/${f.preset}-x${scale}${f.dpf ? '' : '-nodpf'}`,
+        degrade: f.degrade, ...(f.boxShare !== undefined ? { boxShare: f.boxShare } : {}), ...(f.wideShare ? { wideShare: f.wideShare } : {}), pixelL1: f.pixelL1, ema: f.ema, schedule: f.schedule, lrWarmup: f.lrWarmup, ...(f.scheduleSteps ? { scheduleSteps: f.scheduleSteps } : {}), out: f.out ?? `runs/${f.preset}-x${scale}${f.dpf ? '' : '-nodpf'}`,
         preset: f.preset, scale, loss: f.loss, dpf: f.dpf, alpha: f.alpha, ...(f.warmup !== undefined ? { warmup: f.warmup } : {}), batch: f.batch,
         crop: f.crop ?? 32 * scale, lr: f.lr, seed: f.seed, stepsPerEpoch: f.stepsPerEpoch, steps: f.steps,
         resume: !!f.resume, ...(f.init ? { init: f.init } : {}), ...(f.workers ? { workers: f.workers } : {}), prefer: f.backend, command: `phasesr ${process.argv.slice(2).join(' ')}`,

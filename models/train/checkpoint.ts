@@ -29,6 +29,8 @@ export interface EpochRecord {
   wallSec: number;
   /** The second validation condition (models/degradation/conditions.ts), when validated. */
   blurNoise?: { psnr: number; ssim: number; bicubicPsnr: number; bicubicSsim: number };
+  /** The 'other-scope' condition on val (wider pixels, 8-bit HR): recorded to compare runs' robustness; it does not pick checkpoints. */
+  otherScope?: { psnr: number; ssim: number; bicubicPsnr: number; bicubicSsim: number };
   /** The raw (non-EMA) weights' box-condition scores, when the run keeps an EMA. */
   raw?: { psnr: number; ssim: number };
 }

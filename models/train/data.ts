@@ -6,6 +6,7 @@ import { ImageSource } from '../io/image-source';
 import { normalise } from '../io/normalisation';
 import { applyResponse, DEFAULT_BOX_SHARE, degrade, drawDegradation } from '../degradation/random-degradation';
 import { downsample } from '../degradation/resample';
+import { widerPixels } from '../degradation/conditions';
 import type { Mulberry32 } from '../params';
 import { NORMALISATION_PERCENTILES } from '../pipeline/run-sr';
 
@@ -26,11 +27,13 @@ export interface TrainImage {
 /** The image files of a folder (sorted), as evaluation lists them. */
 export const listImages = listEvalImages;
 
-export async function loadTrainImage(file: string, scale: number): Promise<TrainImage> {
+export async function loadTrainImage(file: string, scale: number, wide = false): Promise<TrainImage> {
   const src = await ImageSource.open(file);
   try {
-    const { width, height, dtype } = src;
-    const raw = await src.readRegion(0, 0, width, height);
+    const whole = await src.readRegion(0, 0, src.width, src.height);
+    // wide: the same field as a camera with twice the pixel pitch records it (the 'other-scope' HR, without 8-bit).
+    const w2 = wide ? widerPixels(whole, src.width, src.height) : undefined;
+    const [raw, width, height, dtype] = w2 ? [w2.hr, w2.width, w2.height, 'float32' as const] : [whole, src.width, src.height, src.dtype];
     const lr = boxDownsample(raw, width, height, scale, dtype);
     const { low, high } = await percentilesOf(lr, Math.floor(width / scale), Math.floor(height / scale), dtype, NORMALISATION_PERCENTILES);
     return { name: path.basename(file), width, height, data: normalise(raw, low, high), low, high };
@@ -60,11 +63,22 @@ export function cropAt(img: TrainImage, x: number, y: number, size: number, vari
   return out;
 }
 
-/** `batch` random crops (random image, position and symmetry), packed NHWC [batch, size, size, 1]. */
-export function randomCrops(images: TrainImage[], rng: Mulberry32, size: number, batch: number): Float32Array {
+/** The training images at twice the pixel pitch, and the share of crops drawn from them (--wide-share). */
+export interface WideImages {
+  images: TrainImage[];
+  share: number;
+}
+
+/**
+ * `batch` random crops (random image, position and symmetry), packed NHWC [batch, size, size, 1]; with
+ * `wide`, that share of the crops comes from the wide-pixel images, so cells are seen at two sizes in pixels.
+ */
+export function randomCrops(images: TrainImage[], rng: Mulberry32, size: number, batch: number, wide?: WideImages): Float32Array {
   const out = new Float32Array(batch * size * size);
   for (let b = 0; b < batch; b++) {
-    const img = images[Math.floor(rng.next() * images.length)]!;
+    // No draw without wide images, so runs without them replay the same stream as before the option.
+    const from = wide && wide.share > 0 && rng.next() < wide.share ? wide.images : images;
+    const img = from[Math.floor(rng.next() * from.length)]!;
     const x = Math.floor(rng.next() * (img.width - size + 1));
     const y = Math.floor(rng.next() * (img.height - size + 1));
     const variant = Math.floor(rng.next() * 8);
@@ -85,9 +99,9 @@ export interface TrainBatch {
  * `boxShare` of those crops keep the plain box mean.
  */
 export function trainingBatch(
-  images: TrainImage[], rng: Mulberry32, size: number, batch: number, scale: number, randomDegradation: boolean, boxShare = DEFAULT_BOX_SHARE,
+  images: TrainImage[], rng: Mulberry32, size: number, batch: number, scale: number, randomDegradation: boolean, boxShare = DEFAULT_BOX_SHARE, wide?: WideImages,
 ): TrainBatch {
-  const hr = randomCrops(images, rng, size, batch);
+  const hr = randomCrops(images, rng, size, batch, wide);
   const px = size * size;
   const lpx = px / (scale * scale);
   const lr = new Float32Array(batch * lpx);

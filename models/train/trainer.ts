@@ -44,6 +44,8 @@ export interface RunOptions {
   degrade?: boolean;
   /** With degrade: the share of crops whose LR stays exactly the box mean (absent: DEFAULT_BOX_SHARE, the rule before the option). */
   boxShare?: number;
+  /** The share of crops taken from the training images at twice the pixel pitch (absent: none). */
+  wideShare?: number;
   /** Weight of the pixel L1 added to the content loss at every level. */
   pixelL1?: number;
   /** Decay of the exponential moving average of the generator's weights (0: none). The EMA is what validates and ships. */
@@ -166,7 +168,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     adamG = new Adam(adamOpts);
     adamD = new Adam(adamOpts);
     const run: RunOptions = { preset: o.preset, scale: o.scale, loss: o.loss, dpf: o.dpf, alpha: o.alpha, warmup: o.warmup ?? 0, batch: o.batch, crop: o.crop, lr: o.lr, seed: o.seed, stepsPerEpoch: o.stepsPerEpoch, ...(from ? { init: from } : {}),
-      degrade: o.degrade ?? DEFAULT_RECIPE.degrade, ...(o.boxShare !== undefined ? { boxShare: o.boxShare } : {}), pixelL1: o.pixelL1 ?? DEFAULT_RECIPE.pixelL1, ema: o.ema ?? DEFAULT_RECIPE.ema,
+      degrade: o.degrade ?? DEFAULT_RECIPE.degrade, ...(o.boxShare !== undefined ? { boxShare: o.boxShare } : {}), ...(o.wideShare ? { wideShare: o.wideShare } : {}), pixelL1: o.pixelL1 ?? DEFAULT_RECIPE.pixelL1, ema: o.ema ?? DEFAULT_RECIPE.ema,
       schedule: o.schedule ?? DEFAULT_RECIPE.schedule, scheduleSteps: o.scheduleSteps ?? o.steps, lrWarmup: o.lrWarmup ?? DEFAULT_RECIPE.lrWarmup,
     };
     state = { formatVersion: 1, options: run, step: 0, epoch: 0, rng: new Mulberry32(o.seed).state, adamG: 0, adamD: 0, best: null, history: [], wallSec: 0 };
@@ -197,6 +199,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   log(`loading ${files.length} training images from ${o.data}`);
   const images = [];
   for (const f of files) images.push(await loadTrainImage(f, run.scale));
+  const wide = run.wideShare ? { images: [] as typeof images, share: run.wideShare } : undefined;
+  if (wide) for (const f of files) wide.images.push(await loadTrainImage(f, run.scale, true));
   const small = images.filter((im) => im.width < run.crop || im.height < run.crop);
   if (small.length) throw new CodedError('SR_ERR_USAGE', `${small.map((i) => i.name).join(', ')} smaller than the ${run.crop}px crop`);
   const valFiles = o.val ?? (o.split ? await splitFiles(o.split, o.data, 'val') : undefined);
@@ -204,12 +208,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   // The second condition (blur + centre sampling + noise) checks robustness every epoch; the best
   // checkpoint is the one with the largest mean gain over bicubic across both conditions.
   const pairsBN = valFiles && run.scale === 8 ? await loadEvalPairs(valFiles, run.scale, 'blur-noise') : [];
+  const pairsOS = valFiles && run.scale === 8 ? await loadEvalPairs(valFiles, run.scale, 'other-scope') : [];
   const bicubic = pairs.length ? await validateBicubic(pairs) : undefined;
   const bicubicBN = pairsBN.length ? await validateBicubic(pairsBN) : undefined;
+  const bicubicOS = pairsOS.length ? await validateBicubic(pairsOS) : undefined;
   if (bicubic) log(`validation: ${pairs.length} images from ${typeof valFiles === 'string' ? valFiles : 'the split\'s val set'}; bicubic PSNR ${bicubic.psnr.toFixed(2)} dB, SSIM ${bicubic.ssim.toFixed(4)}${bicubicBN ? `; blur-noise: bicubic ${bicubicBN.psnr.toFixed(2)} dB, SSIM ${bicubicBN.ssim.toFixed(4)}` : ''}`);
 
   const pool = await WorkerPool.create(config, workers, o.prefer ?? 'best');
-  log(`training ${config.name} ${run.scale}x (${run.loss} loss${run.loss === 'full' ? `, alpha ${run.alpha}, ${run.warmup} content-only warm-up steps` : ''}, DPF ${run.dpf ? 'on' : 'off'}; degradation ${recipe.degrade ? `random (${run.boxShare ?? DEFAULT_BOX_SHARE} box mean)` : 'box mean'}, pixel L1 ${recipe.pixelL1}, EMA ${recipe.ema || 'off'}, lr ${run.lr} ${recipe.schedule}${recipe.schedule === 'cosine' ? ` over ${recipe.scheduleSteps} steps` : ''}, warm-up ${recipe.lrWarmup}) on ${pool.flavour} with ${pool.size} worker(s), batch ${run.batch}, crop ${run.crop}`);
+  log(`training ${config.name} ${run.scale}x (${run.loss} loss${run.loss === 'full' ? `, alpha ${run.alpha}, ${run.warmup} content-only warm-up steps` : ''}, DPF ${run.dpf ? 'on' : 'off'}; degradation ${recipe.degrade ? `random (${run.boxShare ?? DEFAULT_BOX_SHARE} box mean)` : 'box mean'}${run.wideShare ? `, ${run.wideShare} of crops at 2x pixel pitch` : ''}, pixel L1 ${recipe.pixelL1}, EMA ${recipe.ema || 'off'}, lr ${run.lr} ${recipe.schedule}${recipe.schedule === 'cosine' ? ` over ${recipe.scheduleSteps} steps` : ''}, warm-up ${recipe.lrWarmup}) on ${pool.flavour} with ${pool.size} worker(s), batch ${run.batch}, crop ${run.crop}`);
   const rng = new Mulberry32(0);
   rng.state = state.rng;
   const provenance = (what: string): Provenance => ({
@@ -230,7 +236,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     while (state.step < o.steps) {
       if (o.signal?.aborted) break;
       const adversarial = run.loss === 'adversarial' || (run.loss === 'full' && state.step >= run.warmup);
-      const { hr, lr } = trainingBatch(images, rng, run.crop, run.batch, run.scale, recipe.degrade, run.boxShare ?? DEFAULT_BOX_SHARE);
+      const { hr, lr } = trainingBatch(images, rng, run.crop, run.batch, run.scale, recipe.degrade, run.boxShare ?? DEFAULT_BOX_SHARE, wide);
       const losses: Record<string, number> = {};
       adamG.opts.lr = adamD.opts.lr = learningRate(run.lr, recipe, state.step);
       if (adversarial) {
@@ -265,6 +271,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
             const bn = await validate(config, shipped, pairsBN);
             record.blurNoise = { psnr: bn.psnr, ssim: bn.ssim, bicubicPsnr: bicubicBN!.psnr, bicubicSsim: bicubicBN!.ssim };
             extra += `; blur-noise ${bn.psnr.toFixed(2)} dB (${signed(bn.psnr - bicubicBN!.psnr)}), SSIM ${bn.ssim.toFixed(4)} (bicubic ${bicubicBN!.ssim.toFixed(4)})`;
+          }
+          if (pairsOS.length) {
+            const os = await validate(config, shipped, pairsOS);
+            record.otherScope = { psnr: os.psnr, ssim: os.ssim, bicubicPsnr: bicubicOS!.psnr, bicubicSsim: bicubicOS!.ssim };
+            extra += `; other-scope ${os.psnr.toFixed(2)} dB (${signed(os.psnr - bicubicOS!.psnr)}), SSIM ${os.ssim.toFixed(4)} (bicubic ${bicubicOS!.ssim.toFixed(4)})`;
           }
           if (ema) {
             // The raw weights too, so the EMA's worth is measured, not assumed.

@@ -65,3 +65,20 @@ test('--box-share sets the share of crops that keep the plain box mean, and the 
   // Runs that predate the option resume with the same RNG stream: the default equals an explicit 0.25.
   assert.equal(plainShare(undefined), plainShare(0.25));
 });
+
+test('--wide-share draws that share of crops from the wide-pixel images, and none draws as before', () => {
+  const flat = (v: number, w: number, h: number): TrainImage => ({ name: `flat${v}`, width: w, height: h, data: new Float32Array(w * h).fill(v), low: 0, high: 1 });
+  const images = [flat(1, 160, 144)], wide = [flat(7, 80, 72)];
+  const fromWide = (share: number) => {
+    const { hr } = trainingBatch(images, new Mulberry32(4), 64, 64, 8, false, 0.25, { images: wide, share });
+    let n = 0;
+    for (let b = 0; b < 64; b++) if (hr[b * 4096] === 7) n++;
+    return n;
+  };
+  assert.equal(fromWide(1), 64);
+  assert.equal(fromWide(0), 0);
+  const half = fromWide(0.5);
+  assert.ok(half > 20 && half < 44, `${half} of 64 crops from the wide images`);
+  // Share 0 replays the stream of a run made before the option.
+  assert.deepEqual(trainingBatch(images, new Mulberry32(4), 64, 4, 8, true, 0.25, { images: wide, share: 0 }), trainingBatch(images, new Mulberry32(4), 64, 4, 8, true));
+});
