@@ -32,6 +32,8 @@ export interface BlockJobResult {
   worker: string;
   /** false: the block's tiles were already in the shared cache (a job added again after a race). */
   inferred: boolean;
+  /** true: no live server wanted the job any more (they died), so it was skipped, not computed. */
+  dropped?: boolean;
   ms: number;
 }
 
@@ -41,6 +43,8 @@ export interface WorkerBeat {
   done: number;
   inferred: number;
   skipped: number;
+  /** Jobs skipped because every server that wanted them was dead (SERVER_TTL_MS without a beat). */
+  dropped: number;
   failed: number;
   engine: string;
   threads: number;
@@ -55,10 +59,40 @@ export function blockJobId(imageSha: string, modelSha: string, blockSize: number
   return `${imageSha.slice(0, 32)}-${modelSha.slice(0, 16)}-b${blockSize}-${bx}-${by}`;
 }
 
-/** Keys of our own next to BullMQ's: worker heartbeats, and which servers still want a queued job. */
-export function scaleKeys(queue: string): { workers: string; wanted: (jobId: string) => string } {
-  return { workers: `${QUEUE_PREFIX}:${queue}:workers`, wanted: (jobId) => `${QUEUE_PREFIX}:${queue}:wanted:${jobId}` };
+/**
+ * A server's liveness: a key it renews every SERVER_BEAT_MS with this time to live. A server killed
+ * (kill -9, a lost machine) stops renewing it, and the jobs only it wanted are skipped by the workers.
+ */
+export const SERVER_TTL_MS = 15_000;
+export const SERVER_BEAT_MS = 3_000;
+
+export interface ScaleKeys {
+  /** Hash: worker id -> WorkerBeat JSON. */
+  workers: string;
+  /** Set: the servers that still want a job. */
+  wanted: (jobId: string) => string;
+  /** A server's liveness key (SET PX SERVER_TTL_MS). */
+  alive: (serverId: string) => string;
 }
+
+/** Keys of our own next to BullMQ's: worker heartbeats, which servers still want a queued job, which servers live. */
+export function scaleKeys(queue: string): ScaleKeys {
+  const base = `${QUEUE_PREFIX}:${queue}`;
+  return { workers: `${base}:workers`, wanted: (jobId) => `${base}:wanted:${jobId}`, alive: (serverId) => `${base}:alive:${serverId}` };
+}
+
+/**
+ * Run by a worker as it takes a job: drops the dead servers from the job's "wanted by" set (KEYS[1]) and
+ * returns how many live ones are left (0: skip the job). ARGV[1] is the alive-key prefix. It reads keys it
+ * builds itself, as BullMQ's own scripts do: fine on one Redis, which is what BullMQ supports without
+ * cluster hash tags.
+ */
+export const LIVE_WANTERS = `
+local live = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. id) == 1 then live = live + 1 else redis.call('SREM', KEYS[1], id) end
+end
+return live`;
 
 /** ioredis options from a redis:// or rediss:// URL (user, password and database number included). */
 export function redisOptions(url: string): RedisOptions {

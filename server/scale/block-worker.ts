@@ -2,7 +2,7 @@
 // the block from the image in the shared folder, runs the engine (the same code as the in-process queue,
 // tiles/block-inference.ts) and writes every tile into the shared cache, then a marker for the block. The
 // job returns only who did it. A worker killed mid-job loses its lock; BullMQ's stalled check gives the job
-// to another worker. Used by `phasesr worker` and by `phasesr serve --redis` unless --no-local-engine.
+// to another worker. A job no live server wants any more (they died) is skipped, not computed. Used by `phasesr worker` and by `phasesr serve --redis` unless --no-local-engine.
 import { hostname } from 'node:os';
 
 import { Worker, type Job } from 'bullmq';
@@ -12,7 +12,8 @@ import { haloFor, ImageSource, type LoadedModel, type SuperResBackend } from '..
 import { ServedImage } from '../images/served-image';
 import { inferBlocks } from '../tiles/block-inference';
 import { TileCache } from '../tiles/tile-cache';
-import { QUEUE_PREFIX, queueName, redactUrl, redisOptions, scaleKeys, type BlockJobData, type BlockJobResult, type WorkerBeat } from './block-jobs';
+import { LIVE_WANTERS, QUEUE_PREFIX, queueName, redactUrl, redisOptions, scaleKeys, type BlockJobData, type BlockJobResult, type WorkerBeat } from './block-jobs';
+import { settleWithin } from './bounded-close';
 import type { SharedDir } from './shared-dir';
 
 export interface BlockWorkerOptions {
@@ -35,7 +36,7 @@ const BEAT_MS = 2_000;
 
 export class BlockWorker {
   readonly id: string;
-  readonly counters = { done: 0, inferred: 0, skipped: 0, failed: 0 };
+  readonly counters = { done: 0, inferred: 0, skipped: 0, dropped: 0, failed: 0 };
   readonly #worker: Worker<BlockJobData, BlockJobResult>;
   readonly #beats: Redis;
   readonly #keys: ReturnType<typeof scaleKeys>;
@@ -49,7 +50,8 @@ export class BlockWorker {
     const name = queueName(opts.model.sha256);
     this.#keys = scaleKeys(name);
     // Memory caches stay tiny: the worker writes tiles for the servers to read, it serves none itself.
-    this.#cache = new TileCache({ encodedBytes: 1 << 20, floatBytes: 1 << 20, dir: opts.shared.cacheDir, log: opts.log });
+    // diskRequired: a tile that did not reach the shared folder fails the job, so its block is not marked done.
+    this.#cache = new TileCache({ encodedBytes: 1 << 20, floatBytes: 1 << 20, dir: opts.shared.cacheDir, diskRequired: true, log: opts.log });
     const conn = redisOptions(opts.url);
     const lockMs = opts.lockMs ?? 30_000;
     this.#worker = new Worker<BlockJobData, BlockJobResult>(name, (job) => this.#process(job), {
@@ -80,11 +82,22 @@ export class BlockWorker {
     await this.#worker.waitUntilReady();
   }
 
-  /** Finishes the job in hand, then stops taking jobs. */
+  /**
+   * Finishes the job in hand, then stops taking jobs. With Redis away the job could not be reported anyway
+   * (its lock lapses and another worker takes it): the worker stops at once instead of waiting for Redis.
+   */
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    await this.#worker.close();
-    await this.#beat();
+    // The heartbeat connection says whether Redis is reachable (it does not queue commands while away).
+    const connected = (): boolean => this.#beats.status === 'ready';
+    if (connected()) {
+      const graceful = this.#worker.close();
+      // Redis going away while the job in hand finishes: stop waiting then.
+      while (!(await settleWithin(graceful, 250)) && connected());
+    } else {
+      await settleWithin(this.#worker.close(true));
+    }
+    if (connected()) await this.#beat();
     this.#beats.disconnect();
     for (const p of this.#images.values()) await p.then((img) => img.source.close(), () => undefined);
     this.#images.clear();
@@ -96,6 +109,14 @@ export class BlockWorker {
     const shared = this.opts.shared;
     try {
       if (d.modelSha !== this.opts.model.sha256) throw Object.assign(new Error(`job for model ${d.modelSha.slice(0, 16)}, this worker runs ${this.opts.model.sha256.slice(0, 16)}`), { code: 'SR_ERR_USAGE' });
+      // Every server that wanted it is gone: nobody would read the result.
+      // If the check itself fails (this connection still reconnecting), the job is computed: waste, not loss.
+      const live = await this.#beats.eval(LIVE_WANTERS, 1, this.#keys.wanted(job.id!), this.#keys.alive('')).catch(() => 1);
+      if (Number(live) === 0) {
+        this.counters.done++;
+        this.counters.dropped++;
+        return { worker: this.id, inferred: false, dropped: true, ms: performance.now() - t0 };
+      }
       // Added again after a race (its first run finished and was removed): the tiles are there already.
       if (await shared.isBlockDone(d.imageSha, d.modelSha, d.blockSize, d.bx, d.by)) {
         this.counters.done++;

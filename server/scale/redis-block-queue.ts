@@ -2,7 +2,8 @@
 // the block becomes one BullMQ job (id = image hash, model sha256, block), whatever server asks; this
 // server's requests wait on it together; the job's priority follows its waiters (visible before prefetch,
 // changePriority when a viewport hint promotes one); when no waiter on any server wants a queued job any
-// more it is removed. Workers write the tiles into the shared cache and the job's completion says so;
+// more it is removed. A server renews a liveness key (SERVER_TTL_MS); a server that dies stops, and the
+// workers skip the queued jobs only it wanted instead of computing them. Workers write the tiles into the shared cache and the job's completion says so;
 // no pixels pass through Redis. While Redis is unreachable, /health and the log say so and tile requests
 // get SR_ERR_QUEUE_UNAVAILABLE; ioredis reconnects by itself and work resumes without a restart.
 import { Queue, QueueEvents } from 'bullmq';
@@ -14,9 +15,10 @@ import { isErrorCode } from '../protocol';
 import { joinJob, type Pending, type Waiter } from '../tiles/inference-queue';
 import type { RemoteBlocks } from '../tiles/tile-service';
 import {
-  blockJobId, parseFailedReason, PRIORITY, QUEUE_PREFIX, queueName, redactUrl, redisOptions, scaleKeys,
+  blockJobId, parseFailedReason, PRIORITY, QUEUE_PREFIX, queueName, redactUrl, redisOptions, scaleKeys, SERVER_BEAT_MS, SERVER_TTL_MS,
   type BlockJobData, type BlockJobResult, type WorkerBeat,
 } from './block-jobs';
+import { CLOSE_MS, settleWithin } from './bounded-close';
 import type { SharedDir } from './shared-dir';
 
 export interface RedisBlockQueueOptions {
@@ -47,7 +49,7 @@ export interface QueueCounters {
   removed: number;
   /** Jobs a worker lost (killed mid-job) that BullMQ put back in the queue. */
   stalled: number;
-  /** Jobs this server found gone from Redis while it still waited, and added again. */
+  /** Jobs this server found gone from Redis (or skipped by a worker) while it still waited, and added again. */
   readded: number;
   priorityChanges: number;
   /** Tile requests answered SR_ERR_QUEUE_UNAVAILABLE. */
@@ -75,6 +77,7 @@ export class RedisBlockQueue implements RemoteBlocks {
   #up = false;
   #since = Date.now();
   #closed = false;
+  #beatAt = 0;
 
   constructor(private readonly opts: RedisBlockQueueOptions) {
     const name = queueName(opts.modelSha);
@@ -82,14 +85,14 @@ export class RedisBlockQueue implements RemoteBlocks {
     const conn = redisOptions(opts.url);
     // Fail fast while Redis is away (no offline queue): a tile request then gets a coded error at once.
     this.#client = new Redis({ ...conn, enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
-    this.#client.on('ready', () => this.#setUp(true));
+    this.#client.on('ready', () => { this.#setUp(true); void this.#beat(); });
     this.#client.on('close', () => this.#setUp(false));
     this.#client.on('error', () => undefined); // 'close' reports it; ioredis retries by itself
     this.#queue = new Queue(name, { connection: this.#client, prefix: QUEUE_PREFIX });
     this.#queue.on('error', () => undefined);
     this.#events = new QueueEvents(name, { connection: { ...conn, maxRetriesPerRequest: null }, prefix: QUEUE_PREFIX });
     this.#events.on('error', () => undefined);
-    this.#events.on('completed', ({ jobId }) => { this.counters.completed++; this.#settle(jobId); });
+    this.#events.on('completed', ({ jobId, returnvalue }) => void this.#onCompleted(jobId, returnvalue));
     this.#events.on('failed', ({ jobId, failedReason }) => void this.#onFailed(jobId, failedReason));
     this.#events.on('stalled', () => { this.counters.stalled++; });
     this.#timer = setInterval(() => void this.#reconcile(), RECONCILE_MS);
@@ -153,7 +156,7 @@ export class RedisBlockQueue implements RemoteBlocks {
       const now = Date.now();
       const workers = Object.entries(beats).map(([id, json]) => {
         const b = JSON.parse(json) as WorkerBeat;
-        return { id, seenMsAgo: now - b.seen, alive: now - b.seen < WORKER_SEEN_MS, jobsDone: b.done, blocksInferred: b.inferred, skipped: b.skipped, failed: b.failed, engine: b.engine, threads: b.threads };
+        return { id, seenMsAgo: now - b.seen, alive: now - b.seen < WORKER_SEEN_MS, jobsDone: b.done, blocksInferred: b.inferred, skipped: b.skipped, dropped: b.dropped ?? 0, failed: b.failed, engine: b.engine, threads: b.threads };
       });
       const depth = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
       return { ...base, queue: { depth, ...counts }, workersSeen: workers.filter((w) => w.alive).length, workers };
@@ -163,24 +166,27 @@ export class RedisBlockQueue implements RemoteBlocks {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
     clearInterval(this.#timer);
     for (const job of [...this.#pending.values()]) for (const w of [...job.waiters.keys()]) this.#leave(job, w);
-    await this.#events.close().catch(() => undefined);
-    await this.#queue.close().catch(() => undefined);
+    this.#closed = true;
+    // Not alive any more: workers skip what only this server wanted (the removals above may not all land).
+    if (this.#up) await this.#client.del(this.#keys.alive(this.opts.serverId)).catch(() => undefined);
+    // Bounded: with Redis away BullMQ's close waits for a connection that does not come.
+    await settleWithin(this.#events.close(), this.#up ? CLOSE_MS : 0);
+    await settleWithin(this.#queue.close(), this.#up ? CLOSE_MS : 0);
     this.#client.disconnect();
   }
 
   async #add(job: PendingJob): Promise<void> {
     try {
-      const wanted = this.#keys.wanted(job.id);
-      // A stale entry (a server that died) only keeps a job from removal: it expires with the key.
-      await this.#client.multi().sadd(wanted, this.opts.serverId).expire(wanted, 3600).exec();
+      await this.#want(job.id);
       await this.#queue.add('block', job.data, {
         jobId: job.id, priority: job.priority, attempts: 3, backoff: { type: 'fixed', delay: 200 },
         removeOnComplete: true, removeOnFail: { age: 600, count: 1000 },
       });
       this.counters.added++;
+      // add() keeps a job of that id that failed earlier (kept 10 min to be looked at): asked for again, it runs again.
+      if ((await this.#queue.getJobState(job.id)) === 'failed') await (await this.#queue.getJob(job.id))?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
     } catch (e) {
       if (this.#pending.get(job.id) !== job) return;
       this.#fail(job, this.#up ? new ServerError('SR_ERR_INTERNAL', `queue: ${(e as Error).message}`) : this.#unavailable());
@@ -198,6 +204,19 @@ export class RedisBlockQueue implements RemoteBlocks {
     }
   }
 
+  /** Says this server lives and wants the job (before it is added: a worker checks both when it takes it). */
+  async #want(id: string): Promise<void> {
+    const wanted = this.#keys.wanted(id);
+    // The hour bounds what a set left behind costs; a server still waiting renews it (#reconcile).
+    await this.#client.multi().set(this.#keys.alive(this.opts.serverId), '1', 'PX', SERVER_TTL_MS).sadd(wanted, this.opts.serverId).expire(wanted, 3600).exec();
+  }
+
+  async #beat(): Promise<void> {
+    if (!this.#up || this.#closed) return;
+    this.#beatAt = Date.now();
+    await this.#client.set(this.#keys.alive(this.opts.serverId), '1', 'PX', SERVER_TTL_MS).catch(() => undefined);
+  }
+
   /** Nobody here wants the job any more: remove it from the queue if no other server does either. */
   async #unwant(id: string): Promise<void> {
     if (!this.#up || this.#closed) return;
@@ -208,6 +227,20 @@ export class RedisBlockQueue implements RemoteBlocks {
     } catch {
       // Redis away: the job stays queued and is computed for nothing; nothing is lost
     }
+  }
+
+  async #onCompleted(jobId: string, result: unknown): Promise<void> {
+    const job = this.#pending.get(jobId);
+    // Skipped by a worker that found no live server wanting it (this server's beat came late, or it wanted
+    // the job again just after the worker looked): still wanted here, so it is added again.
+    const r = (typeof result === 'string' ? JSON.parse(result) : result) as Partial<BlockJobResult> | null | undefined;
+    if (job && r?.dropped) {
+      this.counters.readded++;
+      await this.#add(job);
+      return;
+    }
+    this.counters.completed++;
+    this.#settle(jobId);
   }
 
   #settle(jobId: string, err?: Error): void {
@@ -235,6 +268,7 @@ export class RedisBlockQueue implements RemoteBlocks {
   async #reconcile(): Promise<void> {
     if (!this.#up) return;
     const now = Date.now();
+    if (now - this.#beatAt >= SERVER_BEAT_MS) void this.#beat();
     for (const job of [...this.#pending.values()]) {
       let visible = false;
       for (const w of job.waiters.keys()) if (w.visible) visible = true;
@@ -251,6 +285,7 @@ export class RedisBlockQueue implements RemoteBlocks {
         }
         if (now - job.checkedAt < RECHECK_MS) continue;
         job.checkedAt = now;
+        await this.#want(job.id);
         const state = await this.#queue.getJobState(job.id);
         if (state === 'completed' || (state === 'unknown' && (await this.#isDone(job)))) this.#settle(job.id);
         else if (state === 'failed') {

@@ -6,12 +6,19 @@ import path from 'node:path';
 
 import { LRUCache } from 'lru-cache';
 
+import { ServerError } from '../errors';
+
 import type { EncodedTile, FloatTile } from './float-tile';
 
 export interface TileCacheOptions {
   encodedBytes: number;
   floatBytes: number;
   dir?: string;
+  /**
+   * true: a failed disk write throws (SR_ERR_CACHE_WRITE). A Redis worker's only output is the disk cache, so a
+   * tile it could not write must fail its job; a single server keeps the tile in memory and only logs.
+   */
+  diskRequired?: boolean;
   log: (line: string) => void;
 }
 
@@ -48,10 +55,17 @@ export class TileCache {
     return t;
   }
 
-  /** Keeps a float tile in memory and, with a cache dir, writes it to disk (errors are logged, not thrown). */
+  /** Keeps a float tile in memory and, with a cache dir, writes it to disk (errors are logged, or thrown with diskRequired). */
   async putFloat(a: TileAddress, t: FloatTile): Promise<void> {
     this.floats.set(addressKey(a), t);
-    if (this.opts.dir) await this.#writeDisk(a, t).catch((e: Error) => this.opts.log(`disk cache: ${e.message}`));
+    if (!this.opts.dir) return;
+    try {
+      await this.#writeDisk(a, t);
+    } catch (e) {
+      this.opts.log(`disk cache: ${(e as Error).message}`);
+      // The message reaches clients: the errno only, the path stays in this process's log.
+      if (this.opts.diskRequired) throw new ServerError('SR_ERR_CACHE_WRITE', `a tile could not be written into the tile cache (${(e as NodeJS.ErrnoException).code ?? 'error'}; the writer's log names the file)`, { cause: e });
+    }
   }
 
   #file(a: TileAddress): string {
