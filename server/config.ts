@@ -62,6 +62,12 @@ export interface ServerOptions {
    * 128 one ~170 MB), at more halo overhead per pixel ((64+16)^2/64^2 = 1.56 vs 1.27).
    */
   blockSize: number;
+  /**
+   * LR pixels per side of the first blocks of a cold view (0: off; at or above blockSize: off). The first
+   * visible tile requested while the engine is idle is computed from blocks this small (a 32 block costs a
+   * third of a 64 one: docs/benchmarks/int8.md), and the rest of its serving block follows at this size.
+   */
+  firstBlockSize: number;
   /** redis://host:port: share block work and tiles with other servers and workers (server/scale/). */
   redis?: string;
   /** With redis: the folder every server and worker sees (images, uploads, percentiles, tile cache). */
@@ -99,6 +105,7 @@ export const SERVER_DEFAULTS: ServerOptions = {
   maxQueued: 4096,
   batch: 1,
   blockSize: 64,
+  firstBlockSize: 32,
   localEngine: true,
   lockMs: 30_000,
   log: (line) => process.stderr.write(`${line}\n`),

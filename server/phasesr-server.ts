@@ -71,7 +71,7 @@ export class PhasesrServer implements ServerContext {
     const cache = new TileCache({ encodedBytes: options.memoryCacheBytes, floatBytes: options.floatCacheBytes, ...(cacheDir ? { dir: cacheDir } : {}), log: options.log });
     this.tiles = new TileService({
       engine, modelSha: model.sha256, halo: haloFor(model.config), cache, stats: this.stats, maxQueued: options.maxQueued, batch: options.batch,
-      ...(this.scale ? { remote: this.scale.queue } : {}),
+      firstBlockSize: options.firstBlockSize, ...(this.scale ? { remote: this.scale.queue } : {}),
     });
     store.onImageClosed((img) => this.tiles.dropImage(img));
     const tileHandlers = registerTileHandlers(this);
@@ -92,6 +92,9 @@ export class PhasesrServer implements ServerContext {
   static async create(opts: Partial<ServerOptions> = {}): Promise<PhasesrServer> {
     const options: ServerOptions = { ...SERVER_DEFAULTS, ...opts };
     if (!(BLOCK_SIZES as readonly number[]).includes(options.blockSize)) throw new ServerError('SR_ERR_USAGE', `block size ${options.blockSize}: use one of ${BLOCK_SIZES.join(', ')}`);
+    if (options.firstBlockSize !== 0 && !(BLOCK_SIZES as readonly number[]).includes(options.firstBlockSize)) {
+      throw new ServerError('SR_ERR_USAGE', `first block size ${options.firstBlockSize}: use 0 (off) or one of ${BLOCK_SIZES.join(', ')}`);
+    }
     for (const o of options.corsOrigins) {
       if (!isOrigin(o)) throw new ServerError('SR_ERR_USAGE', `CORS origin '${o}': give an exact origin such as https://example.org or http://localhost:3000 (no path, no wildcard)`);
     }

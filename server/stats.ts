@@ -3,6 +3,8 @@ export class ServerStats {
   engineCalls = 0;
   /** LR blocks run through the model (one block serves 2x, 4x and 8x tiles). */
   blocksInferred = 0;
+  /** Of those, blocks of the smaller first-block size (the first tiles of cold views, TileService). */
+  firstBlocksInferred = 0;
   tilesComputed = 0;
   cacheHits = 0;
   diskHits = 0;

@@ -18,6 +18,7 @@ export interface ServeCliOptions {
   token?: string;
   batch?: number;
   block?: string;
+  firstBlock?: string;
   redis?: string;
   sharedDir?: string;
   /** commander's --no-local-engine: false when given. */
@@ -40,6 +41,7 @@ export function serveCommand(): Command {
     .option('--token <t>', 'access token (default: generated when --host is not loopback)')
     .option('--batch <n>', 'most LR blocks per engine call (default 1: batching does not speed up the CPU engine but costs memory; raise it on a GPU)', intOption(1, 64))
     .addOption(new Option('--block <px>', 'LR pixels per inference block side (default 64; smaller: first tiles sooner, less memory; larger: less halo overhead)').choices(BLOCK_SIZES.map(String)))
+    .addOption(new Option('--first-block <px>', 'LR block side for the first tile of a cold view (default 32; 0: off): it arrives about 3x sooner, and the rest of its block follows at this size').choices(['0', ...BLOCK_SIZES.map(String)]))
     .option('--redis <url>', 'share block work and tiles with other servers and `phasesr worker`s through this Redis (redis://[:password@]host:port); needs --shared-dir')
     .option('--shared-dir <dir>', 'with --redis: a folder every server and worker sees (images, uploads, percentiles, the shared tile cache)')
     .option('--no-local-engine', 'with --redis: run no model here, leave all blocks to the workers (a pure front end)')
@@ -63,6 +65,7 @@ export async function runServe(images: string[], o: ServeCliOptions, banner?: (u
     ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}), ...(o.engine ? { engine: o.engine } : {}),
     ...(o.threads ? { threads: o.threads } : {}), ...(o.token !== undefined ? { token: o.token } : {}),
     ...(o.batch ? { batch: o.batch } : {}), ...(o.block ? { blockSize: Number(o.block) } : {}),
+    ...(o.firstBlock !== undefined ? { firstBlockSize: Number(o.firstBlock) } : {}),
     ...(o.redis ? { redis: o.redis } : {}), ...(o.sharedDir ? { sharedDir: o.sharedDir } : {}),
     ...(o.localEngine === false ? { localEngine: false } : {}), ...(o.lockMs ? { lockMs: o.lockMs } : {}),
   });

@@ -32,8 +32,9 @@ export class ServedImage {
   unlisted = true;
   /** Date.now() of the last request that used it (idle REST images close). */
   lastUsed = Date.now();
-  readonly #xs: Span[];
-  readonly #ys: Span[];
+  readonly #halo: number;
+  /** Block spans per block side: the serving size, and the first-block size of cold views (TileService). */
+  readonly #grids = new Map<number, { xs: Span[]; ys: Span[] }>();
 
   constructor(
     /** First 16 hex digits of the content's sha256: identical content is one image. */
@@ -53,8 +54,7 @@ export class ServedImage {
     readonly ownsFile: boolean,
   ) {
     this.pyramid = pyramidOf(source.width, source.height, modelScale);
-    this.#xs = axis(source.width, blockSize, halo, 'x');
-    this.#ys = axis(source.height, blockSize, halo, 'y');
+    this.#halo = halo;
   }
 
   touch(): void {
@@ -69,12 +69,23 @@ export class ServedImage {
     return this.source.height;
   }
 
-  /** Block (bx, by): its LR core and the window fed to the model (core + halo, shifted inwards at edges). */
-  block(bx: number, by: number): Block {
-    const sx = this.#xs[bx];
-    const sy = this.#ys[by];
-    if (!sx || !sy) throw new RangeError(`block ${bx},${by} outside the image`);
+  /**
+   * Block (bx, by) of the grid of `size` LR pixels (the serving block size by default): its LR core and the
+   * window fed to the model (core + halo, shifted inwards at edges). Every grid starts at 0 and the sizes
+   * divide each other, so a block of a smaller size lies inside one block of a larger size.
+   */
+  block(bx: number, by: number, size = this.blockSize): Block {
+    const g = this.#grid(size);
+    const sx = g.xs[bx];
+    const sy = g.ys[by];
+    if (!sx || !sy) throw new RangeError(`block ${bx},${by} (size ${size}) outside the image`);
     return { bx, by, core: { x: sx.core, y: sy.core, w: sx.coreLen, h: sy.coreLen }, window: { x: sx.win, y: sy.win, w: sx.winLen, h: sy.winLen } };
+  }
+
+  #grid(size: number): { xs: Span[]; ys: Span[] } {
+    let g = this.#grids.get(size);
+    if (!g) this.#grids.set(size, (g = { xs: axis(this.source.width, size, this.#halo, 'x'), ys: axis(this.source.height, size, this.#halo, 'y') }));
+    return g;
   }
 
   info(baseUrl = ''): ImageInfo {

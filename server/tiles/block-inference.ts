@@ -13,6 +13,8 @@ export interface BlockJob {
   img: ServedImage;
   bx: number;
   by: number;
+  /** Block side in LR pixels: the image's serving block size unless given (the first blocks of a cold view). */
+  size?: number;
 }
 
 /** A block's share of every tile its core overlaps, at every model level, by the tile's address key:
@@ -43,8 +45,8 @@ export function tileAddress(img: ServedImage, modelSha: string, layer: Layer, le
 }
 
 /** Where a block's piece of a tile it only partly covers is cached (the block size is part of the name). */
-export function pieceAddress(img: ServedImage, modelSha: string, level: number, x: number, y: number, bx: number, by: number): TileAddress {
-  return { ...tileAddress(img, modelSha, 'sr', level, x, y), layer: `sr-piece${img.blockSize}-${bx}-${by}` };
+export function pieceAddress(img: ServedImage, modelSha: string, level: number, x: number, y: number, bx: number, by: number, size = img.blockSize): TileAddress {
+  return { ...tileAddress(img, modelSha, 'sr', level, x, y), layer: `sr-piece${size}-${bx}-${by}` };
 }
 
 /**
@@ -56,7 +58,7 @@ export async function inferBlocks(jobs: BlockJob[], engine: SuperResBackend, cac
   const inputs: { i: number; j: BlockJob; b: Block; data: Float32Array }[] = [];
   for (let i = 0; i < jobs.length; i++) {
     const j = jobs[i]!;
-    const b = j.img.block(j.bx, j.by);
+    const b = j.img.block(j.bx, j.by, j.size);
     try {
       const raw = await j.img.source.readRegion(b.window.x, b.window.y, b.window.w, b.window.h);
       inputs.push({ i, j, b, data: normalise(raw, j.img.percentiles.low, j.img.percentiles.high) });
@@ -90,7 +92,7 @@ export async function inferBlocks(jobs: BlockJob[], engine: SuperResBackend, cac
           const whole = at.w === r.w && at.h === r.h;
           const addr = tileAddress(j.img, modelSha, 'sr', level, tx, ty);
           out.set(addressKey(addr), t);
-          writes.push(cache.putFloat(whole ? addr : pieceAddress(j.img, modelSha, level, tx, ty, j.bx, j.by), t));
+          writes.push(cache.putFloat(whole ? addr : pieceAddress(j.img, modelSha, level, tx, ty, j.bx, j.by, j.size), t));
           if (whole) counters.tilesComputed++;
         }
       }

@@ -1,6 +1,6 @@
 // The one inference queue shared by every connection. Jobs are keyed: a second request for a queued or
 // running job waits on it instead of adding work (dedupe across clients). The next batch starts with a job
-// of the most urgent class present (visible before prefetch); within it clients take turns (the client
+// of the most urgent class present (the first blocks of a cold view, then visible, then prefetch); within it clients take turns (the client
 // served longest ago goes first, so one that floods new requests cannot starve the others), and each client's
 // newest job is its turn. The batch then takes queued jobs with the same batch key (same LR window size)
 // into the same engine call. A waiter's abort removes it; a queued job nobody waits for is dropped. The queue
@@ -44,6 +44,8 @@ interface Job<T, R> {
   item: T;
   waiters: Map<Waiter, Pending<R>>;
   running: boolean;
+  /** One of the first blocks of a cold view: ahead of every other visible job (TileService). */
+  first: boolean;
 }
 
 export interface InferenceQueueOptions<T, R> {
@@ -73,17 +75,18 @@ export class InferenceQueue<T, R> {
   }
 
   /**
-   * Waits for job `key` (created from `make()` unless queued or running already).
+   * Waits for job `key` (created from `make()` unless queued or running already). A `first` job goes ahead
+   * of other visible jobs while a visible waiter waits for it.
    * @throws ServerError SR_ERR_BUSY (queue full), SR_ERR_CANCELLED (signal aborted before the job finished)
    */
-  submit(key: string, batchKey: string, make: () => T, waiter: Waiter, signal?: AbortSignal): Promise<R> {
+  submit(key: string, batchKey: string, make: () => T, waiter: Waiter, signal?: AbortSignal, first = false): Promise<R> {
     if (signal?.aborted) return Promise.reject(cancelled());
     let job = this.#jobs.get(key);
     if (!job) {
       if (this.#queued >= this.opts.maxQueued) {
         return Promise.reject(new ServerError('SR_ERR_BUSY', `the inference queue is full (${this.opts.maxQueued} jobs): retry later`));
       }
-      job = { key, batchKey, item: make(), waiters: new Map(), running: false };
+      job = { key, batchKey, item: make(), waiters: new Map(), running: false, first };
       this.#jobs.set(key, job);
       this.#queued++;
     }
@@ -145,12 +148,12 @@ export class InferenceQueue<T, R> {
   #nextBatch(): Job<T, R>[] {
     const queued = [...this.#jobs.values()].filter((j) => !j.running);
     if (queued.length === 0) return [];
-    const urgent = queued.some((j) => rank(j)[0] === 1);
-    // Each client's turn: its newest job in the urgent class.
+    const top = Math.max(...queued.map((j) => rank(j)[0]));
+    // Each client's turn: its newest job in the most urgent class.
     const turns = new Map<string, { job: Job<T, R>; seq: number }>();
     for (const j of queued) {
       for (const w of j.waiters.keys()) {
-        if (urgent && !w.visible) continue;
+        if (urgency(j, w) < top) continue;
         const t = turns.get(w.client);
         if (!t || w.seq > t.seq) turns.set(w.client, { job: j, seq: w.seq });
       }
@@ -171,15 +174,20 @@ export class InferenceQueue<T, R> {
   }
 }
 
-/** A job's urgency: [any visible waiter, newest waiter]. */
-function rank(j: { waiters: Map<Waiter, unknown> }): [number, number] {
-  let visible = 0;
+/** How urgent a job is for one waiter: 2 a cold view's first block, 1 visible, 0 prefetch. */
+function urgency(j: { first: boolean }, w: Waiter): number {
+  return w.visible ? (j.first ? 2 : 1) : 0;
+}
+
+/** A job's urgency: [its most urgent waiter's class, newest waiter]. */
+function rank(j: { first: boolean; waiters: Map<Waiter, unknown> }): [number, number] {
+  let cls = 0;
   let seq = -Infinity;
   for (const w of j.waiters.keys()) {
-    if (w.visible) visible = 1;
+    cls = Math.max(cls, urgency(j, w));
     if (w.seq > seq) seq = w.seq;
   }
-  return [visible, seq];
+  return [cls, seq];
 }
 
 function compare(a: [number, number], b: [number, number]): number {

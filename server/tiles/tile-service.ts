@@ -1,6 +1,9 @@
 // Tile address (image, layer, level, x, y, encoding) -> bytes. Source levels come from the image, levels
 // above native from the model through the shared inference queue: one LR block's inference yields its 2x,
 // 4x and 8x tiles together, and all of them are cached. Every step is deduplicated across requests.
+// The first visible tile of a cold view (the engine idle) runs as blocks of firstBlockSize (32) instead of
+// the serving size: its region of the serving grid is "split", and every later tile there is stitched from
+// those smaller blocks, so no pixel is computed twice. Any mix of sizes gives the same pixels (models/tiling.ts).
 import type { SuperResBackend } from '../../models';
 import { ServerError } from '../errors';
 import type { ServedImage } from '../images/served-image';
@@ -8,7 +11,7 @@ import { tileRect, type Encoding, type Layer } from '../protocol';
 import type { ServerStats } from '../stats';
 import { bicubicTile } from './bicubic-tiles';
 import { encodeTile } from './encode';
-import { inferBlocks, pieceAddress, pieceRect, tileAddress, type BlockJob, type BlockResult } from './block-inference';
+import { inferBlocks, pieceAddress, pieceRect, tileAddress, type BlockJob, type BlockResult, type Rect } from './block-inference';
 import type { EncodedTile, FloatTile } from './float-tile';
 import { InferenceQueue, type Waiter } from './inference-queue';
 import { SingleFlight } from './single-flight';
@@ -23,6 +26,8 @@ export interface TileServiceOptions {
   stats: ServerStats;
   maxQueued: number;
   batch: number;
+  /** LR block side for the first tile of a cold view (ServerOptions.firstBlockSize); 0 or >= the block size: off. */
+  firstBlockSize?: number;
   /** With --redis: blocks go to the shared queue instead of this process's engine. */
   remote?: RemoteBlocks;
 }
@@ -48,13 +53,38 @@ function span(a: number, b: number): number[] {
   return Array.from({ length: b - a + 1 }, (_, i) => a + i);
 }
 
+/** One inference block: its grid (side `size`) and index. */
+interface BlockRef {
+  size: number;
+  bx: number;
+  by: number;
+}
+
+/** The blocks of side `size` whose cores overlap LR rectangle `lr`, clipped to LR rectangle `within`. */
+function cover(lr: Rect, size: number, within: Rect = lr): BlockRef[] {
+  const x0 = Math.max(lr.x, within.x), x1 = Math.min(lr.x + lr.w, within.x + within.w);
+  const y0 = Math.max(lr.y, within.y), y1 = Math.min(lr.y + lr.h, within.y + within.h);
+  const bxs = span(Math.floor(x0 / size), Math.ceil(x1 / size) - 1);
+  const bys = span(Math.floor(y0 / size), Math.ceil(y1 / size) - 1);
+  return bys.flatMap((by) => bxs.map((bx) => ({ size, bx, by })));
+}
+
+/** Split regions remembered per image (the oldest is forgotten past this: any mix of sizes stays exact). */
+const MAX_SPLIT_REGIONS = 4096;
+
 export class TileService {
   readonly queue: InferenceQueue<BlockJob, BlockResult>;
   readonly #floats = new SingleFlight<FloatTile>();
   readonly #encoded = new SingleFlight<EncodedTile>();
+  /** Serving-grid blocks ("bx,by") whose regions run as first blocks, per open image. */
+  readonly #split = new WeakMap<ServedImage, Set<string>>();
 
   constructor(private readonly opts: TileServiceOptions) {
-    this.queue = new InferenceQueue<BlockJob, BlockResult>({ maxQueued: opts.maxQueued, batch: opts.batch, run: (jobs) => inferBlocks(jobs, opts.engine, opts.cache, opts.modelSha, opts.stats) });
+    this.queue = new InferenceQueue<BlockJob, BlockResult>({ maxQueued: opts.maxQueued, batch: opts.batch, run: async (jobs) => {
+      const results = await inferBlocks(jobs, opts.engine, opts.cache, opts.modelSha, opts.stats);
+      opts.stats.firstBlocksInferred += jobs.filter((j, i) => j.size !== j.img.blockSize && !(results[i] instanceof Error)).length;
+      return results;
+    } });
   }
 
   /** The encoded tile. @throws ServerError SR_ERR_TILE_OUT_OF_RANGE, SR_ERR_BUSY, SR_ERR_CANCELLED */
@@ -107,22 +137,21 @@ export class TileService {
     const p = img.pyramid;
     const s = 2 ** (level - p.nativeLevel);
     const r = tileRect(p, level, x, y)!;
-    const B = img.blockSize;
-    const bxs = span(Math.floor(r.x / s / B), Math.floor((r.x + r.w - 1) / s / B));
-    const bys = span(Math.floor(r.y / s / B), Math.floor((r.y + r.h - 1) / s / B));
     const key = addressKey(addr);
-    if (bxs.length === 1 && bys.length === 1) {
-      const t = (await this.#blockResult(img, bxs[0]!, bys[0]!, ctx)).get(key) ?? (await this.opts.cache.getFloat(addr));
-      if (!t) throw new ServerError('SR_ERR_INTERNAL', `block ${bxs[0]},${bys[0]} did not produce tile ${level}/${x}/${y}`);
+    const blocks = this.#blocksFor(img, r, s, ctx);
+    if (blocks.length === 1) {
+      const ref = blocks[0]!;
+      const t = (await this.#blockResult(img, ref, ctx)).get(key) ?? (await this.opts.cache.getFloat(addr));
+      if (!t) throw new ServerError('SR_ERR_INTERNAL', `block ${ref.bx},${ref.by} (size ${ref.size}) did not produce tile ${level}/${x}/${y}`);
       return t;
     }
-    const pieces = await Promise.all(bys.flatMap((by) => bxs.map(async (bx) => {
-      const b = img.block(bx, by);
-      const pieceAddr = pieceAddress(img, this.opts.modelSha, level, x, y, bx, by);
-      const t = (await this.opts.cache.getFloat(pieceAddr)) ?? (await this.#blockResult(img, bx, by, ctx)).get(key) ?? (await this.opts.cache.getFloat(pieceAddr));
-      if (!t) throw new ServerError('SR_ERR_INTERNAL', `block ${bx},${by} did not produce its piece of tile ${level}/${x}/${y}`);
+    const pieces = await Promise.all(blocks.map(async (ref) => {
+      const b = img.block(ref.bx, ref.by, ref.size);
+      const pieceAddr = pieceAddress(img, this.opts.modelSha, level, x, y, ref.bx, ref.by, ref.size);
+      const t = (await this.opts.cache.getFloat(pieceAddr)) ?? (await this.#blockResult(img, ref, ctx)).get(key) ?? (await this.opts.cache.getFloat(pieceAddr));
+      if (!t) throw new ServerError('SR_ERR_INTERNAL', `block ${ref.bx},${ref.by} (size ${ref.size}) did not produce its piece of tile ${level}/${x}/${y}`);
       return { at: pieceRect(r, b.core, s), t };
-    })));
+    }));
     const data = new Float32Array(r.w * r.h);
     for (const { at, t } of pieces) {
       for (let row = 0; row < at.h; row++) data.set(t.data.subarray(row * at.w, (row + 1) * at.w), (at.y + row) * r.w + at.x);
@@ -133,14 +162,41 @@ export class TileService {
     return tile;
   }
 
+  /**
+   * The blocks tile rectangle `r` (output pixels at scale s) is made from: serving-size blocks, and first
+   * blocks inside split regions. A visible tile that finds the engine idle starts a cold view: if first
+   * blocks cover it with less work than its serving block, that block's region is split.
+   */
+  #blocksFor(img: ServedImage, r: Rect, s: number, ctx: TileContext): BlockRef[] {
+    const B = img.blockSize;
+    const F = this.opts.firstBlockSize ?? 0;
+    const lr = { x: r.x / s, y: r.y / s, w: r.w / s, h: r.h / s };
+    const serving = cover(lr, B);
+    // Remote blocks go to the shared queue at the serving size; this process's queue says nothing of its load.
+    if (!(F > 0 && F < B) || this.opts.remote) return serving;
+    let split = this.#split.get(img);
+    const only = serving.length === 1 ? serving[0]! : undefined;
+    if (only && ctx.waiter.visible && this.queue.queued === 0 && this.queue.running === 0) {
+      const region = img.block(only.bx, only.by).core;
+      if (cover(lr, F).length < cover(region, F).length) {
+        if (!split) this.#split.set(img, (split = new Set()));
+        split.add(`${only.bx},${only.by}`);
+        if (split.size > MAX_SPLIT_REGIONS) split.delete(split.values().next().value!);
+      }
+    }
+    if (!split) return serving;
+    return serving.flatMap((ref) => (split.has(`${ref.bx},${ref.by}`) ? cover(lr, F, img.block(ref.bx, ref.by).core) : [ref]));
+  }
+
   /** The block's tiles from this process's queue, or (remote) an empty map once they are in the shared cache. */
-  async #blockResult(img: ServedImage, bx: number, by: number, ctx: TileContext): Promise<BlockResult> {
+  async #blockResult(img: ServedImage, ref: BlockRef, ctx: TileContext): Promise<BlockResult> {
+    const { size, bx, by } = ref;
     if (this.opts.remote) {
       await this.opts.remote.block(img, bx, by, ctx.waiter, ctx.signal);
       return new Map();
     }
-    const b = img.block(bx, by);
-    return this.queue.submit(`${img.id}/${bx}/${by}`, `${b.window.w}x${b.window.h}`, () => ({ img, bx, by }), ctx.waiter, ctx.signal);
+    const b = img.block(bx, by, size);
+    return this.queue.submit(`${img.id}/${size}/${bx}/${by}`, `${b.window.w}x${b.window.h}`, () => ({ img, bx, by, size }), ctx.waiter, ctx.signal, size !== img.blockSize);
   }
 
   /** Drops queued work of a closed image. */

@@ -1,4 +1,4 @@
-// The shared inference queue in process: dedupe of identical jobs, visible-then-newest order, micro-batches
+// The shared inference queue in process: dedupe of identical jobs, first-visible-then-newest order, micro-batches
 // of one window size, cancellation (a job nobody waits for is dropped) and the bound (SR_ERR_BUSY).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -51,6 +51,21 @@ test('visible before prefetch, newest first; a batch takes jobs of the same wind
   for (let i = 0; i < 4; i++) { release(); await tick(); await tick(); }
   await Promise.all([first, ...all]);
   assert.deepEqual(ran, [['busy'], ['visible-new', 'visible-old'], ['visible-B'], ['prefetch-new']]);
+});
+
+test('a first job (a cold view\'s first block) goes ahead of newer visible jobs; for a prefetch waiter it is prefetch', async () => {
+  const { q, ran, release } = gatedQueue(1);
+  const busy = q.submit('busy', 'A', () => 'busy', w(0));
+  await tick();
+  const all = [
+    q.submit('f1', 'S', () => 'first-old', w(1), undefined, true),
+    q.submit('v1', 'A', () => 'visible-new', w(8)),
+    q.submit('f2', 'S', () => 'first-prefetch', w(9, false), undefined, true),
+    q.submit('p1', 'A', () => 'prefetch-old', w(2, false)),
+  ];
+  for (let i = 0; i < 5; i++) { release(); await tick(); await tick(); }
+  await Promise.all([busy, ...all]);
+  assert.deepEqual(ran, [['busy'], ['first-old'], ['visible-new'], ['first-prefetch'], ['prefetch-old']]);
 });
 
 test('an aborted waiter is rejected with SR_ERR_CANCELLED and its queued job is dropped', async () => {

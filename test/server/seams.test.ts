@@ -2,7 +2,8 @@
 // a 300x200 image is 5x4 LR blocks of 64 (the default) whose windows overlap and shift inwards at the edges;
 // every 2x, 4x and 8x tile comes over the socket as raw float32 (a 2x tile is stitched from the pieces of 2x2
 // blocks), and each block is inferred exactly once for all three levels. Block sizes 32 (a 4x tile spans 2x2
-// blocks) and 128 (one block holds a whole 2x tile) must give the same pixels.
+// blocks) and 128 (one block holds a whole 2x tile) must give the same pixels, and so must the default mix
+// of 64 blocks and the 32 first blocks of cold views (counted per size, so a region computed twice fails).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
@@ -68,6 +69,58 @@ for (const [blockSize, blocks] of [[32, 10 * 7], [128, 3 * 2]] as const) {
   });
 }
 
+test('first blocks of cold views (32 inside 64): the first tile comes first, from one small block; mixed sizes stitch exactly, no block twice', async () => {
+  // Default options: blocks of 64, first blocks of 32. The 300x200 image has 5x4 blocks of 64; an 8x tile is
+  // one 32 block, a quarter of a 64 one.
+  const other = await startServer();
+  const c = await TestClient.connect(other.wsUrl);
+  try {
+    c.send({ type: 'open-image', id: 1, path: file });
+    const i = (await c.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')).image;
+    const level = i.nativeLevel + 3;
+    const tile8 = (id: number, x: number, y: number) => ({ id, imageId: i.imageId, level, x, y, encoding: 'f32' as const, priority: 'visible' as const });
+    const stats = other.server.stats;
+    // A cold view: the first request finds the engine idle, so its 64 region (1,1) is split; the other three
+    // are newer (served first by newest-first order) and go at 64, yet the first tile arrives first.
+    const burst = [tile8(10, 3, 2), tile8(11, 0, 0), tile8(12, 4, 0), tile8(13, 8, 4)];
+    c.send({ type: 'tiles', requests: burst });
+    for (const r of burst) await c.frame(r.id, 600_000);
+    assert.equal(c.frames[0]!.header.requestId, 10, `first frame: request ${c.frames[0]!.header.requestId}`);
+    assert.deepEqual([stats.blocksInferred, stats.firstBlocksInferred], [4, 1], 'one 32 block for the first tile, three 64 blocks');
+    // The rest of a split region follows at 32: its neighbour (2,3) is one more small block.
+    c.send({ type: 'tiles', requests: [tile8(14, 2, 3)] });
+    await c.frame(14, 600_000);
+    assert.deepEqual([stats.blocksInferred, stats.firstBlocksInferred], [5, 2]);
+    // Another cold view at the bottom-right corner: region (4,3) is 44x8 LR pixels, two 32 blocks (windows
+    // shifted inwards at both edges).
+    c.send({ type: 'tiles', requests: [tile8(15, 9, 6)] });
+    await c.frame(15, 600_000);
+    assert.deepEqual([stats.blocksInferred, stats.firstBlocksInferred], [6, 3]);
+    // Every 2x tile spans 2x2 regions of 64, some split: stitched from 64 pieces and 32 pieces.
+    await checkSeams(c, i);
+    // 18 regions at 64, region (1,1) as four 32 blocks, region (4,3) as two: each computed once.
+    assert.deepEqual([stats.blocksInferred, stats.firstBlocksInferred], [18 + 4 + 2, 6]);
+  } finally {
+    c.close();
+    await other.server.close();
+  }
+});
+
+test('--first-block 0 (fixed blocks): the first tile of a cold view is a whole 64 block', async () => {
+  const other = await startServer({ firstBlockSize: 0 });
+  const c = await TestClient.connect(other.wsUrl);
+  try {
+    c.send({ type: 'open-image', id: 1, path: file });
+    const i = (await c.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')).image;
+    c.send({ type: 'tiles', requests: [{ id: 10, imageId: i.imageId, level: i.nativeLevel + 3, x: 3, y: 2, encoding: 'f32', priority: 'visible' }] });
+    await c.frame(10, 600_000);
+    assert.deepEqual([other.server.stats.blocksInferred, other.server.stats.firstBlocksInferred], [1, 0]);
+  } finally {
+    c.close();
+    await other.server.close();
+  }
+});
+
 async function checkSeams(client: TestClient, info: ImageInfo): Promise<void> {
   const { low, high } = info.percentiles;
   const reader = memoryReader(Float32Array.from(pixels), W, H);
@@ -80,7 +133,7 @@ async function checkSeams(client: TestClient, info: ImageInfo): Promise<void> {
     client.send({ type: 'tiles', requests });
     const stitched = new Float32Array(lv.width * lv.height).fill(NaN);
     for (const r of requests) {
-      const f = await client.frame(r.id);
+      const f = await client.frame(r.id, 600_000); // minutes when the machine is shared (load 16 on 2 cores)
       assert.equal(f.header.level, level);
       const v = f32(f.payload);
       assert.equal(v.length, f.header.width * f.header.height);
@@ -103,5 +156,6 @@ async function checkSeams(client: TestClient, info: ImageInfo): Promise<void> {
 
 test('a block size other than 32, 64 or 128 is refused with SR_ERR_USAGE before anything starts', async () => {
   await assert.rejects(startServer({ blockSize: 48 }), (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /block size 48/.test(e.message));
+  await assert.rejects(startServer({ firstBlockSize: 16 }), (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /first block size 16/.test(e.message));
   await assert.rejects(startServer({ batch: 0 }), (e: { code?: string }) => e.code === 'SR_ERR_USAGE');
 });
