@@ -24,8 +24,8 @@ import { ImageStore, type SharedImages } from './images/image-store';
 import { PROTOCOL_VERSION, TILE_SIZE, type ServerMessageOf } from './protocol';
 import { BlockWorker } from './scale/block-worker';
 import { redisOptions } from './scale/block-jobs';
-import { NoLocalEngine } from './scale/no-local-engine';
 import { RedisBlockQueue } from './scale/redis-block-queue';
+import { RemoteEngine } from './scale/remote-engine';
 import { SharedDir } from './scale/shared-dir';
 import { ServerStats } from './stats';
 import { TileCache } from './tiles/tile-cache';
@@ -55,13 +55,14 @@ export class PhasesrServer implements ServerContext {
   #http: Server | undefined;
   #seq = 0;
 
-  private constructor(options: ServerOptions, readonly model: LoadedModel, readonly engine: SuperResBackend, readonly store: ImageStore, readonly stats: ServerStats, shared: SharedDir | undefined) {
+  private constructor(options: ServerOptions, readonly model: LoadedModel, readonly engine: SuperResBackend, readonly store: ImageStore, readonly stats: ServerStats, redis: { queue: RedisBlockQueue; shared: SharedDir } | undefined) {
     this.options = options;
-    if (shared) {
-      const queue = new RedisBlockQueue({ url: options.redis!, shared, modelSha: model.sha256, serverId: `${hostname()}:${process.pid}`, maxQueued: options.maxQueued, log: options.log });
+    if (redis) {
+      const { queue, shared } = redis;
       const worker = options.localEngine ? new BlockWorker({ url: options.redis!, shared, model, engine, lockMs: options.lockMs, log: options.log }) : undefined;
       this.scale = { queue, worker, shared };
     }
+    const shared = redis?.shared;
     const loopback = isLoopback(options.host);
     this.token = options.token ?? (loopback ? '' : randomBytes(24).toString('hex'));
     const guard = new RequestGuard(this.token, loopback);
@@ -108,10 +109,12 @@ export class PhasesrServer implements ServerContext {
     const model = await resolveModel(options.model);
     options.log(`model: ${describeModel(model)}`);
     const shared = options.redis ? await SharedDir.create(options.sharedDir!) : undefined;
+    const queue = shared ? new RedisBlockQueue({ url: options.redis!, shared, modelSha: model.sha256, serverId: `${hostname()}:${process.pid}`, maxQueued: options.maxQueued, log: options.log }) : undefined;
     // In a worker thread: onnxruntime-node blocks its thread for a whole run (server/engine/engine-worker-main.ts).
+    // A front end without one hands the batch API's engine calls to the workers through the queue.
     const engine = options.localEngine ? await WorkerEngine.create(model.config, {
       model: options.model, ...(options.engine ? { engine: options.engine } : {}), ...(options.threads ? { threads: options.threads } : {}),
-    }, options.log) : new NoLocalEngine(model.config);
+    }, options.log).catch(async (e: unknown) => { await queue?.close(); throw e; }) : new RemoteEngine(model.config, queue!);
     const stats = new ServerStats();
     let store: ImageStore | undefined;
     try {
@@ -124,10 +127,11 @@ export class PhasesrServer implements ServerContext {
       for (const file of options.images) await store.openFile(file, { pinned: true });
     } catch (e) {
       await store?.close();
+      await queue?.close();
       await engine.dispose();
       throw e;
     }
-    const server = new PhasesrServer(options, model, engine, store, stats, shared);
+    const server = new PhasesrServer(options, model, engine, store, stats, shared && queue ? { queue, shared } : undefined);
     if (server.scale && !(await server.scale.queue.ready())) options.log(`redis: not reachable yet at start; tile requests get SR_ERR_QUEUE_UNAVAILABLE until it is`);
     return server;
   }

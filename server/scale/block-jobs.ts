@@ -7,8 +7,11 @@ import type { RedisOptions } from 'bullmq';
 /** BullMQ's key prefix for phasesr queues (keys look like phasesr:blocks-<model>:...). */
 export const QUEUE_PREFIX = 'phasesr';
 
-/** BullMQ priorities: 1 runs first. A block some viewer shows outranks a prefetched one. */
-export const PRIORITY = { visible: 1, prefetch: 2 } as const;
+/** BullMQ priorities: 1 runs first. A block some viewer shows outranks a prefetched one; whole-image jobs wait for both. */
+export const PRIORITY = { visible: 1, prefetch: 2, batch: 3 } as const;
+
+/** BullMQ job names: a tile block, or one engine call of a whole-image job (the batch API on a front end). */
+export const JOB_NAME = { block: 'block', engineCall: 'engine-call' } as const;
 
 /** What a worker needs to compute one block; pixels are read from the shared folder, never sent. */
 export interface BlockJobData {
@@ -25,6 +28,18 @@ export interface BlockJobData {
   blockSize: number;
   bx: number;
   by: number;
+}
+
+/** One engine call of a whole-image job: its input and output are files in the shared folder (engine-call-files.ts). */
+export interface EngineCallData {
+  v: 1;
+  modelSha: string;
+  /** calls/<id>.in and calls/<id>.out, relative to the shared folder. */
+  input: string;
+  output: string;
+  n: number;
+  height: number;
+  width: number;
 }
 
 /** What a finished job returns through the queue: who did it, not the tiles (those are in the shared cache). */
@@ -45,6 +60,8 @@ export interface WorkerBeat {
   skipped: number;
   /** Jobs skipped because every server that wanted them was dead (SERVER_TTL_MS without a beat). */
   dropped: number;
+  /** Engine calls of whole-image jobs run. */
+  calls: number;
   failed: number;
   engine: string;
   threads: number;

@@ -9,10 +9,14 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 
 import { haloFor, ImageSource, type LoadedModel, type SuperResBackend } from '../../models';
+import { ServerError } from '../errors';
 import { ServedImage } from '../images/served-image';
 import { inferBlocks } from '../tiles/block-inference';
 import { TileCache } from '../tiles/tile-cache';
-import { LIVE_WANTERS, QUEUE_PREFIX, queueName, redactUrl, redisOptions, scaleKeys, type BlockJobData, type BlockJobResult, type WorkerBeat } from './block-jobs';
+import {
+  JOB_NAME, LIVE_WANTERS, QUEUE_PREFIX, queueName, redactUrl, redisOptions, scaleKeys, type BlockJobData, type BlockJobResult, type EngineCallData, type WorkerBeat,
+} from './block-jobs';
+import { readCallInput, writeCallOutput } from './engine-call-files';
 import { settleWithin } from './bounded-close';
 import type { SharedDir } from './shared-dir';
 
@@ -36,8 +40,8 @@ const BEAT_MS = 2_000;
 
 export class BlockWorker {
   readonly id: string;
-  readonly counters = { done: 0, inferred: 0, skipped: 0, dropped: 0, failed: 0 };
-  readonly #worker: Worker<BlockJobData, BlockJobResult>;
+  readonly counters = { done: 0, inferred: 0, skipped: 0, dropped: 0, calls: 0, failed: 0 };
+  readonly #worker: Worker<BlockJobData | EngineCallData, BlockJobResult>;
   readonly #beats: Redis;
   readonly #keys: ReturnType<typeof scaleKeys>;
   readonly #cache: TileCache;
@@ -54,7 +58,7 @@ export class BlockWorker {
     this.#cache = new TileCache({ encodedBytes: 1 << 20, floatBytes: 1 << 20, dir: opts.shared.cacheDir, diskRequired: true, log: opts.log });
     const conn = redisOptions(opts.url);
     const lockMs = opts.lockMs ?? 30_000;
-    this.#worker = new Worker<BlockJobData, BlockJobResult>(name, (job) => this.#process(job), {
+    this.#worker = new Worker<BlockJobData | EngineCallData, BlockJobResult>(name, (job) => this.#process(job), {
       connection: { ...conn, maxRetriesPerRequest: null }, prefix: QUEUE_PREFIX, concurrency: opts.concurrency ?? 1,
       lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 2,
     });
@@ -103,10 +107,9 @@ export class BlockWorker {
     this.#images.clear();
   }
 
-  async #process(job: Job<BlockJobData, BlockJobResult>): Promise<BlockJobResult> {
+  async #process(job: Job<BlockJobData | EngineCallData, BlockJobResult>): Promise<BlockJobResult> {
     const t0 = performance.now();
     const d = job.data;
-    const shared = this.opts.shared;
     try {
       if (d.modelSha !== this.opts.model.sha256) throw Object.assign(new Error(`job for model ${d.modelSha.slice(0, 16)}, this worker runs ${this.opts.model.sha256.slice(0, 16)}`), { code: 'SR_ERR_USAGE' });
       // Every server that wanted it is gone: nobody would read the result.
@@ -117,19 +120,9 @@ export class BlockWorker {
         this.counters.dropped++;
         return { worker: this.id, inferred: false, dropped: true, ms: performance.now() - t0 };
       }
-      // Added again after a race (its first run finished and was removed): the tiles are there already.
-      if (await shared.isBlockDone(d.imageSha, d.modelSha, d.blockSize, d.bx, d.by)) {
-        this.counters.done++;
-        this.counters.skipped++;
-        return { worker: this.id, inferred: false, ms: performance.now() - t0 };
-      }
-      const img = await this.#image(d);
-      const [r] = await inferBlocks([{ img, bx: d.bx, by: d.by }], this.opts.engine, this.#cache, d.modelSha, this.#inference);
-      if (r instanceof Error) throw r;
-      await shared.markBlockDone(d.imageSha, d.modelSha, d.blockSize, d.bx, d.by);
+      const inferred = job.name === JOB_NAME.engineCall ? await this.#call(d as EngineCallData) : await this.#block(d as BlockJobData);
       this.counters.done++;
-      this.counters.inferred++;
-      return { worker: this.id, inferred: true, ms: performance.now() - t0 };
+      return { worker: this.id, inferred, ms: performance.now() - t0 };
     } catch (e) {
       this.counters.failed++;
       const err = e as { code?: unknown; message?: string };
@@ -138,6 +131,36 @@ export class BlockWorker {
     } finally {
       void this.#beat();
     }
+  }
+
+  /** A block's tiles into the shared cache, then its marker; false: they were there already. */
+  async #block(d: BlockJobData): Promise<boolean> {
+    const shared = this.opts.shared;
+    // Added again after a race (its first run finished and was removed): the tiles are there already.
+    if (await shared.isBlockDone(d.imageSha, d.modelSha, d.blockSize, d.bx, d.by)) {
+      this.counters.skipped++;
+      return false;
+    }
+    const img = await this.#image(d);
+    const [r] = await inferBlocks([{ img, bx: d.bx, by: d.by }], this.opts.engine, this.#cache, d.modelSha, this.#inference);
+    if (r instanceof Error) throw r;
+    await shared.markBlockDone(d.imageSha, d.modelSha, d.blockSize, d.bx, d.by);
+    this.counters.inferred++;
+    return true;
+  }
+
+  /** One engine call of a server's whole-image job: input and output through the shared folder. */
+  async #call(d: EngineCallData): Promise<boolean> {
+    const input = await readCallInput(this.opts.shared.resolve(d.input), d.n * d.height * d.width);
+    const levels = await this.opts.engine.run(input, d.n, d.height, d.width);
+    try {
+      await writeCallOutput(this.opts.shared.resolve(d.output), levels);
+    } catch (e) {
+      this.opts.log(`engine call ${d.output}: ${(e as Error).message}`);
+      throw new ServerError('SR_ERR_CACHE_WRITE', `an engine call's output could not be written into the shared folder (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { cause: e });
+    }
+    this.counters.calls++;
+    return true;
   }
 
   /** The job's image, opened from the shared folder (kept open for the next blocks). */

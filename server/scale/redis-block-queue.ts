@@ -6,18 +6,24 @@
 // workers skip the queued jobs only it wanted instead of computing them. Workers write the tiles into the shared cache and the job's completion says so;
 // no pixels pass through Redis. While Redis is unreachable, /health and the log say so and tile requests
 // get SR_ERR_QUEUE_UNAVAILABLE; ioredis reconnects by itself and work resumes without a restart.
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 
+import type { LevelBatch } from '../../models';
 import { ServerError } from '../errors';
 import type { ServedImage } from '../images/served-image';
 import { isErrorCode } from '../protocol';
 import { joinJob, type Pending, type Waiter } from '../tiles/inference-queue';
 import type { RemoteBlocks } from '../tiles/tile-service';
 import {
-  blockJobId, parseFailedReason, PRIORITY, QUEUE_PREFIX, queueName, redactUrl, redisOptions, scaleKeys, SERVER_BEAT_MS, SERVER_TTL_MS,
-  type BlockJobData, type BlockJobResult, type WorkerBeat,
+  blockJobId, JOB_NAME, parseFailedReason, PRIORITY, QUEUE_PREFIX, queueName, redactUrl, redisOptions, scaleKeys, SERVER_BEAT_MS, SERVER_TTL_MS,
+  type BlockJobData, type BlockJobResult, type EngineCallData, type WorkerBeat,
 } from './block-jobs';
+import { readCallOutput, writeCallInput } from './engine-call-files';
+import type { EngineCalls } from './remote-engine';
 import { CLOSE_MS, settleWithin } from './bounded-close';
 import type { SharedDir } from './shared-dir';
 
@@ -40,6 +46,12 @@ interface PendingJob {
   checkedAt: number;
 }
 
+interface PendingCall {
+  data: EngineCallData;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
 /** Counters for /health: what this server did with the shared queue. */
 export interface QueueCounters {
   added: number;
@@ -54,6 +66,8 @@ export interface QueueCounters {
   priorityChanges: number;
   /** Tile requests answered SR_ERR_QUEUE_UNAVAILABLE. */
   unavailable: number;
+  /** Engine calls of whole-image jobs that workers ran for this server. */
+  engineCalls: number;
 }
 
 /** A heartbeat older than this: the worker is listed but not counted as seen. */
@@ -66,12 +80,13 @@ const RECHECK_MS = 2_000;
 // Drops this server from a job's "wanted by" set and returns how many servers still want it.
 const UNWANT = "redis.call('SREM', KEYS[1], ARGV[1]); return redis.call('SCARD', KEYS[1])";
 
-export class RedisBlockQueue implements RemoteBlocks {
-  readonly counters: QueueCounters = { added: 0, completed: 0, failed: 0, removed: 0, stalled: 0, readded: 0, priorityChanges: 0, unavailable: 0 };
+export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
+  readonly counters: QueueCounters = { added: 0, completed: 0, failed: 0, removed: 0, stalled: 0, readded: 0, priorityChanges: 0, unavailable: 0, engineCalls: 0 };
   readonly #client: Redis;
-  readonly #queue: Queue<BlockJobData, BlockJobResult>;
+  readonly #queue: Queue<BlockJobData | EngineCallData, BlockJobResult>;
   readonly #events: QueueEvents;
   readonly #pending = new Map<string, PendingJob>();
+  readonly #calls = new Map<string, PendingCall>();
   readonly #keys: ReturnType<typeof scaleKeys>;
   readonly #timer: NodeJS.Timeout;
   #up = false;
@@ -134,6 +149,30 @@ export class RedisBlockQueue implements RemoteBlocks {
     return joinJob(j.waiters, waiter, signal, () => this.#leave(j, waiter));
   }
 
+  /**
+   * One engine call of a whole-image job on a front end without an engine: a worker runs it; the pixels go
+   * through the shared folder. @throws SR_ERR_QUEUE_UNAVAILABLE, or the worker's error code
+   */
+  async engineCall(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]> {
+    if (!this.#up) throw this.#unavailable();
+    const id = `call-${randomBytes(12).toString('hex')}`;
+    const files = this.opts.shared.callFiles(id);
+    const data: EngineCallData = { v: 1, modelSha: this.opts.modelSha, input: files.input, output: files.output, n, height, width };
+    try {
+      await writeCallInput(this.opts.shared.resolve(files.input), input);
+      await new Promise<void>((resolve, reject) => {
+        this.#calls.set(id, { data, resolve, reject });
+        void this.#addCall(id, data);
+      });
+      this.counters.engineCalls++;
+      return await readCallOutput(this.opts.shared.resolve(files.output));
+    } finally {
+      this.#calls.delete(id);
+      await Promise.all([files.input, files.output].map((f) => rm(this.opts.shared.resolve(f), { force: true })));
+      if (this.#up) await this.#client.del(this.#keys.wanted(id)).catch(() => undefined);
+    }
+  }
+
   dropImage(img: ServedImage): void {
     for (const job of [...this.#pending.values()]) {
       if (job.data.imageSha !== img.sha256) continue;
@@ -156,7 +195,7 @@ export class RedisBlockQueue implements RemoteBlocks {
       const now = Date.now();
       const workers = Object.entries(beats).map(([id, json]) => {
         const b = JSON.parse(json) as WorkerBeat;
-        return { id, seenMsAgo: now - b.seen, alive: now - b.seen < WORKER_SEEN_MS, jobsDone: b.done, blocksInferred: b.inferred, skipped: b.skipped, dropped: b.dropped ?? 0, failed: b.failed, engine: b.engine, threads: b.threads };
+        return { id, seenMsAgo: now - b.seen, alive: now - b.seen < WORKER_SEEN_MS, jobsDone: b.done, blocksInferred: b.inferred, skipped: b.skipped, dropped: b.dropped ?? 0, engineCalls: b.calls ?? 0, failed: b.failed, engine: b.engine, threads: b.threads };
       });
       const depth = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
       return { ...base, queue: { depth, ...counts }, workersSeen: workers.filter((w) => w.alive).length, workers };
@@ -168,6 +207,7 @@ export class RedisBlockQueue implements RemoteBlocks {
   async close(): Promise<void> {
     clearInterval(this.#timer);
     for (const job of [...this.#pending.values()]) for (const w of [...job.waiters.keys()]) this.#leave(job, w);
+    for (const call of this.#calls.values()) call.reject(new ServerError('SR_ERR_CANCELLED', 'the server is stopping'));
     this.#closed = true;
     // Not alive any more: workers skip what only this server wanted (the removals above may not all land).
     if (this.#up) await this.#client.del(this.#keys.alive(this.opts.serverId)).catch(() => undefined);
@@ -180,7 +220,7 @@ export class RedisBlockQueue implements RemoteBlocks {
   async #add(job: PendingJob): Promise<void> {
     try {
       await this.#want(job.id);
-      await this.#queue.add('block', job.data, {
+      await this.#queue.add(JOB_NAME.block, job.data, {
         jobId: job.id, priority: job.priority, attempts: 3, backoff: { type: 'fixed', delay: 200 },
         removeOnComplete: true, removeOnFail: { age: 600, count: 1000 },
       });
@@ -201,6 +241,18 @@ export class RedisBlockQueue implements RemoteBlocks {
     if (job.waiters.size === 0 && this.#pending.get(job.id) === job) {
       this.#pending.delete(job.id);
       void this.#unwant(job.id);
+    }
+  }
+
+  async #addCall(id: string, data: EngineCallData): Promise<void> {
+    try {
+      await this.#want(id);
+      await this.#queue.add(JOB_NAME.engineCall, data, {
+        jobId: id, priority: PRIORITY.batch, attempts: 3, backoff: { type: 'fixed', delay: 200 },
+        removeOnComplete: true, removeOnFail: { age: 600, count: 1000 },
+      });
+    } catch (e) {
+      this.#calls.get(id)?.reject(this.#up ? new ServerError('SR_ERR_INTERNAL', `queue: ${(e as Error).message}`) : this.#unavailable());
     }
   }
 
@@ -234,6 +286,12 @@ export class RedisBlockQueue implements RemoteBlocks {
     // Skipped by a worker that found no live server wanting it (this server's beat came late, or it wanted
     // the job again just after the worker looked): still wanted here, so it is added again.
     const r = (typeof result === 'string' ? JSON.parse(result) : result) as Partial<BlockJobResult> | null | undefined;
+    const call = this.#calls.get(jobId);
+    if (call) {
+      if (!r?.dropped) return call.resolve();
+      this.counters.readded++;
+      return this.#addCall(jobId, call.data);
+    }
     if (job && r?.dropped) {
       this.counters.readded++;
       await this.#add(job);
@@ -255,13 +313,16 @@ export class RedisBlockQueue implements RemoteBlocks {
   }
 
   async #onFailed(jobId: string, reason: string): Promise<void> {
-    if (!this.#pending.has(jobId)) return;
+    if (!this.#pending.has(jobId) && !this.#calls.has(jobId)) return;
     // BullMQ reports every failed attempt; only a job that will not be tried again fails its waiters.
     const state = await this.#queue.getJobState(jobId).catch(() => 'unknown');
     if (state !== 'failed' && state !== 'unknown') return;
     this.counters.failed++;
     const { code, message } = parseFailedReason(reason);
-    this.#settle(jobId, new ServerError(isErrorCode(code) ? code : 'SR_ERR_INTERNAL', `worker: ${message}`));
+    const err = new ServerError(isErrorCode(code) ? code : 'SR_ERR_INTERNAL', `worker: ${message}`);
+    const call = this.#calls.get(jobId);
+    if (call) call.reject(err);
+    else this.#settle(jobId, err);
   }
 
   /** Priorities follow the waiters; a job gone from Redis while still wanted is found and added again. */
@@ -320,6 +381,7 @@ export class RedisBlockQueue implements RemoteBlocks {
     this.opts.log(`redis: lost the connection to ${url}: tile requests that need the model get SR_ERR_QUEUE_UNAVAILABLE until it is back (reconnecting)`);
     // Jobs may be gone with Redis (no persistence): fail the waiters now rather than leave them hanging.
     for (const job of [...this.#pending.values()]) this.#fail(job, this.#unavailable());
+    for (const call of this.#calls.values()) call.reject(this.#unavailable());
   }
 
   #everUp = false;

@@ -1,7 +1,7 @@
 // The folder every server and worker sees (--shared-dir, e.g. an NFS mount): source images by content hash
 // (images/<sha256><ext>), uploads while they arrive (uploads/), each image's percentiles computed once
-// (percentiles/<sha256>.json), and the shared tile cache (cache/, the --cache-dir layout) with one marker
-// per finished block. Every file appears by an atomic rename, so a reader never sees half of one.
+// (percentiles/<sha256>.json), the shared tile cache (cache/, the --cache-dir layout) with one marker
+// per finished block, and the pixels of whole-image jobs' engine calls while they run (calls/). Every file appears by an atomic rename, so a reader never sees half of one.
 import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -18,7 +18,7 @@ export class SharedDir {
   /** Creates the folder layout (idempotent: every process calls it). */
   static async create(root: string): Promise<SharedDir> {
     const d = new SharedDir(path.resolve(root));
-    for (const sub of ['images', 'uploads', 'percentiles', 'cache']) await mkdir(path.join(d.root, sub), { recursive: true });
+    for (const sub of ['images', 'uploads', 'percentiles', 'cache', 'calls']) await mkdir(path.join(d.root, sub), { recursive: true });
     return d;
   }
 
@@ -28,6 +28,11 @@ export class SharedDir {
 
   get cacheDir(): string {
     return path.join(this.root, 'cache');
+  }
+
+  /** A whole-image job's engine call: its input and output files, relative to the shared folder. */
+  callFiles(id: string): { input: string; output: string } {
+    return { input: path.join('calls', `${id}.in`), output: path.join('calls', `${id}.out`) };
   }
 
   /** Absolute path of a file named relative to the shared folder (as jobs name images). */

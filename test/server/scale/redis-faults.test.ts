@@ -1,27 +1,29 @@
 // Scale-out faults with real parts (Debian's redis-server on a free loopback port, `phasesr serve --redis`
 // and `phasesr worker` child processes, one shared folder): jobs only a dead server wanted are skipped, not
 // computed; a tile the worker cannot write into the shared cache fails its job with a coded error instead
-// of marking the block done; SIGTERM/SIGINT end servers and workers promptly and cleanly whether Redis was
+// of marking the block done; the batch API on a front end without an engine runs through the workers; SIGTERM/SIGINT end servers and workers promptly and cleanly whether Redis was
 // never reachable or went away. The steps run in order: the first kills server A, the third stops Redis.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { Redis } from 'ioredis';
 
+import { ImageSource, runSr } from '../../../models';
+import { PhasesrClient } from '../../../server/client/phasesr-client';
 import type { ServerMessage } from '../../../server/protocol';
 import { tempDir } from '../../helpers/shared';
 import { testImage, TestClient, tinyModelDir } from '../helpers';
 import { freePort, health, RedisProc, startServe, startWorker, waitUntil, type Proc } from './processes';
 
 type Opened = Extract<ServerMessage, { type: 'image-opened' }>;
-interface Worker { id: string; jobsDone: number; blocksInferred: number; dropped: number; failed: number }
+interface Worker { id: string; jobsDone: number; blocksInferred: number; dropped: number; engineCalls: number; failed: number }
 interface Health {
   model: { sha256: string };
-  redis: { status: 'up' | 'down'; waitingHere: number; workers?: Worker[]; queue?: { depth: number } };
+  redis: { status: 'up' | 'down'; waitingHere: number; workers?: Worker[]; queue?: { depth: number }; counters: { engineCalls: number } };
 }
 
 const dir = tempDir('phasesr-scale-faults-');
@@ -124,6 +126,35 @@ test('a tile the worker cannot write into the shared cache fails the job (retrie
   assert.ok(!('type' in o), `the tile arrives once the cache is writable (${'type' in o ? `${o.code} ${o.message}` : ''})`);
   assert.ok(existsSync(marker(imageSha, h0.model.sha256, 0, 0)), 'now the block is marked done');
   b.c.close();
+});
+
+test('the batch API on a --no-local-engine server runs through the queue: a worker runs its engine calls, and the result equals runSr of the same file', async () => {
+  const { file } = await testImage(80, 72, 23, 'batch.tif');
+  const out = path.join(dir, 'batch-x8.tif');
+  const h0 = await health<Health>(B.url);
+  const client = await PhasesrClient.connect(B.wsUrl);
+  try {
+    const r = await client.batch(file, { scale: 8, output: out });
+    assert.deepEqual([r.result.width, r.result.height], [640, 576]);
+  } finally {
+    await client.close();
+  }
+  const ref = path.join(dir, 'batch-ref.tif');
+  await runSr({ input: file, output: ref, scale: 8, model, threads: 1, log: () => {} });
+  const [got, want] = await Promise.all([ImageSource.open(out), ImageSource.open(ref)]);
+  try {
+    assert.deepEqual([got.width, got.height, got.dtype], [want.width, want.height, want.dtype]);
+    assert.deepEqual(await got.readRegion(0, 0, got.width, got.height), await want.readRegion(0, 0, want.width, want.height));
+  } finally {
+    await got.close();
+    await want.close();
+  }
+  const h1 = await health<Health>(B.url);
+  const calls = (worker(h1, 'w1')?.engineCalls ?? 0) - (worker(h0, 'w1')?.engineCalls ?? 0);
+  // 80x72 LR in 64x64 tiles (runSr's, one per engine call): 2x2 calls.
+  assert.equal(calls, 4, 'the worker ran the four engine calls');
+  assert.equal(h1.redis.counters.engineCalls - h0.redis.counters.engineCalls, 4);
+  assert.deepEqual(readdirSync(path.join(shared, 'calls')), [], 'no engine-call files are left in the shared folder');
 });
 
 /** Sends `sig` and waits (a liveness bound, not a timing check) for the exit code; null if it did not exit. */
