@@ -2,8 +2,9 @@
 // a running phasesr server and opens the result as a new image "<title>-SRx<scale>", leaving the original as
 // it was. Plain ImageJ 1.x macro language (no scripting engines, no curl), so it runs in Fiji and ImageJ.
 //
-// Transport: each plane is saved as a TIFF into the exchange folder (default: the OS temp folder, which the
-// server allows). File.openUrlAsString submits it (`wait=0`: the server answers at once with a status URL)
+// Transport: each plane is saved as a TIFF into the exchange folder (default: the server's own private one,
+// which GET /api/v1/folders?format=text names on its first line; the server does not open files from the
+// shared OS temp folder). File.openUrlAsString submits it (`wait=0`: the server answers at once with a status URL)
 // and then polls the status URL, showing the progress, until it answers the result's URL, which open() reads
 // (it ends in .tif). Every request is a GET that is safe to repeat, because File.openUrlAsString opens each
 // URL twice (first for the length, then for the body): the server joins an identical request to the job
@@ -12,7 +13,8 @@
 //
 // Options, recordable: run("PhaseSR Super Resolve", "scale=8 server=http://127.0.0.1:8080 model=lite");
 // the same option string also works as the argument of runMacro(path, options) or `ImageJ -batch path options`.
-// Keys: scale (2|4|8), server (URL), model (empty: the server's model), folder (exchange folder).
+// Keys: scale (2|4|8), server (URL), model (empty: the server's model), folder (empty: the server's exchange
+// folder; another one must be allowed by the server, phasesr serve --allow-dir DIR).
 
 requires("1.53d");
 
@@ -44,7 +46,7 @@ bits = bitDepth();
 server = call("ij.Prefs.get", PREFIX + "server", DEFAULT_SERVER);
 scale = call("ij.Prefs.get", PREFIX + "scale", "8");
 model = call("ij.Prefs.get", PREFIX + "model", "");
-folder = getDirectory("temp");
+folder = "";
 
 if (argument != "") {
   server = optionValue(argument, "server", server);
@@ -53,13 +55,15 @@ if (argument != "") {
   folder = optionValue(argument, "folder", folder);
 } else {
   if (interactive) folder = call("ij.Prefs.get", PREFIX + "folder", folder);
+  // Remembered by an older version, whose default was the OS temp folder: the server no longer opens it.
+  if (folder == getDirectory("temp")) folder = "";
   Dialog.create("PhaseSR Super Resolve");
   Dialog.addString("Server", server, 32);
   Dialog.addChoice("Scale", newArray("2", "4", "8"), scale);
   Dialog.addString("Model", model, 16);
   Dialog.addMessage("Model: empty = the model the server runs (phasesr serve --model ...)");
   Dialog.addDirectory("Folder", folder);
-  Dialog.addMessage("Folder: where the image is handed to the server;\nit must be inside the server's allowed folders (the temp folder is).");
+  Dialog.addMessage("Folder: where the image is handed to the server; empty = the server's own\nexchange folder. Another folder must be allowed by the server (--allow-dir).");
   Dialog.show();
   server = Dialog.getString();
   scale = Dialog.getChoice();
@@ -79,14 +83,14 @@ if (!startsWith(server, "http://") && !startsWith(server, "https://")) fail("The
 if (scale != "2" && scale != "4" && scale != "8") fail("Scale must be 2, 4 or 8 (got \"" + scale + "\").");
 model = String.trim(model);
 folder = String.trim(folder);
-if (folder == "") folder = getDirectory("temp");
-if (!endsWith(folder, File.separator) && !endsWith(folder, "/")) folder = folder + File.separator;
-if (!File.isDirectory(folder)) fail("The exchange folder " + folder + " does not exist.");
 s = parseInt(scale);
 
 // The original: only read (duplicated plane by plane), never saved or renamed.
 original = getImageID();
 title = getTitle();
+if (folder == "") folder = exchangeFolder(server, title);
+if (!endsWith(folder, File.separator) && !endsWith(folder, "/")) folder = folder + File.separator;
+if (!File.isDirectory(folder)) fail("The exchange folder " + folder + " does not exist.");
 base = title;
 dot = lastIndexOf(base, ".");
 if (dot > 0 && lengthOf(base) - dot <= 5) base = substring(base, 0, dot);
@@ -190,6 +194,17 @@ function awaitJob(statusUrl, plane, planes, scale) {
     last = first;
     wait(250);
   }
+}
+
+// The server's private exchange folder: the first line of GET /api/v1/folders?format=text. A server older
+// than the exchange folder answers JSON there, and allows the OS temp folder instead.
+function exchangeFolder(server, title) {
+  answer = String.trim(File.openUrlAsString(server + "/api/v1/folders?format=text"));
+  if (startsWith(answer, "{")) return getDirectory("temp");
+  // A folder starts with / (or a drive, C:\); anything else is an error or not a phasesr server.
+  if (!startsWith(answer, "/") && indexOf(answer, ":\\") != 1) failAnswer(answer, title, server);
+  lines = split(answer, "\n");
+  return String.trim(lines[0]);
 }
 
 // Stops with the message for an answer that is not a result URL.

@@ -14,8 +14,14 @@ export interface ServerOptions {
   threads?: number;
   /** Optional disk cache of computed tiles (keyed by image hash, model hash and tile address). */
   cacheDir?: string;
-  /** Folders whose files may be opened by server-side path (the OS temp folder is always allowed). */
+  /** Folders whose files may be opened by server-side path, besides the exchange folder. */
   allowDirs: string[];
+  /**
+   * The private folder (the server user's alone) where local clients such as the Fiji bridge put files to
+   * open by path; GET /api/v1/folders names it. Default: a fresh phasesr-exchange-* in the OS temp folder,
+   * removed at close.
+   */
+  exchangeDir?: string;
   /** Origins allowed to read the OME-Zarr view (/zarr/) from their pages (CORS); exact scheme://host[:port]. */
   corsOrigins: string[];
   /** Access token: undefined = generated when the host is not loopback; '' = none (loopback only). */

@@ -120,7 +120,7 @@ export class PhasesrServer implements ServerContext {
     try {
       const uploadDir = shared?.uploadDir ?? options.uploadDir;
       store = await ImageStore.create({
-        allowDirs: options.allowDirs, ...(uploadDir ? { uploadDir } : {}), maxImagePixels: options.maxImagePixels, modelScale: model.config.scale,
+        allowDirs: options.allowDirs, ...(options.exchangeDir ? { exchangeDir: options.exchangeDir } : {}), ...(uploadDir ? { uploadDir } : {}), maxImagePixels: options.maxImagePixels, modelScale: model.config.scale,
         halo: haloFor(model.config), blockSize: options.blockSize, ...(shared ? { shared: sharedImages(shared, stats) } : {}),
         maxUploadsPerClient: options.maxUploadsPerClient, maxUploads: options.maxUploads, maxOpenImages: options.maxOpenImages, imageIdleMs: options.imageIdleMs, log: options.log,
       });

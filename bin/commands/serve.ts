@@ -12,6 +12,7 @@ export interface ServeCliOptions {
   model: string;
   cacheDir?: string;
   allowDir: string[];
+  exchangeDir?: string;
   corsOrigin: string[];
   engine?: EngineChoice;
   threads?: number;
@@ -34,7 +35,8 @@ export function serveCommand(): Command {
     .option('--host <addr>', 'address to bind (no port: that is --port); anything but loopback requires the printed token', hostOption, '127.0.0.1')
     .option('--model <name|path>', 'body (the default), lite, paper, or a model directory', DEFAULT_MODEL)
     .option('--cache-dir <dir>', 'also keep computed tiles on disk here (keyed by image and model hash)')
-    .option('--allow-dir <dir>', 'a folder whose images clients may open by path (repeatable; the OS temp folder is always allowed)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--allow-dir <dir>', 'a folder whose images clients may open by path (repeatable; the exchange folder is always allowed)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--exchange-dir <dir>', 'the private folder (yours alone: created 0700) where the Fiji bridge puts images to open by path (default: a fresh one in the OS temp folder, removed at exit)')
     .option('--cors-origin <origin>', 'a web origin (e.g. https://hms-dbmi.github.io for vizarr) whose pages may read the OME-Zarr view /zarr/ (repeatable; none by default)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addOption(engineOption())
     .option('--threads <n>', 'engine threads (default: all cores)', intOption(1, 256))
@@ -62,6 +64,7 @@ export async function runServe(images: string[], o: ServeCliOptions, banner?: (u
   const { PhasesrServer } = await import('../../server');
   const server = await PhasesrServer.create({
     port: o.port, host: o.host, model: o.model, allowDirs: o.allowDir, corsOrigins: o.corsOrigin, images,
+    ...(o.exchangeDir ? { exchangeDir: o.exchangeDir } : {}),
     ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}), ...(o.engine ? { engine: o.engine } : {}),
     ...(o.threads ? { threads: o.threads } : {}), ...(o.token !== undefined ? { token: o.token } : {}),
     ...(o.batch ? { batch: o.batch } : {}), ...(o.block ? { blockSize: Number(o.block) } : {}),

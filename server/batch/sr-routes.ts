@@ -1,6 +1,6 @@
 // The HTTP one-shot endpoint (for the Fiji bridge and curl): super-resolve a server-side file inside the
 // allowed folders (GET ?path=) or the request body (POST), answer where the result TIFF can be downloaded.
-//   GET  /api/v1/sr?path=/tmp/x.tif&scale=8[&model=lite][&float32=1][&pixelSize=0.65][&format=json|text][&wait=0]
+//   GET  /api/v1/sr?path=/data/x.tif&scale=8[&model=lite][&float32=1][&pixelSize=0.65][&format=json|text][&wait=0]
 //   POST /api/v1/sr?name=x.tif&scale=8[...]      body: the image file
 //   ->   {url: "/api/v1/results/<id>.tif", absoluteUrl, width, height, dtype, pixelSize|null, scale, bytes, ms, warnings}
 //   wait=0 -> 202 {id, state, statusUrl, absoluteStatusUrl} at once; GET the status URL until state is done

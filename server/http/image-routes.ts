@@ -17,8 +17,12 @@ export function mountImageRoutes(app: Express, ctx: ServerContext): void {
   // Other clients' WebSocket uploads are not listed (docs/security.md: what a client may see).
   api.get('/images', (_req, res) => void res.json(store.listed().map((i) => i.info())));
 
-  // The folders `open` by path accepts (the viewer's "Server path" dialog lists them).
-  api.get('/folders', (_req, res) => void res.json({ folders: store.allowed.roots }));
+  // The folders `open` by path accepts, the exchange folder first (the viewer's "Server path" dialog lists
+  // them; the Fiji macro reads the first line of format=text, since its URL reader cannot parse JSON).
+  api.get('/folders', (req, res) => {
+    if (req.query.format === 'text') res.type('text/plain').send(`${store.allowed.roots.join('\n')}\n`);
+    else res.json({ exchange: store.exchange.path, folders: store.allowed.roots });
+  });
 
   api.post('/images', async (req: Request, res: Response) => {
     const name = typeof req.query.name === 'string' && req.query.name ? req.query.name : 'upload';

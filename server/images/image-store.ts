@@ -15,11 +15,14 @@ import type { PercentileResult } from '../../models/io/percentiles';
 import { nameFileInError, ServerError } from '../errors';
 import { AllowedPaths } from './allowed-paths';
 import { ClientSlots } from './client-slots';
+import { ExchangeDir } from './exchange-dir';
 import { displayName, ServedImage } from './served-image';
 import type { FinishedUpload } from './upload-file';
 
 export interface ImageStoreOptions {
   allowDirs: string[];
+  /** The private exchange folder (default: a fresh one in the OS temp folder). */
+  exchangeDir?: string;
   uploadDir?: string;
   maxImagePixels: number;
   modelScale: number;
@@ -67,16 +70,23 @@ export class ImageStore {
   /** Uploads in progress (each holds a file open), per client and in total; every upload path takes one. */
   readonly uploads: ClientSlots;
 
-  private constructor(readonly allowed: AllowedPaths, readonly uploadDir: string, private readonly opts: ImageStoreOptions, private readonly ownsUploadDir: boolean) {
+  private constructor(readonly allowed: AllowedPaths, readonly exchange: ExchangeDir, readonly uploadDir: string, private readonly opts: ImageStoreOptions, private readonly ownsUploadDir: boolean) {
     this.uploads = new ClientSlots('uploads in progress', opts.maxUploadsPerClient, opts.maxUploads);
     this.#sweep = setInterval(() => void this.#closeIdle(), Math.max(50, Math.min(opts.imageIdleMs / 4, 60_000))).unref();
   }
 
   static async create(opts: ImageStoreOptions): Promise<ImageStore> {
-    // The OS temp folder is always allowed: the Fiji bridge saves images there before asking the server.
-    const allowed = await AllowedPaths.create([os.tmpdir(), ...opts.allowDirs]);
-    const uploadDir = opts.uploadDir ?? (await mkdtemp(path.join(os.tmpdir(), 'phasesr-uploads-')));
-    return new ImageStore(allowed, uploadDir, opts, opts.uploadDir === undefined);
+    // Besides the operator's folders, only the server's private exchange folder (where the Fiji bridge puts
+    // images) is open by path; the OS temp folder is not: any user can write there.
+    const exchange = await ExchangeDir.create(opts.exchangeDir);
+    try {
+      const allowed = await AllowedPaths.create([exchange.path, ...opts.allowDirs]);
+      const uploadDir = opts.uploadDir ?? (await mkdtemp(path.join(os.tmpdir(), 'phasesr-uploads-')));
+      return new ImageStore(allowed, exchange, uploadDir, opts, opts.uploadDir === undefined);
+    } catch (e) {
+      await exchange.close();
+      throw e;
+    }
   }
 
   /** Opens a client-named server-side file. @throws SR_ERR_PATH_FORBIDDEN, SR_ERR_NOT_FOUND, image errors */
@@ -165,6 +175,7 @@ export class ImageStore {
     clearInterval(this.#sweep);
     for (const img of [...this.#images.values()]) await this.#close(img);
     if (this.ownsUploadDir) await rm(this.uploadDir, { recursive: true, force: true });
+    await this.exchange.close();
   }
 
   async #open(file: string, id: string, sha256: string, opts: OpenOptions): Promise<ServedImage> {

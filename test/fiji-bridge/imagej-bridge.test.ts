@@ -20,7 +20,7 @@ const dir = tempDir('phasesr-fiji-test-');
 const ijDir = path.join(dir, 'ImageJ');
 const home = path.join(dir, 'home');
 const exchange = path.join(dir, 'exchange');
-/** Not allowed by the server: outside the OS temp folder. */
+/** Not allowed by the server: outside its exchange folder and the test folders (--allow-dir). */
 const outside = outsideTempDir('fiji-test-');
 
 let srv: TestServer;
@@ -98,7 +98,9 @@ function report(tag) {
 }
 server = ${ijString(srv.url)};
 
-// 1: the remembered server (preferences), scale from the options; the original stays as it was.
+// 1: the remembered server (preferences), scale from the options, the default folder (the server's exchange
+// folder: the server allows neither the OS temp folder nor any other folder of this test's parent); the
+// original stays as it was.
 call("ij.Prefs.set", "phasesr.server", server);
 call("ij.Prefs.set", "phasesr.scale", "2");
 open(${ijString(file('cal16.tif'))});

@@ -1,7 +1,9 @@
 // The command as a user meets it, in the full ImageJ 1.53t window (under xvfb-run): chosen like a menu
 // item (IJ.doCommand) with the Macro Recorder open, its dialog accepted with Enter. The dialog's defaults are
-// the options remembered from an earlier session (IJ_Prefs.txt: the test server's random port, scale 4), so
-// the result shows they were read; the Recorder shows the recordable call; quitting keeps them remembered.
+// the options remembered from an earlier session (IJ_Prefs.txt: the test server's random port, scale 4, and
+// the OS temp folder that older versions remembered as the exchange folder), so the result shows they were
+// read; the temp folder, which the server no longer opens, gives way to the server's own exchange folder; the
+// Recorder shows the recordable call; quitting keeps them remembered.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -33,7 +35,7 @@ before(async () => {
   mkdirSync(path.dirname(prefsFile), { recursive: true });
   await installMacro(ijDir);
   srv = await startServer();
-  writeFileSync(prefsFile, `.phasesr.server=${prop(srv.url)}\n.phasesr.scale=4\n`);
+  writeFileSync(prefsFile, `.phasesr.server=${prop(srv.url)}\n.phasesr.scale=4\n.phasesr.folder=${prop(`${os.tmpdir()}/`)}\n`);
   const input = path.join(dir, 'cells.tif');
   await writeImage(input, { width: 40, height: 32, dtype: 'uint16', data: Uint16Array.from(synthImage(40, 32, 3), Math.round) }, { pixelSize: { x: 0.5, y: 0.5, unit: 'mm' } });
 
@@ -86,14 +88,14 @@ test('the dialog opens with the remembered server and scale; OK super-resolves w
   assert.equal(Number(out.pw), 0.5 / 4);
 });
 
-test('the Macro Recorder records the call with every option, ready for batch macros', () => {
-  const tmp = `${os.tmpdir()}${os.tmpdir().endsWith('/') ? '' : '/'}`;
-  assert.equal(out.recorded?.trim(), `run("PhaseSR Super Resolve", "server=${srv.url} scale=4 model=[] folder=${tmp}");`);
+test('the Macro Recorder records the call with every option, ready for batch macros (folder empty: the server\'s exchange folder)', () => {
+  assert.equal(out.recorded?.trim(), `run("PhaseSR Super Resolve", "server=${srv.url} scale=4 model=[] folder=[]");`);
 });
 
 test('the options are still remembered after ImageJ quits (written to IJ_Prefs.txt)', () => {
   const prefs = readFileSync(prefsFile, 'utf8');
   assert.match(prefs, new RegExp(`^\\.phasesr\\.server=${prop(srv.url).replace(/[\\.]/g, (c) => `\\${c}`)}$`, 'm'));
   assert.match(prefs, /^\.phasesr\.scale=4$/m);
-  assert.match(prefs, new RegExp(`^\\.phasesr\\.folder=${prop(`${os.tmpdir()}/`).replace(/[\\.]/g, (c) => `\\${c}`)}$`, 'm'));
+  // The old default, the OS temp folder, is no longer remembered: empty means the server's exchange folder.
+  assert.doesNotMatch(prefs, /^\.phasesr\.folder=.+$/m);
 });

@@ -1,5 +1,5 @@
 // The HTTP one-shot endpoint the Fiji bridge uses, over a real socket on 127.0.0.1: GET ?path= of a file
-// inside the allowed folders (OS temp by default, --allow-dir adds more), JSON or plain text, POST with the
+// inside the allowed folders (the exchange folder by default, --allow-dir adds more; the test folders are allowed), JSON or plain text, POST with the
 // file as the body; the result downloads as a TIFF at the returned URL; paths outside are 403 with a stable
 // code; results expire within the store's bounds.
 import assert from 'node:assert/strict';

@@ -8,7 +8,7 @@ import { generatorParams, parseConfig, PRESETS, saveModel, writeImage } from '..
 import { randomWeights } from '../../models/params';
 import { PhasesrServer, type ServerOptions } from '../../server';
 import { decodeFrame, parseServerMessage, SUBPROTOCOL, type Frame, type ServerMessage } from '../../server/protocol';
-import { tempDir } from '../helpers/shared';
+import { tempDir, testTempRoot } from '../helpers/shared';
 import { synthImage } from '../helpers/image';
 
 const dir = tempDir('phasesr-server-test-');
@@ -41,9 +41,11 @@ export interface TestServer {
   logs: string[];
 }
 
+/** A server on 127.0.0.1:0 running the tiny model; the test temp folders are allowed besides opts.allowDirs. */
 export async function startServer(opts: Partial<ServerOptions> = {}): Promise<TestServer> {
   const logs: string[] = [];
-  const server = await PhasesrServer.create({ port: 0, model: await tinyModelDir(), threads: 1, log: (l) => logs.push(l), ...opts });
+  const allowDirs = [testTempRoot(), ...(opts.allowDirs ?? [])];
+  const server = await PhasesrServer.create({ port: 0, model: await tinyModelDir(), threads: 1, log: (l) => logs.push(l), ...opts, allowDirs });
   const url = await server.listen();
   return { server, url, wsUrl: `${url.replace('http:', 'ws:')}/ws`, logs };
 }

@@ -80,7 +80,7 @@ test('server-side paths: only inside allowed folders, after resolving symlinks a
   const image = path.join(outside, 'sample.png');
   await copyFile(path.join(ROOT, 'docs', 'sample.png'), image);
   const link = path.join(tmp, 'link.tif');
-  await symlink(image, link); // inside the temp folder, pointing out of it
+  await symlink(image, link); // inside an allowed folder, pointing out of it
   const cases: [string, string][] = [
     [image, 'SR_ERR_PATH_FORBIDDEN'],
     ['/etc/passwd', 'SR_ERR_PATH_FORBIDDEN'],
@@ -95,7 +95,7 @@ test('server-side paths: only inside allowed folders, after resolving symlinks a
     c.send({ type: 'open-image', id: ++id, path: p });
     assert.equal((await c.errorFor(id)).code, code, p);
   }
-  c.send({ type: 'open-image', id: 99, path: file }); // the OS temp folder is allowed by default
+  c.send({ type: 'open-image', id: 99, path: file }); // the test folders are allowed (startServer's --allow-dir)
   await c.waitFor((m: ServerMessage) => m.type === 'image-opened' && m.id === 99);
   c.close();
 

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { writeSampleFile } from '../../models/sample/sample-file';
 import { PhasesrServer } from '../../server';
 import { buildViewer } from '../../viewer/build';
-import { tempDir } from '../helpers/shared';
+import { tempDir, testTempRoot } from '../helpers/shared';
 
 export const CHROMIUM = process.env.PHASESR_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -32,7 +32,8 @@ export async function startViewer(opts: { width?: number; height?: number; image
   const dir = tempDir('phasesr-viewer-');
   const sample = path.join(dir, 'sample.tif');
   await writeSampleFile(sample, { width: opts.width ?? 512, height: opts.height ?? 384, seed: 3 });
-  const server = await PhasesrServer.create({ port: 0, host: '127.0.0.1', model: opts.model ?? 'lite', images: opts.images ?? [sample], threads: 2, log: () => undefined });
+  // The test folders are allowed, as a user allows a data folder (--allow-dir).
+  const server = await PhasesrServer.create({ port: 0, host: '127.0.0.1', model: opts.model ?? 'lite', images: opts.images ?? [sample], allowDirs: [testTempRoot()], threads: 2, log: () => undefined });
   const url = await server.listen();
   const context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
     executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: opts.viewport ?? { width: 1280, height: 720 },

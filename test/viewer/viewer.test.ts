@@ -213,7 +213,9 @@ test('keys 0, + and - navigate after a button click; ? lists them', async () => 
 
 test('"Server path…" is a dialog listing the allowed folders; a large image\'s numbers fit the Image panel', async () => {
   // 16000 x 16000 (a tiled, deflated TIFF of one grey: 1 MB on disk); its size once read "16000 × 1600" in the panel.
-  const file = path.join(tempDir('phasesr-path-'), 'large.tif');
+  // It lies in the server's exchange folder, the one folder allowed by default.
+  const exchange = h.server.store.exchange.path;
+  const file = path.join(exchange, 'large.tif');
   await sharp({ create: { width: 16000, height: 16000, channels: 3, background: { r: 90, g: 90, b: 90 } } })
     .toColourspace('b-w').tiff({ tile: true, tileWidth: 256, tileHeight: 256, compression: 'deflate' }).toFile(file);
   await h.page.click('#open-button');
@@ -221,8 +223,8 @@ test('"Server path…" is a dialog listing the allowed folders; a large image\'s
   assert.ok(await h.page.locator('#path-dialog').isVisible(), 'the dialog opens');
   await h.page.waitForSelector('#path-folders button');
   const folders = await h.page.locator('#path-folders button').allTextContents();
-  const tmp = await realpath(os.tmpdir());
-  assert.ok(folders.includes(`${tmp}/`), `the OS temp folder is listed: ${folders.join(', ')}`);
+  assert.equal(folders[0], `${exchange}/`, `the exchange folder is listed first: ${folders.join(', ')}`);
+  assert.ok(!folders.includes(`${await realpath(os.tmpdir())}/`), `the OS temp folder is not allowed: ${folders.join(', ')}`);
   await h.page.fill('#path-input', '/etc/passwd');
   await h.page.click('#path-open');
   await h.page.waitForFunction('document.getElementById("path-error").textContent !== ""');
@@ -231,8 +233,8 @@ test('"Server path…" is a dialog listing the allowed folders; a large image\'s
   // The browser logs the refused request (403) as a console error: that one was asked for.
   const i = h.errors.findIndex((e) => /status of 403/.test(e));
   if (i >= 0) h.errors.splice(i, 1);
-  await h.page.click(`#path-folders button:text-is("${tmp}/")`);
-  assert.equal(await h.page.inputValue('#path-input'), `${tmp}/`);
+  await h.page.click(`#path-folders button:text-is("${exchange}/")`);
+  assert.equal(await h.page.inputValue('#path-input'), `${exchange}/`);
   await h.page.fill('#path-input', await realpath(file));
   await h.page.click('#path-open');
   await waitApp(h.page, 'app.stack.image && app.stack.image.name === "large.tif"', 120_000);

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { ImageSource, runSr } from '../../../models';
 import { PhasesrClient } from '../../../server/client/phasesr-client';
 import type { ServerMessage } from '../../../server/protocol';
-import { tempDir } from '../../helpers/shared';
+import { tempDir, testTempRoot } from '../../helpers/shared';
 import { testImage, TestClient, tinyModelDir } from '../helpers';
 import { freePort, health, RedisProc, startServe, startWorker, waitUntil, type Proc } from './processes';
 
@@ -34,7 +34,7 @@ let A: Awaited<ReturnType<typeof startServe>>;
 let B: Awaited<ReturnType<typeof startServe>>;
 let w1: Proc | undefined;
 
-const serveArgs = (): string[] => ['--model', model, '--redis', redis.url, '--shared-dir', shared, '--no-local-engine', '--lock-ms', '2000'];
+const serveArgs = (): string[] => ['--allow-dir', testTempRoot(), '--model', model, '--redis', redis.url, '--shared-dir', shared, '--no-local-engine', '--lock-ms', '2000'];
 const workerArgs = (): string[] => ['--model', model, '--redis', redis.url, '--shared-dir', shared, '--threads', '1', '--lock-ms', '2000'];
 const worker = (h: Health, id: string): Worker | undefined => (h.redis.workers ?? []).find((w) => w.id === id);
 

@@ -13,7 +13,7 @@ import { chromium } from 'playwright-core';
 
 import { encodeChunk, type ServerMessage } from '../../../server/protocol';
 import { buildViewer } from '../../../viewer/build';
-import { tempDir } from '../../helpers/shared';
+import { tempDir, testTempRoot } from '../../helpers/shared';
 import { CHROMIUM, CHROMIUM_ARGS, goTo, inApp, waitApp, waitLayerLoaded } from '../../viewer/browser';
 import { startServer, testImage, TestClient, tinyModelDir } from '../helpers';
 import { health, RedisProc, startServe, startWorker, waitUntil, type Proc } from './processes';
@@ -43,7 +43,7 @@ const workers = new Map<string, Proc>();
 let imageId: string;
 let native: number;
 
-const serveArgs = (): string[] => [img, '--model', model, '--redis', redis.url, '--shared-dir', shared, '--no-local-engine', '--lock-ms', '2000'];
+const serveArgs = (): string[] => [img, '--allow-dir', testTempRoot(), '--model', model, '--redis', redis.url, '--shared-dir', shared, '--no-local-engine', '--lock-ms', '2000'];
 const workerArgs = (): string[] => ['--model', model, '--redis', redis.url, '--shared-dir', shared, '--threads', '1', '--lock-ms', '2000'];
 const inferredBy = (h: Health): number => (h.redis.workers ?? []).reduce((s, w) => s + w.blocksInferred, 0);
 
