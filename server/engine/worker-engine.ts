@@ -61,7 +61,9 @@ export class WorkerEngine implements SuperResBackend {
     const w = this.#worker;
     if (!w) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 5000);
+      // The worker answers once its running calls have ended and the engine is released. Terminating it
+      // while a call runs natively aborts the process, so a pending call gets the longest run's time.
+      const timer = setTimeout(resolve, this.#calls.size > 0 ? 120_000 : 5000);
       w.on('message', (m: WorkerReply) => { if (m.type === 'disposed') { clearTimeout(timer); resolve(); } });
       w.postMessage({ type: 'dispose' } satisfies WorkerRequest);
     });
