@@ -1,4 +1,5 @@
-// Chooses and starts the engine, explicitly: ORT CPU by default; ORT WebGPU or CUDA when asked for (an
+// Chooses and starts the engine, explicitly: ORT int8 by default (ORT CPU float32, said in one line, when the
+// model has no valid int8 calibration); ORT WebGPU or CUDA when asked for (an
 // error if it cannot start); 'auto': WebGPU on a hardware GPU, else the CPU, saying why; tfjs (tfjs-node-gpu
 // / tfjs-node when installed, else wasm) when asked for.
 import type { ModelConfig } from '../config';
@@ -19,8 +20,14 @@ export interface EngineOptions {
 }
 
 export async function createEngine(config: ModelConfig, weights: Weights, opts: EngineOptions = {}): Promise<SuperResBackend> {
-  const choice = opts.engine ?? DEFAULT_ENGINE;
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  let choice = opts.engine ?? DEFAULT_ENGINE;
+  // The default must start for every model: tests' tiny models and fresh training runs have no calibration.
+  if (!opts.engine && choice === 'ort-int8' && (!opts.int8 || opts.int8 instanceof Error)) {
+    const why = opts.int8 instanceof Error ? opts.int8.message : 'no int8 calibration given (int8-calibration.json beside model.json; phasesr calibrate makes it)';
+    log(`engine: SR_ERR_MODEL_CALIBRATION: ${why}; using ort-cpu (float32)`);
+    choice = 'ort-cpu';
+  }
   const ortOpts = opts.threads ? { threads: opts.threads } : {};
   let backend: SuperResBackend;
   if (choice === 'tfjs') backend = await TfjsBackend.create(config, weights, 'best');

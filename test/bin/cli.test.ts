@@ -31,7 +31,7 @@ test('info reports the default engine, accelerators and the trained shipped mode
   const r = await phasesr(['info', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const info = JSON.parse(r.stdout);
-  assert.equal(info.engine.default, 'ort-cpu');
+  assert.equal(info.engine.default, 'ort-int8');
   assert.ok(info.engine.threads >= 1);
   assert.match(info.versions.onnxruntime, /^\d+\.\d+/);
   for (const k of ['ort-cuda', 'tfjs-node-gpu', 'tfjs-node', 'tfjs-wasm']) assert.equal(typeof info.accelerators[k], 'string');
@@ -42,7 +42,7 @@ test('info reports the default engine, accelerators and the trained shipped mode
   assert.match(lite.summary, /trained \(best validation PSNR/);
   assert.doesNotMatch(lite.summary, /UNTRAINED/);
   const text = await phasesr(['info']);
-  assert.match(text.stdout, /engine: ort-cpu \(default\)/);
+  assert.match(text.stdout, /engine: ort-int8 \(default\)/);
 });
 
 test('sample writes a 16-bit image with its pixel size', async () => {
@@ -80,7 +80,7 @@ test('sr makes an 8x uint16 image with the pixel size divided by 8, tiled like w
   const tiled = path.join(dir, 'out-tiled.tif');
   const r = await phasesr(['sr', input, tiled, '--scale', '8', '--tile', '16', '-q']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /engine: ort-cpu/);
+  assert.match(r.stderr, /engine: ort-int8/);
   const out = await ImageSource.open(tiled);
   assert.deepEqual([out.width, out.height, out.dtype], [320, 288, 'uint16']);
   assert.ok(Math.abs(out.pixelSize!.x - 0.87 / 8) < 1e-6 && Math.abs(out.pixelSize!.y - 0.87 / 8) < 1e-6);
