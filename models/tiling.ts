@@ -67,3 +67,46 @@ function axis(size: number, tile: number, halo: number): [number, number, number
   }
   return out;
 }
+
+/**
+ * The part of `r` (output pixels) inside an LR rectangle `core` at scale `s`, relative to `r`'s corner: a
+ * tile's share of a block it only partly covers.
+ */
+export function pieceRect(r: Rect, core: Rect, s: number): Rect {
+  const x0 = Math.max(r.x, core.x * s), x1 = Math.min(r.x + r.w, (core.x + core.w) * s);
+  const y0 = Math.max(r.y, core.y * s), y1 = Math.min(r.y + r.h, (core.y + core.h) * s);
+  return { x: x0 - r.x, y: y0 - r.y, w: x1 - x0, h: y1 - y0 };
+}
+
+/** `core` widened by `halo` on every side and clipped to a width x height image (not shifted, unlike planTiles). */
+export function clippedWindow(core: Rect, halo: number, width: number, height: number): Rect {
+  const x = Math.max(0, core.x - halo), y = Math.max(0, core.y - halo);
+  return { x, y, w: Math.min(width, core.x + core.w + halo) - x, h: Math.min(height, core.y + core.h + halo) - y };
+}
+
+/** Where a copy goes: a row-major plane `width` pixels wide, and the corner in it. */
+export interface Placement {
+  data: Float32Array;
+  width: number;
+  x: number;
+  y: number;
+}
+
+/**
+ * Copies rectangle `from` of a row-major plane `srcW` wide (whose first pixel is item `base` of `src`, e.g.
+ * one item of a batch) to the corner `to` in another plane: every crop and placement of tiles, windows and
+ * bands goes through here.
+ */
+export function copyRect(src: Float32Array, srcW: number, from: Rect, to: Placement, base = 0): void {
+  for (let r = 0; r < from.h; r++) {
+    const i = base + (from.y + r) * srcW + from.x;
+    to.data.set(src.subarray(i, i + from.w), (to.y + r) * to.width + to.x);
+  }
+}
+
+/** Rectangle `r` of a row-major plane `srcW` wide (from item `base`), as an array of its own. */
+export function cropRect(src: Float32Array, srcW: number, r: Rect, base = 0): Float32Array {
+  const data = new Float32Array(r.w * r.h);
+  copyRect(src, srcW, r, { data, width: r.w, x: 0, y: 0 }, base);
+  return data;
+}

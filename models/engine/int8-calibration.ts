@@ -6,6 +6,7 @@ import type { Weights } from '../params';
 import { loadEvalPair, percentilesOf } from '../eval/pairs';
 import { normalise } from '../io/normalisation';
 import { NORMALISATION_PERCENTILES } from '../pipeline/run-sr';
+import { cropRect } from '../tiling';
 import { INT8_CALIBRATION_FORMAT, type Int8Calibration } from './int8-calibration-file';
 import type { ConvRanges, Range } from './int8-quantize';
 import { exportOnnx, tapName } from './onnx-export';
@@ -56,8 +57,7 @@ export async function imagePatches(file: string): Promise<CalibrationPatch[]> {
   const c = Math.min(CALIBRATION_CROP, pair.width, pair.height);
   const x0 = (pair.width - c) >> 1;
   const y0 = (pair.height - c) >> 1;
-  const crop = new Float32Array(c * c);
-  for (let r = 0; r < c; r++) crop.set(pair.hr.subarray((y0 + r) * pair.width + x0, (y0 + r) * pair.width + x0 + c), r * c);
+  const crop = cropRect(pair.hr, pair.width, { x: x0, y: y0, w: c, h: c });
   const hrNorm = await percentilesOf(pair.hr, pair.width, pair.height, pair.dtype, NORMALISATION_PERCENTILES);
   return [
     { data: normalise(pair.lr, lrNorm.low, lrNorm.high), height: pair.lrHeight, width: pair.lrWidth },

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createEngine } from '../engine/create-engine';
 import { ImageSource } from '../io/image-source';
 import { resolveModel } from '../registry';
+import { cropRect } from '../tiling';
 import { modelLevels, resizeBaseline } from './evaluate';
 import { makeFigure, nearestUp, type FigurePanel } from './figure';
 import { percentilesOf, type EvalPair } from './pairs';
@@ -32,8 +33,7 @@ export async function nativeFigure(file: string, models: string[], o: NativeFigu
   const at = o.x !== undefined && o.y !== undefined ? { x: o.x, y: o.y } : busiest(whole, width, height, size, margin);
   // The region plus its margin, as an 'evaluation pair' whose LR is the native crop (there is no HR).
   const side = size + 2 * margin;
-  const lr = new Float32Array(side * side);
-  for (let r = 0; r < side; r++) lr.set(whole.subarray((at.y - margin + r) * width + at.x - margin, (at.y - margin + r) * width + at.x - margin + side), r * side);
+  const lr = cropRect(whole, width, { x: at.x - margin, y: at.y - margin, w: side, h: side });
   const { low, high } = await percentilesOf(whole, width, height, dtype);
   const W = side * scale;
   const pair: EvalPair = { name: path.basename(file), dtype, width: W, height: W, hr: new Float32Array(W * W), lr, lrWidth: side, lrHeight: side, low, high, scale };

@@ -7,6 +7,7 @@ import { ImageSource } from '../io/image-source';
 import { imagePercentiles } from '../io/percentiles';
 import { roundToDtype, type PixelDtype } from '../io/types';
 import type { RegionReader } from '../pipeline/super-resolve';
+import { cropRect } from '../tiling';
 
 /** The file types an evaluation (and training) folder is read for. */
 export const EVAL_EXTENSIONS = ['.png', '.tif', '.tiff'];
@@ -70,9 +71,7 @@ export function boxDownsample(data: Float32Array, width: number, height: number,
 export function cropTopLeft(data: Float32Array, width: number, w: number, h: number): Float32Array {
   if (w > width || w * h > data.length) throw new RangeError(`crop ${w}x${h} is larger than the image`);
   if (w === width) return data.slice(0, w * h);
-  const out = new Float32Array(w * h);
-  for (let r = 0; r < h; r++) out.set(data.subarray(r * width, r * width + w), r * w);
-  return out;
+  return cropRect(data, width, { x: 0, y: 0, w, h });
 }
 
 /** An in-memory image as the pipeline (RegionReader) and the percentile code (with its dtype) read it. */
@@ -86,9 +85,7 @@ export function memoryImage(data: Float32Array, width: number, height: number, d
       if (x < 0 || y < 0 || w < 1 || h < 1 || x + w > width || y + h > height) {
         throw new RangeError(`region ${w}x${h}+${x}+${y} is not inside the ${width}x${height} image`);
       }
-      const out = new Float32Array(w * h);
-      for (let r = 0; r < h; r++) out.set(data.subarray((y + r) * width + x, (y + r) * width + x + w), r * w);
-      return out;
+      return cropRect(data, width, { x, y, w, h });
     },
   };
 }

@@ -13,6 +13,7 @@ import { ImageError, ioError } from './errors';
 import { pixelSizeFromPng, pixelSizeFromTiffPage } from './metadata';
 import { readTiffInfo, type TiffPage } from './tiff-tags';
 import type { PixelDtype, PixelSize } from './types';
+import { cropRect } from '../tiling';
 
 /** Options of {@link ImageSource.open}. */
 export interface ImageSourceOptions {
@@ -131,9 +132,7 @@ export class ImageSource {
       throw new ImageError('SR_ERR_REGION', `${this.path}: region ${w}x${h}+${x}+${y} is not inside the ${this.width}x${this.height} image`, { path: this.path });
     }
     if (this.memory) {
-      const out = new Float32Array(w * h);
-      for (let r = 0; r < h; r++) out.set(this.memory.subarray((y + r) * this.width + x, (y + r) * this.width + x + w), r * w);
-      return out;
+      return cropRect(this.memory, this.width, { x, y, w, h });
     }
     const img = sharp(this.regionFile, SHARP_INPUT).extract({ left: x, top: y, width: w, height: h });
     return (await decodeGrey(img, this.recipe, this.path)).data;

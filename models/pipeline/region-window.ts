@@ -2,6 +2,7 @@
 // of real context on every side (fewer only at the image's own edges), and the output is cropped back to
 // the region, so every output pixel sees what it sees in the whole-image run (tiled equals whole).
 import type { OutputBand, RegionReader } from './super-resolve';
+import { clippedWindow, cropRect } from '../tiling';
 
 /** A rectangle of native pixels. */
 export interface Region {
@@ -26,11 +27,11 @@ export function regionWindow(src: RegionReader, r: Region, halo: number): Region
   const ok = [r.x, r.y, r.width, r.height].every(Number.isInteger) && r.x >= 0 && r.y >= 0 && r.width > 0 && r.height > 0
     && r.x + r.width <= src.width && r.y + r.height <= src.height;
   if (!ok) throw new RangeError(`region ${r.width}x${r.height}+${r.x}+${r.y} is not inside the ${src.width}x${src.height} image`);
-  const x0 = Math.max(0, r.x - halo), y0 = Math.max(0, r.y - halo);
-  const x1 = Math.min(src.width, r.x + r.width + halo), y1 = Math.min(src.height, r.y + r.height + halo);
+  const win = clippedWindow({ x: r.x, y: r.y, w: r.width, h: r.height }, halo, src.width, src.height);
+  const x0 = win.x, y0 = win.y;
   const reader: RegionReader = {
-    width: x1 - x0,
-    height: y1 - y0,
+    width: win.w,
+    height: win.h,
     readRegion: (x, y, w, h) => src.readRegion(x0 + x, y0 + y, w, h),
   };
   return {
@@ -39,12 +40,7 @@ export function regionWindow(src: RegionReader, r: Region, halo: number): Region
       const outW = r.width * s;
       const first = Math.max(band.y, (r.y - y0) * s), last = Math.min(band.y + band.height, (r.y - y0 + r.height) * s);
       const rows = Math.max(0, last - first);
-      const data = new Float32Array(rows * outW);
-      const left = (r.x - x0) * s;
-      for (let i = 0; i < rows; i++) {
-        const from = (first - band.y + i) * band.width + left;
-        data.set(band.data.subarray(from, from + outW), i * outW);
-      }
+      const data = cropRect(band.data, band.width, { x: (r.x - x0) * s, y: first - band.y, w: outW, h: rows });
       return { y: first - (r.y - y0) * s, height: rows, width: outW, data };
     },
   };

@@ -3,7 +3,7 @@
 // inference (test/models/tiled-equals-whole.test.ts).
 import type { SuperResBackend } from '../engine/backend';
 import { normalise } from '../io/normalisation';
-import { haloFor, planTiles, type TilePlan } from '../tiling';
+import { copyRect, haloFor, planTiles, type TilePlan } from '../tiling';
 
 /** What the pipeline reads: an image's size and raw (un-normalised) pixels of any region. */
 export interface RegionReader {
@@ -65,13 +65,7 @@ export async function superResolve(
       const group = band.slice(i, i + batch);
       const ww = group[0]!.window.w;
       const input = new Float32Array(group.length * ww * wh);
-      group.forEach((p, b) => {
-        for (let r = 0; r < wh; r++) {
-          const from = r * src.width + p.window.x;
-          const to = (b * wh + r) * ww;
-          input.set(rows.subarray(from, from + ww), to);
-        }
-      });
+      group.forEach((p, b) => copyRect(rows, src.width, { x: p.window.x, y: 0, w: ww, h: wh }, { data: input, width: ww, x: 0, y: b * wh }));
       const levelsOut = await backend.run(input, group.length, wh, ww);
       const lv = levelsOut[opts.level - 1]!;
       group.forEach((p, b) => placeCore(p, lv.data, b, ww * s, wh * s, s, out, outW));
@@ -84,14 +78,8 @@ export async function superResolve(
 
 /** Copies a tile's core from its window output (batch item b) into the band buffer. */
 function placeCore(p: TilePlan, data: Float32Array, b: number, winW: number, winH: number, s: number, out: Float32Array, outW: number): void {
-  const ox = (p.core.x - p.window.x) * s;
-  const oy = (p.core.y - p.window.y) * s;
-  const w = p.core.w * s;
-  const base = b * winW * winH;
-  for (let r = 0; r < p.core.h * s; r++) {
-    const from = base + (oy + r) * winW + ox;
-    out.set(data.subarray(from, from + w), r * outW + p.core.x * s);
-  }
+  const core = { x: (p.core.x - p.window.x) * s, y: (p.core.y - p.window.y) * s, w: p.core.w * s, h: p.core.h * s };
+  copyRect(data, winW, core, { data: out, width: outW, x: p.core.x * s, y: 0 }, b * winW * winH);
 }
 
 function groupBy<T>(items: T[], key: (t: T) => number): T[][] {

@@ -1,6 +1,6 @@
 // One whole-image super-resolution on the server, shared by the WebSocket batch API and the HTTP one-shot
 // endpoint: checks (model, pixel count, free disk), then `runSr` on the server's own engine into a temp
-// TIFF in the input's dtype with the pixel size divided by the scale. Jobs wait their turn in a JobQueue.
+// TIFF in the input's dtype with the pixel size divided by the scale. Jobs wait their turn in a Limiter.
 import { randomBytes } from 'node:crypto';
 import { link, mkdtemp, rm, statfs } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import type { ServerOptions } from '../config';
 import { nameFileInError, ServerError } from '../errors';
 import type { ServerMessageOf } from '../protocol';
 import type { ServerStats } from '../stats';
-import { JobQueue } from './job-queue';
+import { Limiter } from '../limiter';
 
 export type JobStage = ServerMessageOf<'progress'>['stage'];
 
@@ -79,7 +79,7 @@ export const JOB_TILE = 64;
 export const MAX_WAITING_JOBS = 64;
 
 export class SrJobs {
-  readonly queue = new JobQueue(1, MAX_WAITING_JOBS);
+  readonly queue = new Limiter(1, MAX_WAITING_JOBS);
 
   /**
    * @param engine the engine jobs run on (the server's, through yieldingEngine)
@@ -133,7 +133,7 @@ export class SrJobs {
   /** runSr on the server's engine into a temp TIFF, when the queue gives this job its turn. */
   #execute(what: string, req: Pick<SrJobRequest, 'signal' | 'onProgress' | 'onStart'>, o: Omit<RunSrOptions, 'output'>): Promise<SrJobResult> {
     const out = this.tempPath('.tif');
-    return this.queue.run(req.signal, async () => {
+    return this.queue.run(async () => {
       const t0 = performance.now();
       if (this.host.stats) this.host.stats.srJobs++;
       req.onStart?.();
@@ -150,7 +150,7 @@ export class SrJobs {
         await rm(`${out}.partial`, { force: true });
         throw e;
       }
-    });
+    }, req.signal);
   }
 
   #checkModel(model: string | undefined): void {

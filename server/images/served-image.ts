@@ -4,7 +4,7 @@
 // models/tiling.ts exactly as `phasesr sr` does, so tiles stitch.
 import path from 'node:path';
 
-import { planTiles, type ImageSource } from '../../models';
+import { planTiles, type ImageSource, type TilePlan } from '../../models';
 import { pyramidOf, type ImageInfo, type Pyramid } from '../protocol';
 
 
@@ -15,11 +15,10 @@ export interface Span {
   winLen: number;
 }
 
-export interface Block {
+/** Block (bx, by) of the grid: its LR core and model window, as models/tiling.ts plans them. */
+export interface Block extends TilePlan {
   bx: number;
   by: number;
-  core: { x: number; y: number; w: number; h: number };
-  window: { x: number; y: number; w: number; h: number };
 }
 
 export class ServedImage {

@@ -57,3 +57,26 @@ export function tileRect(p: Pyramid, level: number, x: number, y: number): { x: 
   const py = y * p.tileSize;
   return { x: px, y: py, w: Math.min(p.tileSize, l.width - px), h: Math.min(p.tileSize, l.height - py) };
 }
+
+/** A rectangle by its edges, half-open: [x0, x1) x [y0, y1). */
+export interface Area {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/**
+ * Whether tile (level, x, y) overlaps `view`, an area in pixels of level `ref` (touching edges do not count):
+ * the server's viewport hint and the viewer's own tile culling ask the same question. Scaling by powers of
+ * two is exact in floating point, so any reference level gives the same answer.
+ */
+export function tileInView(level: number, x: number, y: number, view: Area, ref: number, tileSize = TILE_SIZE): boolean {
+  const f = tileSize * 2 ** (ref - level); // level-`ref` pixels per tile
+  return x * f < view.x1 && (x + 1) * f > view.x0 && y * f < view.y1 && (y + 1) * f > view.y0;
+}
+
+/** The area (in pixels of its own level) covered by the inclusive tile range x0..x1, y0..y1 of a viewport hint. */
+export function viewportArea(v: Area, tileSize = TILE_SIZE): Area {
+  return { x0: v.x0 * tileSize, y0: v.y0 * tileSize, x1: (v.x1 + 1) * tileSize, y1: (v.y1 + 1) * tileSize };
+}

@@ -4,6 +4,7 @@
 // pixel off centre, which shows as a shift against the SR layer in the split view.
 import { CATMULL_ROM, upsample } from '../../models/eval/resample';
 import { normalise } from '../../models/io/normalisation';
+import { clippedWindow, cropRect } from '../../models/tiling';
 import type { ServedImage } from '../images/served-image';
 import { tileRect } from '../protocol';
 import type { FloatTile } from './float-tile';
@@ -27,15 +28,10 @@ export async function bicubicTile(img: ServedImage, level: number, x: number, y:
   if (!rect || level <= p.nativeLevel) throw new RangeError(`no bicubic tile ${level}/${x}/${y}`);
   const s = 2 ** (level - p.nativeLevel);
   // LR core of the tile (exact: tile edges are multiples of s above native), then the window around it.
-  const cx = rect.x / s, cy = rect.y / s, cw = rect.w / s, ch = rect.h / s;
-  const wx = Math.max(0, cx - HALO), wy = Math.max(0, cy - HALO);
-  const ww = Math.min(img.width, cx + cw + HALO) - wx;
-  const wh = Math.min(img.height, cy + ch + HALO) - wy;
-  const v = normalise(await img.source.readRegion(wx, wy, ww, wh), img.percentiles.low, img.percentiles.high);
-  const up = upsample(v, ww, wh, s, CATMULL_ROM, 'float32');
-  const W = ww * s;
-  const data = new Float32Array(rect.w * rect.h);
-  const left = (cx - wx) * s, top = (cy - wy) * s;
-  for (let r = 0; r < rect.h; r++) data.set(up.subarray((top + r) * W + left, (top + r) * W + left + rect.w), r * rect.w);
+  const core = { x: rect.x / s, y: rect.y / s, w: rect.w / s, h: rect.h / s };
+  const win = clippedWindow(core, HALO, img.width, img.height);
+  const v = normalise(await img.source.readRegion(win.x, win.y, win.w, win.h), img.percentiles.low, img.percentiles.high);
+  const up = upsample(v, win.w, win.h, s, CATMULL_ROM, 'float32');
+  const data = cropRect(up, win.w * s, { x: (core.x - win.x) * s, y: (core.y - win.y) * s, w: rect.w, h: rect.h });
   return { width: rect.w, height: rect.h, data };
 }

@@ -3,10 +3,11 @@
 // so a block's tiles are identical bytes whichever process computed them.
 import type { SuperResBackend } from '../../models';
 import { normalise } from '../../models/io/normalisation';
+import { cropRect, pieceRect } from '../../models/tiling';
 import type { Block, ServedImage } from '../images/served-image';
 import { tileRect, type Layer } from '../protocol';
 import { BICUBIC_KEY } from './bicubic-tiles';
-import { crop, type FloatTile } from './float-tile';
+import type { FloatTile } from './float-tile';
 import { addressKey, type TileCache, type TileAddress } from './tile-cache';
 
 export interface BlockJob {
@@ -21,20 +22,11 @@ export interface BlockJob {
  *  the whole tile, or the piece inside the core (pieceRect) when the tile spans several blocks. */
 export type BlockResult = Map<string, FloatTile>;
 
-export interface Rect { x: number; y: number; w: number; h: number }
-
 /** What a block run counts (server stats or a worker's own counters). */
 export interface InferenceCounters {
   engineCalls: number;
   blocksInferred: number;
   tilesComputed: number;
-}
-
-/** The part of tile rectangle `r` (output pixels) inside an LR block core at scale s, relative to the tile. */
-export function pieceRect(r: Rect, core: Rect, s: number): Rect {
-  const x0 = Math.max(r.x, core.x * s), x1 = Math.min(r.x + r.w, (core.x + core.w) * s);
-  const y0 = Math.max(r.y, core.y * s), y1 = Math.min(r.y + r.h, (core.y + core.h) * s);
-  return { x: x0 - r.x, y: y0 - r.y, w: x1 - x0, h: y1 - y0 };
 }
 
 /** Where a tile is cached: source levels have no model, bicubic tiles their own key, model levels the model's hash. */
@@ -88,7 +80,7 @@ export async function inferBlocks(jobs: BlockJob[], engine: SuperResBackend, cac
           const r = tileRect(p, level, tx, ty)!;
           const at = pieceRect(r, b.core, s);
           // Output pixel (X, Y) of the image is (X - window.x * s, Y - window.y * s) of this window's output.
-          const t = { width: at.w, height: at.h, data: crop(lv.data, lv.width, base, r.x + at.x - b.window.x * s, r.y + at.y - b.window.y * s, at.w, at.h) };
+          const t = { width: at.w, height: at.h, data: cropRect(lv.data, lv.width, { x: r.x + at.x - b.window.x * s, y: r.y + at.y - b.window.y * s, w: at.w, h: at.h }, base) };
           const whole = at.w === r.w && at.h === r.h;
           const addr = tileAddress(j.img, modelSha, 'sr', level, tx, ty);
           out.set(addressKey(addr), t);

@@ -11,13 +11,3 @@ export interface EncodedTile {
   height: number;
   payload: Uint8Array;
 }
-
-/** Copies a w x h rectangle at (x, y) out of a row-major image `srcW` wide, at item offset `base`. */
-export function crop(src: Float32Array, srcW: number, base: number, x: number, y: number, w: number, h: number): Float32Array {
-  const out = new Float32Array(w * h);
-  for (let r = 0; r < h; r++) {
-    const from = base + (y + r) * srcW + x;
-    out.set(src.subarray(from, from + w), r * w);
-  }
-  return out;
-}

@@ -3,10 +3,11 @@
 // exists). Up to MAX_DIRECT_FACTOR the region is read at once (<= 2048^2 pixels); beyond, a tile is the 2x2
 // average of its four children, so memory stays bounded for any image size (children are cached).
 import { normalise } from '../../models/io/normalisation';
+import { copyRect } from '../../models/tiling';
 import type { ServedImage } from '../images/served-image';
+import { Limiter } from '../limiter';
 import { tileRect } from '../protocol';
 import type { FloatTile } from './float-tile';
-import { Semaphore } from './semaphore';
 
 export const MAX_DIRECT_FACTOR = 8;
 
@@ -14,7 +15,7 @@ export const MAX_DIRECT_FACTOR = 8;
 export type TileGetter = (level: number, x: number, y: number) => Promise<FloatTile>;
 
 /** Direct reads of up to (256 * MAX_DIRECT_FACTOR)^2 pixels run at most this many at a time, server-wide. */
-const reads = new Semaphore(2);
+const reads = new Limiter(2);
 
 export async function sourceTile(img: ServedImage, level: number, x: number, y: number, child: TileGetter): Promise<FloatTile> {
   const p = img.pyramid;
@@ -44,10 +45,7 @@ export async function sourceTile(img: ServedImage, level: number, x: number, y: 
   const mh = Math.min(2 * p.tileSize, next.height - 2 * y * p.tileSize);
   const mosaic = new Float32Array(mw * mh);
   for (const k of kids) {
-    if (!k) continue;
-    for (let r = 0; r < k.t.height; r++) {
-      mosaic.set(k.t.data.subarray(r * k.t.width, (r + 1) * k.t.width), (k.dy * p.tileSize + r) * mw + k.dx * p.tileSize);
-    }
+    if (k) copyRect(k.t.data, k.t.width, { x: 0, y: 0, w: k.t.width, h: k.t.height }, { data: mosaic, width: mw, x: k.dx * p.tileSize, y: k.dy * p.tileSize });
   }
   return { width: rect.w, height: rect.h, data: boxReduce(mosaic, mw, mh, 2) };
 }

@@ -5,13 +5,14 @@
 // the serving size: its region of the serving grid is "split", and every later tile there is stitched from
 // those smaller blocks, so no pixel is computed twice. Any mix of sizes gives the same pixels (models/tiling.ts).
 import type { SuperResBackend } from '../../models';
+import { copyRect, pieceRect, type Rect } from '../../models/tiling';
 import { ServerError } from '../errors';
 import type { ServedImage } from '../images/served-image';
 import { tileRect, type Encoding, type Layer } from '../protocol';
 import type { ServerStats } from '../stats';
 import { bicubicTile } from './bicubic-tiles';
 import { encodeTile } from './encode';
-import { inferBlocks, pieceAddress, pieceRect, tileAddress, type BlockJob, type BlockResult, type Rect } from './block-inference';
+import { inferBlocks, pieceAddress, tileAddress, type BlockJob, type BlockResult } from './block-inference';
 import type { EncodedTile, FloatTile } from './float-tile';
 import { InferenceQueue, type Waiter } from './inference-queue';
 import { SingleFlight } from './single-flight';
@@ -154,7 +155,7 @@ export class TileService {
     }));
     const data = new Float32Array(r.w * r.h);
     for (const { at, t } of pieces) {
-      for (let row = 0; row < at.h; row++) data.set(t.data.subarray(row * at.w, (row + 1) * at.w), (at.y + row) * r.w + at.x);
+      copyRect(t.data, at.w, { x: 0, y: 0, w: at.w, h: at.h }, { data, width: r.w, x: at.x, y: at.y });
     }
     const tile = { width: r.w, height: r.h, data };
     await this.opts.cache.putFloat(addr, tile);

@@ -3,7 +3,7 @@
 // gets a frame; every other outcome is a tile frame or an error naming the request id.
 import type { ServerContext } from '../context';
 import { ServerError, toWireError } from '../errors';
-import { TILE_SIZE, type TileRequest } from '../protocol';
+import { tileInView, viewportArea, type TileRequest } from '../protocol';
 import type { Waiter } from '../tiles/inference-queue';
 import type { Connection } from './connection';
 
@@ -82,7 +82,7 @@ export function registerTileHandlers(ctx: ServerContext): { cancelImage: (conn: 
     const drop: number[] = [];
     for (const [id, p] of pending(conn)) {
       if (p.req.imageId !== msg.imageId) continue;
-      if (intersects(p.req, msg)) p.waiter.visible = true;
+      if (tileInView(p.req.level, p.req.x, p.req.y, viewportArea(msg), msg.level)) p.waiter.visible = true;
       else drop.push(id);
     }
     const ids = cancel(conn, drop, 'viewport');
@@ -107,18 +107,6 @@ export function registerTileHandlers(ctx: ServerContext): { cancelImage: (conn: 
       if (ids.length > 0) conn.send({ type: 'cancelled', ids, reason: 'closed' });
     },
   };
-}
-
-/** Whether a tile request overlaps the viewport's tile rectangle (compared at the finer of the two levels). */
-function intersects(t: TileRequest, v: { level: number; x0: number; y0: number; x1: number; y1: number }): boolean {
-  const L = Math.max(t.level, v.level);
-  const ft = 2 ** (L - t.level);
-  const fv = 2 ** (L - v.level);
-  const tx0 = t.x * TILE_SIZE * ft, tx1 = (t.x + 1) * TILE_SIZE * ft;
-  const ty0 = t.y * TILE_SIZE * ft, ty1 = (t.y + 1) * TILE_SIZE * ft;
-  const vx0 = v.x0 * TILE_SIZE * fv, vx1 = (v.x1 + 1) * TILE_SIZE * fv;
-  const vy0 = v.y0 * TILE_SIZE * fv, vy1 = (v.y1 + 1) * TILE_SIZE * fv;
-  return tx0 < vx1 && vx0 < tx1 && ty0 < vy1 && vy0 < ty1;
 }
 
 /** Rejects as soon as `signal` aborts, even if the work itself (a source read, an encode) goes on. */

@@ -1,11 +1,11 @@
 // The wire protocol module on its own: binary frame round trip and refusals, message validation codes,
-// and the deep-zoom level numbering.
+// the deep-zoom level numbering, and the tile-in-view test server and viewer share.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  decodeFrame, encodeChunk, encodeFrame, FLAG_LAST, FRAME_HEADER_BYTES, MessageError, parseClientMessage, pyramidOf, tileRect,
-  type FrameHeader,
+  decodeFrame, encodeChunk, encodeFrame, FLAG_LAST, FRAME_HEADER_BYTES, MessageError, parseClientMessage, pyramidOf, tileInView, tileRect,
+  viewportArea, type FrameHeader,
 } from '../../server/protocol';
 
 test('a tile frame round-trips with its header fields', () => {
@@ -64,4 +64,25 @@ test('deep-zoom levels: DZI numbering, native level = ceil(log2(max side)), mode
   assert.equal(tileRect(p, 10, 4, 0), undefined);
   assert.equal(tileRect(p, 14, 0, 0), undefined);
   assert.equal(pyramidOf(1, 1, 2).nativeLevel, 0);
+});
+
+test('tile in view: the same answer at any reference level; touching edges are out', () => {
+  // A viewport hint of tiles 2..3 x 1..1 at level 10 covers pixels [512, 1024) x [256, 512) of level 10.
+  const v = viewportArea({ x0: 2, y0: 1, x1: 3, y1: 1 });
+  assert.deepEqual(v, { x0: 512, y0: 256, x1: 1024, y1: 512 });
+  assert.equal(tileInView(10, 2, 1, v, 10), true);
+  assert.equal(tileInView(10, 1, 1, v, 10), false); // ends at x = 512: touches only
+  assert.equal(tileInView(10, 4, 1, v, 10), false);
+  assert.equal(tileInView(10, 2, 2, v, 10), false);
+  // Finer tiles: level 11 tile 7 spans [896, 1024) of level 10 pixels; tile 8 starts at 1024.
+  assert.equal(tileInView(11, 7, 2, v, 10), true);
+  assert.equal(tileInView(11, 8, 2, v, 10), false);
+  // Coarser: level 9 tile 1 spans [512, 1024) at level 10; tile 0 does not reach it.
+  assert.equal(tileInView(9, 1, 0, v, 10), true);
+  assert.equal(tileInView(9, 0, 0, v, 10), false);
+  // Scaling the view and its reference level together changes nothing (the viewer uses the native level).
+  const half = { x0: v.x0 / 2, y0: v.y0 / 2, x1: v.x1 / 2, y1: v.y1 / 2 };
+  for (const [l, x, y] of [[10, 2, 1], [10, 1, 1], [11, 7, 2], [11, 8, 2], [9, 1, 0], [9, 0, 0], [12, 15, 4]] as const) {
+    assert.equal(tileInView(l, x, y, half, 9), tileInView(l, x, y, v, 10), `${l}/${x}/${y}`);
+  }
 });

@@ -4,7 +4,7 @@
 // each TiledImage's opacity and clip, and tells the server which queued tiles are no longer in view.
 import OpenSeadragon from 'openseadragon';
 
-import type { ImageInfo } from '../../server/protocol';
+import { tileInView, type Area, type ImageInfo } from '../../server/protocol';
 import type { LayerState, TileLayerSpec } from '../../plugin/api';
 import { RawTileRenderer } from './raw-tiles';
 import type { ViewerSocket } from './socket';
@@ -147,7 +147,7 @@ export class LayerStack {
   }
 
   /** The visible part of the image in native pixels, widened by a margin. */
-  visibleNativeRect(marginTiles = VIEW_MARGIN_TILES): { x0: number; y0: number; x1: number; y1: number } | undefined {
+  visibleNativeRect(marginTiles = VIEW_MARGIN_TILES): Area | undefined {
     const item = this.item('original');
     const img = this.#image;
     if (!item || !img) return undefined;
@@ -162,8 +162,7 @@ export class LayerStack {
     const v = this.visibleNativeRect();
     if (!img || !v) return false;
     if (level > this.targetLevel()) return false;
-    const f = 2 ** (img.nativeLevel - level) * img.tileSize; // native pixels per tile
-    return x * f < v.x1 && (x + 1) * f > v.x0 && y * f < v.y1 && (y + 1) * f > v.y0;
+    return tileInView(level, x, y, v, img.nativeLevel, img.tileSize);
   }
 
   /** Viewport hint (the server drops queued tiles outside it) and cancels for tiles finer than needed. */
