@@ -12,7 +12,8 @@ export { haloFor, planTiles, receptiveRadius, type Rect, type TilePlan } from '.
 export { superResolve, type RegionReader, type OutputBand } from './pipeline/super-resolve';
 export { runSr, NORMALISATION_PERCENTILES, type RunSrOptions } from './pipeline/run-sr';
 export { ImageSource } from './io/image-source';
-export { TiffWriter, writeImage } from './io/tiff-writer';
+export { TiffWriter } from './io/tiff-writer';
+export { writeImage } from './io/write-image';
 export { imagePercentiles } from './io/percentiles';
 export { makeSample } from './sample/sample';
 export { writeSampleFile } from './sample/sample-file';

@@ -1,5 +1,5 @@
-// Streaming writer of single-channel, uncompressed TIFF/BigTIFF with ImageJ calibration metadata, and
-// writeImage(), which writes a whole in-memory image as TIFF or PNG.
+// Streaming writer of single-channel, uncompressed TIFF/BigTIFF with ImageJ calibration metadata (a whole
+// in-memory image: write-image.ts).
 // Hand-written because nothing installed fits: sharp cannot write float32 TIFF nor an ImageJ description and
 // needs the whole image as one buffer; geotiff's writeArrayBuffer (and utif etc.) also build the whole file in
 // memory; and an 8x super-resolved output has 64x the input's pixels (a 20k x 20k input -> 25 GB float32).
@@ -7,9 +7,6 @@
 // point at it; finish() renames onto `path`, so a crash or abort() never leaves a half-written output.
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { extname } from 'node:path';
-
-import sharp from 'sharp';
 
 import { ImageError, ioError } from './errors';
 import { encodeIfd, toRational, type IfdEntry } from './tiff-ifd';
@@ -228,46 +225,5 @@ export class TiffWriter<D extends PixelDtype = PixelDtype> {
       await this.abort();
       throw err;
     }
-  }
-}
-
-/** A whole single-channel image in memory. */
-export interface ImageData<D extends PixelDtype = PixelDtype> {
-  width: number;
-  height: number;
-  dtype: D;
-  data: DtypeArray[D];
-}
-
-/**
- * Writes a whole image by extension: .tif/.tiff -> TiffWriter (any dtype, ImageJ calibration);
- * .png -> sharp, 8 or 16-bit (pHYs from pixelSize when in µm). Atomic: written to `<path>.partial`, renamed.
- * @throws ImageError SR_ERR_OUTPUT_FORMAT (other extension, float32 to PNG), SR_ERR_IO, SR_ERR_REGION (size).
- */
-export async function writeImage(path: string, img: ImageData, opts: { pixelSize?: PixelSize; description?: string } = {}): Promise<void> {
-  const ext = extname(path).toLowerCase();
-  const { width, height, dtype, data } = img;
-  if (data.length !== width * height) {
-    throw new ImageError('SR_ERR_REGION', `cannot write ${path}: ${data.length} samples for ${width}x${height}`, { path });
-  }
-  if (ext === '.tif' || ext === '.tiff') {
-    const w = await TiffWriter.create(path, { width, height, dtype, ...opts });
-    const chunk = Math.max(1, Math.floor((64 << 20) / (width * DTYPE_BYTES[dtype]))); // 64 MB writes
-    for (let y = 0; y < height; y += chunk) await w.writeRows(data.subarray(y * width, Math.min(height, y + chunk) * width));
-    await w.finish();
-    return;
-  }
-  if (ext !== '.png') throw new ImageError('SR_ERR_OUTPUT_FORMAT', `cannot write ${path}: unsupported extension '${ext}' (use .tif, .tiff or .png)`, { path });
-  if (dtype === 'float32') throw new ImageError('SR_ERR_OUTPUT_FORMAT', `cannot write ${path}: PNG cannot hold float32 samples (write .tif)`, { path });
-  let png = sharp(data, { raw: { width, height, channels: 1 } }).toColourspace(dtype === 'uint16' ? 'grey16' : 'b-w');
-  const ps = opts.pixelSize;
-  if (ps && ps.unit === 'µm' && ps.x > 0) png = png.withDensity(25400 / ps.x); // pHYs, square only; withMetadata would colour-manage (lossy)
-  const partial = `${path}.partial`;
-  try {
-    await png.png().toFile(partial);
-    await rename(partial, path);
-  } catch (err) {
-    await rm(partial, { force: true }).catch(() => undefined);
-    throw ioError(path, 'write', err);
   }
 }

@@ -1,6 +1,6 @@
 // Writes the synthetic sample to a file (TIFF or PNG) with its pixel size: one place for `phasesr sample`
 // and `phasesr start`.
-import { writeImage } from '../io/tiff-writer';
+import { writeImage } from '../io/write-image';
 import { makeSample, type SampleImage } from './sample';
 
 export async function writeSampleFile(path: string, opts: { width: number; height: number; seed?: number }): Promise<SampleImage> {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
-import { writeImage } from '../../models/io/tiff-writer';
+import { writeImage } from '../../models/io/write-image';
 import { loadModel } from '../../models/weights-file';
 import { phasesr } from '../helpers/cli';
 import { synthImage } from '../helpers/image';

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 
 import { ImageSource } from '../../models/io/image-source';
-import { writeImage } from '../../models/io/tiff-writer';
+import { writeImage } from '../../models/io/write-image';
 import { tempDir } from '../helpers/shared';
 import {
   goTo, greyStd, inApp, meanAbsDiff, meanGrey, sleep, startViewer, viewPixels, waitApp, waitLayerLoaded, type ViewerHarness,

@@ -1,30 +1,21 @@
 // The layers of the image on display, as OpenSeadragon TiledImages stacked in one viewer (so pan and zoom
 // are shared): the original (source pyramid, upscaled nearest or smooth past native) and the tile layers
 // plugins add (SR, bicubic). It turns layer state (visibility, opacity, compare pair, placeholders) into
-// each TiledImage's opacity and clip, and tells the server which queued tiles are no longer in view.
+// each TiledImage's opacity and clip. What the view needs from the server (viewport hints): viewport-hints.ts.
 import OpenSeadragon from 'openseadragon';
 
-import { tileInView, type Area, type ImageInfo } from '../../server/protocol';
+import type { ImageInfo } from '../../server/protocol';
 import type { LayerState, TileLayerSpec } from '../../plugin/api';
 import { RawTileRenderer } from './raw-tiles';
 import type { ViewerSocket } from './socket';
 import { createWsTileSource } from './tile-source';
+import { ViewportHints } from './viewport-hints';
 
 interface LayerEntry {
   state: LayerState;
   placeholder?: string;
   item?: OpenSeadragon.TiledImage;
 }
-
-/**
- * OpenSeadragon's minPixelRatio: a level is drawn once its pixels cover this many screen pixels. 0.7 (not
- * its default 0.5) so that at native zoom the native tiles are drawn and model tiles start at ×1.4, and at
- * ×4 the ×4 tiles are fetched rather than four times as many ×8 ones.
- */
-export const MIN_PIXEL_RATIO = 0.7;
-
-/** Tiles kept when the view moves: this many tile widths around the visible area. */
-const VIEW_MARGIN_TILES = 0.5;
 
 export class LayerStack {
   readonly #layers: LayerEntry[] = [];
@@ -37,20 +28,15 @@ export class LayerStack {
   readonly #listeners: (() => void)[] = [];
   /** Draws every layer's raw tiles through the display mapping (the display panel sets it). */
   readonly renderer = new RawTileRenderer();
+  /** Zoom, visible area, wanted tiles and the server's viewport hints. */
+  readonly view: ViewportHints;
 
   constructor(readonly viewer: OpenSeadragon.Viewer, readonly socket: ViewerSocket) {
     const onMove = (): void => this.#applyClips();
     viewer.addHandler('animation', onMove);
     viewer.addHandler('viewport-change', onMove);
     viewer.addHandler('resize', onMove);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const hint = (): void => {
-      if (timer) return;
-      timer = setTimeout(() => { timer = undefined; this.sendViewportHint(); }, 150);
-    };
-    viewer.addHandler('animation', hint);
-    viewer.addHandler('viewport-change', hint);
-    viewer.addHandler('animation-finish', () => this.sendViewportHint());
+    this.view = new ViewportHints(viewer, socket, this);
   }
 
   get image(): ImageInfo | undefined {
@@ -129,75 +115,13 @@ export class LayerStack {
     return this.#layers.find((l) => l.state.id === id)?.item;
   }
 
-  /** Screen pixels per native pixel at the current zoom. */
-  nativeZoom(current = true): number {
-    const item = this.item('original');
-    if (!item) return 1;
-    return item.viewportToImageZoom(this.viewer.viewport.getZoom(current));
-  }
-
-  /**
-   * The finest level OpenSeadragon draws now: the finest whose pixels cover at least MIN_PIXEL_RATIO screen
-   * pixels, i.e. level <= native + log2(zoom / MIN_PIXEL_RATIO) (rounded up a hair, never below its own).
-   */
-  targetLevel(): number {
-    const img = this.#image;
-    if (!img) return 0;
-    return Math.max(0, Math.min(img.maxLevel, Math.floor(img.nativeLevel + Math.log2(this.nativeZoom() / MIN_PIXEL_RATIO) + 1e-6)));
-  }
-
-  /** The visible part of the image in native pixels, widened by a margin. */
-  visibleNativeRect(marginTiles = VIEW_MARGIN_TILES): Area | undefined {
-    const item = this.item('original');
-    const img = this.#image;
-    if (!item || !img) return undefined;
-    const r = item.viewportToImageRectangle(this.viewer.viewport.getBounds(true));
-    const m = marginTiles * img.tileSize * 2 ** (img.nativeLevel - this.targetLevel()); // native px per tile
-    return { x0: r.x - m, y0: r.y - m, x1: r.x + r.width + m, y1: r.y + r.height + m };
-  }
-
-  /** Whether the tile (level, x, y) is in view and not finer than needed now. */
-  wanted(level: number, x: number, y: number): boolean {
-    const img = this.#image;
-    const v = this.visibleNativeRect();
-    if (!img || !v) return false;
-    if (level > this.targetLevel()) return false;
-    return tileInView(level, x, y, v, img.nativeLevel, img.tileSize);
-  }
-
-  /** Viewport hint (the server drops queued tiles outside it) and cancels for tiles finer than needed. */
-  sendViewportHint(): void {
-    const img = this.#image;
-    const v = this.visibleNativeRect();
-    if (!img || !v) return;
-    const L = img.maxLevel;
-    const per = img.tileSize * 2 ** (img.nativeLevel - L);
-    const top = img.levels[L]!;
-    const clampX = (n: number): number => Math.min(top.columns - 1, Math.max(0, Math.floor(n)));
-    const clampY = (n: number): number => Math.min(top.rows - 1, Math.max(0, Math.floor(n)));
-    this.socket.viewport(img.imageId, L, clampX(v.x0 / per), clampY(v.y0 / per), clampX(v.x1 / per), clampY(v.y1 / per));
-    const finest = this.targetLevel();
-    const stale = this.socket.pendingTileIds.filter((id) => {
-      const t = this.socket.pendingTile(id);
-      return t !== undefined && (t.imageId !== img.imageId || t.level > finest);
-    });
-    this.socket.cancelTiles(stale);
-  }
-
-  /** Zooms to ×scale of native, keeping the centre. */
-  zoomToScale(scale: number): void {
-    const item = this.item('original');
-    if (!item) return;
-    this.viewer.viewport.zoomTo(item.imageToViewportZoom(scale));
-  }
-
   #add(state: LayerState, placeholder?: string): void {
     const img = this.#image!;
     const entry: LayerEntry = { state, ...(placeholder ? { placeholder } : {}) };
     this.#layers.push(entry);
     const maxLevel = img.nativeLevel + Math.round(Math.log2(state.maxScale));
     const tileSource = createWsTileSource({
-      image: img, layer: state.serverLayer, maxLevel, socket: this.socket, renderer: this.renderer, wanted: (l, x, y) => this.wanted(l, x, y),
+      image: img, layer: state.serverLayer, maxLevel, socket: this.socket, renderer: this.renderer, wanted: (l, x, y) => this.view.wanted(l, x, y),
     });
     this.viewer.addTiledImage({
       tileSource, x: 0, y: 0, width: 1, opacity: 0,

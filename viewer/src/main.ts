@@ -4,7 +4,8 @@ import OpenSeadragon from 'openseadragon';
 
 import type { ImageInfo } from '../../server/protocol';
 import type { PluginManifest } from '../../plugin/manifest-schema';
-import { LayerStack, MIN_PIXEL_RATIO } from './layer-stack';
+import { LayerStack } from './layer-stack';
+import { MIN_PIXEL_RATIO } from './viewport-hints';
 import type { App } from './app';
 import type { ViewerApi } from '../../plugin/api';
 import { loadPlugins, pluginConfig, type PluginRegistry } from './plugins';
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
       onLayersChanged: (fn) => stack.onChange(fn),
       setCompare: (pair) => stack.setCompare(pair),
       compare: () => stack.compare,
-      zoomToScale: (s) => stack.zoomToScale(s),
+      zoomToScale: (s) => stack.view.zoomToScale(s),
       setDisplayTransform: (id, fn) => display.setTransform(`${manifest.name}/${id}`, fn),
       runCommand: (id) => app.runCommand(id),
       notify,

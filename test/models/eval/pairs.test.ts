@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { boxDownsample, listEvalImages, loadEvalPair, loadEvalPairs, makeEvalPair } from '../../../models/eval/pairs';
-import { writeImage } from '../../../models/io/tiff-writer';
+import { writeImage } from '../../../models/io/write-image';
 import { tempDir } from '../../helpers/shared';
 
 const dir = tempDir();

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 
 import { ImageError } from '../../../models/io/errors';
 import { ImageSource, type ImageSourceOptions } from '../../../models/io/image-source';
-import { writeImage } from '../../../models/io/tiff-writer';
+import { writeImage } from '../../../models/io/write-image';
 import { buildTiff, bytesOf, tempDir } from './helpers';
 import { DATA } from '../../helpers/shared';
 

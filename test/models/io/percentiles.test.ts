@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ImageSource } from '../../../models/io/image-source';
 import { denormalise, normalise } from '../../../models/io/normalisation';
 import { imagePercentiles } from '../../../models/io/percentiles';
-import { writeImage } from '../../../models/io/tiff-writer';
+import { writeImage } from '../../../models/io/write-image';
 import type { PixelArray, PixelDtype } from '../../../models/io/types';
 import { tempDir } from './helpers';
 

@@ -11,7 +11,8 @@ import { decode } from 'tiff';
 import { ImageError } from '../../../models/io/errors';
 import { pixelSizeFromPng, pixelSizeFromTiffPage } from '../../../models/io/metadata';
 import { readTiffInfo } from '../../../models/io/tiff-tags';
-import { TiffWriter, writeImage } from '../../../models/io/tiff-writer';
+import { TiffWriter } from '../../../models/io/tiff-writer';
+import { writeImage } from '../../../models/io/write-image';
 import type { DtypeArray, PixelDtype } from '../../../models/io/types';
 import { tempDir } from './helpers';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { PRESETS } from '../../../models/config';
-import { writeImage } from '../../../models/io/tiff-writer';
+import { writeImage } from '../../../models/io/write-image';
 import { discriminatorParams, generatorParams, initWeights } from '../../../models/params';
 import { averageGrads } from '../../../models/train/adam';
 import type { EpochRecord } from '../../../models/train/checkpoint';

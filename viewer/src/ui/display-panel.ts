@@ -89,7 +89,7 @@ export class DisplayPanel {
   }
 
   #samples(img: ImageInfo): Float32Array {
-    const view = this.stack.visibleNativeRect(0);
+    const view = this.stack.view.visibleNativeRect(0);
     if (!view) return new Float32Array(0);
     const saturated = img.dtype === 'uint16' ? 65535 : img.dtype === 'uint8' ? 255 : undefined;
     return viewSamples(this.stack.renderer.tiles(img.imageId), img, view, 200_000, saturated);

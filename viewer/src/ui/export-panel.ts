@@ -78,7 +78,7 @@ export function mountExportPanel(app: App): void {
   (document.getElementById('export-button') as HTMLButtonElement).onclick = async () => {
     const img = app.stack.image;
     if (!img) return void app.notify('open an image first');
-    const v = app.stack.visibleNativeRect(0)!;
+    const v = app.stack.view.visibleNativeRect(0)!;
     const region = regionSel.value === 'drawn' && drawn ? drawn : clampRegion({ x: v.x0, y: v.y0, w: v.x1 - v.x0, h: v.y1 - v.y0 }, img);
     if (region.w < 1 || region.h < 1) return void app.notify('the region is outside the image');
     if (region.w * region.h > MAX_REGION_PIXELS) return void app.notify(`region of ${region.w}×${region.h} px is too large to export from the viewer; use \`phasesr sr\` for whole images`);

@@ -7,7 +7,7 @@ export function mountInfoPanel(app: App): void {
   let shownFor = '';
   const render = (): void => {
     const img = app.stack.image;
-    const current = app.stack.targetLevel();
+    const current = app.stack.view.targetLevel();
     const key = `${img?.imageId}/${current}`;
     if (key === shownFor) return;
     shownFor = key;

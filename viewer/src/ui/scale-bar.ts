@@ -21,8 +21,8 @@ export function mountScaleBar(app: App): void {
       badge.textContent = '';
       return;
     }
-    const z = app.stack.nativeZoom(); // screen px per native px
-    const level = app.stack.targetLevel();
+    const z = app.stack.view.nativeZoom(); // screen px per native px
+    const level = app.stack.view.targetLevel();
     const made = level > img.nativeLevel;
     const sr = app.stack.layers().some((l) => l.serverLayer === 'sr' && l.kind === 'tiles' && l.visible);
     badge.textContent = `×${z >= 10 ? z.toFixed(1) : z.toPrecision(2)} of native · level ${level}/${img.maxLevel}${made ? ` · ×${2 ** (level - img.nativeLevel)} ${sr ? 'model-made' : 'upscaled'}` : ''}`;

@@ -1,0 +1,144 @@
+// The steps before a run's first training step: open the run (a new one from the seed or --init, or a
+// resumed checkpoint, with the schedule changes a resume may make), choose the worker count, and load the
+// training images and the validation pairs with their bicubic baselines.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ModelConfig } from '../config';
+import { CodedError } from '../error-codes';
+import { loadEvalPairs, type EvalPair } from '../eval/pairs';
+import { discriminatorParams, generatorParams, initWeights, Mulberry32 } from '../params';
+import { splitFiles } from '../splits/split';
+import { tfjsNativeInstalled } from '../tfjs/runtime';
+import { loadModel, type Provenance } from '../weights-file';
+import { Adam, PAPER_ADAM } from './adam';
+import { loadCheckpoint, type Checkpoint, type TrainerState } from './checkpoint';
+import { loadTrainImage, type TrainImage } from './data';
+import type { ParamValues } from './gradients';
+import { DEFAULT_RECIPE, runConfig, type InitFrom, type RunOptions, type TrainOptions } from './run-options';
+import { validateBicubic, type ValidationScore } from './validate';
+
+type Log = (line: string) => void;
+
+/**
+ * The run to train: the checkpoint in `o.out` (--resume), or a new run seeded from `o.seed` (and --init).
+ * A resume keeps the run's own options except --warmup and --schedule-steps, whose changes it records.
+ * @throws CodedError SR_ERR_USAGE (--resume with --init; a new run into a folder that holds one; a bad --init)
+ */
+export async function openRun(o: TrainOptions, log: Log): Promise<Checkpoint<RunOptions>> {
+  const adamOpts = { ...PAPER_ADAM, lr: o.lr };
+  if (o.resume && o.init) throw new CodedError('SR_ERR_USAGE', '--init starts a new run from a model; --resume continues a run: use one');
+  if (!o.resume) return newRun(o, adamOpts, log);
+  const c = await loadCheckpoint<RunOptions>(o.out, adamOpts);
+  // The run's own learning rate, not this command line's.
+  c.adamG.opts = c.adamD.opts = { ...PAPER_ADAM, lr: c.state.options.lr };
+  log(`resuming ${o.out} at step ${c.state.step} (epoch ${c.state.epoch})`);
+  const { state } = c;
+  const run = state.options;
+  if (o.warmup !== undefined && o.warmup !== run.warmup) {
+    log(`warm-up changed from ${run.warmup} to ${o.warmup} steps at step ${state.step}`);
+    (state.scheduleChanges ??= []).push({ step: state.step, warmup: { from: run.warmup, to: o.warmup } });
+    run.warmup = o.warmup;
+  }
+  if (o.scheduleSteps !== undefined && o.scheduleSteps !== run.scheduleSteps) {
+    log(`learning rate schedule length changed from ${run.scheduleSteps} to ${o.scheduleSteps} steps at step ${state.step}`);
+    (state.scheduleChanges ??= []).push({ step: state.step, scheduleSteps: { from: run.scheduleSteps ?? 0, to: o.scheduleSteps } });
+    run.scheduleSteps = o.scheduleSteps;
+  }
+  return c;
+}
+
+async function newRun(o: TrainOptions, adamOpts: typeof PAPER_ADAM, log: Log): Promise<Checkpoint<RunOptions>> {
+  if (await fs.access(path.join(o.out, 'checkpoint')).then(() => true, () => false)) {
+    throw new CodedError('SR_ERR_USAGE', `${o.out} already holds a training run: pass --resume to continue it, or choose another --out`);
+  }
+  const config = runConfig(o);
+  const init = initWeights([...generatorParams(config), ...discriminatorParams(config)], o.seed, config.leakySlope);
+  const params: ParamValues = Object.fromEntries([...init].map(([n, t]) => [n, t.data]));
+  const from = o.init ? await startFrom(o.init, config, params) : undefined;
+  if (from) log(`starting from ${from.dir} (${from.description})`);
+  const run: RunOptions = { preset: o.preset, scale: o.scale, loss: o.loss, dpf: o.dpf, alpha: o.alpha, warmup: o.warmup ?? 0, batch: o.batch, crop: o.crop, lr: o.lr, seed: o.seed, stepsPerEpoch: o.stepsPerEpoch, ...(from ? { init: from } : {}),
+    degrade: o.degrade ?? DEFAULT_RECIPE.degrade, ...(o.boxShare !== undefined ? { boxShare: o.boxShare } : {}), ...(o.wideShare ? { wideShare: o.wideShare } : {}), pixelL1: o.pixelL1 ?? DEFAULT_RECIPE.pixelL1, ema: o.ema ?? DEFAULT_RECIPE.ema,
+    schedule: o.schedule ?? DEFAULT_RECIPE.schedule, scheduleSteps: o.scheduleSteps ?? o.steps, lrWarmup: o.lrWarmup ?? DEFAULT_RECIPE.lrWarmup,
+  };
+  const state: TrainerState<RunOptions> = { formatVersion: 1, options: run, step: 0, epoch: 0, rng: new Mulberry32(o.seed).state, adamG: 0, adamD: 0, best: null, history: [], wallSec: 0 };
+  return { config, params, adamG: new Adam(adamOpts), adamD: new Adam(adamOpts), state };
+}
+
+/** The lineage as the provenance keeps it: where the model was on this machine does not travel with it. */
+export function withoutDir({ dir: _dir, ...initFrom }: InitFrom): NonNullable<Provenance['initFrom']> {
+  return initFrom;
+}
+
+/**
+ * Overwrites the seeded `params` with a model's tensors (--init). The generator must be there with the
+ * run's architecture; the discriminator is taken when present (a training run's model holds it), else it
+ * keeps its seeded initialisation.
+ */
+async function startFrom(dir: string, config: ModelConfig, params: ParamValues): Promise<InitFrom> {
+  const m = await loadModel(dir);
+  const arch = (c: ModelConfig) => JSON.stringify({ ...c, name: '' });
+  const describe = (c: ModelConfig) => `${c.name}: widths ${c.widths.join('/')}, ${c.scale}x, DPF ${c.dpf ? 'on' : 'off'}`;
+  if (arch(m.config) !== arch(config)) {
+    throw new CodedError('SR_ERR_USAGE', `--init ${dir} is a different architecture (${describe(m.config)}) from this run's (${describe(config)})`);
+  }
+  for (const [name, t] of m.weights) {
+    const into = params[name];
+    if (!into) continue;
+    if (into.length !== t.data.length) throw new CodedError('SR_ERR_USAGE', `--init ${dir}: tensor ${name} has ${t.data.length} values, the run needs ${into.length}`);
+    into.set(t.data);
+  }
+  const p = m.provenance;
+  return { dir, sha256: m.sha256, description: p.description, steps: p.steps ?? 0, ...(p.command ? { command: p.command } : {}) };
+}
+
+/**
+ * wasm runs one thread per process, so the batch is split over worker threads (one per core that divides
+ * the batch); native tfjs is multi-threaded already and keeps one.
+ */
+export function defaultWorkers(batch: number, prefer: 'best' | 'wasm' | 'cpu'): number {
+  if (prefer === 'best' && (tfjsNativeInstalled('@tensorflow/tfjs-node-gpu') || tfjsNativeInstalled('@tensorflow/tfjs-node'))) return 1;
+  for (let k = Math.min(os.availableParallelism(), batch); k > 1; k--) if (batch % k === 0) return k;
+  return 1;
+}
+
+/** The images a run trains on and validates with. */
+export interface TrainingData {
+  images: TrainImage[];
+  /** The same images at twice the pixel pitch, and the share of crops taken from them (--wide-share). */
+  wide?: { images: TrainImage[]; share: number };
+  /** Validation pairs, box condition (empty without --val or a split). */
+  pairs: EvalPair[];
+  /** The same images under the blur-noise condition (8x runs only). */
+  pairsBN: EvalPair[];
+  /** The same images under the other-scope condition (8x runs only): recorded, it does not pick checkpoints. */
+  pairsOS: EvalPair[];
+  bicubic?: ValidationScore;
+  bicubicBN?: ValidationScore;
+  bicubicOS?: ValidationScore;
+}
+
+/** @throws CodedError SR_ERR_USAGE when an image is smaller than the crop */
+export async function loadTrainingData(o: TrainOptions, run: RunOptions, files: string[], log: Log): Promise<TrainingData> {
+  log(`loading ${files.length} training images from ${o.data}`);
+  const images: TrainImage[] = [];
+  for (const f of files) images.push(await loadTrainImage(f, run.scale));
+  const wide = run.wideShare ? { images: [] as TrainImage[], share: run.wideShare } : undefined;
+  if (wide) for (const f of files) wide.images.push(await loadTrainImage(f, run.scale, true));
+  const small = images.filter((im) => im.width < run.crop || im.height < run.crop);
+  if (small.length) throw new CodedError('SR_ERR_USAGE', `${small.map((i) => i.name).join(', ')} smaller than the ${run.crop}px crop`);
+  const valFiles = o.val ?? (o.split ? await splitFiles(o.split, o.data, 'val') : undefined);
+  const pairs = valFiles ? await loadEvalPairs(valFiles, run.scale) : [];
+  // The second condition (blur + centre sampling + noise) checks robustness every epoch; the best
+  // checkpoint is the one with the largest mean gain over bicubic across both conditions.
+  const pairsBN = valFiles && run.scale === 8 ? await loadEvalPairs(valFiles, run.scale, 'blur-noise') : [];
+  const pairsOS = valFiles && run.scale === 8 ? await loadEvalPairs(valFiles, run.scale, 'other-scope') : [];
+  const bicubic = pairs.length ? await validateBicubic(pairs) : undefined;
+  const bicubicBN = pairsBN.length ? await validateBicubic(pairsBN) : undefined;
+  const bicubicOS = pairsOS.length ? await validateBicubic(pairsOS) : undefined;
+  if (bicubic) log(`validation: ${pairs.length} images from ${typeof valFiles === 'string' ? valFiles : 'the split\'s val set'}; bicubic PSNR ${bicubic.psnr.toFixed(2)} dB, SSIM ${bicubic.ssim.toFixed(4)}${bicubicBN ? `; blur-noise: bicubic ${bicubicBN.psnr.toFixed(2)} dB, SSIM ${bicubicBN.ssim.toFixed(4)}` : ''}`);
+  return {
+    images, ...(wide ? { wide } : {}), pairs, pairsBN, pairsOS,
+    ...(bicubic ? { bicubic } : {}), ...(bicubicBN ? { bicubicBN } : {}), ...(bicubicOS ? { bicubicOS } : {}),
+  };
+}
