@@ -71,7 +71,10 @@ for (const spec of ['lite', 'body']) {
   const ya = a.at(-1)!.data;
   const yb = b.at(-1)!.data;
   let maxD = 0, se = 0;
-  for (let i = 0; i < ya.length; i++) (maxD = Math.max(maxD, Math.abs(ya[i]! - yb[i]!))), (se += (ya[i]! - yb[i]!) ** 2);
+  for (let i = 0; i < ya.length; i++) {
+    maxD = Math.max(maxD, Math.abs(ya[i]! - yb[i]!));
+    se += (ya[i]! - yb[i]!) ** 2;
+  }
   await call(engines.fp32, small);
   await call(engines.int8, small);
 

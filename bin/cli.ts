@@ -1,5 +1,5 @@
 // The command line: one `phasesr` program, one file per subcommand under bin/commands/.
-import { Command, CommanderError } from 'commander';
+import { Command, type CommanderError } from 'commander';
 import { infoCommand } from './commands/info';
 import { sampleCommand } from './commands/sample';
 import { serveCommand } from './commands/serve';

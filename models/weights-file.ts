@@ -83,7 +83,7 @@ export async function saveModel(dir: string, config: ModelConfig, weights: Weigh
   // Write the blob first and model.json last, each via rename, so a crash never leaves a model.json
   // that points at a half-written blob.
   await writeAtomic(path.join(dir, WEIGHTS_BIN), blob);
-  await writeAtomic(path.join(dir, MODEL_JSON), Buffer.from(JSON.stringify(json, null, 1) + '\n'));
+  await writeAtomic(path.join(dir, MODEL_JSON), Buffer.from(`${JSON.stringify(json, null, 1)}\n`));
   return sha256;
 }
 

@@ -158,6 +158,7 @@ export class PhasesrServer implements ServerContext {
   }
 
   get port(): number {
+    // biome-ignore lint/correctness/noUnsafeOptionalChaining: before listen() this throws a TypeError, as it always has
     return (this.#http?.address() as AddressInfo).port;
   }
 

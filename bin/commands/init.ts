@@ -17,7 +17,7 @@ export function initCommand(): Command {
       const config = PRESETS[o.preset](Number(o.scale) as 2 | 4 | 8);
       const weights = initWeights([...generatorParams(config), ...discriminatorParams(config)], o.seed, config.leakySlope);
       const description =
-        `initialisation only (seed ${o.seed})` + (config.skip === 'bilinear' ? ': the output equals a bilinear upsample' : '');
+        `initialisation only (seed ${o.seed})${config.skip === 'bilinear' ? ': the output equals a bilinear upsample' : ''}`;
       const sha = await saveModel(o.out, config, weights, {
         trained: false, description, created: new Date().toISOString(),
         command: `phasesr init --preset ${o.preset} --scale ${o.scale} --seed ${o.seed}`, steps: 0,

@@ -33,7 +33,7 @@ export function documentation(d: DocumentationInput): string {
   return `# phasesr \`${c.name}\` ${c.scale}x: phase contrast super-resolution
 
 The generator of the Cascaded Refinement GAN (Han & Yin, MICCAI 2018) as trained by phasesr: one grey phase
-contrast image in, super-resolved images out (${d.outputs.join(', ')}: the cascade's ${d.outputs.map((o) => o.slice(1) + 'x').join(', ')}
+contrast image in, super-resolved images out (${d.outputs.join(', ')}: the cascade's ${d.outputs.map((o) => `${o.slice(1)}x`).join(', ')}
 levels, all from one run). Weights: ONNX (\`weights.onnx\`). ${d.provenance.trained ? '' : '**These weights are not trained** (a random initialisation). '}Training: ${d.provenance.description}.
 
 ## Input and output

@@ -97,7 +97,7 @@ export class OrtBackend implements SuperResBackend {
     const result = await this.#session.run(feeds);
     return this.#outputs.map(({ name, scale }) => {
       const t = result[name];
-      if (!t || t.type !== 'float32') throw new Error(`ONNX model returned no float32 output ${name}`);
+      if (t?.type !== 'float32') throw new Error(`ONNX model returned no float32 output ${name}`);
       return { scale, height: height * scale, width: width * scale, data: t.data as Float32Array };
     });
   }

@@ -26,7 +26,7 @@ export function applyWebgpuWorkarounds(g: GraphBuilder): void {
 function channelsFirstResize(g: GraphBuilder, n: O.INodeProto, fresh: (w: string) => string): 'keep' | 'drop' {
   const scales = n.input?.[2] ? g.float(n.input[2]) : undefined;
   const s = scales?.data;
-  if (!s || s.length !== 4 || s[3] !== 1 || (s[1] === 1 && s[2] === 1)) return 'keep';
+  if (s?.length !== 4 || s[3] !== 1 || (s[1] === 1 && s[2] === 1)) return 'keep';
   const first = g.node('Transpose', [n.input![0]!], { perm: { ints: [0, 3, 1, 2] } }, fresh('nchw'));
   const nchwScales = g.init(fresh('scales'), [4], new Float32Array([1, 1, s[1]!, s[2]!]));
   const resized = g.node('Resize', [first, n.input![1] ?? '', nchwScales], {}, fresh('resize'));
@@ -37,7 +37,7 @@ function channelsFirstResize(g: GraphBuilder, n: O.INodeProto, fresh: (w: string
 
 function padConvChannels(g: GraphBuilder, n: O.INodeProto, fresh: (w: string) => string): void {
   const w = n.input?.[1] ? g.float(n.input[1]) : undefined;
-  if (!w || w.dims.length !== 4) return;
+  if (w?.dims.length !== 4) return;
   const [co, ci, kh, kw] = w.dims as [number, number, number, number];
   const group = n.attribute?.find((a) => a.name === 'group')?.i;
   if (kh * kw === 1 || ci % 3 !== 0 || ci % 4 === 0 || co % 4 !== 0 || (group !== undefined && Number(group) !== 1) || !ints(n, 'kernel_shape')) return;

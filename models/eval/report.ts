@@ -16,7 +16,9 @@ function table(level: LevelResult, metric: 'psnr' | 'ssim'): string[] {
   const fmt = metric === 'psnr' ? fmtPsnr : (v: number) => v.toFixed(4);
   const lines = [`| image | ${cols.join(' | ')} |`, `|---|${cols.map(() => '---:').join('|')}|`];
   const names = level.methods[0]?.images.map((s) => s.image) ?? [];
-  names.forEach((name, i) => lines.push(`| ${name} | ${level.methods.map((m) => fmt(m.images[i]![metric])).join(' | ')} |`));
+  names.forEach((name, i) => {
+    lines.push(`| ${name} | ${level.methods.map((m) => fmt(m.images[i]![metric])).join(' | ')} |`);
+  });
   lines.push(`| **mean** | ${level.methods.map((m) => `**${fmt(m.mean[metric])}**`).join(' | ')} |`);
   if (metric === 'psnr') lines.push(`| gain over bicubic (dB) | ${level.methods.map((m) => fmtGain(m.gainOverBicubicDb)).join(' | ')} |`);
   return lines;

@@ -1,6 +1,6 @@
 // sharp decode recipes per sample type and channel layout, and the conversion of colour to one grey channel.
 // Recipes matter: without an explicit colour space sharp converts raw output to 8-bit sRGB (ENGINE-NOTES).
-import sharp, { type Sharp, type OutputInfo } from 'sharp';
+import type { Sharp, OutputInfo } from 'sharp';
 
 import { ImageError } from './errors';
 import type { PixelDtype } from './types';

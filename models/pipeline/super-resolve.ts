@@ -65,10 +65,14 @@ export async function superResolve(
       const group = band.slice(i, i + batch);
       const ww = group[0]!.window.w;
       const input = new Float32Array(group.length * ww * wh);
-      group.forEach((p, b) => copyRect(rows, src.width, { x: p.window.x, y: 0, w: ww, h: wh }, { data: input, width: ww, x: 0, y: b * wh }));
+      group.forEach((p, b) => {
+        copyRect(rows, src.width, { x: p.window.x, y: 0, w: ww, h: wh }, { data: input, width: ww, x: 0, y: b * wh });
+      });
       const levelsOut = await backend.run(input, group.length, wh, ww);
       const lv = levelsOut[opts.level - 1]!;
-      group.forEach((p, b) => placeCore(p, lv.data, b, ww * s, wh * s, s, out, outW));
+      group.forEach((p, b) => {
+        placeCore(p, lv.data, b, ww * s, wh * s, s, out, outW);
+      });
       done += group.length;
       opts.onProgress?.(done, plans.length);
     }

@@ -88,7 +88,7 @@ export async function saveCheckpoint<O>(out: string, c: Checkpoint<O>, weights: 
     const ema = [...weights.keys()].filter((n) => n.startsWith('g.')).map((n) => c.ema![n]!);
     await fs.writeFile(path.join(tmp, EMA_BIN), Buffer.concat(ema.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))));
   }
-  await fs.writeFile(path.join(tmp, STATE_JSON), JSON.stringify({ ...c.state, adamG: c.adamG.t, adamD: c.adamD.t }, null, 1) + '\n');
+  await fs.writeFile(path.join(tmp, STATE_JSON), `${JSON.stringify({ ...c.state, adamG: c.adamG.t, adamD: c.adamD.t }, null, 1)}\n`);
   await fs.rm(old, { recursive: true, force: true });
   await fs.rename(dir, old).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
   await fs.rename(tmp, dir);

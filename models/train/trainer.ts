@@ -189,7 +189,7 @@ async function endEpoch(t: Training, tally: EpochTally, sps: number, adversarial
   record.wallSec = state.wallSec;
   state.history.push(record);
   await saveRunCheckpoint(t);
-  await fs.writeFile(path.join(o.out, 'history.json'), JSON.stringify(state.history, null, 1) + '\n');
+  await fs.writeFile(path.join(o.out, 'history.json'), `${JSON.stringify(state.history, null, 1)}\n`);
 }
 
 /** OUT/checkpoint/ as checkpoint.ts writes it (the format a resume reads). */

@@ -8,7 +8,7 @@
 //   c.close();
 import WebSocket from 'ws';
 
-import { PhasesrClientError, ProtocolSession, type ImageInfo, type ServerMessageOf, type TileRequestInput } from '../protocol';
+import { type PhasesrClientError, ProtocolSession, type ImageInfo, type ServerMessageOf, type TileRequestInput } from '../protocol';
 import { batchJob, regionJob, uploadImage, type BatchOptions, type BatchOutcome, type RegionExportOptions } from './batch';
 import { openSocket, type ConnectOptions } from './connect';
 import { tileOutcomes, type TileOutcome } from './tiles';

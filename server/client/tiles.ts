@@ -18,7 +18,9 @@ export function tileOutcomes(session: ProtocolSession, requests: TileRequestInpu
     queue.push(a.ok ? { ok: true, id, request, header: a.header, payload: a.payload } : { ok: false, id, request, code: a.code, message: a.message });
     wake?.();
   });
-  ids.forEach((id, i) => index.set(id, i));
+  ids.forEach((id, i) => {
+    index.set(id, i);
+  });
   onIds?.(ids);
   return (async function* () {
     try {

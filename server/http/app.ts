@@ -4,7 +4,7 @@ import cors from 'cors';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 
 import { ServerError, toWireError } from '../errors';
-import { RequestGuard, TOKEN_COOKIE } from './security';
+import { type RequestGuard, TOKEN_COOKIE } from './security';
 import { ZARR_PREFIX } from './zarr-routes';
 
 export interface AppOptions {

@@ -105,7 +105,6 @@ function cookie(header: string | undefined, name: string): string | undefined {
     try {
       return decodeURIComponent(v.join('='));
     } catch {
-      continue;
     }
   }
   return undefined;

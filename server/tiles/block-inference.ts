@@ -61,7 +61,9 @@ export async function inferBlocks(jobs: BlockJob[], engine: SuperResBackend, cac
   if (inputs.length === 0) return results;
   const { w: ww, h: wh } = inputs[0]!.b.window;
   const input = new Float32Array(inputs.length * ww * wh);
-  inputs.forEach((x, k) => input.set(x.data, k * ww * wh));
+  inputs.forEach((x, k) => {
+    input.set(x.data, k * ww * wh);
+  });
   const levels = await engine.run(input, inputs.length, wh, ww);
   counters.engineCalls++;
   counters.blocksInferred += inputs.length;

@@ -17,7 +17,7 @@ import type { EncodedTile, FloatTile } from './float-tile';
 import { InferenceQueue, type Waiter } from './inference-queue';
 import { SingleFlight } from './single-flight';
 import { sourceTile } from './source-tiles';
-import { addressKey, TileCache, type TileAddress } from './tile-cache';
+import { addressKey, type TileCache, type TileAddress } from './tile-cache';
 
 export interface TileServiceOptions {
   engine: SuperResBackend;

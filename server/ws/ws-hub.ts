@@ -9,7 +9,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { toWireError } from '../errors';
 import {
   closeCodeOf, WS_CLOSE,
-  decodeFrame, FLAG_LAST, MessageError, parseClientMessage, PROTOCOL_VERSION, SUBPROTOCOL, WS_PATH,
+  decodeFrame, FLAG_LAST, type MessageError, parseClientMessage, PROTOCOL_VERSION, SUBPROTOCOL, WS_PATH,
   type ClientMessage, type ClientMessageOf, type ClientMessageType, type ServerMessageOf,
 } from '../protocol';
 import type { RequestGuard } from '../http/security';

@@ -25,7 +25,8 @@ import { randomWeights } from '../../models/params';
 import { phasesr } from '../helpers/cli';
 import { SHARED, tempDir } from '../helpers/shared';
 
-type Rdf = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: an rdf.yaml is read as loose YAML; each test checks the fields it needs
+type Rdf = Record<string, any>;
 const dir = tempDir('phasesr-bioimageio-');
 const zipFile = path.join(dir, 'phasesr-lite.zip');
 let files: Record<string, Uint8Array>;

@@ -26,7 +26,9 @@ const cfg = PRESETS.body(8);
 // He-style initialisation, with the convs it starts at zero (each body block's last, each level's projection
 // to the image) made non-zero: otherwise the output would be the bilinear skip path alone.
 const weights = initWeights(generatorParams(cfg), 5, cfg.leakySlope);
-for (const [name, t] of weights) if (/^g\.body\d\.z\.w$|\.proj\.w$/.test(name)) t.data.forEach((_, i) => (t.data[i] = Math.sin(i * 0.7) * 0.05));
+for (const [name, t] of weights) if (/^g\.body\d\.z\.w$|\.proj\.w$/.test(name)) t.data.forEach((_, i) => {
+  t.data[i] = Math.sin(i * 0.7) * 0.05;
+});
 const sha = 'a'.repeat(64);
 const ranges = await measureRanges(cfg, weights, [
   { data: norm(image), height: H, width: W },

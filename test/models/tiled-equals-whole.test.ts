@@ -35,7 +35,10 @@ for (const cfg of [parseConfig({ ...PRESETS.lite(8), skip: 'bilinear' }), PRESET
       assert.ok(d <= 1e-5, `max abs diff ${d}`);
       // The output is not trivial: it varies across the image.
       let lo = Infinity, hi = -Infinity;
-      for (const v of whole) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+      for (const v of whole) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
       assert.ok(hi - lo > 0.1, `output range ${lo}..${hi}`);
     });
   }

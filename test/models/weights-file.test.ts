@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig, PRESETS } from '../../models/config';
 import { generatorParams, randomWeights } from '../../models/params';
-import { loadModel, ModelFileError, saveModel } from '../../models/weights-file';
+import { loadModel, type ModelFileError, saveModel } from '../../models/weights-file';
 import { tempDir } from '../helpers/shared';
 
 const cfg = parseConfig({ ...PRESETS.lite(2), widths: [4, 3] });

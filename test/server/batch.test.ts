@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { ImageSource, runSr, writeImage } from '../../models';
-import { PhasesrClient, PhasesrClientError, type BatchProgress } from '../../server/client/phasesr-client';
+import { PhasesrClient, type PhasesrClientError, type BatchProgress } from '../../server/client/phasesr-client';
 import { encodeChunk, type ServerMessage } from '../../server/protocol';
 import { synthImage } from '../helpers/image';
 import { tempDir } from '../helpers/shared';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { PhasesrClient, PhasesrClientError, toWsUrl } from '../../server/client/phasesr-client';
+import { PhasesrClient, type PhasesrClientError, toWsUrl } from '../../server/client/phasesr-client';
 import { startServer, testImage, type TestServer } from './helpers';
 
 let srv: TestServer;
@@ -39,7 +39,7 @@ test('openImage and requestTiles: frames equal the REST tiles; an out-of-range t
   ])) outcomes.push(t);
   const ok = outcomes.find((o) => o.ok);
   const bad = outcomes.find((o) => !o.ok);
-  assert.ok(ok && ok.ok && bad && !bad.ok);
+  assert.ok(ok?.ok && bad && !bad.ok);
   assert.equal(bad.code, 'SR_ERR_TILE_OUT_OF_RANGE');
   const rest = new Uint8Array(await (await fetch(`${srv.url}/api/v1/images/${img.imageId}/sr_files/${img.nativeLevel + 1}/1_0.png`)).arrayBuffer());
   assert.deepEqual(new Uint8Array(ok.payload), rest);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { ImageSource, runSr } from '../../models';
-import { PhasesrClient, PhasesrClientError } from '../../server/client/phasesr-client';
+import { PhasesrClient, type PhasesrClientError } from '../../server/client/phasesr-client';
 import { tempDir } from '../helpers/shared';
 import { startServer, testImage, tinyModelDir, type TestServer } from './helpers';
 

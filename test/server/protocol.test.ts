@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  decodeFrame, encodeChunk, encodeFrame, FLAG_LAST, FRAME_HEADER_BYTES, MessageError, parseClientMessage, pyramidOf, tileInView, tileRect,
+  decodeFrame, encodeChunk, encodeFrame, FLAG_LAST, FRAME_HEADER_BYTES, type MessageError, parseClientMessage, pyramidOf, tileInView, tileRect,
   viewportArea, type FrameHeader,
 } from '../../server/protocol';
 

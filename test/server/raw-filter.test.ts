@@ -9,10 +9,15 @@ import { encodeTile } from '../../server/tiles/encode';
 
 test('filterU16 / filterF32 round-trip exactly (row starts, wrap-around differences, NaN and infinities)', () => {
   const u = Uint16Array.from({ length: 7 * 5 }, (_, i) => (i * 40503) & 0xffff);
-  u[3] = 0, u[4] = 65535, u[7] = 65535, u[8] = 0;
+  u[3] = 0;
+  u[4] = 65535;
+  u[7] = 65535;
+  u[8] = 0;
   assert.deepEqual(unfilterU16(filterU16(u, 7), 7), u);
   const f = Float32Array.from({ length: 33 }, (_, i) => Math.sin(i) * 1e3);
-  f[2] = NaN, f[5] = Infinity, f[6] = -0;
+  f[2] = NaN;
+  f[5] = Infinity;
+  f[6] = -0;
   assert.deepEqual(new Uint8Array(unfilterF32(filterF32(f)).buffer), new Uint8Array(f.buffer));
 });
 

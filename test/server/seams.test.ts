@@ -149,7 +149,10 @@ async function checkSeams(client: TestClient, info: ImageInfo): Promise<void> {
     for (let i = 0; i < whole.length; i++) d = Math.max(d, Math.abs(whole[i]! - stitched[i]!)); // NaN (a gap) fails below
     assert.ok(d <= 1e-5, `level ${level} (${2 ** k}x): max abs diff ${d}`);
     let lo = Infinity, hi = -Infinity;
-    for (const v of whole) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+    for (const v of whole) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
     assert.ok(hi - lo > 0.1, 'the reference output is not flat');
   }
 }

@@ -123,7 +123,10 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export function meanGrey(a: { width: number; height: number; grey: Float32Array }, r = { x0: 0, y0: 0, x1: 1, y1: 1 }): number {
   let s = 0, n = 0;
   for (let y = Math.floor(r.y0 * a.height); y < Math.floor(r.y1 * a.height); y++) {
-    for (let x = Math.floor(r.x0 * a.width); x < Math.floor(r.x1 * a.width); x++) s += a.grey[y * a.width + x]!, n++;
+    for (let x = Math.floor(r.x0 * a.width); x < Math.floor(r.x1 * a.width); x++) {
+      s += a.grey[y * a.width + x]!;
+      n++;
+    }
   }
   return s / n;
 }

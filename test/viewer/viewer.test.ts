@@ -33,6 +33,7 @@ after(async () => {
 
 test('the page loads the sample with the SR plugin\'s layers and dock widget, and logs no errors', async () => {
   assert.equal(await h.page.title(), 'phasesr viewer');
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template literal evaluated in the page
   const layers = await inApp<string[]>(h.page, 'app.stack.layers().map((l) => `${l.id}:${l.plugin ?? "core"}`)');
   assert.deepEqual(layers, ['original:core', 'bicubic:phasesr-sr', 'sr:phasesr-sr']);
   assert.ok(await h.page.locator('section[data-plugin="phasesr-sr"] .sr-widget').isVisible(), 'the SR dock widget is shown');

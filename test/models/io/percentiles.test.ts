@@ -85,7 +85,7 @@ test('normalise / denormalise', () => {
 test('imagePercentiles: unsaturated percentiles leave out the dtype maximum (display limits of saturated images)', async () => {
   const w = 100, h = 100;
   const px = Float32Array.from({ length: w * h }, (_, i) => (i < 500 ? 65535 : 1000 + (i % 1000))); // 5 % saturated
-  const src = { width: w, height: h, dtype: 'uint16' as const, readRegion: async (x: number, y: number, rw: number, rh: number) => px.slice(y * w, (y + rh) * w) };
+  const src = { width: w, height: h, dtype: 'uint16' as const, readRegion: async (_x: number, y: number, _rw: number, rh: number) => px.slice(y * w, (y + rh) * w) };
   const p = await imagePercentiles(src);
   assert.equal(p.high, 65535);
   assert.ok(p.unsaturated.high >= 1990 && p.unsaturated.high <= 1999, `unsaturated 99.9th percentile ${p.unsaturated.high}`);
