@@ -21,7 +21,8 @@ export function mountIndex(app: Express, ctx: ServerContext): void {
     });
     res.type('html').send(`<!doctype html><meta charset="utf-8"><title>phasesr</title>
 <h1>phasesr tile server</h1>
-<p>Model: ${esc(ctx.model.config.name)} ${ctx.model.config.scale}x${ctx.model.provenance.trained ? '' : ' (UNTRAINED)'}. ${viewer ? '<a href="/">Viewer</a>.' : 'The web viewer is not built (viewer/dist).'} Protocol: docs/protocol.md.</p>
+<p>Model: ${esc(ctx.model.config.name)} ${ctx.model.config.scale}x${ctx.model.provenance.trained ? '' : ' (UNTRAINED)'}.\
+ ${viewer ? '<a href="/">Viewer</a>.' : 'The web viewer is not built (viewer/dist).'} Protocol: docs/protocol.md.</p>
 <ul>${rows.join('\n') || '<li>no images open</li>'}</ul>
 <p><a href="/health">/health</a> · <a href="/api/v1/images">/api/v1/images</a></p>`);
   });

@@ -59,7 +59,9 @@ export class FrameError extends Error {
  * Header layout (bytes, little-endian):
  * 0 u32 magic | 4 u8 version | 5 u8 kind | 6 u8 layer | 7 u8 encoding | 8 u32 requestId | 12 u16 level |
  * 14 u16 flags | 16 u32 x | 20 u32 y | 24 u16 width | 26 u16 height | 28 u32 payloadBytes | 32 payload.
- * @example const bytes = encodeFrame({ kind: 'tile', requestId: 7, layer: 'sr', encoding: 'png', level: 12, flags: 0, x: 3, y: 4, width: 256, height: 256 }, png);
+ * @example
+ * const header = { kind: 'tile', requestId: 7, layer: 'sr', encoding: 'png', level: 12, flags: 0, x: 3, y: 4, width: 256, height: 256 };
+ * const bytes = encodeFrame(header, png);
  */
 export function encodeFrame(h: FrameHeader, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(FRAME_HEADER_BYTES + payload.byteLength);

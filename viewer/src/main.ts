@@ -57,7 +57,8 @@ async function main(): Promise<void> {
     viewer, stack, socket, engine: health.engine ?? 'unknown', display, status, registry: undefined as unknown as PluginRegistry,
     openImage(info) {
       stack.setImage(info);
-      $('image-name').textContent = `${info.name} · ${info.width} × ${info.height} ${info.dtype}${info.pixelSize ? ` · ${info.pixelSize.x.toPrecision(3)} ${info.pixelSize.unit}/px` : ''}`;
+      const size = info.pixelSize ? ` · ${info.pixelSize.x.toPrecision(3)} ${info.pixelSize.unit}/px` : '';
+      $('image-name').textContent = `${info.name} · ${info.width} × ${info.height} ${info.dtype}${size}`;
       $('empty').hidden = true;
       display.setImage(info);
       // One announcement per opened image, made here so no later "opened" message can hide what the server did

@@ -9,7 +9,8 @@ test('figure: one labelled panel per method, on the crop with the most detail', 
   const w = 96, h = 64;
   const hr = new Float32Array(w * h).fill(1000);
   // Texture only in the lower right quarter.
-  for (let y = 32; y < 64; y++) for (let x = 64; x < 96; x++) hr[y * w + x] = 1000 + (((x * 7 + y * 3) % 11) - 5) * 150; // mean ~1000: only the texture raises the variance
+  // mean ~1000: only the texture raises the variance
+  for (let y = 32; y < 64; y++) for (let x = 64; x < 96; x++) hr[y * w + x] = 1000 + (((x * 7 + y * 3) % 11) - 5) * 150;
   const pair = await makeEvalPair('t.tif', hr, w, h, 'uint16', 8);
   assert.deepEqual(busiestCrop(pair, 32), { x: 64, y: 32 });
   const lr = nearestUp(pair);

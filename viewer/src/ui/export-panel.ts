@@ -93,7 +93,8 @@ export function mountExportPanel(app: App): void {
       a.download = result.name;
       a.click();
       setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
-      status.textContent = `saved ${result.name}: ${result.width}×${result.height} ${result.dtype}${result.pixelSize ? `, ${result.pixelSize.x.toPrecision(3)} ${result.pixelSize.unit}/px` : ''}`;
+      const size = result.pixelSize ? `, ${result.pixelSize.x.toPrecision(3)} ${result.pixelSize.unit}/px` : '';
+      status.textContent = `saved ${result.name}: ${result.width}×${result.height} ${result.dtype}${size}`;
     } catch (e) {
       status.textContent = `export failed: ${(e as Error).message}`;
     }

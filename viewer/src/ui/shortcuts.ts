@@ -55,7 +55,8 @@ export function mountShortcuts(app: App): void {
       if (l) app.stack.set(l.id, { visible: !l.visible });
       return stop(ev);
     }
-    const name = `${ev.altKey ? 'Alt+' : ''}${ev.shiftKey && ev.key.length === 1 && /[a-z]/i.test(ev.key) ? 'Shift+' : ''}${ev.key.length === 1 ? ev.key.toUpperCase() : ev.key}`;
+    const shift = ev.shiftKey && ev.key.length === 1 && /[a-z]/i.test(ev.key) ? 'Shift+' : '';
+    const name = `${ev.altKey ? 'Alt+' : ''}${shift}${ev.key.length === 1 ? ev.key.toUpperCase() : ev.key}`;
     const b = bindings.find((x) => (x.names ?? [x.key]).includes(name));
     if (b) {
       b.run();
