@@ -52,7 +52,10 @@ export const ERROR_CODES = {
   SR_ERR_SLOW_CLIENT: { status: 503, text: 'client reads too slowly', close: 'policyViolation' },
   /** The shared job queue (Redis, `serve --redis`) cannot be reached: retry when /health says it is back. */
   SR_ERR_QUEUE_UNAVAILABLE: { status: 503, text: 'job queue unavailable', close: 'tryAgainLater' },
-  /** A tile could not be written into the tile cache (a Redis worker's shared cache: disk full, permissions); the job was not marked done and can be asked for again. */
+  /**
+   * A tile could not be written into the tile cache (a Redis worker's shared cache: disk full, permissions); the job was
+   * not marked done and can be asked for again.
+   */
   SR_ERR_CACHE_WRITE: { status: 503, text: 'tile cache write failed', close: 'tryAgainLater' },
   /** The request was cancelled (by the client, a viewport change, or image close). */
   SR_ERR_CANCELLED: { status: 499, text: 'cancelled', close: 'policyViolation' },

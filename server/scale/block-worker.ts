@@ -2,7 +2,8 @@
 // the block from the image in the shared folder, runs the engine (the same code as the in-process queue,
 // tiles/block-inference.ts) and writes every tile into the shared cache, then a marker for the block. The
 // job returns only who did it. A worker killed mid-job loses its lock; BullMQ's stalled check gives the job
-// to another worker. A job no live server wants any more (they died) is skipped, not computed. Used by `phasesr worker` and by `phasesr serve --redis` unless --no-local-engine.
+// to another worker. A job no live server wants any more (they died) is skipped, not computed. Used by
+// `phasesr worker` and by `phasesr serve --redis` unless --no-local-engine.
 import { hostname } from 'node:os';
 
 import { Worker, type Job } from 'bullmq';

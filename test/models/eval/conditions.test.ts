@@ -1,5 +1,6 @@
 // The evaluation's other conditions and the data split: blur-noise makes a different, reproducible LR with
-// 1% noise; other-scope scores an 8-bit HR with twice the pixel pitch against its box mean; the shipped split keeps train, val and test apart, and every file it names exists.
+// 1% noise; other-scope scores an 8-bit HR with twice the pixel pitch against its box mean; the shipped split
+// keeps train, val and test apart, and every file it names exists.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
