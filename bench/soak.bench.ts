@@ -153,7 +153,9 @@ async function viewer(url: string, img: ImageInfo, seed: number, until: number, 
     if (reqs.length > 0) {
       const t0 = performance.now();
       st.requested += reqs.length;
-      const it = client.requestTiles(reqs, (ids) => ids.forEach((id) => st.pending.set(id + seed * 1e7, t0)));
+      const it = client.requestTiles(reqs, (ids) => {
+        for (const id of ids) st.pending.set(id + seed * 1e7, t0);
+      });
       readers.push((async () => {
         for await (const o of it) {
           st.pending.delete(o.id + seed * 1e7);
