@@ -12,8 +12,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import {
-  createEngine, DEFAULT_MODEL, describeAdapter, generatorParams, haloFor, initWeights, PRESETS, probeGpuAdapters, resolveModel, writeSampleFile,
-  type ModelConfig, type SuperResBackend, type Weights,
+  createEngine,
+  DEFAULT_MODEL,
+  describeAdapter,
+  generatorParams,
+  haloFor,
+  initWeights,
+  PRESETS,
+  probeGpuAdapters,
+  resolveModel,
+  writeSampleFile,
+  type ModelConfig,
+  type SuperResBackend,
+  type Weights,
 } from '../models';
 import { PhasesrServer } from '../server';
 import { PhasesrClient, type TileRequestInput } from '../server/client/phasesr-client';
@@ -56,7 +67,15 @@ async function weightsFor(name: string, config: ModelConfig): Promise<{ weights:
   return { weights: initWeights(generatorParams(config), 1), source: 'initial weights' };
 }
 
-interface Row { preset: string; engine: Engine; batch: number; window: number; firstMs: number; callMs: number; perTileMs: number }
+interface Row {
+  preset: string;
+  engine: Engine;
+  batch: number;
+  window: number;
+  firstMs: number;
+  callMs: number;
+  perTileMs: number;
+}
 
 /** Median ms of `reps` calls (the caller has made one warm-up call: shader compilation, first allocations). */
 async function timeCalls(e: SuperResBackend, input: Float32Array, n: number, side: number, reps: number): Promise<number> {
@@ -105,7 +124,12 @@ async function benchPreset(preset: keyof typeof PRESETS): Promise<void> {
       }
       if (outs['ort-webgpu'] && batch === SIZE.batches[0]) {
         const diffs = outs['ort-cpu']!.map((c, k) => c.reduce((m, v, i) => Math.max(m, Math.abs(v - outs['ort-webgpu']![k]![i]!)), 0));
-        parity.push({ preset, weights: source, levels: diffs.map((d, k) => `y${2 ** (k + 1)} ${d.toExponential(1)}`).join(', '), max: Math.max(...diffs) });
+        parity.push({
+          preset,
+          weights: source,
+          levels: diffs.map((d, k) => `y${2 ** (k + 1)} ${d.toExponential(1)}`).join(', '),
+          max: Math.max(...diffs),
+        });
       }
     }
   } catch (e) {
@@ -117,7 +141,13 @@ async function benchPreset(preset: keyof typeof PRESETS): Promise<void> {
 }
 
 // ---- through the tile server (default model, sample image, block 32 so a 256² 8x tile is one block) ----
-interface ServerResult { engine: Engine; tilesPerS: number; viewportMs: number; viewportTiles: number; firstMs: number }
+interface ServerResult {
+  engine: Engine;
+  tilesPerS: number;
+  viewportMs: number;
+  viewportTiles: number;
+  firstMs: number;
+}
 const sample = path.join(work, 'sample.tif');
 
 async function fetchAll(client: PhasesrClient, reqs: TileRequestInput[]): Promise<{ allMs: number; firstMs: number; ok: number }> {
@@ -133,7 +163,9 @@ async function fetchAll(client: PhasesrClient, reqs: TileRequestInput[]): Promis
 
 function tilesAt(img: ImageInfo, x0: number, y0: number, cols: number, rows: number): TileRequestInput[] {
   const reqs: TileRequestInput[] = [];
-  for (let y = y0; y < y0 + rows; y++) for (let x = x0; x < x0 + cols; x++) reqs.push({ imageId: img.imageId, level: img.maxLevel, x, y, encoding: 'png', priority: 'visible' });
+  for (let y = y0; y < y0 + rows; y++)
+    for (let x = x0; x < x0 + cols; x++)
+      reqs.push({ imageId: img.imageId, level: img.maxLevel, x, y, encoding: 'png', priority: 'visible' });
   return reqs;
 }
 
@@ -146,16 +178,23 @@ async function benchServer(engine: Engine): Promise<void> {
   try {
     await server.listen();
     const client = await PhasesrClient.connect(server.url);
-    const img = (await (await fetch(`${server.url}/api/v1/images`)).json() as ImageInfo[])[0]!;
+    const img = ((await (await fetch(`${server.url}/api/v1/images`)).json()) as ImageInfo[])[0]!;
     // Warm-up: one tile far from the measured ones (session start, shader compilation).
     await fetchAll(client, tilesAt(img, 31, 31, 1, 1));
-    const cols = Math.ceil(SIZE.viewW / TILE), rowsN = Math.ceil(SIZE.viewH / TILE);
+    const cols = Math.ceil(SIZE.viewW / TILE),
+      rowsN = Math.ceil(SIZE.viewH / TILE);
     const view = tilesAt(img, 0, 0, cols, rowsN);
     client.viewport(img.imageId, img.maxLevel, 0, 0, cols - 1, rowsN - 1);
     const v = await fetchAll(client, view);
     const n = SIZE.throughputTiles;
     const through = await fetchAll(client, tilesAt(img, 0, 8, Math.min(n, 16), Math.ceil(n / 16)));
-    serverRows.push({ engine, tilesPerS: (through.ok / through.allMs) * 1000, viewportMs: v.allMs, viewportTiles: v.ok, firstMs: v.firstMs });
+    serverRows.push({
+      engine,
+      tilesPerS: (through.ok / through.allMs) * 1000,
+      viewportMs: v.allMs,
+      viewportTiles: v.ok,
+      firstMs: v.firstMs,
+    });
     log(`server ${engine}: viewport ${v.ok} tiles in ${ms(v.allMs)}, ${((through.ok / through.allMs) * 1000).toFixed(2)} tiles/s`);
     client.close();
   } finally {
@@ -165,14 +204,15 @@ async function benchServer(engine: Engine): Promise<void> {
 
 // ---- report, rewritten after every part, so a run stopped early still says what it measured ----
 function writeReport(pending: string[]): void {
-const totalS = (performance.now() - started) / 1000;
-const gpuServer = serverRows.find((r) => r.engine === 'ort-webgpu');
-const paperGpu = rows.find((r) => r.preset === 'paper' && r.engine === 'ort-webgpu' && r.batch === SIZE.batches[SIZE.batches.length - 1]);
-const loadAtEnd = os.loadavg()[0]!;
-const reduced = SIZE.window !== undefined
-  ? `A software adapter is far slower than the CPU engine, so this run is cut to small sizes: LR windows of ${SIZE.window}² pixels with no halo (not 32² + halo) at batch ${SIZE.batches.join(' and ')}, ${SIZE.reps} timed call after one warm-up call (the parity check's call), and through the server a ${SIZE.viewW}x${SIZE.viewH} viewport (one tile, not 1920x1080) and ${SIZE.throughputTiles} more tile(s) for throughput. The machine's load (above) slows both engines alike; on a busy machine these are upper bounds. "ms per 256² tile" is then the call time per window scaled by pixel count to a tile's window (32 + 2 x halo)², an extrapolation, marked ≈. The goals below only mean something on a hardware GPU.`
-  : '';
-const md = `# GPU benchmark (\`npm run bench:gpu\`)
+  const totalS = (performance.now() - started) / 1000;
+  const gpuServer = serverRows.find((r) => r.engine === 'ort-webgpu');
+  const paperGpu = rows.find((r) => r.preset === 'paper' && r.engine === 'ort-webgpu' && r.batch === SIZE.batches[SIZE.batches.length - 1]);
+  const loadAtEnd = os.loadavg()[0]!;
+  const reduced =
+    SIZE.window !== undefined
+      ? `A software adapter is far slower than the CPU engine, so this run is cut to small sizes: LR windows of ${SIZE.window}² pixels with no halo (not 32² + halo) at batch ${SIZE.batches.join(' and ')}, ${SIZE.reps} timed call after one warm-up call (the parity check's call), and through the server a ${SIZE.viewW}x${SIZE.viewH} viewport (one tile, not 1920x1080) and ${SIZE.throughputTiles} more tile(s) for throughput. The machine's load (above) slows both engines alike; on a busy machine these are upper bounds. "ms per 256² tile" is then the call time per window scaled by pixel count to a tile's window (32 + 2 x halo)², an extrapolation, marked ≈. The goals below only mean something on a hardware GPU.`
+      : '';
+  const md = `# GPU benchmark (\`npm run bench:gpu\`)
 
 Run ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.availableParallelism()} cores), in ${totalS.toFixed(0)} s; 1-minute load average ${loadAtStart.toFixed(1)} at the start and ${loadAtEnd.toFixed(1)} at the end.
 
@@ -210,7 +250,7 @@ ${serverRows.map((r) => `| ${r.engine} | ${ms(r.viewportMs)} (${r.viewportTiles}
 ${notes.map((n) => `- ${n}`).join('\n')}
 - The WebGPU engine runs an equivalent graph around two kernel bugs of onnxruntime-node 1.30 (docs/gpu.md).
 `;
-writeFileSync(OUT_MD, md);
+  writeFileSync(OUT_MD, md);
 }
 
 // The default model and the server first (on a software adapter they are what matters), then the other presets.

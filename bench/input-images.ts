@@ -11,7 +11,11 @@ const DATA = path.resolve(process.env.PHASESR_SHARED ?? path.join(ROOT, '..', 's
 
 export async function inputImages(n: number, work: string): Promise<{ files: string[]; source: string }> {
   if (existsSync(DATA)) {
-    const files = readdirSync(DATA).filter((f) => /\.tiff?$/i.test(f)).sort().slice(0, n).map((f) => path.join(DATA, f));
+    const files = readdirSync(DATA)
+      .filter((f) => /\.tiff?$/i.test(f))
+      .sort()
+      .slice(0, n)
+      .map((f) => path.join(DATA, f));
     if (files.length === n) return { files, source: `${n} real 16-bit images from ${path.relative(ROOT, DATA)} (1024x1022)` };
   }
   const files: string[] = [];

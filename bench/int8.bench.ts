@@ -70,7 +70,8 @@ for (const spec of ['lite', 'body']) {
   const [a, b] = [await engines.fp32.run(xb.slice(), 1, big, big), await engines.int8.run(xb.slice(), 1, big, big)];
   const ya = a.at(-1)!.data;
   const yb = b.at(-1)!.data;
-  let maxD = 0, se = 0;
+  let maxD = 0,
+    se = 0;
   for (let i = 0; i < ya.length; i++) {
     maxD = Math.max(maxD, Math.abs(ya[i]! - yb[i]!));
     se += (ya[i]! - yb[i]!) ** 2;
@@ -80,8 +81,10 @@ for (const spec of ['lite', 'body']) {
 
   const tile = { fp32: [] as number[], int8: [] as number[] };
   const block = { fp32: [] as number[], int8: [] as number[] };
-  const cold = { fp32: { fixed: { all: [] as number[], first: [] as number[] }, adaptive: { all: [] as number[], first: [] as number[] } },
-    int8: { fixed: { all: [] as number[], first: [] as number[] }, adaptive: { all: [] as number[], first: [] as number[] } } };
+  const cold = {
+    fp32: { fixed: { all: [] as number[], first: [] as number[] }, adaptive: { all: [] as number[], first: [] as number[] } },
+    int8: { fixed: { all: [] as number[], first: [] as number[] }, adaptive: { all: [] as number[], first: [] as number[] } },
+  };
   for (let r = 0; r < REPS; r++) {
     for (const k of ['fp32', 'int8'] as const) {
       tile[k].push(await call(engines[k], small));
@@ -105,13 +108,20 @@ for (const spec of ['lite', 'body']) {
       cold[k].adaptive.all.push(performance.now() - t0);
       cold[k].adaptive.first.push(first);
     }
-    log(`${spec} rep ${r + 1}/${REPS}: tile fp32 ${f0(tile.fp32.at(-1)!)} int8 ${f0(tile.int8.at(-1)!)} ms; viewport fp32 ${f0(cold.fp32.fixed.all.at(-1)!)} int8 ${f0(cold.int8.fixed.all.at(-1)!)} ms`);
+    log(
+      `${spec} rep ${r + 1}/${REPS}: tile fp32 ${f0(tile.fp32.at(-1)!)} int8 ${f0(tile.int8.at(-1)!)} ms; viewport fp32 ${f0(cold.fp32.fixed.all.at(-1)!)} int8 ${f0(cold.int8.fixed.all.at(-1)!)} ms`,
+    );
   }
   await engines.fp32.dispose();
   await engines.int8.dispose();
   results.push({
-    model: spec, halo, tile: { fp32: med(tile.fp32), int8: med(tile.int8) }, block: { fp32: med(block.fp32), int8: med(block.int8) }, cold,
-    diff: { max: maxD, rms: Math.sqrt(se / ya.length) }, flopsView: VIEW_BLOCKS * generatorFlops(m.config, big, big),
+    model: spec,
+    halo,
+    tile: { fp32: med(tile.fp32), int8: med(tile.int8) },
+    block: { fp32: med(block.fp32), int8: med(block.int8) },
+    cold,
+    diff: { max: maxD, rms: Math.sqrt(se / ya.length) },
+    flopsView: VIEW_BLOCKS * generatorFlops(m.config, big, big),
   });
 }
 
@@ -128,24 +138,52 @@ const lines: string[] = [
   '',
   '## Per tile and per block (median ms, batch 1)',
   '',
-  row(['model (halo)', `256² tile (${SMALL}² + halo) fp32`, 'int8', 'speed-up', `server block (${BLOCK}² + halo, 4 tiles) fp32`, 'int8', 'speed-up', 'int8 - fp32 at 8x, max / rms (normalised)']),
+  row([
+    'model (halo)',
+    `256² tile (${SMALL}² + halo) fp32`,
+    'int8',
+    'speed-up',
+    `server block (${BLOCK}² + halo, 4 tiles) fp32`,
+    'int8',
+    'speed-up',
+    'int8 - fp32 at 8x, max / rms (normalised)',
+  ]),
   row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
-  ...results.map((r) => row([`${r.model} (${r.halo})`, f1(r.tile.fp32), f1(r.tile.int8), `${(r.tile.fp32 / r.tile.int8).toFixed(2)}x`, f1(r.block.fp32), f1(r.block.int8), `${(r.block.fp32 / r.block.int8).toFixed(2)}x`, `${r.diff.max.toExponential(1)} / ${r.diff.rms.toExponential(1)}`])),
+  ...results.map((r) =>
+    row([
+      `${r.model} (${r.halo})`,
+      f1(r.tile.fp32),
+      f1(r.tile.int8),
+      `${(r.tile.fp32 / r.tile.int8).toFixed(2)}x`,
+      f1(r.block.fp32),
+      f1(r.block.int8),
+      `${(r.block.fp32 / r.block.int8).toFixed(2)}x`,
+      `${r.diff.max.toExponential(1)} / ${r.diff.rms.toExponential(1)}`,
+    ]),
+  ),
   '',
   `## Cold 1920x1080 viewport at 8x, engine only (${VIEW_BLOCKS} blocks of ${BLOCK}, sequential, batch 1; ms, median / p95)`,
   '',
-  'Fixed: every block 64. Adaptive: the first block\'s region as four 32 blocks, so the first tile needs only a 32² window;',
+  "Fixed: every block 64. Adaptive: the first block's region as four 32 blocks, so the first tile needs only a 32² window;",
   'the rest at 64. This is the engine work the server does for a cold view, without its socket, cache and encoding.',
   '',
   row(['model', 'engine', 'fixed: all', 'fixed: first tile', 'adaptive: all', 'adaptive: first tile', 'floor (FLOPs / GEMM ceiling)']),
   row(['---', '---', '---:', '---:', '---:', '---:', '---:']),
-  ...results.flatMap((r) => (['fp32', 'int8'] as const).map((k) => {
-    const c = r.cold[k];
-    const ceiling = k === 'fp32' ? gemm32 : gemm8;
-    return row([r.model, k, `${f0(med(c.fixed.all))} / ${f0(pct(c.fixed.all, 95))}`, `${f0(med(c.fixed.first))} / ${f0(pct(c.fixed.first, 95))}`,
-      `${f0(med(c.adaptive.all))} / ${f0(pct(c.adaptive.all, 95))}`, `${f0(med(c.adaptive.first))} / ${f0(pct(c.adaptive.first, 95))}`,
-      `${f0(r.flopsView / (ceiling * 1e6))} ms (${(r.flopsView / 1e9).toFixed(1)} GFLOP / ${f1(ceiling)})`]);
-  })),
+  ...results.flatMap((r) =>
+    (['fp32', 'int8'] as const).map((k) => {
+      const c = r.cold[k];
+      const ceiling = k === 'fp32' ? gemm32 : gemm8;
+      return row([
+        r.model,
+        k,
+        `${f0(med(c.fixed.all))} / ${f0(pct(c.fixed.all, 95))}`,
+        `${f0(med(c.fixed.first))} / ${f0(pct(c.fixed.first, 95))}`,
+        `${f0(med(c.adaptive.all))} / ${f0(pct(c.adaptive.all, 95))}`,
+        `${f0(med(c.adaptive.first))} / ${f0(pct(c.adaptive.first, 95))}`,
+        `${f0(r.flopsView / (ceiling * 1e6))} ms (${(r.flopsView / 1e9).toFixed(1)} GFLOP / ${f1(ceiling)})`,
+      ]);
+    }),
+  ),
   '',
   `GEMM ceilings measured in this run (1024³, ${THREADS} threads, best of 5): float32 MatMul ${f1(gemm32)} GFLOP/s, int8 MatMulInteger (u8 x s8) ${f1(gemm8)} GOP/s.`,
   'The floor counts convolution FLOPs only (models/engine/flops.ts) and assumes every one runs at the GEMM ceiling; layer norms,',

@@ -35,19 +35,33 @@ process.on('exit', () => {
 });
 process.on('SIGINT', () => process.exit(130));
 const log = (line: string): void => void process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0)} s] ${line}\n`);
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
-interface Redisy { redis: { workers?: { blocksInferred: number }[]; counters: { removed: number; added: number } } }
+interface Redisy {
+  redis: { workers?: { blocksInferred: number }[]; counters: { removed: number; added: number } };
+}
 
 /** All 8x tiles of the REGION x REGION LR region at (rx, ry) regions, timed; returns 8x tiles/s and ms per block. */
-async function regionRep(client: PhasesrClient, img: ImageInfo, rx: number, ry: number): Promise<{ tilesPerS: number; msPerBlock: number }> {
+async function regionRep(
+  client: PhasesrClient,
+  img: ImageInfo,
+  rx: number,
+  ry: number,
+): Promise<{ tilesPerS: number; msPerBlock: number }> {
   const n = (REGION * 8) / TILE;
   const reqs: TileRequestInput[] = [];
-  for (let y = ry * n; y < (ry + 1) * n; y++) for (let x = rx * n; x < (rx + 1) * n; x++) reqs.push({ imageId: img.imageId, level: img.maxLevel, x, y, encoding: 'png', priority: 'visible' });
+  for (let y = ry * n; y < (ry + 1) * n; y++)
+    for (let x = rx * n; x < (rx + 1) * n; x++)
+      reqs.push({ imageId: img.imageId, level: img.maxLevel, x, y, encoding: 'png', priority: 'visible' });
   const t0 = performance.now();
   let ok = 0;
   const errors: string[] = [];
-  for await (const t of client.requestTiles(reqs)) if (t.ok) ok++; else errors.push(t.code);
+  for await (const t of client.requestTiles(reqs))
+    if (t.ok) ok++;
+    else errors.push(t.code);
   if (errors.length) throw new Error(`tiles failed: ${errors.slice(0, 3).join(', ')}`);
   const s = (performance.now() - t0) / 1000;
   return { tilesPerS: ok / s, msPerBlock: (s * 1000) / (REGION / BLOCK) ** 2 };
@@ -72,21 +86,35 @@ async function throughput(url: string, files: string[]): Promise<{ tilesPerS: nu
 }
 
 /** A group: Redis, one front end, `workers` workers of `threads` threads each, on a fresh shared folder. */
-async function group(name: string, files: string[], workers: number, threads: number): Promise<{ url: string; stop: () => Promise<void>; redis: RedisProc }> {
+async function group(
+  name: string,
+  files: string[],
+  workers: number,
+  threads: number,
+): Promise<{ url: string; stop: () => Promise<void>; redis: RedisProc }> {
   const dir = path.join(work, name);
   mkdirSync(dir, { recursive: true });
   const redis = await RedisProc.start(dir);
   const shared = path.join(dir, 'shared');
-  const front = await startServe(`${name}-front`, [...files, '--model', 'lite', '--redis', redis.url, '--shared-dir', shared, '--no-local-engine'], START_MS);
+  const front = await startServe(
+    `${name}-front`,
+    [...files, '--model', 'lite', '--redis', redis.url, '--shared-dir', shared, '--no-local-engine'],
+    START_MS,
+  );
   procs.push(front.proc);
   const ws: Proc[] = [];
   for (let i = 0; i < workers; i++) {
-    const w = await startWorker(`${name}-w${i + 1}`, ['--model', 'lite', '--redis', redis.url, '--shared-dir', shared, '--threads', String(threads)], START_MS);
+    const w = await startWorker(
+      `${name}-w${i + 1}`,
+      ['--model', 'lite', '--redis', redis.url, '--shared-dir', shared, '--threads', String(threads)],
+      START_MS,
+    );
     procs.push(w);
     ws.push(w);
   }
   return {
-    url: front.url, redis,
+    url: front.url,
+    redis,
     stop: async () => {
       for (const w of ws) await w.stop();
       await front.proc.stop();
@@ -118,23 +146,41 @@ log(`2x1 ${tW2.tilesPerS.map((x) => x.toFixed(1))} tiles/s`);
 // Fast pan: viewports 256 LR px apart (no shared blocks), one every PAN_STEP_MS, each announced with a viewport
 // message (queued jobs outside it are removed from Redis) and requested; the last one stays.
 const client = await PhasesrClient.connect(g2.url);
-const panImg = ((await (await fetch(`${g2.url}/api/v1/images`)).json()) as ImageInfo[]).find((i) => i.name === path.basename(files[REPS]!))!;
+const panImg = ((await (await fetch(`${g2.url}/api/v1/images`)).json()) as ImageInfo[]).find(
+  (i) => i.name === path.basename(files[REPS]!),
+)!;
 const VIEW = { w: 1920, h: 1080 };
-const spots: [number, number][] = [[0, 0], [256, 0], [512, 0], [768, 0], [0, 512], [256, 512], [512, 512], [768, 512]];
-const blocksPer = (Math.ceil(VIEW.w / 8 / BLOCK)) * (Math.ceil(VIEW.h / 8 / BLOCK));
+const spots: [number, number][] = [
+  [0, 0],
+  [256, 0],
+  [512, 0],
+  [768, 0],
+  [0, 512],
+  [256, 512],
+  [512, 512],
+  [768, 512],
+];
+const blocksPer = Math.ceil(VIEW.w / 8 / BLOCK) * Math.ceil(VIEW.h / 8 / BLOCK);
 const inferred = (h: Redisy): number => (h.redis.workers ?? []).reduce((s, w) => s + w.blocksInferred, 0);
 const before = await health<Redisy>(g2.url);
 const pending: Promise<number>[] = [];
 for (const [i, [lx, ly]] of spots.entries()) {
   const level = panImg.maxLevel;
-  const x0 = (lx * 8) / TILE, y0 = (ly * 8) / TILE;
+  const x0 = (lx * 8) / TILE,
+    y0 = (ly * 8) / TILE;
   // Whole tile indices: the server refuses a viewport with a fractional edge (its fields are integers).
   const x1 = Math.min(panImg.levels[level]!.columns - 1, x0 + Math.ceil(VIEW.w / TILE) - 1);
   const y1 = Math.min(panImg.levels[level]!.rows - 1, y0 + Math.ceil(VIEW.h / TILE) - 1);
   const reqs: TileRequestInput[] = [];
   for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) reqs.push({ imageId: panImg.imageId, level, x, y, priority: 'visible' });
   client.viewport(panImg.imageId, level, x0, y0, x1, y1);
-  pending.push((async () => { let ok = 0; for await (const t of client.requestTiles(reqs)) if (t.ok) ok++; return ok; })());
+  pending.push(
+    (async () => {
+      let ok = 0;
+      for await (const t of client.requestTiles(reqs)) if (t.ok) ok++;
+      return ok;
+    })(),
+  );
   if (i < spots.length - 1) await new Promise((r) => setTimeout(r, PAN_STEP_MS));
 }
 const got = await Promise.all(pending);
@@ -148,7 +194,9 @@ const staleComputed = Math.max(0, panInferred - blocksPer);
 const removed = after.redis.counters.removed - before.redis.counters.removed;
 
 const load1 = os.loadavg();
-const mSingle = median(tSingle.tilesPerS), mW1 = median(tW1.tilesPerS), mW2 = median(tW2.tilesPerS);
+const mSingle = median(tSingle.tilesPerS),
+  mW1 = median(tW1.tilesPerS),
+  mW2 = median(tW2.tilesPerS);
 const overheadMs = median(tW1.msPerBlock) - median(tSingle.msPerBlock);
 const busy = load0[0]! > os.availableParallelism() / 2;
 const row = (name: string, t: { tilesPerS: number[]; msPerBlock: number[]; load: [number, number] }, m: number): string =>
@@ -178,9 +226,11 @@ ${row('Redis: front end + 2 workers x 1 thread', tW2, mW2)}
 ## Setup
 
 - Machine: ${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; redis-server from Debian.
-  Load average (1/5/15 min) ${load0.map((x) => x.toFixed(2)).join(' / ')} at the start, ${load1.map((x) => x.toFixed(2)).join(' / ')} at the end${busy
-    ? ': **the machine was shared with other jobs (a training run and other sessions)**, so every process here got a fraction of the CPU and the absolute numbers are inflated and noisy; the configurations ran one after the other, so load changes between them bias the ratios too. Re-run on an idle machine before relying on them.'
-    : ' (otherwise idle).'}
+  Load average (1/5/15 min) ${load0.map((x) => x.toFixed(2)).join(' / ')} at the start, ${load1.map((x) => x.toFixed(2)).join(' / ')} at the end${
+    busy
+      ? ': **the machine was shared with other jobs (a training run and other sessions)**, so every process here got a fraction of the CPU and the absolute numbers are inflated and noisy; the configurations ran one after the other, so load changes between them bias the ratios too. Re-run on an idle machine before relying on them.'
+      : ' (otherwise idle).'
+  }
 - Model: shipped lite (8x). Images: ${source}, opened at start. Each configuration has its own redis-server
   (\`--save "" --appendonly no\`) and a fresh shared folder (cold tile cache), so all three compute the same blocks.
 - Throughput: after one warm-up region, all 64 tiles (8x, PNG) of the 256x256 LR region at (256, 256) of ${REPS} images, one

@@ -62,7 +62,9 @@ interface ServerChild {
 /** `phasesr serve --port 0 ...` as a child; resolves when it prints its URL. */
 async function startServer(args: string[]): Promise<ServerChild> {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'phasesr.js'), 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'phasesr.js'), 'serve', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(proc);
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -93,7 +95,9 @@ function memOf(pid: number): { hwmMiB: number; rssMiB: number } {
   return { hwmMiB: kb('VmHWM') / 1024, rssMiB: kb('VmRSS') / 1024 };
 }
 
-async function health(url: string): Promise<{ stats: { engineCalls: number; blocksInferred: number; tilesComputed: number; cacheHits: number } }> {
+async function health(
+  url: string,
+): Promise<{ stats: { engineCalls: number; blocksInferred: number; tilesComputed: number; cacheHits: number } }> {
   return (await fetch(`${url}/health`)).json() as never;
 }
 
@@ -126,16 +130,24 @@ async function fetchTiles(client: PhasesrClient, reqs: TileRequestInput[]): Prom
 }
 
 /** The tiles of a 1920x1080 viewport whose top-left is at LR pixel (lx, ly), at the deepest level. */
-function viewport(img: ImageInfo, lx: number, ly: number, encoding: 'png' | 'u16' = 'png'): { reqs: TileRequestInput[]; rect: [number, number, number, number] } {
+function viewport(
+  img: ImageInfo,
+  lx: number,
+  ly: number,
+  encoding: 'png' | 'u16' = 'png',
+): { reqs: TileRequestInput[]; rect: [number, number, number, number] } {
   const level = img.maxLevel;
   const s = 2 ** (level - img.nativeLevel);
   const l = img.levels[level]!;
   const px = lx * s;
   const py = ly * s;
-  const x0 = Math.floor(px / TILE), y0 = Math.floor(py / TILE);
-  const x1 = Math.min(l.columns - 1, Math.floor((px + VIEW_W - 1) / TILE)), y1 = Math.min(l.rows - 1, Math.floor((py + VIEW_H - 1) / TILE));
+  const x0 = Math.floor(px / TILE),
+    y0 = Math.floor(py / TILE);
+  const x1 = Math.min(l.columns - 1, Math.floor((px + VIEW_W - 1) / TILE)),
+    y1 = Math.min(l.rows - 1, Math.floor((py + VIEW_H - 1) / TILE));
   const reqs: TileRequestInput[] = [];
-  for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) reqs.push({ imageId: img.imageId, level, x, y, encoding, priority: 'visible' });
+  for (let y = y0; y <= y1; y++)
+    for (let x = x0; x <= x1; x++) reqs.push({ imageId: img.imageId, level, x, y, encoding, priority: 'visible' });
   return { reqs, rect: [x0, y0, x1, y1] };
 }
 
@@ -153,7 +165,8 @@ function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   if (s.length === 0) return NaN;
   const i = (s.length - 1) * q;
-  const lo = Math.floor(i), hi = Math.ceil(i);
+  const lo = Math.floor(i),
+    hi = Math.ceil(i);
   return s[lo]! + (s[hi]! - s[lo]!) * (i - lo);
 }
 
@@ -176,16 +189,46 @@ async function coldMatrix(): Promise<void> {
   const model = await resolveModel(modelName);
   const gemm32 = await ortMatMulGflops(1024, threads, 5, 'float32');
   const gemm8 = await ortMatMulGflops(1024, threads, 5, 'int8');
-  const settings = [['ort-cpu', '0'], ['ort-cpu', '32'], ['ort-int8', '0'], ['ort-int8', '32']] as const;
-  const rows: { engine: string; first: string; all: number[]; first1: number[]; hwm: number; blocks: number; small: number; ready: number; errors: string[] }[] = [];
+  const settings = [
+    ['ort-cpu', '0'],
+    ['ort-cpu', '32'],
+    ['ort-int8', '0'],
+    ['ort-int8', '32'],
+  ] as const;
+  const rows: {
+    engine: string;
+    first: string;
+    all: number[];
+    first1: number[];
+    hwm: number;
+    blocks: number;
+    small: number;
+    ready: number;
+    errors: string[];
+  }[] = [];
   for (const [engine, first] of settings) {
-    const s = await startServer(['--model', modelName, '--engine', engine, '--first-block', first, '--block', String(BLOCK), '--batch', String(BATCH), ...files]);
+    const s = await startServer([
+      '--model',
+      modelName,
+      '--engine',
+      engine,
+      '--first-block',
+      first,
+      '--block',
+      String(BLOCK),
+      '--batch',
+      String(BATCH),
+      ...files,
+    ]);
     const c = await PhasesrClient.connect(s.url);
     const imgs = await Promise.all(files.map((f) => imageByName(s.url, f)));
-    const all: number[] = [], first1: number[] = [], errors: string[] = [];
+    const all: number[] = [],
+      first1: number[] = [],
+      errors: string[] = [];
     // Block-aligned spots 512 LR px apart on each image (a fresh server: every one is cold).
     const spots: [ImageInfo, number, number][] = [];
-    for (let i = 0; spots.length < nSpots; i++) spots.push([imgs[i % imgs.length]!, (Math.floor(i / imgs.length) % 2) * 4 * REGION, Math.floor(i / (2 * imgs.length)) * 4 * REGION]);
+    for (let i = 0; spots.length < nSpots; i++)
+      spots.push([imgs[i % imgs.length]!, (Math.floor(i / imgs.length) % 2) * 4 * REGION, Math.floor(i / (2 * imgs.length)) * 4 * REGION]);
     for (const [img, lx, ly] of spots) {
       const v = viewport(img, lx, ly);
       c.viewport(img.imageId, img.maxLevel, ...v.rect);
@@ -198,7 +241,17 @@ async function coldMatrix(): Promise<void> {
     await c.close();
     const mem = memOf(s.proc.pid!);
     await stopServer(s);
-    rows.push({ engine, first, all, first1, hwm: mem.hwmMiB, blocks: h.blocksInferred, small: h.firstBlocksInferred ?? 0, ready: s.readyMs, errors });
+    rows.push({
+      engine,
+      first,
+      all,
+      first1,
+      hwm: mem.hwmMiB,
+      blocks: h.blocksInferred,
+      small: h.firstBlocksInferred ?? 0,
+      ready: s.readyMs,
+      errors,
+    });
     log(`${engine} first-block ${first}: all ${all.map((x) => x.toFixed(0))} first ${first1.map((x) => x.toFixed(0))} ms`);
   }
   const win = BLOCK + 2 * haloFor(model.config);
@@ -251,7 +304,9 @@ const REPS = 3;
 
 /** The raw engine on the same blocks as a socket run: one rep = the blocks of 2x2 regions, (BLOCK + 2 halo)^2
  *  windows in calls of BATCH, as the server makes them. */
-async function rawEngine(threads: number): Promise<{ rep: () => Promise<number>; batch: number; window: number; blocks: number; dispose: () => Promise<void> }> {
+async function rawEngine(
+  threads: number,
+): Promise<{ rep: () => Promise<number>; batch: number; window: number; blocks: number; dispose: () => Promise<void> }> {
   const model = await resolveModel('lite');
   const win = BLOCK + 2 * haloFor(model.config);
   const engine = await createEngine(model.config, model.weights, { threads, log: () => {} });
@@ -260,9 +315,12 @@ async function rawEngine(threads: number): Promise<{ rep: () => Promise<number>;
   for (let i = 0; i < input.length; i++) input[i] = 0.5 + 0.3 * Math.sin(i * 0.013) * Math.cos(i * 0.0007);
   await engine.run(input, batch, win, win); // warm-up
   const blocks = ((THROUGHPUT_REGIONS * REGION) / BLOCK) ** 2;
-  const tiles = (THROUGHPUT_REGIONS * REGION * 8 / TILE) ** 2;
+  const tiles = ((THROUGHPUT_REGIONS * REGION * 8) / TILE) ** 2;
   return {
-    batch, window: win, blocks, dispose: () => engine.dispose(),
+    batch,
+    window: win,
+    blocks,
+    dispose: () => engine.dispose(),
     rep: async () => {
       const t0 = performance.now();
       for (let done = 0; done < blocks; done += batch) await engine.run(input, Math.min(batch, blocks - done), win, win);
@@ -276,7 +334,8 @@ async function socketRep(client: PhasesrClient, img: ImageInfo, encoding: 'png' 
   const level = img.maxLevel;
   const reqs: TileRequestInput[] = [];
   const n = THROUGHPUT_REGIONS * 4; // 4 tiles of 8x per region side
-  for (let y = by0 * 4; y < by0 * 4 + n; y++) for (let x = 0; x < n; x++) reqs.push({ imageId: img.imageId, level, x, y, encoding, priority: 'visible' });
+  for (let y = by0 * 4; y < by0 * 4 + n; y++)
+    for (let x = 0; x < n; x++) reqs.push({ imageId: img.imageId, level, x, y, encoding, priority: 'visible' });
   const f = await fetchTiles(client, reqs);
   if (f.errors.length) throw new Error(`throughput tiles failed: ${f.errors.slice(0, 3).join(', ')}`);
   return f.ok / (f.allMs / 1000);
@@ -309,14 +368,21 @@ for (const img of imgs.slice(0, REPS)) {
 await raw.dispose();
 const ratio = median(wsPng) / median(rawThroughput.perSec);
 
-log(`raw ${rawThroughput.perSec.map((x) => x.toFixed(1))} png ${wsPng.map((x) => x.toFixed(1))} u16 ${wsU16.map((x) => x.toFixed(1))} tiles/s`);
+log(
+  `raw ${rawThroughput.perSec.map((x) => x.toFixed(1))} png ${wsPng.map((x) => x.toFixed(1))} u16 ${wsU16.map((x) => x.toFixed(1))} tiles/s`,
+);
 log('2. viewports');
 // Cold: viewports on fresh blocks (at 128 LR pixel multiples); warm: the same viewports again.
 const cold: Fetched[] = [];
 const warm: Fetched[] = [];
 const coldSpots: [ImageInfo, number, number][] = [];
 // Regions 4-5 of each throughput image (throughput used regions 0-1 of rows 0-1 and 4-5), so never computed.
-for (const img of imgs.slice(0, REPS)) for (const [rx, ry] of [[4, 0], [4, 4]] as const) coldSpots.push([img, rx * REGION, ry * REGION]);
+for (const img of imgs.slice(0, REPS))
+  for (const [rx, ry] of [
+    [4, 0],
+    [4, 4],
+  ] as const)
+    coldSpots.push([img, rx * REGION, ry * REGION]);
 let viewportTiles = 0;
 for (const [img, lx, ly] of coldSpots) {
   const v = viewport(img, lx, ly);
@@ -366,7 +432,10 @@ const freeGiB = (free.bavail * free.bsize) / 2 ** 30;
 const big16 = freeGiB > 4.3 * 2 + 4;
 const bigFile = path.join(work, 'big.tif');
 const tMake = performance.now();
-await sharp({ create: { width: BIG_SIDE, height: BIG_SIDE, channels: 1 as 3, background: 0, noise: { type: 'gaussian', mean: 120, sigma: 30 } }, limitInputPixels: false } as never)
+await sharp({
+  create: { width: BIG_SIDE, height: BIG_SIDE, channels: 1 as 3, background: 0, noise: { type: 'gaussian', mean: 120, sigma: 30 } },
+  limitInputPixels: false,
+} as never)
   .toColourspace(big16 ? 'grey16' : 'b-w')
   .tiff({ tile: true, tileWidth: 256, tileHeight: 256, bigtiff: true, compression: 'none' })
   .toFile(bigFile);
@@ -378,24 +447,30 @@ const rssSamples: number[] = [];
 const sampler = setInterval(() => {
   try {
     rssSamples.push(memOf(bigSrv.proc.pid!).rssMiB);
-  } catch { /* exited */ }
+  } catch {
+    /* exited */
+  }
 }, 50);
 const afterOpen = memOf(bigSrv.proc.pid!);
 const bigClient = await PhasesrClient.connect(bigSrv.url);
 const big = await imageByName(bigSrv.url, bigFile);
-const cx = Math.floor(big.width / 2), cy = Math.floor(big.height / 2);
+const cx = Math.floor(big.width / 2),
+  cy = Math.floor(big.height / 2);
 const clampX = (v: number) => Math.max(0, Math.min(big.width - 1, v));
 const clampY = (v: number) => Math.max(0, Math.min(big.height - 1, v));
 const tileAt = (level: number, lx0: number, ly0: number): TileRequestInput => {
   const s = 2 ** (level - big.nativeLevel);
-  const lx = clampX(lx0), ly = clampY(ly0);
+  const lx = clampX(lx0),
+    ly = clampY(ly0);
   return { imageId: big.imageId, level, x: Math.floor((lx * s) / TILE), y: Math.floor((ly * s) / TILE), priority: 'visible' };
 };
 log(`big server up in ${ms(bigSrv.readyMs)}`);
 const bigNative = await fetchTiles(bigClient, [tileAt(big.nativeLevel, cx, cy)]);
 const bigSr = await fetchTiles(bigClient, [tileAt(big.maxLevel, cx + 1000, cy + 1000)]);
 const bigOverview = await fetchTiles(bigClient, [tileAt(big.nativeLevel - 3, cx - 5000, cy - 5000)]);
-log(`big: native ${ms(bigNative.firstMs)}, 8x ${ms(bigSr.firstMs)}, overview ${ms(bigOverview.firstMs)} ${[...bigNative.errors, ...bigSr.errors, ...bigOverview.errors].join(' ')}`);
+log(
+  `big: native ${ms(bigNative.firstMs)}, 8x ${ms(bigSr.firstMs)}, overview ${ms(bigOverview.firstMs)} ${[...bigNative.errors, ...bigSr.errors, ...bigOverview.errors].join(' ')}`,
+);
 const bigView = viewport(big, Math.max(0, Math.min(big.width - 240, cx - 3000)), Math.max(0, Math.min(big.height - 135, cy + 3000)));
 bigClient.viewport(big.imageId, big.maxLevel, ...bigView.rect);
 const bigViewport = await fetchTiles(bigClient, bigView.reqs);
@@ -431,7 +506,7 @@ Do not edit by hand: re-run the bench.
 | cold viewport, first tile | median ${ms(median(coldFirst))}, p95 ${ms(p95(coldFirst))} | <= ${GOALS.firstMs} ms | ${met(median(coldFirst) <= GOALS.firstMs)} |
 | warm viewport (cached), all tiles | median ${ms(median(warmAll))}, p95 ${ms(p95(warmAll))} (first tile ${ms(median(warmFirst))}) | <= ${GOALS.warmMs} ms | ${met(median(warmAll) <= GOALS.warmMs)} |
 | stale work after a fast pan (${panPath.length} viewports, one per ${PAN_STEP_MS} ms) | ${staleComputed} of ${staleBlocksRequested} stale blocks computed = **${(staleShare * 100).toFixed(0)}%** | <= ${GOALS.staleShare * 100}% | ${met(staleShare <= GOALS.staleShare)} |
-| peak RSS of the server serving a ${(BIG_SIDE * BIG_SIDE / 1e9).toFixed(2)}-gigapixel ${big16 ? 'uint16' : 'uint8'} TIFF | **${bigMem.hwmMiB.toFixed(0)} MiB** (VmHWM) | <= ${GOALS.bigRssMiB} MiB | ${met(bigMem.hwmMiB <= GOALS.bigRssMiB)} |
+| peak RSS of the server serving a ${((BIG_SIDE * BIG_SIDE) / 1e9).toFixed(2)}-gigapixel ${big16 ? 'uint16' : 'uint8'} TIFF | **${bigMem.hwmMiB.toFixed(0)} MiB** (VmHWM) | <= ${GOALS.bigRssMiB} MiB | ${met(bigMem.hwmMiB <= GOALS.bigRssMiB)} |
 | for comparison: peak RSS of the server of sections 1-3 (four 1-megapixel images, same engine) | ${smallMem.hwmMiB.toFixed(0)} MiB | | |
 | first tile of the 2-gigapixel TIFF (native / 8x) | ${ms(bigNative.firstMs)} / ${ms(bigSr.firstMs)} | <= ${GOALS.bigFirstMs} ms | ${met(bigFirst <= GOALS.bigFirstMs)} |
 
@@ -439,9 +514,11 @@ ${bad.length ? `Tile errors during the run: ${[...new Set(bad)].join(', ')} (${b
 ## Setup
 
 - Machine: ${os.cpus()[0]?.model ?? '?'}, ${threads} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}.
-  1-minute load average ${load0.toFixed(2)} at the start, before the bench's own work (${load1.toFixed(2)} at the end, which counts the bench itself)${load0 > threads / 2
-    ? ': **shared with other jobs**. With a load near or above the core count every timing here is inflated (the server gets a fraction of the CPU); compare rows of one run, and re-run on an idle machine for absolute numbers.'
-    : ' (the machine was otherwise idle).'}
+  1-minute load average ${load0.toFixed(2)} at the start, before the bench's own work (${load1.toFixed(2)} at the end, which counts the bench itself)${
+    load0 > threads / 2
+      ? ': **shared with other jobs**. With a load near or above the core count every timing here is inflated (the server gets a fraction of the CPU); compare rows of one run, and re-run on an idle machine for absolute numbers.'
+      : ' (the machine was otherwise idle).'
+  }
 - Server: \`phasesr serve --port 0 ${serveArgs.join(' ')}\` as a child process (ORT CPU, ${threads} threads, micro-batch ${BATCH},
   LR blocks of ${BLOCK} px + halo), images opened at start: ${source}. Client: server/client/phasesr-client.ts in
   this process, one connection.

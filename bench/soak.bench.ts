@@ -50,14 +50,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A seeded generator, so every run makes the same moves. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   if (s.length === 0) return NaN;
   const i = (s.length - 1) * q;
-  const lo = Math.floor(i), hi = Math.ceil(i);
+  const lo = Math.floor(i),
+    hi = Math.ceil(i);
   return s[lo]! + (s[hi]! - s[lo]!) * (i - lo);
 }
 const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(x < 10 ? 1 : 0)} ms` : '-');
@@ -70,7 +71,9 @@ function rssMiB(pid: number): number {
 
 /** `phasesr serve --port 0 ...`; resolves with its URL once it listens. */
 async function startServer(args: string[]): Promise<string> {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'phasesr.js'), 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'phasesr.js'), 'serve', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   server = proc;
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
@@ -126,8 +129,14 @@ interface ViewerStats {
 /** The tile rectangle of a VIEW_W x VIEW_H view centred at (cx, cy) in level pixels. */
 function viewRect(img: ImageInfo, level: number, cx: number, cy: number): [number, number, number, number] {
   const l = img.levels[level]!;
-  const x0 = Math.max(0, Math.floor((cx - VIEW_W / 2) / TILE)), y0 = Math.max(0, Math.floor((cy - VIEW_H / 2) / TILE));
-  return [x0, y0, Math.min(l.columns - 1, Math.floor((cx + VIEW_W / 2 - 1) / TILE)), Math.min(l.rows - 1, Math.floor((cy + VIEW_H / 2 - 1) / TILE))];
+  const x0 = Math.max(0, Math.floor((cx - VIEW_W / 2) / TILE)),
+    y0 = Math.max(0, Math.floor((cy - VIEW_H / 2) / TILE));
+  return [
+    x0,
+    y0,
+    Math.min(l.columns - 1, Math.floor((cx + VIEW_W / 2 - 1) / TILE)),
+    Math.min(l.rows - 1, Math.floor((cy + VIEW_H / 2 - 1) / TILE)),
+  ];
 }
 
 /** A viewer: starts at a random place and level, then pans a quarter view (80 %) or zooms one level (20 %). */
@@ -137,7 +146,8 @@ async function viewer(url: string, img: ImageInfo, seed: number, until: number, 
   const have = new Set<string>();
   let level = img.nativeLevel + 1 + Math.floor(r() * (img.maxLevel - img.nativeLevel));
   let f = 2 ** (level - img.nativeLevel);
-  let cx = r() * img.width * f, cy = r() * img.height * f;
+  let cx = r() * img.width * f,
+    cy = r() * img.height * f;
   const readers: Promise<void>[] = [];
   let leaving = false;
   while (now() < until) {
@@ -156,20 +166,22 @@ async function viewer(url: string, img: ImageInfo, seed: number, until: number, 
       const it = client.requestTiles(reqs, (ids) => {
         for (const id of ids) st.pending.set(id + seed * 1e7, t0);
       });
-      readers.push((async () => {
-        for await (const o of it) {
-          st.pending.delete(o.id + seed * 1e7);
-          if (o.ok) {
-            st.latencies.push(performance.now() - t0);
-            st.served++;
-            have.add(`${o.request.level}/${o.request.x}/${o.request.y}`);
-          } else if (o.code === 'SR_ERR_CANCELLED') st.cancelled++;
-          else st.errors.set(o.code, (st.errors.get(o.code) ?? 0) + 1);
-        }
-      })().catch((e: Error) => {
-        // Our own close at the end ends the iterations of what is still unanswered (counted in `pending`).
-        if (!leaving) st.errors.set(`reader: ${e.message}`, (st.errors.get(`reader: ${e.message}`) ?? 0) + 1);
-      }));
+      readers.push(
+        (async () => {
+          for await (const o of it) {
+            st.pending.delete(o.id + seed * 1e7);
+            if (o.ok) {
+              st.latencies.push(performance.now() - t0);
+              st.served++;
+              have.add(`${o.request.level}/${o.request.x}/${o.request.y}`);
+            } else if (o.code === 'SR_ERR_CANCELLED') st.cancelled++;
+            else st.errors.set(o.code, (st.errors.get(o.code) ?? 0) + 1);
+          }
+        })().catch((e: Error) => {
+          // Our own close at the end ends the iterations of what is still unanswered (counted in `pending`).
+          if (!leaving) st.errors.set(`reader: ${e.message}`, (st.errors.get(`reader: ${e.message}`) ?? 0) + 1);
+        }),
+      );
     }
     await sleep(MOVE_MS[0] + r() * (MOVE_MS[1] - MOVE_MS[0]));
     if (r() < 0.2) {
@@ -180,8 +192,8 @@ async function viewer(url: string, img: ImageInfo, seed: number, until: number, 
       level = nl;
       f = 2 ** (level - img.nativeLevel);
     } else {
-      cx += (r() < 0.5 ? -1 : 1) * VIEW_W / 4;
-      cy += (r() < 0.5 ? -1 : 1) * VIEW_H / 4;
+      cx += ((r() < 0.5 ? -1 : 1) * VIEW_W) / 4;
+      cy += ((r() < 0.5 ? -1 : 1) * VIEW_H) / 4;
     }
     cx = Math.min(Math.max(cx, VIEW_W / 2), img.width * f - VIEW_W / 2);
     cy = Math.min(Math.max(cy, VIEW_H / 2), img.height * f - VIEW_H / 2);
@@ -203,14 +215,20 @@ async function slowReader(wsUrl: string, img: ImageInfo, leaveAt: number): Promi
   ws.on('message', (d: Buffer, bin: boolean) => {
     if (!bin && /SR_ERR_SLOW_CLIENT/.test(d.toString())) slowErrors++;
   });
-  ws.on('close', () => { if (!leaving) closedByServer = true; });
-  await new Promise<void>((res, rej) => { ws.once('open', () => res()); ws.once('error', rej); });
+  ws.on('close', () => {
+    if (!leaving) closedByServer = true;
+  });
+  await new Promise<void>((res, rej) => {
+    ws.once('open', () => res());
+    ws.once('error', rej);
+  });
   const l = img.levels[img.nativeLevel]!;
   let id = 0;
   for (let m = 0; m < 2; m++) {
     const requests = [];
     for (let i = 0; i < 150; i++) {
-      const x = (i + m * 150) % l.columns, y = Math.floor((i + m * 150) / l.columns) % l.rows;
+      const x = (i + m * 150) % l.columns,
+        y = Math.floor((i + m * 150) / l.columns) % l.rows;
       requests.push({ id: ++id, imageId: img.imageId, level: img.nativeLevel, x, y, encoding: 'f32', priority: 'visible' });
     }
     ws.send(JSON.stringify({ type: 'tiles', requests }));
@@ -235,10 +253,22 @@ async function flood(url: string, img: ImageInfo, leaveAt: number): Promise<{ se
   while (now() < leaveAt) {
     if (last.length) client.cancel(last);
     const reqs: TileRequestInput[] = [];
-    for (let i = 0; i < 20; i++) reqs.push({ imageId: img.imageId, level: img.maxLevel, x: Math.floor(r() * l.columns), y: Math.floor(r() * l.rows), encoding: 'png', priority: 'visible' });
+    for (let i = 0; i < 20; i++)
+      reqs.push({
+        imageId: img.imageId,
+        level: img.maxLevel,
+        x: Math.floor(r() * l.columns),
+        y: Math.floor(r() * l.rows),
+        encoding: 'png',
+        priority: 'visible',
+      });
     const it = client.requestTiles(reqs, (ids) => (last = ids));
     sent += reqs.length;
-    drains.push((async () => { for await (const o of it) if (!o.ok && o.code === 'SR_ERR_BUSY') busy++; })().catch(() => undefined));
+    drains.push(
+      (async () => {
+        for await (const o of it) if (!o.ok && o.code === 'SR_ERR_BUSY') busy++;
+      })().catch(() => undefined),
+    );
     await sleep(250);
   }
   await client.close();
@@ -259,7 +289,8 @@ log(`server ${url} (pid ${pid}), ${images.length} images; soak ${SECONDS} s, ${V
 
 const t0 = now();
 const end = t0 + SECONDS;
-const hostileFrom = t0 + SECONDS * HOSTILE_FROM, hostileTo = t0 + SECONDS * HOSTILE_TO;
+const hostileFrom = t0 + SECONDS * HOSTILE_FROM,
+  hostileTo = t0 + SECONDS * HOSTILE_TO;
 const rss: { t: number; mib: number }[] = [];
 const sampler = setInterval(() => rss.push({ t: now() - t0, mib: rssMiB(pid) }), SAMPLE_MS);
 rss.push({ t: 0, mib: rssMiB(pid) });
@@ -312,7 +343,7 @@ const seconds = (x: number) => `${(x / 1000).toFixed(1)} s`;
 const md = `# Soak: ${VIEWERS} viewers, a slow reader and a flood client
 
 \`npm run bench:soak\`${SECONDS !== 240 ? ` (PHASESR_SOAK_SECONDS=${SECONDS})` : ''}, ${new Date().toISOString().slice(0, 10)}, ${os.availableParallelism()} cores (load average ${load0.toFixed(1)} at start).
-The whole run: ${seconds((performance.now() - started))}.
+The whole run: ${seconds(performance.now() - started)}.
 
 | goal | measured | target | |
 |---|---|---|---|
@@ -327,7 +358,9 @@ The whole run: ${seconds((performance.now() - started))}.
   (the \`viewport\` message drops queued tiles that left the view), unanswered at the end ${waitingAtEnd.length}${waitingAtEnd.length ? ` (oldest ${seconds(Math.max(...waitingAtEnd))})` : ''}.
 - Latency of served visible tiles (request to frame): p50 ${ms(quantile(lat, 0.5))}, p95 ${ms(quantile(lat, 0.95))}, p99 ${ms(quantile(lat, 0.99))}, max ${ms(quantile(lat, 1))}.
   The longest wait above also counts tiles still unanswered at the end, by their age.
-- Server counters at the end: ${Object.entries(health.stats).map(([k, v]) => `${k} ${v}`).join(', ')}.
+- Server counters at the end: ${Object.entries(health.stats)
+  .map(([k, v]) => `${k} ${v}`)
+  .join(', ')}.
 
 ## Hostile clients (from ${(SECONDS * HOSTILE_FROM).toFixed(0)} s to ${(SECONDS * HOSTILE_TO).toFixed(0)} s)
 

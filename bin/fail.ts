@@ -44,7 +44,8 @@ export function nonNegative(v: string): number {
 /** An option parser for an address to bind: an IP or a host name, without a port (that is --port). */
 export function hostOption(v: string): string {
   const withPort = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(v);
-  if (withPort) throw new InvalidArgumentError(`give the address alone and the port with --port: --host ${withPort[1]} --port ${withPort[2]}`);
+  if (withPort)
+    throw new InvalidArgumentError(`give the address alone and the port with --port: --host ${withPort[1]} --port ${withPort[2]}`);
   if (isIP(v) === 0 && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(v)) {
     throw new InvalidArgumentError('must be an IP address (127.0.0.1, 0.0.0.0, ::1) or a host name.');
   }

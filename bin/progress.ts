@@ -11,7 +11,12 @@ export interface Progress {
 export function progressBar(unit: string): Progress | undefined {
   if (!process.stderr.isTTY) return undefined;
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: `{bar} {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}`, hideCursor: true, clearOnComplete: true },
+    {
+      stream: process.stderr,
+      format: `{bar} {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}`,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

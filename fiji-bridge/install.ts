@@ -12,7 +12,10 @@ export const COMMAND = 'PhaseSR Super Resolve';
 export const MENU_PATH = `Plugins › PhaseSR › ${COMMAND}`;
 
 export class InstallError extends Error {
-  constructor(readonly code: 'SR_ERR_USAGE' | 'SR_ERR_IO', message: string) {
+  constructor(
+    readonly code: 'SR_ERR_USAGE' | 'SR_ERR_IO',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -54,11 +57,19 @@ export async function imagejEvidence(folder: string): Promise<string | undefined
 
 export async function installMacro(folder: string, source = MACRO_SOURCE): Promise<InstallResult> {
   const abs = path.resolve(folder);
-  if (!(await isDir(abs))) throw new InstallError('SR_ERR_USAGE', `${folder} is not a folder: pass your Fiji.app (or ImageJ) folder, e.g. phasesr fiji-install ~/Fiji.app`);
+  if (!(await isDir(abs)))
+    throw new InstallError(
+      'SR_ERR_USAGE',
+      `${folder} is not a folder: pass your Fiji.app (or ImageJ) folder, e.g. phasesr fiji-install ~/Fiji.app`,
+    );
   const evidence = await imagejEvidence(abs);
   if (!evidence) {
-    const parent = path.basename(abs) === 'plugins' && (await imagejEvidence(path.dirname(abs))) ? ` (did you mean ${path.dirname(abs)}?)` : '';
-    throw new InstallError('SR_ERR_USAGE', `${folder} is not a Fiji or ImageJ folder: expected a plugins/ folder beside ij.jar, jars/ij-*.jar, macros/ or luts/${parent}. Pass the Fiji.app folder, e.g. phasesr fiji-install ~/Fiji.app`);
+    const parent =
+      path.basename(abs) === 'plugins' && (await imagejEvidence(path.dirname(abs))) ? ` (did you mean ${path.dirname(abs)}?)` : '';
+    throw new InstallError(
+      'SR_ERR_USAGE',
+      `${folder} is not a Fiji or ImageJ folder: expected a plugins/ folder beside ij.jar, jars/ij-*.jar, macros/ or luts/${parent}. Pass the Fiji.app folder, e.g. phasesr fiji-install ~/Fiji.app`,
+    );
   }
   const dir = path.join(abs, 'plugins', 'PhaseSR');
   const target = path.join(dir, MACRO_FILE);
@@ -68,10 +79,14 @@ export async function installMacro(folder: string, source = MACRO_SOURCE): Promi
     await copyFile(source, target);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const hint = err.code === 'EACCES' || err.code === 'EPERM' ? ' (permission denied: run it as the folder\'s owner, or install into your own ImageJ folder, e.g. ~/.imagej)' : '';
+    const hint =
+      err.code === 'EACCES' || err.code === 'EPERM'
+        ? " (permission denied: run it as the folder's owner, or install into your own ImageJ folder, e.g. ~/.imagej)"
+        : '';
     throw new InstallError('SR_ERR_IO', `cannot write ${target}: ${err.message}${hint}`);
   }
   // A copy that differs from the source would be a silent half-install.
-  if (!(await readFile(target)).equals(await readFile(source))) throw new InstallError('SR_ERR_IO', `${target} does not match ${source} after copying`);
+  if (!(await readFile(target)).equals(await readFile(source)))
+    throw new InstallError('SR_ERR_IO', `${target} does not match ${source} after copying`);
   return { folder: abs, target, replaced, evidence };
 }

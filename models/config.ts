@@ -41,7 +41,10 @@ export const ModelConfigSchema = z
      * over space and no pooling, so every output pixel still depends only on a bounded neighbourhood.
      * Capacity is cheap here: a 3x3 conv at LR size costs 1/64 of the same conv at 8x size.
      */
-    body: z.object({ blocks: z.number().int().min(1).max(64), mixer: z.boolean() }).strict().optional(),
+    body: z
+      .object({ blocks: z.number().int().min(1).max(64), mixer: z.boolean() })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

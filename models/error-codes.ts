@@ -122,7 +122,11 @@ export function closeCodeOf(code: string): number {
 
 /** An error with a code from the table: what models/ and server/ throw (typed, so a code not in the table does not compile). */
 export class CodedError extends Error {
-  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'CodedError';
   }

@@ -4,7 +4,14 @@ export { dpfKernel, dpfBankHWIO, dpfRadiusForLevel, DPF_OPTICS } from './dpf/dpf
 export { generatorParams, discriminatorParams, initWeights, type Weights } from './params';
 export { loadModel, saveModel, ModelFileError, type LoadedModel } from './weights-file';
 export { resolveModel, describeModel, DEFAULT_MODEL } from './registry';
-export { DEFAULT_ENGINE, ENGINE_CHOICES, type EngineChoice, type EngineName, type LevelBatch, type SuperResBackend } from './engine/backend';
+export {
+  DEFAULT_ENGINE,
+  ENGINE_CHOICES,
+  type EngineChoice,
+  type EngineName,
+  type LevelBatch,
+  type SuperResBackend,
+} from './engine/backend';
 export { createEngine } from './engine/create-engine';
 export { describeAdapter, probeGpuAdapters, type AdapterProbe, type GpuAdapter } from './engine/gpu-adapter';
 export { exportOnnx } from './engine/onnx-export';

@@ -46,7 +46,11 @@ export function generatorParams(c: ModelConfig): ParamSpec[] {
 function bodyParams(body: NonNullable<ModelConfig['body']>, w: number): ParamSpec[] {
   const specs: ParamSpec[] = [];
   for (let b = 0; b < body.blocks; b++) {
-    const convs: [string, number, ParamSpec['init']][] = [['a', 3, 'he'], ...(body.mixer ? [['m', 1, 'he'] as [string, number, ParamSpec['init']]] : []), ['z', 3, 'zero']];
+    const convs: [string, number, ParamSpec['init']][] = [
+      ['a', 3, 'he'],
+      ...(body.mixer ? [['m', 1, 'he'] as [string, number, ParamSpec['init']]] : []),
+      ['z', 3, 'zero'],
+    ];
     for (const [part, k, init] of convs) {
       specs.push({ name: `g.body${b}.${part}.w`, shape: [k, k, w, w], init });
       specs.push({ name: `g.body${b}.${part}.b`, shape: [w], init: 'zero' });

@@ -13,9 +13,11 @@ export async function resolveModel(spec: string = DEFAULT_MODEL): Promise<Loaded
   if (isPresetName(spec)) {
     const dir = path.join(SHIPPED_DIR, spec);
     if (!existsSync(dir)) {
-      throw new ModelFileError('SR_ERR_MODEL_NOT_FOUND',
+      throw new ModelFileError(
+        'SR_ERR_MODEL_NOT_FOUND',
         `no weights are shipped for preset '${spec}' (it is too big to train on a 2-core CPU); ` +
-          `train it on a GPU machine and pass --model PATH_TO_MODEL_DIR`);
+          `train it on a GPU machine and pass --model PATH_TO_MODEL_DIR`,
+      );
     }
     return loadModel(dir);
   }
@@ -25,9 +27,9 @@ export async function resolveModel(spec: string = DEFAULT_MODEL): Promise<Loaded
 /** One line that says what a model is, never hiding that it is untrained. */
 export function describeModel(m: LoadedModel): string {
   const c = m.config;
-  const state = m.provenance.trained
-    ? `trained (${m.provenance.description})`
-    : `UNTRAINED: ${m.provenance.description}`;
-  return `${c.name} ${c.scale}x, widths ${c.widths.join('/')}, ${c.convsPerModule} conv/module, ` +
-    `${c.body ? `LR body ${c.body.blocks} blocks${c.body.mixer ? ' + 1x1 mixers' : ''}, ` : ''}DPF ${c.dpf ? 'on' : 'off'}, skip ${c.skip}; ${state}; sha256 ${m.sha256.slice(0, 12)}`;
+  const state = m.provenance.trained ? `trained (${m.provenance.description})` : `UNTRAINED: ${m.provenance.description}`;
+  return (
+    `${c.name} ${c.scale}x, widths ${c.widths.join('/')}, ${c.convsPerModule} conv/module, ` +
+    `${c.body ? `LR body ${c.body.blocks} blocks${c.body.mixer ? ' + 1x1 mixers' : ''}, ` : ''}DPF ${c.dpf ? 'on' : 'off'}, skip ${c.skip}; ${state}; sha256 ${m.sha256.slice(0, 12)}`
+  );
 }

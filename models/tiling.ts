@@ -73,14 +73,17 @@ function axis(size: number, tile: number, halo: number): [number, number, number
  * tile's share of a block it only partly covers.
  */
 export function pieceRect(r: Rect, core: Rect, s: number): Rect {
-  const x0 = Math.max(r.x, core.x * s), x1 = Math.min(r.x + r.w, (core.x + core.w) * s);
-  const y0 = Math.max(r.y, core.y * s), y1 = Math.min(r.y + r.h, (core.y + core.h) * s);
+  const x0 = Math.max(r.x, core.x * s),
+    x1 = Math.min(r.x + r.w, (core.x + core.w) * s);
+  const y0 = Math.max(r.y, core.y * s),
+    y1 = Math.min(r.y + r.h, (core.y + core.h) * s);
   return { x: x0 - r.x, y: y0 - r.y, w: x1 - x0, h: y1 - y0 };
 }
 
 /** `core` widened by `halo` on every side and clipped to a width x height image (not shifted, unlike planTiles). */
 export function clippedWindow(core: Rect, halo: number, width: number, height: number): Rect {
-  const x = Math.max(0, core.x - halo), y = Math.max(0, core.y - halo);
+  const x = Math.max(0, core.x - halo),
+    y = Math.max(0, core.y - halo);
   return { x, y, w: Math.min(width, core.x + core.w + halo) - x, h: Math.min(height, core.y + core.h + halo) - y };
 }
 

@@ -22,7 +22,9 @@ const ProvenanceSchema = z.object({
   steps: z.number().int().nonnegative().optional(),
   data: z.string().optional(),
   /** The model a training run started from (`phasesr train --init`); its own provenance names its origin in words. */
-  initFrom: z.object({ sha256: z.string(), description: z.string(), steps: z.number().int().nonnegative(), command: z.string().optional() }).optional(),
+  initFrom: z
+    .object({ sha256: z.string(), description: z.string(), steps: z.number().int().nonnegative(), command: z.string().optional() })
+    .optional(),
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;
 
@@ -36,7 +38,9 @@ const ModelJsonSchema = z.object({
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     dtype: z.literal('float32'),
     byteOrder: z.literal('little'),
-    tensors: z.array(z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()), offset: z.number().int().nonnegative() })),
+    tensors: z.array(
+      z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()), offset: z.number().int().nonnegative() }),
+    ),
   }),
 });
 
@@ -76,10 +80,15 @@ export async function saveModel(dir: string, config: ModelConfig, weights: Weigh
   }
   const blob = Buffer.alloc(bytes);
   let i = 0;
-  for (const t of weights.values()) for (const v of t.data) blob.writeFloatLE(v, (i++) * 4);
+  for (const t of weights.values()) for (const v of t.data) blob.writeFloatLE(v, i++ * 4);
   const sha256 = createHash('sha256').update(blob).digest('hex');
-  const json = { format: MODEL_FORMAT, formatVersion: MODEL_FORMAT_VERSION, config, provenance,
-    weights: { file: WEIGHTS_BIN, sha256, dtype: 'float32', byteOrder: 'little', tensors } };
+  const json = {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    config,
+    provenance,
+    weights: { file: WEIGHTS_BIN, sha256, dtype: 'float32', byteOrder: 'little', tensors },
+  };
   // Write the blob first and model.json last, each via rename, so a crash never leaves a model.json
   // that points at a half-written blob.
   await writeAtomic(path.join(dir, WEIGHTS_BIN), blob);
@@ -112,8 +121,10 @@ export async function loadModel(dirOrJson: string): Promise<LoadedModel> {
   });
   const sha256 = createHash('sha256').update(blob).digest('hex');
   if (sha256 !== parsed.weights.sha256) {
-    throw new ModelFileError('SR_ERR_MODEL_HASH',
-      `weights ${blobPath} do not match model.json: sha256 ${sha256}, expected ${parsed.weights.sha256} (corrupt or replaced file)`);
+    throw new ModelFileError(
+      'SR_ERR_MODEL_HASH',
+      `weights ${blobPath} do not match model.json: sha256 ${sha256}, expected ${parsed.weights.sha256} (corrupt or replaced file)`,
+    );
   }
   const weights: Weights = new Map();
   for (const t of parsed.weights.tensors) {
@@ -129,8 +140,10 @@ export async function loadModel(dirOrJson: string): Promise<LoadedModel> {
     const t = weights.get(spec.name);
     if (!t) throw new ModelFileError('SR_ERR_MODEL_FORMAT', `${jsonPath}: missing tensor ${spec.name}`);
     if (t.shape.join('x') !== spec.shape.join('x')) {
-      throw new ModelFileError('SR_ERR_MODEL_FORMAT',
-        `${jsonPath}: tensor ${spec.name} has shape ${t.shape.join('x')}, the config needs ${spec.shape.join('x')}`);
+      throw new ModelFileError(
+        'SR_ERR_MODEL_FORMAT',
+        `${jsonPath}: tensor ${spec.name} has shape ${t.shape.join('x')}, the config needs ${spec.shape.join('x')}`,
+      );
     }
   }
   const int8 = await loadCalibration(dir, sha256).catch((e: unknown) => {

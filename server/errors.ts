@@ -19,7 +19,8 @@ export class ServerError extends CodedError {
  */
 export function toWireError(e: unknown): { code: ErrorCode; message: string; internal: boolean } {
   const err = e as { code?: unknown; message?: unknown };
-  if (err && isErrorCode(err.code) && err.code !== 'SR_ERR_INTERNAL') return { code: err.code, message: String(err.message), internal: false };
+  if (err && isErrorCode(err.code) && err.code !== 'SR_ERR_INTERNAL')
+    return { code: err.code, message: String(err.message), internal: false };
   return { code: 'SR_ERR_INTERNAL', message: 'internal error (the server log has the details)', internal: true };
 }
 

@@ -10,7 +10,10 @@ export class Limiter {
   #running = 0;
   readonly #waiting: { start: () => void }[] = [];
 
-  constructor(readonly maxRunning: number, readonly maxWaiting = Number.POSITIVE_INFINITY) {}
+  constructor(
+    readonly maxRunning: number,
+    readonly maxWaiting = Number.POSITIVE_INFINITY,
+  ) {}
 
   get running(): number {
     return this.#running;
@@ -24,10 +27,16 @@ export class Limiter {
   async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     signal?.throwIfAborted();
     if (this.#running >= this.maxRunning) {
-      if (this.#waiting.length >= this.maxWaiting) throw new ServerError('SR_ERR_BUSY', `${this.#waiting.length} jobs are already waiting; retry later`);
+      if (this.#waiting.length >= this.maxWaiting)
+        throw new ServerError('SR_ERR_BUSY', `${this.#waiting.length} jobs are already waiting; retry later`);
       await new Promise<void>((resolve, reject) => {
         // The finishing task hands its slot over (running stays counted), so no newcomer can slip in between.
-        const entry = { start: () => { signal?.removeEventListener('abort', onAbort); resolve(); } };
+        const entry = {
+          start: () => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+          },
+        };
         const onAbort = () => {
           const i = this.#waiting.indexOf(entry);
           if (i >= 0) this.#waiting.splice(i, 1);

@@ -55,11 +55,20 @@ export class PhasesrServer implements ServerContext {
   #http: Server | undefined;
   #seq = 0;
 
-  private constructor(options: ServerOptions, readonly model: LoadedModel, readonly engine: SuperResBackend, readonly store: ImageStore, readonly stats: ServerStats, redis: { queue: RedisBlockQueue; shared: SharedDir } | undefined) {
+  private constructor(
+    options: ServerOptions,
+    readonly model: LoadedModel,
+    readonly engine: SuperResBackend,
+    readonly store: ImageStore,
+    readonly stats: ServerStats,
+    redis: { queue: RedisBlockQueue; shared: SharedDir } | undefined,
+  ) {
     this.options = options;
     if (redis) {
       const { queue, shared } = redis;
-      const worker = options.localEngine ? new BlockWorker({ url: options.redis!, shared, model, engine, lockMs: options.lockMs, log: options.log }) : undefined;
+      const worker = options.localEngine
+        ? new BlockWorker({ url: options.redis!, shared, model, engine, lockMs: options.lockMs, log: options.log })
+        : undefined;
       this.scale = { queue, worker, shared };
     }
     const shared = redis?.shared;
@@ -67,12 +76,30 @@ export class PhasesrServer implements ServerContext {
     this.token = options.token ?? (loopback ? '' : randomBytes(24).toString('hex'));
     const guard = new RequestGuard(this.token, loopback);
     this.app = createApp({ guard, health: () => this.health(), log: options.log, corsOrigins: options.corsOrigins });
-    this.hub = new WsHub({ maxPayloadBytes: options.maxPayloadBytes, maxQueuedBytes: options.maxQueuedBytesPerConnection, guard, hello: () => this.hello(), log: options.log });
+    this.hub = new WsHub({
+      maxPayloadBytes: options.maxPayloadBytes,
+      maxQueuedBytes: options.maxQueuedBytesPerConnection,
+      guard,
+      hello: () => this.hello(),
+      log: options.log,
+    });
     const cacheDir = shared?.cacheDir ?? options.cacheDir;
-    const cache = new TileCache({ encodedBytes: options.memoryCacheBytes, floatBytes: options.floatCacheBytes, ...(cacheDir ? { dir: cacheDir } : {}), log: options.log });
+    const cache = new TileCache({
+      encodedBytes: options.memoryCacheBytes,
+      floatBytes: options.floatCacheBytes,
+      ...(cacheDir ? { dir: cacheDir } : {}),
+      log: options.log,
+    });
     this.tiles = new TileService({
-      engine, modelSha: model.sha256, halo: haloFor(model.config), cache, stats: this.stats, maxQueued: options.maxQueued, batch: options.batch,
-      firstBlockSize: options.firstBlockSize, ...(this.scale ? { remote: this.scale.queue } : {}),
+      engine,
+      modelSha: model.sha256,
+      halo: haloFor(model.config),
+      cache,
+      stats: this.stats,
+      maxQueued: options.maxQueued,
+      batch: options.batch,
+      firstBlockSize: options.firstBlockSize,
+      ...(this.scale ? { remote: this.scale.queue } : {}),
     });
     store.onImageClosed((img) => this.tiles.dropImage(img));
     const tileHandlers = registerTileHandlers(this);
@@ -92,37 +119,76 @@ export class PhasesrServer implements ServerContext {
   /** Loads the model and starts the engine; conflicting options throw SR_ERR_USAGE. */
   static async create(opts: Partial<ServerOptions> = {}): Promise<PhasesrServer> {
     const options: ServerOptions = { ...SERVER_DEFAULTS, ...opts };
-    if (!(BLOCK_SIZES as readonly number[]).includes(options.blockSize)) throw new ServerError('SR_ERR_USAGE', `block size ${options.blockSize}: use one of ${BLOCK_SIZES.join(', ')}`);
+    if (!(BLOCK_SIZES as readonly number[]).includes(options.blockSize))
+      throw new ServerError('SR_ERR_USAGE', `block size ${options.blockSize}: use one of ${BLOCK_SIZES.join(', ')}`);
     if (options.firstBlockSize !== 0 && !(BLOCK_SIZES as readonly number[]).includes(options.firstBlockSize)) {
       throw new ServerError('SR_ERR_USAGE', `first block size ${options.firstBlockSize}: use 0 (off) or one of ${BLOCK_SIZES.join(', ')}`);
     }
     for (const o of options.corsOrigins) {
-      if (!isOrigin(o)) throw new ServerError('SR_ERR_USAGE', `CORS origin '${o}': give an exact origin such as https://example.org or http://localhost:3000 (no path, no wildcard)`);
+      if (!isOrigin(o))
+        throw new ServerError(
+          'SR_ERR_USAGE',
+          `CORS origin '${o}': give an exact origin such as https://example.org or http://localhost:3000 (no path, no wildcard)`,
+        );
     }
-    if (!Number.isInteger(options.batch) || options.batch < 1) throw new ServerError('SR_ERR_USAGE', `batch ${options.batch}: use a whole number >= 1`);
+    if (!Number.isInteger(options.batch) || options.batch < 1)
+      throw new ServerError('SR_ERR_USAGE', `batch ${options.batch}: use a whole number >= 1`);
     // An empty token means "no authentication", which only the machine itself may be granted.
     if (options.token === '' && !isLoopback(options.host)) {
-      throw new ServerError('SR_ERR_USAGE', `an empty token serves everyone who can reach ${options.host} without authentication: bind to 127.0.0.1, or leave --token out (one is generated) or give a non-empty one`);
+      throw new ServerError(
+        'SR_ERR_USAGE',
+        `an empty token serves everyone who can reach ${options.host} without authentication: bind to 127.0.0.1, or leave --token out (one is generated) or give a non-empty one`,
+      );
     }
     checkScaleOptions(options);
     await checkPortFree(options.host, options.port);
     const model = await resolveModel(options.model);
     options.log(`model: ${describeModel(model)}`);
     const shared = options.redis ? await SharedDir.create(options.sharedDir!) : undefined;
-    const queue = shared ? new RedisBlockQueue({ url: options.redis!, shared, modelSha: model.sha256, serverId: `${hostname()}:${process.pid}`, maxQueued: options.maxQueued, log: options.log }) : undefined;
+    const queue = shared
+      ? new RedisBlockQueue({
+          url: options.redis!,
+          shared,
+          modelSha: model.sha256,
+          serverId: `${hostname()}:${process.pid}`,
+          maxQueued: options.maxQueued,
+          log: options.log,
+        })
+      : undefined;
     // In a worker thread: onnxruntime-node blocks its thread for a whole run (server/engine/engine-worker-main.ts).
     // A front end without one hands the batch API's engine calls to the workers through the queue.
-    const engine = options.localEngine ? await WorkerEngine.create(model.config, {
-      model: options.model, ...(options.engine ? { engine: options.engine } : {}), ...(options.threads ? { threads: options.threads } : {}),
-    }, options.log).catch(async (e: unknown) => { await queue?.close(); throw e; }) : new RemoteEngine(model.config, queue!);
+    const engine = options.localEngine
+      ? await WorkerEngine.create(
+          model.config,
+          {
+            model: options.model,
+            ...(options.engine ? { engine: options.engine } : {}),
+            ...(options.threads ? { threads: options.threads } : {}),
+          },
+          options.log,
+        ).catch(async (e: unknown) => {
+          await queue?.close();
+          throw e;
+        })
+      : new RemoteEngine(model.config, queue!);
     const stats = new ServerStats();
     let store: ImageStore | undefined;
     try {
       const uploadDir = shared?.uploadDir ?? options.uploadDir;
       store = await ImageStore.create({
-        allowDirs: options.allowDirs, ...(options.exchangeDir ? { exchangeDir: options.exchangeDir } : {}), ...(uploadDir ? { uploadDir } : {}), maxImagePixels: options.maxImagePixels, modelScale: model.config.scale,
-        halo: haloFor(model.config), blockSize: options.blockSize, ...(shared ? { shared: sharedImages(shared, stats) } : {}),
-        maxUploadsPerClient: options.maxUploadsPerClient, maxUploads: options.maxUploads, maxOpenImages: options.maxOpenImages, imageIdleMs: options.imageIdleMs, log: options.log,
+        allowDirs: options.allowDirs,
+        ...(options.exchangeDir ? { exchangeDir: options.exchangeDir } : {}),
+        ...(uploadDir ? { uploadDir } : {}),
+        maxImagePixels: options.maxImagePixels,
+        modelScale: model.config.scale,
+        halo: haloFor(model.config),
+        blockSize: options.blockSize,
+        ...(shared ? { shared: sharedImages(shared, stats) } : {}),
+        maxUploadsPerClient: options.maxUploadsPerClient,
+        maxUploads: options.maxUploads,
+        maxOpenImages: options.maxOpenImages,
+        imageIdleMs: options.imageIdleMs,
+        log: options.log,
       });
       for (const file of options.images) await store.openFile(file, { pinned: true });
     } catch (e) {
@@ -132,7 +198,8 @@ export class PhasesrServer implements ServerContext {
       throw e;
     }
     const server = new PhasesrServer(options, model, engine, store, stats, shared && queue ? { queue, shared } : undefined);
-    if (server.scale && !(await server.scale.queue.ready())) options.log(`redis: not reachable yet at start; tile requests get SR_ERR_QUEUE_UNAVAILABLE until it is`);
+    if (server.scale && !(await server.scale.queue.ready()))
+      options.log(`redis: not reachable yet at start; tile requests get SR_ERR_QUEUE_UNAVAILABLE until it is`);
     return server;
   }
 
@@ -142,7 +209,9 @@ export class PhasesrServer implements ServerContext {
     const http = createServer(this.app);
     http.on('upgrade', (req, socket, head) => this.hub.handleUpgrade(req, socket, head));
     await new Promise<void>((resolve, reject) => {
-      http.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ? portInUse(this.options.host, this.options.port) : e));
+      http.once('error', (e: NodeJS.ErrnoException) =>
+        reject(e.code === 'EADDRINUSE' ? portInUse(this.options.host, this.options.port) : e),
+      );
       http.listen(this.options.port, this.options.host, () => resolve());
     });
     this.#http = http;
@@ -188,10 +257,16 @@ export class PhasesrServer implements ServerContext {
   async health(): Promise<object> {
     const s = this.scale;
     return {
-      server: SERVER_NAME, protocol: PROTOCOL_VERSION, role: this.role, model: this.modelInfo(), engine: s && !s.worker ? 'none' : this.engine.engine,
+      server: SERVER_NAME,
+      protocol: PROTOCOL_VERSION,
+      role: this.role,
+      model: this.modelInfo(),
+      engine: s && !s.worker ? 'none' : this.engine.engine,
       ...(this.engine.adapter ? { adapter: this.engine.adapter } : {}),
-      connections: this.hub.connectionCount, openImages: this.store.list().length,
-      queue: { queued: this.tiles.queue.queued, running: this.tiles.queue.running }, stats: { ...this.stats },
+      connections: this.hub.connectionCount,
+      openImages: this.store.list().length,
+      queue: { queued: this.tiles.queue.queued, running: this.tiles.queue.running },
+      stats: { ...this.stats },
       ...(s ? { redis: await s.queue.health(), ...(s.worker ? { localWorker: { id: s.worker.id, ...s.worker.counters } } : {}) } : {}),
     };
   }
@@ -204,8 +279,18 @@ export class PhasesrServer implements ServerContext {
   hello(): ServerMessageOf<'hello'> {
     const o = this.options;
     return {
-      type: 'hello', version: PROTOCOL_VERSION, server: SERVER_NAME, model: this.modelInfo(), tileSize: TILE_SIZE,
-      limits: { maxPayloadBytes: o.maxPayloadBytes, maxUploadBytes: o.maxUploadBytes, maxImagePixels: o.maxImagePixels, maxQueuedPerConnection: o.maxQueuedPerConnection, chunkBytes: o.chunkBytes },
+      type: 'hello',
+      version: PROTOCOL_VERSION,
+      server: SERVER_NAME,
+      model: this.modelInfo(),
+      tileSize: TILE_SIZE,
+      limits: {
+        maxPayloadBytes: o.maxPayloadBytes,
+        maxUploadBytes: o.maxUploadBytes,
+        maxImagePixels: o.maxImagePixels,
+        maxQueuedPerConnection: o.maxQueuedPerConnection,
+        chunkBytes: o.chunkBytes,
+      },
     };
   }
 }
@@ -230,7 +315,7 @@ function checkScaleOptions(o: ServerOptions): void {
   }
   redisOptions(o.redis);
   if (!o.sharedDir) throw usage('--redis needs --shared-dir: a folder every server and worker sees (images, uploads, tile cache)');
-  if (o.cacheDir) throw usage('--cache-dir with --redis: the tile cache is the shared folder\'s cache/');
+  if (o.cacheDir) throw usage("--cache-dir with --redis: the tile cache is the shared folder's cache/");
   if (!Number.isInteger(o.lockMs) || o.lockMs < 1000) throw usage(`lock ${o.lockMs} ms: use a whole number >= 1000`);
 }
 

@@ -16,5 +16,8 @@ export async function checkPortFree(host: string, port: number): Promise<void> {
 
 /** The error for a port another program holds (also when listen() itself finds it taken). */
 export function portInUse(host: string, port: number): ServerError {
-  return new ServerError('SR_ERR_PORT_IN_USE', `port ${port} on ${host} is already in use (another phasesr serve?): stop that program, or choose another port with --port N (--port 0: any free port)`);
+  return new ServerError(
+    'SR_ERR_PORT_IN_USE',
+    `port ${port} on ${host} is already in use (another phasesr serve?): stop that program, or choose another port with --port N (--port 0: any free port)`,
+  );
 }

@@ -14,7 +14,15 @@ export const VIEWER_DIR = path.join(ROOT, 'viewer');
 export const DIST = path.join(VIEWER_DIR, 'dist');
 const STAMP = path.join(DIST, '.built');
 /** What the bundle is made of: a change to any of these makes the build stale. */
-const SOURCES = ['viewer/src', 'viewer/index.html', 'viewer/viewer.css', 'viewer/build.ts', 'plugin', 'server/protocol', 'package-lock.json'];
+const SOURCES = [
+  'viewer/src',
+  'viewer/index.html',
+  'viewer/viewer.css',
+  'viewer/build.ts',
+  'plugin',
+  'server/protocol',
+  'package-lock.json',
+];
 
 function newestMtime(p: string): number {
   if (!existsSync(p)) return 0;
@@ -40,7 +48,8 @@ function pluginEntries(): { in: string; out: string }[] {
     const web = path.join(root, d.name, 'web');
     if (!d.isDirectory() || !existsSync(manifest) || !existsSync(web)) continue;
     const { name } = JSON.parse(readFileSync(manifest, 'utf8')) as { name: string };
-    for (const f of readdirSync(web)) if (f.endsWith('.ts')) out.push({ in: path.join(web, f), out: path.join('plugins', name, f.replace(/\.ts$/, '')) });
+    for (const f of readdirSync(web))
+      if (f.endsWith('.ts')) out.push({ in: path.join(web, f), out: path.join('plugins', name, f.replace(/\.ts$/, '')) });
   }
   return out;
 }

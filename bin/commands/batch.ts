@@ -35,13 +35,16 @@ export function batchCommand(): Command {
     .option('--float32', 'write raw float32 model output')
     .option('--pixel-size <um>', 'input pixel size in µm, when the files do not say it', positiveNumber)
     .option('-q, --quiet', 'only errors and the summary')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Start a server first (another terminal):  npx phasesr serve
 Outputs keep the input's dtype; the pixel size is divided by the scale. Exit codes: 0 all done,
 1 some failed (listed), 2 usage, 3 no server reachable, 130 interrupted.
 
 Example:
-  phasesr batch data/*.tif --out sr/ --scale 8`)
+  phasesr batch data/*.tif --out sr/ --scale 8`,
+    )
     .action(async (inputs: string[], o: BatchCliOptions) => {
       process.exitCode = await runBatch(inputs, o);
     });
@@ -53,7 +56,9 @@ async function runBatch(inputs: string[], o: BatchCliOptions): Promise<number> {
   mkdirSync(o.out, { recursive: true });
   const todo = jobs.filter((j) => !isComplete(j.output));
   const skipped = jobs.length - todo.length;
-  const say = (line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); };
+  const say = (line: string) => {
+    if (!o.quiet) process.stderr.write(`${line}\n`);
+  };
   if (todo.length === 0) {
     say(`all ${jobs.length} outputs already exist in ${o.out}: nothing to do`);
     return 0;
@@ -65,9 +70,12 @@ async function runBatch(inputs: string[], o: BatchCliOptions): Promise<number> {
     client = await PhasesrClient.connect(o.server, { client: 'phasesr batch', ...(o.token ? { token: o.token } : {}) });
   } catch (e) {
     const err = e as InstanceType<typeof PhasesrClientError>;
-    const hint = err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH'
-      ? `\nStart one in another terminal with:  npx phasesr serve${portHint(o.server)}\nthen run this command again.`
-      : err.code === 'SR_ERR_UNAUTHORIZED' ? '\nPass the token the server printed: --token TOKEN (or PHASESR_TOKEN).' : '';
+    const hint =
+      err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH'
+        ? `\nStart one in another terminal with:  npx phasesr serve${portHint(o.server)}\nthen run this command again.`
+        : err.code === 'SR_ERR_UNAUTHORIZED'
+          ? '\nPass the token the server printed: --token TOKEN (or PHASESR_TOKEN).'
+          : '';
     process.stderr.write(`phasesr: error: cannot reach the phasesr server at ${o.server}: ${err.message} [${err.code}]${hint}\n`);
     return EXIT_NO_SERVER;
   }
@@ -87,8 +95,12 @@ async function runBatch(inputs: string[], o: BatchCliOptions): Promise<number> {
       let lastStage = '';
       try {
         const r = await client.batch(job.input, {
-          scale, output: job.output, signal: stop.signal,
-          ...(o.model ? { model: o.model } : {}), ...(o.float32 ? { float32: true } : {}), ...(o.pixelSize ? { pixelSizeUm: o.pixelSize } : {}),
+          scale,
+          output: job.output,
+          signal: stop.signal,
+          ...(o.model ? { model: o.model } : {}),
+          ...(o.float32 ? { float32: true } : {}),
+          ...(o.pixelSize ? { pixelSizeUm: o.pixelSize } : {}),
           onProgress: (p) => {
             if (p.stage === 'inference') bar?.update(p.done, p.total);
             if (!bar && p.stage !== lastStage && p.stage !== 'upload') say(`${tag}: ${p.stage}`);
@@ -114,7 +126,8 @@ async function runBatch(inputs: string[], o: BatchCliOptions): Promise<number> {
         if (bar) bar.interrupt(line);
         else process.stderr.write(`${line}\n`);
         if (client.closed) {
-          for (const rest of todo.slice(i + 1)) failed.push({ input: rest.input, message: 'not done: the connection to the server was lost' });
+          for (const rest of todo.slice(i + 1))
+            failed.push({ input: rest.input, message: 'not done: the connection to the server was lost' });
           break;
         }
       }
@@ -145,9 +158,13 @@ function planOutputs(inputs: string[], outDir: string, scale: number): { input: 
     const stem = base.includes('.') ? base.slice(0, base.lastIndexOf('.')) : base;
     const output = path.join(outDir, `${stem}-x${scale}.tif`);
     const other = seen.get(output);
-    if (other !== undefined) throw new UsageError(`${other} and ${input} would both be written to ${output}; batch them into different --out folders`);
+    if (other !== undefined)
+      throw new UsageError(`${other} and ${input} would both be written to ${output}; batch them into different --out folders`);
     seen.set(output, input);
-    checkInputFile(input, `pass the image files in it, e.g. phasesr batch ${path.join(input, '*.tif')} --out ${outDir} (your shell expands the pattern)`);
+    checkInputFile(
+      input,
+      `pass the image files in it, e.g. phasesr batch ${path.join(input, '*.tif')} --out ${outDir} (your shell expands the pattern)`,
+    );
     return { input, output };
   });
 }

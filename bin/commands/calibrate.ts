@@ -7,19 +7,22 @@ import { intOption } from '../fail';
 
 export function calibrateCommand(): Command {
   return new Command('calibrate')
-    .description('measure the int8 engine\'s activation ranges on training images and store them with the model (int8-calibration.json)')
+    .description("measure the int8 engine's activation ranges on training images and store them with the model (int8-calibration.json)")
     .option('--model <name|path>', 'body (the default), lite, or a model directory', DEFAULT_MODEL)
-    .option('--data <dir>', 'the data root the split\'s paths are relative to', '../shared/data/phase-contrast')
+    .option('--data <dir>', "the data root the split's paths are relative to", '../shared/data/phase-contrast')
     .option('--split <file>', 'split file whose train set calibrates (default: models/splits/phase-contrast.json)')
     .option('--images <n>', 'use only the first N training images', intOption(1, 100000))
     .option('--threads <n>', 'engine threads (default: all cores)', intOption(1, 256))
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Each training image gives two patches: its 8x box-mean LR (as 'phasesr eval' feeds the model) and its
 native centre crop (as 'phasesr sr' and the server do). The minimum and maximum of every convolution's
 input and output over all patches become the fixed uint8 scales of the int8 graph.
 
 Example:
-  phasesr calibrate --model lite && phasesr sr cells.tif out.tif --engine ort-int8 --model lite`)
+  phasesr calibrate --model lite && phasesr sr cells.tif out.tif --engine ort-int8 --model lite`,
+    )
     .action(async (o: { model: string; data: string; split?: string; images?: number; threads?: number }) => {
       const { splitFiles, DEFAULT_SPLIT } = await import('../../models/splits/split');
       const { calibrate } = await import('../../models/engine/int8-calibration');

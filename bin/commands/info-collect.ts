@@ -42,11 +42,12 @@ export async function collectInfo() {
         ? `${describeAdapter(gpu.adapters[0])}${gpu.adapters[0].software ? ': a software adapter, slower than the CPU engine (--engine ort-webgpu runs on it; auto does not)' : ' (--engine ort-webgpu or auto)'}`
         : `not available (${gpu.reason})`,
       'ort-cuda': cuda ? 'available (--engine ort-cuda)' : 'not available (no CUDA execution provider in this onnxruntime-node install)',
-      'tfjs-node-gpu': tfjsNativeInstalled('@tensorflow/tfjs-node-gpu') ? 'installed (--engine tfjs)' : 'not installed (optional dependency)',
+      'tfjs-node-gpu': tfjsNativeInstalled('@tensorflow/tfjs-node-gpu')
+        ? 'installed (--engine tfjs)'
+        : 'not installed (optional dependency)',
       'tfjs-node': tfjsNativeInstalled('@tensorflow/tfjs-node') ? 'installed (--engine tfjs)' : 'not installed (optional dependency)',
       'tfjs-wasm': 'available (training fallback, reference forward pass)',
     },
     models,
   };
 }
-

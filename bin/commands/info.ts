@@ -26,7 +26,10 @@ export function formatInfo(i: Info): string {
     ...i.models.map((m) => `  ${m.name}: ${m.summary}`),
   ];
   if (i.models.some((m) => !m.trained)) {
-    lines.push('', 'NOTE: an UNTRAINED model (an initialisation, `phasesr init`) gives bilinear output, not super-resolution; train one with `phasesr train`.');
+    lines.push(
+      '',
+      'NOTE: an UNTRAINED model (an initialisation, `phasesr init`) gives bilinear output, not super-resolution; train one with `phasesr train`.',
+    );
   }
   return `${lines.join('\n')}\n`;
 }

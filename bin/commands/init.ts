@@ -16,11 +16,13 @@ export function initCommand(): Command {
       const { saveModel } = await import('../../models/weights-file');
       const config = PRESETS[o.preset](Number(o.scale) as 2 | 4 | 8);
       const weights = initWeights([...generatorParams(config), ...discriminatorParams(config)], o.seed, config.leakySlope);
-      const description =
-        `initialisation only (seed ${o.seed})${config.skip === 'bilinear' ? ': the output equals a bilinear upsample' : ''}`;
+      const description = `initialisation only (seed ${o.seed})${config.skip === 'bilinear' ? ': the output equals a bilinear upsample' : ''}`;
       const sha = await saveModel(o.out, config, weights, {
-        trained: false, description, created: new Date().toISOString(),
-        command: `phasesr init --preset ${o.preset} --scale ${o.scale} --seed ${o.seed}`, steps: 0,
+        trained: false,
+        description,
+        created: new Date().toISOString(),
+        command: `phasesr init --preset ${o.preset} --scale ${o.scale} --seed ${o.seed}`,
+        steps: 0,
       });
       process.stderr.write(`wrote UNTRAINED ${o.preset} ${o.scale}x model to ${o.out} (sha256 ${sha.slice(0, 12)})\n`);
     });

@@ -32,8 +32,12 @@ export function startCommand(): Command {
       // The web viewer is bundled on first start and again whenever its sources changed (esbuild, ~1 s).
       const { buildViewer } = await import('../../viewer/build');
       await buildViewer({ log: (line) => process.stdout.write(`${line}\n`) });
-      await runServe([sample], { port: o.port, host: '127.0.0.1', model: DEFAULT_MODEL, allowDir: [], corsOrigin: [] }, (url) =>
-        `\nphasesr is serving ${path.basename(sample)} (2x/4x/8x from the model, bicubic for comparison).\n` +
-        `Open ${url} in a browser. Protocol: docs/protocol.md. Ctrl-C stops.\n`);
+      await runServe(
+        [sample],
+        { port: o.port, host: '127.0.0.1', model: DEFAULT_MODEL, allowDir: [], corsOrigin: [] },
+        (url) =>
+          `\nphasesr is serving ${path.basename(sample)} (2x/4x/8x from the model, bicubic for comparison).\n` +
+          `Open ${url} in a browser. Protocol: docs/protocol.md. Ctrl-C stops.\n`,
+      );
     });
 }

@@ -22,15 +22,27 @@ export function workerCommand(): Command {
     .description('run model inference for `phasesr serve --redis` servers: take block jobs from Redis, write tiles to the shared folder')
     .requiredOption('--redis <url>', 'the Redis the servers use (redis://[:password@]host:port)')
     .requiredOption('--shared-dir <dir>', 'the folder the servers share (same content, any mount point)')
-    .option('--model <name|path>', 'body (the default), lite, paper, or a model directory: the servers\' model (only jobs of its exact sha256 are taken)', DEFAULT_MODEL)
+    .option(
+      '--model <name|path>',
+      "body (the default), lite, paper, or a model directory: the servers' model (only jobs of its exact sha256 are taken)",
+      DEFAULT_MODEL,
+    )
     .addOption(engineOption())
     .option('--threads <n>', 'engine threads (default: all cores)', intOption(1, 256))
-    .option('--concurrency <n>', 'jobs held at once (2 overlaps one block\'s reading with the other\'s inference)', intOption(1, 64), 1)
-    .option('--lock-ms <n>', 'how long a job stays with this worker without a sign of life before another takes it', intOption(1000), 30_000)
-    .option('--name <id>', 'name in the servers\' /health (default host:pid)')
-    .addHelpText('after', `
+    .option('--concurrency <n>', "jobs held at once (2 overlaps one block's reading with the other's inference)", intOption(1, 64), 1)
+    .option(
+      '--lock-ms <n>',
+      'how long a job stays with this worker without a sign of life before another takes it',
+      intOption(1000),
+      30_000,
+    )
+    .option('--name <id>', "name in the servers' /health (default host:pid)")
+    .addHelpText(
+      'after',
+      `
 Example:
-  phasesr worker --redis redis://10.0.0.5:6379 --shared-dir /mnt/phasesr --engine ort-webgpu`)
+  phasesr worker --redis redis://10.0.0.5:6379 --shared-dir /mnt/phasesr --engine ort-webgpu`,
+    )
     .action(async (o: WorkerCliOptions) => {
       await runWorker(o);
     });
@@ -51,12 +63,33 @@ async function runWorker(o: WorkerCliOptions): Promise<void> {
   const model = await resolveModel(o.model);
   log(`model: ${describeModel(model)}`);
   const shared = await SharedDir.create(o.sharedDir);
-  const engine = await WorkerEngine.create(model.config, { model: o.model, ...(o.engine ? { engine: o.engine } : {}), ...(o.threads ? { threads: o.threads } : {}) }, log);
-  const worker = new BlockWorker({ url: o.redis, shared, model, engine, concurrency: o.concurrency, lockMs: o.lockMs, ...(o.name ? { id: o.name } : {}), log });
-  process.stdout.write(`phasesr worker ${worker.id}: ${engine.engine} x ${engine.threads} threads, queue ${worker.queueName} on ${redactUrl(o.redis)}, shared folder ${shared.root}\n`);
+  const engine = await WorkerEngine.create(
+    model.config,
+    { model: o.model, ...(o.engine ? { engine: o.engine } : {}), ...(o.threads ? { threads: o.threads } : {}) },
+    log,
+  );
+  const worker = new BlockWorker({
+    url: o.redis,
+    shared,
+    model,
+    engine,
+    concurrency: o.concurrency,
+    lockMs: o.lockMs,
+    ...(o.name ? { id: o.name } : {}),
+    log,
+  });
+  process.stdout.write(
+    `phasesr worker ${worker.id}: ${engine.engine} x ${engine.threads} threads, queue ${worker.queueName} on ${redactUrl(o.redis)}, shared folder ${shared.root}\n`,
+  );
   const stop = (sig: NodeJS.Signals): void => {
     log(`${sig}: finishing the job in hand, then stopping`);
-    worker.close().then(() => engine.dispose()).then(() => process.exit(0), () => process.exit(1));
+    worker
+      .close()
+      .then(() => engine.dispose())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.once('SIGINT', stop).once('SIGTERM', stop);
 }

@@ -71,8 +71,9 @@ export function modelDescription(d: DescriptionInput): Record<string, unknown> {
     format_version: FORMAT_VERSION,
     type: 'model',
     name: `phasesr ${c.name} ${c.scale}x phase contrast super-resolution (CRGAN)`,
-    description: `Super-resolution of phase contrast microscopy images, ${c.scale}x (with the cascade's ${outputsText(d.onnx.outputs)} outputs): `
-      + `the Cascaded Refinement GAN generator of Han & Yin (MICCAI 2018), preset '${c.name}', exported by phasesr.`,
+    description:
+      `Super-resolution of phase contrast microscopy images, ${c.scale}x (with the cascade's ${outputsText(d.onnx.outputs)} outputs): ` +
+      `the Cascaded Refinement GAN generator of Han & Yin (MICCAI 2018), preset '${c.name}', exported by phasesr.`,
     authors: d.authors,
     cite: usiigaci ? [PAPER_CITATION, USIIGACI_CITATION] : [PAPER_CITATION],
     license: d.license,
@@ -80,21 +81,25 @@ export function modelDescription(d: DescriptionInput): Record<string, unknown> {
     covers: [d.cover],
     documentation: d.documentation,
     timestamp: d.provenance.created,
-    inputs: [{
-      id: input,
-      description: 'one grey phase contrast image (any intensity range: scale_range maps its 0.1/99.9 percentiles to 0/1)',
-      axes: [
-        { type: 'batch' },
-        channel,
-        ...(['y', 'x'] as const).map((id) => ({ id, type: 'space', size: { min: d.size.min, step: d.size.step } })),
-      ],
-      test_tensor: d.testInput,
-      data: { type: 'float32' },
-      preprocessing: [{
-        id: 'scale_range',
-        kwargs: { axes: ['y', 'x'], min_percentile: d.percentiles[0], max_percentile: d.percentiles[1], eps: d.eps },
-      }],
-    }],
+    inputs: [
+      {
+        id: input,
+        description: 'one grey phase contrast image (any intensity range: scale_range maps its 0.1/99.9 percentiles to 0/1)',
+        axes: [
+          { type: 'batch' },
+          channel,
+          ...(['y', 'x'] as const).map((id) => ({ id, type: 'space', size: { min: d.size.min, step: d.size.step } })),
+        ],
+        test_tensor: d.testInput,
+        data: { type: 'float32' },
+        preprocessing: [
+          {
+            id: 'scale_range',
+            kwargs: { axes: ['y', 'x'], min_percentile: d.percentiles[0], max_percentile: d.percentiles[1], eps: d.eps },
+          },
+        ],
+      },
+    ],
     outputs: d.onnx.outputs.map((name) => {
       const s = outputScale(name);
       const file = d.testOutputs[name];
@@ -106,7 +111,13 @@ export function modelDescription(d: DescriptionInput): Record<string, unknown> {
           { type: 'batch' },
           channel,
           // size = input size * 1 / (1/s); the halo is in output pixels: halo * s = the input's halo.
-          ...(['y', 'x'] as const).map((id) => ({ id, type: 'space', size: { tensor_id: input, axis_id: id }, scale: 1 / s, halo: d.halo * s })),
+          ...(['y', 'x'] as const).map((id) => ({
+            id,
+            type: 'space',
+            size: { tensor_id: input, axis_id: id },
+            scale: 1 / s,
+            halo: d.halo * s,
+          })),
         ],
         test_tensor: file,
         data: { type: 'float32' },
@@ -123,15 +134,20 @@ export function modelDescription(d: DescriptionInput): Record<string, unknown> {
     config: {
       bioimageio: {
         architecture_type: 'CRGAN generator',
-        architecture_description: `${levelCount(c)} cascaded x2 refinement modules (widths ${c.widths.join('/')}, ${c.convsPerModule} convs each)`
-          + `${c.dpf ? ', 12 Diffraction Pattern Filter inputs' : ''}, ${c.skip} skip`,
+        architecture_description:
+          `${levelCount(c)} cascaded x2 refinement modules (widths ${c.widths.join('/')}, ${c.convsPerModule} convs each)` +
+          `${c.dpf ? ', 12 Diffraction Pattern Filter inputs' : ''}, ${c.skip} skip`,
         modality: 'phase contrast microscopy',
         task: 'super-resolution',
         model_parameter_count: d.parameterCount,
       },
       phasesr: {
-        model: c.name, weights_sha256: d.modelSha256, trained: d.provenance.trained,
-        receptive_radius_lr_px: d.receptiveRadius, halo_lr_px: d.halo, training: d.provenance.description,
+        model: c.name,
+        weights_sha256: d.modelSha256,
+        trained: d.provenance.trained,
+        receptive_radius_lr_px: d.receptiveRadius,
+        halo_lr_px: d.halo,
+        training: d.provenance.description,
       },
     },
   };

@@ -23,8 +23,14 @@ export function validationSection(card: string): string | undefined {
   if (start < 0) return undefined;
   const end = lines.findIndex((l, i) => i > start && /^##?\s/.test(l));
   // Images point into the phasesr repository; they and the paragraph introducing them (ending in ':') go.
-  const paragraphs = lines.slice(start + 1, end < 0 ? undefined : end).join('\n').split(/\n\s*\n/);
-  return paragraphs.filter((p, i) => !/^!\[/.test(p.trim()) && !(p.trim().endsWith(':') && /^!\[/.test(paragraphs[i + 1]?.trim() ?? ''))).join('\n\n').trim();
+  const paragraphs = lines
+    .slice(start + 1, end < 0 ? undefined : end)
+    .join('\n')
+    .split(/\n\s*\n/);
+  return paragraphs
+    .filter((p, i) => !/^!\[/.test(p.trim()) && !(p.trim().endsWith(':') && /^!\[/.test(paragraphs[i + 1]?.trim() ?? '')))
+    .join('\n\n')
+    .trim();
 }
 
 export function documentation(d: DocumentationInput): string {

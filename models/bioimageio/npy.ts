@@ -9,7 +9,8 @@ export interface NpyArray {
 }
 
 export function encodeNpy(a: NpyArray): Uint8Array {
-  if (a.shape.reduce((x, y) => x * y, 1) !== a.data.length) throw new RangeError(`shape [${a.shape}] does not hold ${a.data.length} values`);
+  if (a.shape.reduce((x, y) => x * y, 1) !== a.data.length)
+    throw new RangeError(`shape [${a.shape}] does not hold ${a.data.length} values`);
   const shape = a.shape.length === 1 ? `(${a.shape[0]},)` : `(${a.shape.join(', ')})`;
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
   const pad = 64 - ((MAGIC.length + 2 + header.length + 1) % 64);
@@ -29,8 +30,14 @@ export function decodeNpy(bytes: Uint8Array): NpyArray {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const [len, start] = major === 1 ? [view.getUint16(8, true), 10] : [view.getUint32(8, true), 12];
   const header = new TextDecoder().decode(bytes.subarray(start, start + len));
-  if (!/'descr':\s*'<f4'/.test(header) || !/'fortran_order':\s*False/.test(header)) throw new Error(`unsupported .npy header ${header.trim()}`);
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)![1]!.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (!/'descr':\s*'<f4'/.test(header) || !/'fortran_order':\s*False/.test(header))
+    throw new Error(`unsupported .npy header ${header.trim()}`);
+  const shape = /'shape':\s*\(([^)]*)\)/
+    .exec(header)![1]!
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const n = shape.reduce((x, y) => x * y, 1);
   const data = new Float32Array(n);
   new Uint8Array(data.buffer).set(bytes.subarray(start + len, start + len + n * 4));

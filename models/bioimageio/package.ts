@@ -45,7 +45,10 @@ const TEST_LR_SIDE = 64;
 const EPS = 1e-6;
 
 /** The package's files by name (bioimageio.yaml first) and its description. */
-export async function bioimageioPackage(model: LoadedModel, o: BioimageioOptions): Promise<{ files: Map<string, Uint8Array>; description: Record<string, unknown> }> {
+export async function bioimageioPackage(
+  model: LoadedModel,
+  o: BioimageioOptions,
+): Promise<{ files: Map<string, Uint8Array>; description: Record<string, unknown> }> {
   const { config, weights } = model;
   const log = o.log ?? (() => {});
   const onnxBytes = exportOnnx(config, weights);
@@ -63,11 +66,15 @@ export async function bioimageioPackage(model: LoadedModel, o: BioimageioOptions
     const x = new Float32Array(pair.lr.length);
     for (let i = 0; i < x.length; i++) x[i] = (pair.lr[i]! - low) / (high - low + EPS);
     levels = await engine.run(x, 1, lrSide, lrSide);
-    cover = await makeFigure(pair, [
-      { label: `LR (1/${config.scale})`, data: nearestUp(pair) },
-      { label: 'bicubic', data: await resizeBaseline(pair, 'cubic'), scored: true },
-      { label: `phasesr ${config.name}`, data: (await modelLevels(engine, pair)).at(-1)!, scored: true },
-    ], { size: Math.min(128, pair.width) });
+    cover = await makeFigure(
+      pair,
+      [
+        { label: `LR (1/${config.scale})`, data: nearestUp(pair) },
+        { label: 'bicubic', data: await resizeBaseline(pair, 'cubic'), scored: true },
+        { label: `phasesr ${config.name}`, data: (await modelLevels(engine, pair)).at(-1)!, scored: true },
+      ],
+      { size: Math.min(128, pair.width) },
+    );
   } finally {
     await engine.dispose();
   }
@@ -89,14 +96,37 @@ export async function bioimageioPackage(model: LoadedModel, o: BioimageioOptions
   const onnx = { ...add('weights.onnx', onnxBytes), ...facts, source: 'weights.onnx' };
   files.set('cover.png', new Uint8Array(cover));
   const card = await readFile(path.join(model.dir, 'README.md'), 'utf8').catch(() => undefined);
-  files.set('README.md', new TextEncoder().encode(documentation({
-    config, provenance: model.provenance, ...(card ? { card } : {}), halo, size, outputs: facts.outputs,
-    percentiles: NORMALISATION_PERCENTILES, zipName: o.zipName,
-  })));
+  files.set(
+    'README.md',
+    new TextEncoder().encode(
+      documentation({
+        config,
+        provenance: model.provenance,
+        ...(card ? { card } : {}),
+        halo,
+        size,
+        outputs: facts.outputs,
+        percentiles: NORMALISATION_PERCENTILES,
+        zipName: o.zipName,
+      }),
+    ),
+  );
   const description = modelDescription({
-    config, provenance: model.provenance, modelSha256: model.sha256, onnx, halo, receptiveRadius: receptiveRadius(config), size,
-    percentiles: NORMALISATION_PERCENTILES, eps: EPS, testInput, testOutputs, cover: 'cover.png', documentation: 'README.md',
-    authors: o.authors.map((name) => ({ name })), license: o.license,
+    config,
+    provenance: model.provenance,
+    modelSha256: model.sha256,
+    onnx,
+    halo,
+    receptiveRadius: receptiveRadius(config),
+    size,
+    percentiles: NORMALISATION_PERCENTILES,
+    eps: EPS,
+    testInput,
+    testOutputs,
+    cover: 'cover.png',
+    documentation: 'README.md',
+    authors: o.authors.map((name) => ({ name })),
+    license: o.license,
     parameterCount: generatorParams(config).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0),
   });
   files.set('bioimageio.yaml', new TextEncoder().encode(stringify(description, { lineWidth: 0, aliasDuplicateObjects: false })));
@@ -113,8 +143,10 @@ async function hrCrop(side: number, file?: string): Promise<[Float32Array, numbe
   if (!file) return [Float32Array.from(makeSample({ width: side, height: side, seed: 1 }).data), side, side, 'uint16'];
   const src = await ImageSource.open(file);
   try {
-    if (src.width < side || src.height < side) throw new CodedError('SR_ERR_USAGE', `${file} is ${src.width}x${src.height}; the test crop needs ${side}x${side}`);
-    const x = Math.floor((src.width - side) / 2), y = Math.floor((src.height - side) / 2);
+    if (src.width < side || src.height < side)
+      throw new CodedError('SR_ERR_USAGE', `${file} is ${src.width}x${src.height}; the test crop needs ${side}x${side}`);
+    const x = Math.floor((src.width - side) / 2),
+      y = Math.floor((src.height - side) / 2);
     return [await src.readRegion(x, y, side, side), side, side, src.dtype];
   } finally {
     await src.close();

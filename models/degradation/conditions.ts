@@ -22,8 +22,10 @@ export const BLUR_NOISE = { sigmaPerScale: 0.5, noise: 0.01, seed: 7 } as const;
 
 export function describeCondition(c: Condition, scale: number): string {
   if (c === 'other-scope') {
-    return `HR = mean over ${OTHER_SCOPE.pitch}x${OTHER_SCOPE.pitch} pixels, its 0.1..99.9 percentiles stretched to ${OTHER_SCOPE.low8}..${OTHER_SCOPE.high8} ` +
-      `of 8 bits; LR = mean over ${scale}x${scale} blocks of that, rounded to 8 bits`;
+    return (
+      `HR = mean over ${OTHER_SCOPE.pitch}x${OTHER_SCOPE.pitch} pixels, its 0.1..99.9 percentiles stretched to ${OTHER_SCOPE.low8}..${OTHER_SCOPE.high8} ` +
+      `of 8 bits; LR = mean over ${scale}x${scale} blocks of that, rounded to 8 bits`
+    );
   }
   return c === 'box'
     ? `LR = mean over ${scale}x${scale} blocks, rounded to the HR dtype`
@@ -35,7 +37,16 @@ export function describeCondition(c: Condition, scale: number): string {
  * The unrounded LR of `hr` (w x h, a multiple of scale) under a non-box condition. `low`/`high` are the HR's
  * percentiles (the noise scale); `name` seeds the noise, so every run sees the same noise for an image.
  */
-export function conditionLr(_condition: 'blur-noise', hr: Float32Array, w: number, h: number, scale: number, low: number, high: number, name: string): Float32Array {
+export function conditionLr(
+  _condition: 'blur-noise',
+  hr: Float32Array,
+  w: number,
+  h: number,
+  scale: number,
+  low: number,
+  high: number,
+  name: string,
+): Float32Array {
   const lr = downsample(gaussianBlur(hr, w, h, BLUR_NOISE.sigmaPerScale * scale), w, h, scale, 'centre');
   let seed = BLUR_NOISE.seed;
   for (const ch of name) seed = (Math.imul(seed, 31) + ch.charCodeAt(0)) >>> 0;
@@ -48,7 +59,8 @@ export function conditionLr(_condition: 'blur-noise', hr: Float32Array, w: numbe
 /** 'other-scope', first half: the HR (w x h) recorded with pixels OTHER_SCOPE.pitch times as wide (area mean). */
 export function widerPixels(hr: Float32Array, w: number, h: number): { hr: Float32Array; width: number; height: number } {
   const p = OTHER_SCOPE.pitch;
-  const width = Math.floor(w / p), height = Math.floor(h / p);
+  const width = Math.floor(w / p),
+    height = Math.floor(h / p);
   const cropped = new Float32Array(width * p * height * p);
   for (let r = 0; r < height * p; r++) cropped.set(hr.subarray(r * w, r * w + width * p), r * width * p);
   return { hr: downsample(cropped, width * p, height * p, p, 'box'), width, height };

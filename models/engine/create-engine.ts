@@ -24,7 +24,10 @@ export async function createEngine(config: ModelConfig, weights: Weights, opts: 
   let choice = opts.engine ?? DEFAULT_ENGINE;
   // The default must start for every model: tests' tiny models and fresh training runs have no calibration.
   if (!opts.engine && choice === 'ort-int8' && (!opts.int8 || opts.int8 instanceof Error)) {
-    const why = opts.int8 instanceof Error ? opts.int8.message : 'no int8 calibration given (int8-calibration.json beside model.json; phasesr calibrate makes it)';
+    const why =
+      opts.int8 instanceof Error
+        ? opts.int8.message
+        : 'no int8 calibration given (int8-calibration.json beside model.json; phasesr calibrate makes it)';
     log(`engine: SR_ERR_MODEL_CALIBRATION: ${why}; using ort-cpu (float32)`);
     choice = 'ort-cpu';
   }
@@ -42,7 +45,12 @@ export async function createEngine(config: ModelConfig, weights: Weights, opts: 
  * 'auto': WebGPU only on a hardware adapter (a software one such as lavapipe is ~40x slower than the CPU
  * engine). Every fallback to the CPU is logged with its code and reason, never silent.
  */
-async function createAuto(config: ModelConfig, weights: Weights, ortOpts: { threads?: number }, log: (l: string) => void): Promise<SuperResBackend> {
+async function createAuto(
+  config: ModelConfig,
+  weights: Weights,
+  ortOpts: { threads?: number },
+  log: (l: string) => void,
+): Promise<SuperResBackend> {
   const probe = probeGpuAdapters();
   const gpu = hardwareAdapter(probe);
   if (!gpu) {

@@ -28,7 +28,15 @@ export interface AdapterProbe {
 /** VkPhysicalDeviceType 0..4. */
 const TYPES: AdapterType[] = ['other', 'integrated', 'discrete', 'virtual', 'cpu'];
 const RANK: Record<AdapterType, number> = { discrete: 0, integrated: 1, virtual: 2, cpu: 3, other: 4 };
-const VENDORS: Record<number, string> = { 0x10de: 'NVIDIA', 0x1002: 'AMD', 0x8086: 'Intel', 0x13b5: 'ARM', 0x5143: 'Qualcomm', 0x106b: 'Apple', 0x10005: 'Mesa' };
+const VENDORS: Record<number, string> = {
+  0x10de: 'NVIDIA',
+  0x1002: 'AMD',
+  0x8086: 'Intel',
+  0x13b5: 'ARM',
+  0x5143: 'Qualcomm',
+  0x106b: 'Apple',
+  0x10005: 'Mesa',
+};
 const VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO = 1;
 /** sizeof(VkInstanceCreateInfo) on 64-bit; sizeof(VkPhysicalDeviceProperties) is 824, read into 1024. */
 const CREATE_INFO_BYTES = 64;
@@ -59,13 +67,17 @@ export function describeAdapter(a: GpuAdapter): string {
 }
 
 function probe(): AdapterProbe {
-  if (process.platform !== 'linux') return { adapters: [], reason: `adapter listing is implemented for Linux (Vulkan) only, not ${process.platform}` };
+  if (process.platform !== 'linux')
+    return { adapters: [], reason: `adapter listing is implemented for Linux (Vulkan) only, not ${process.platform}` };
   let koffi: typeof import('koffi');
   try {
     // Loaded on first use: an install without koffi (a checkout before `npm ci`) still serves on the CPU.
     koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
   } catch (e) {
-    return { adapters: [], reason: `cannot list Vulkan adapters: koffi is not installed (${(e as Error).message.split('\n')[0]}); run npm ci` };
+    return {
+      adapters: [],
+      reason: `cannot list Vulkan adapters: koffi is not installed (${(e as Error).message.split('\n')[0]}); run npm ci`,
+    };
   }
   let lib: ReturnType<typeof koffi.load>;
   try {
@@ -83,7 +95,11 @@ function probe(): AdapterProbe {
     const instance: unknown[] = [null];
     const rc = createInstance(info, null, instance) as number;
     // -9 is VK_ERROR_INCOMPATIBLE_DRIVER: the loader found no driver (ICD) at all.
-    if (rc !== 0) return { adapters: [], reason: rc === -9 ? 'no Vulkan driver installed (the loader found no ICD)' : `vkCreateInstance failed (VkResult ${rc})` };
+    if (rc !== 0)
+      return {
+        adapters: [],
+        reason: rc === -9 ? 'no Vulkan driver installed (the loader found no ICD)' : `vkCreateInstance failed (VkResult ${rc})`,
+      };
     try {
       const count = [0];
       enumerate(instance[0], count, null);
@@ -97,7 +113,10 @@ function probe(): AdapterProbe {
         const type = TYPES[p.readUInt32LE(16)] ?? 'other';
         const device = p.toString('utf8', 20, 20 + 256).replace(/\0.*$/s, '');
         return {
-          vendor: VENDORS[vendorId] ?? `0x${vendorId.toString(16)}`, device, type, software: type === 'cpu',
+          vendor: VENDORS[vendorId] ?? `0x${vendorId.toString(16)}`,
+          device,
+          type,
+          software: type === 'cpu',
           vulkan: `${(api >>> 22) & 0x7f}.${(api >>> 12) & 0x3ff}.${api & 0xfff}`,
         } satisfies GpuAdapter;
       });

@@ -38,9 +38,14 @@ export async function loadCalibration(dir: string, weightsSha256: string): Promi
     throw new CalibrationError(`${file} is not JSON: ${(e as Error).message}`);
   }
   const r = CalibrationSchema.safeParse(parsed);
-  if (!r.success) throw new CalibrationError(`${file} is not a ${INT8_CALIBRATION_FORMAT} file: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new CalibrationError(
+      `${file} is not a ${INT8_CALIBRATION_FORMAT} file: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   if (r.data.weightsSha256 !== weightsSha256)
-    throw new CalibrationError(`${file} was measured for weights ${r.data.weightsSha256.slice(0, 12)}, not these (${weightsSha256.slice(0, 12)}): run phasesr calibrate again`);
+    throw new CalibrationError(
+      `${file} was measured for weights ${r.data.weightsSha256.slice(0, 12)}, not these (${weightsSha256.slice(0, 12)}): run phasesr calibrate again`,
+    );
   return r.data;
 }
 

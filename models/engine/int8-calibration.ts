@@ -20,18 +20,28 @@ export interface CalibrationPatch {
 }
 
 /** Min/max of every Conv's input and output over the patches, through the float graph's taps. */
-export async function measureRanges(config: ModelConfig, weights: Weights, patches: Iterable<CalibrationPatch>, threads?: number): Promise<ConvRanges> {
+export async function measureRanges(
+  config: ModelConfig,
+  weights: Weights,
+  patches: Iterable<CalibrationPatch>,
+  threads?: number,
+): Promise<ConvRanges> {
   const model = exportOnnx(config, weights, { taps: true });
   const seen = new Map<string, Range>();
-  await ortRunEach(model, patches, (outs) => {
-    for (const [name, data] of Object.entries(outs)) {
-      const cut = name.lastIndexOf(':');
-      if (cut < 0) continue;
-      const tap = name.slice(0, cut);
-      const r = seen.get(tap) ?? [Infinity, -Infinity];
-      seen.set(tap, name.endsWith(':min') ? [Math.min(r[0], data[0]!), r[1]] : [r[0], Math.max(r[1], data[0]!)]);
-    }
-  }, threads);
+  await ortRunEach(
+    model,
+    patches,
+    (outs) => {
+      for (const [name, data] of Object.entries(outs)) {
+        const cut = name.lastIndexOf(':');
+        if (cut < 0) continue;
+        const tap = name.slice(0, cut);
+        const r = seen.get(tap) ?? [Infinity, -Infinity];
+        seen.set(tap, name.endsWith(':min') ? [Math.min(r[0], data[0]!), r[1]] : [r[0], Math.max(r[1], data[0]!)]);
+      }
+    },
+    threads,
+  );
   const ranges: ConvRanges = {};
   for (const tap of seen.keys()) {
     const w = tap.slice(0, tap.lastIndexOf(':'));
@@ -41,7 +51,6 @@ export async function measureRanges(config: ModelConfig, weights: Weights, patch
   }
   return ranges;
 }
-
 
 /** Patches per training image: its 8x box-mean LR (what the evaluation feeds) and a native crop (what serving feeds). */
 export const CALIBRATION_CROP = 96;
@@ -66,12 +75,20 @@ export async function imagePatches(file: string): Promise<CalibrationPatch[]> {
 }
 
 /** Measures a model's calibration on image files (a split's train set): min/max over all their patches. */
-export async function calibrate(config: ModelConfig, weights: Weights, weightsSha256: string, files: string[], opts: { threads?: number; log?: (l: string) => void } = {}): Promise<Int8Calibration> {
+export async function calibrate(
+  config: ModelConfig,
+  weights: Weights,
+  weightsSha256: string,
+  files: string[],
+  opts: { threads?: number; log?: (l: string) => void } = {},
+): Promise<Int8Calibration> {
   const patches: CalibrationPatch[] = [];
   for (const f of files) patches.push(...(await imagePatches(f)));
   const t0 = performance.now();
   const ranges = await measureRanges(config, weights, patches, opts.threads);
-  opts.log?.(`calibrated ${Object.keys(ranges).length} convolutions on ${patches.length} patches in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  opts.log?.(
+    `calibrated ${Object.keys(ranges).length} convolutions on ${patches.length} patches in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+  );
   return {
     format: INT8_CALIBRATION_FORMAT,
     formatVersion: 1,

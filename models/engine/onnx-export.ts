@@ -165,7 +165,10 @@ function addTaps(g: GraphBuilder): [string, Dim[]][] {
   for (const n of [...g.nodes()]) {
     const w = n.input?.[1];
     if (n.opType !== 'Conv' || !w) continue;
-    for (const [side, tensor] of [['in', n.input![0]!], ['out', n.output![0]!]] as const) {
+    for (const [side, tensor] of [
+      ['in', n.input![0]!],
+      ['out', n.output![0]!],
+    ] as const) {
       for (const op of ['ReduceMin', 'ReduceMax'] as const) {
         taps.push([g.node(op, [tensor], { keepdims: { i: 0 } }, `${tapName(w, side)}:${op === 'ReduceMin' ? 'min' : 'max'}`), []]);
       }

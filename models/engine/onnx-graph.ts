@@ -108,13 +108,7 @@ export class GraphBuilder {
   }
 
   /** Serialises the graph as a ModelProto (IR version 8, default-domain opset `opset`). */
-  toBytes(opts: {
-    name: string;
-    inputs: [string, Dim[]][];
-    outputs: [string, Dim[]][];
-    opset: number;
-    docString?: string;
-  }): Uint8Array {
+  toBytes(opts: { name: string; inputs: [string, Dim[]][]; outputs: [string, Dim[]][]; opset: number; docString?: string }): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       opsetImport: [{ domain: '', version: opts.opset }],

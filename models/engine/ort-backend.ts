@@ -78,7 +78,8 @@ export class OrtBackend implements SuperResBackend {
 
   static async create(config: ModelConfig, weights: Weights, opts: OrtOptions): Promise<OrtBackend> {
     const threads = opts.threads ?? os.availableParallelism();
-    const int8 = opts.engine === 'ort-int8' ? { int8: { ranges: requireCalibration(config, opts.int8).ranges, keepFloat: keepFloat(config) } } : {};
+    const int8 =
+      opts.engine === 'ort-int8' ? { int8: { ranges: requireCalibration(config, opts.int8).ranges, keepFloat: keepFloat(config) } } : {};
     const model = exportOnnx(config, weights, { ...ENGINE_EXPORT[opts.engine], ...int8, ...opts.onnx });
     const adapter = opts.engine === 'ort-webgpu' ? probeGpuAdapters().adapters[0] : undefined;
     let session: ort.InferenceSession;
@@ -109,7 +110,10 @@ export class OrtBackend implements SuperResBackend {
 
 function requireCalibration(config: ModelConfig, cal: Int8Calibration | CalibrationError | undefined): Int8Calibration {
   if (cal instanceof CalibrationError) throw cal;
-  if (!cal) throw new CalibrationError(`ort-int8: model ${config.name} has no int8 calibration (int8-calibration.json beside model.json); measure it once with phasesr calibrate --model MODEL`);
+  if (!cal)
+    throw new CalibrationError(
+      `ort-int8: model ${config.name} has no int8 calibration (int8-calibration.json beside model.json); measure it once with phasesr calibrate --model MODEL`,
+    );
   return cal;
 }
 
@@ -118,16 +122,27 @@ function requireCalibration(config: ModelConfig, cal: Int8Calibration | Calibrat
  * and each level's 1x1 projection to the image (1 output channel: its rounding would land on the output
  * pixels unfiltered).
  */
-export const keepFloat = (config: ModelConfig) => (weight: string): boolean => (config.dpf && weight === 'dpf.w') || /\.proj\.w$/.test(weight);
+export const keepFloat =
+  (config: ModelConfig) =>
+  (weight: string): boolean =>
+    (config.dpf && weight === 'dpf.w') || /\.proj\.w$/.test(weight);
 
 function startError(engine: OrtEngine, e: Error): Error {
   const why = e.message.split('\n')[0]!.replace(/^.*(Failed to get a WebGPU adapter)/, '$1');
   if (/fallback to CPU EP has been explicitly disabled/.test(e.message))
-    return new EngineFallbackError(`${engine}: ONNX Runtime ${ortVersion()} would run part of this model on the CPU (an op its ${PROVIDER[engine]} provider lacks); refused rather than mixing engines: use --engine ort-cpu`, { cause: e });
+    return new EngineFallbackError(
+      `${engine}: ONNX Runtime ${ortVersion()} would run part of this model on the CPU (an op its ${PROVIDER[engine]} provider lacks); refused rather than mixing engines: use --engine ort-cpu`,
+      { cause: e },
+    );
   if (engine === 'ort-webgpu') {
     const probe = probeGpuAdapters();
-    const listed = probe.adapters.length ? `Vulkan lists ${probe.adapters.map(describeAdapter).join(', ')}` : (probe.reason ?? 'no Vulkan device');
-    return new EngineUnavailableError(`ort-webgpu: ONNX Runtime ${ortVersion()} could not start its WebGPU engine (${why}); ${listed}. It needs a Vulkan driver (docs/gpu.md); use --engine ort-cpu`, { cause: e });
+    const listed = probe.adapters.length
+      ? `Vulkan lists ${probe.adapters.map(describeAdapter).join(', ')}`
+      : (probe.reason ?? 'no Vulkan device');
+    return new EngineUnavailableError(
+      `ort-webgpu: ONNX Runtime ${ortVersion()} could not start its WebGPU engine (${why}); ${listed}. It needs a Vulkan driver (docs/gpu.md); use --engine ort-cpu`,
+      { cause: e },
+    );
   }
   if (engine === 'ort-cuda')
     return new EngineUnavailableError(
@@ -142,7 +157,14 @@ function startError(engine: OrtEngine, e: Error): Error {
 export async function ortCudaAvailable(): Promise<boolean> {
   // Without the provider library (not shipped in the npm tarball; its install script fetches it) the
   // attempt below can only fail, and ORT would print a red error line on the way: skip it.
-  const bin = path.join(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  const bin = path.join(
+    path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')),
+    '..',
+    'bin',
+    'napi-v6',
+    process.platform,
+    process.arch,
+  );
   if (process.platform === 'linux' && existsSync(bin) && !existsSync(path.join(bin, 'libonnxruntime_providers_cuda.so'))) return false;
   const g = new GraphBuilder();
   g.node('Identity', ['x'], {}, 'y');
@@ -168,7 +190,14 @@ export async function ortMatMulGflops(n: number, threads: number, reps = 5, prec
   else {
     // The int8 product of a quantised a (QuantizeLinear and the Cast back cost n^2 against its n^3).
     const aq = g.node('QuantizeLinear', ['a', g.init('s', [], new Float32Array([1 / 255])), g.initInt('z', [], new Uint8Array([128]))]);
-    const c = g.node('MatMulInteger', [aq, g.initInt('b', [n, n], Int8Array.from(b, (v) => Math.round(v * 200)))]);
+    const c = g.node('MatMulInteger', [
+      aq,
+      g.initInt(
+        'b',
+        [n, n],
+        Int8Array.from(b, (v) => Math.round(v * 200)),
+      ),
+    ]);
     g.node('Cast', [c], { to: { i: 1 } }, 'c');
   }
   const model = g.toBytes({ name: 'gemm', inputs: [['a', [n, n]]], outputs: [['c', [n, n]]], opset: 17 });
@@ -216,7 +245,11 @@ export async function ortOptimisedOps(model: Uint8Array): Promise<Record<string,
   const file = path.join(dir, 'optimised.onnx');
   try {
     // ORT warns that a model saved at this level is machine-specific: true, and why it is only counted here.
-    const s = await ort.InferenceSession.create(model, { ...sessionOptions('ort-cpu', 1), optimizedModelFilePath: file, logSeverityLevel: 3 });
+    const s = await ort.InferenceSession.create(model, {
+      ...sessionOptions('ort-cpu', 1),
+      optimizedModelFilePath: file,
+      logSeverityLevel: 3,
+    });
     await s.release();
     return countOps(await readFile(file));
   } finally {

@@ -29,7 +29,12 @@ export class TfjsBackend implements SuperResBackend {
     const outs = tf.tidy(() => generatorForward(this.config, this.#params, tf.tensor4d(input, [n, height, width, 1])));
     try {
       return await Promise.all(
-        outs.map(async (t) => ({ scale: t.shape[1] / height, height: t.shape[1], width: t.shape[2], data: (await t.data()) as Float32Array })),
+        outs.map(async (t) => ({
+          scale: t.shape[1] / height,
+          height: t.shape[1],
+          width: t.shape[2],
+          data: (await t.data()) as Float32Array,
+        })),
       );
     } finally {
       tf.dispose(outs);

@@ -40,7 +40,15 @@ function padConvChannels(g: GraphBuilder, n: O.INodeProto, fresh: (w: string) =>
   if (w?.dims.length !== 4) return;
   const [co, ci, kh, kw] = w.dims as [number, number, number, number];
   const group = n.attribute?.find((a) => a.name === 'group')?.i;
-  if (kh * kw === 1 || ci % 3 !== 0 || ci % 4 === 0 || co % 4 !== 0 || (group !== undefined && Number(group) !== 1) || !ints(n, 'kernel_shape')) return;
+  if (
+    kh * kw === 1 ||
+    ci % 3 !== 0 ||
+    ci % 4 === 0 ||
+    co % 4 !== 0 ||
+    (group !== undefined && Number(group) !== 1) ||
+    !ints(n, 'kernel_shape')
+  )
+    return;
   const ci4 = Math.ceil(ci / 4) * 4;
   const padded = new Float32Array(co * ci4 * kh * kw);
   for (let o = 0; o < co; o++) padded.set(w.data.subarray(o * ci * kh * kw, (o + 1) * ci * kh * kw), o * ci4 * kh * kw);

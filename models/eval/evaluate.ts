@@ -58,7 +58,10 @@ export async function levelTarget(pair: EvalPair, level: number): Promise<LevelT
 }
 
 /** PSNR (data range 1) and SSIM of an SR image (raw values at the target's size) against a target. */
-export function scoreAgainst(target: Pick<LevelTarget, 'width' | 'height' | 'data' | 'low' | 'high'>, sr: Float32Array): { psnr: number; ssim: number } {
+export function scoreAgainst(
+  target: Pick<LevelTarget, 'width' | 'height' | 'data' | 'low' | 'high'>,
+  sr: Float32Array,
+): { psnr: number; ssim: number } {
   if (sr.length !== target.data.length) {
     throw new RangeError(`SR has ${sr.length} values, the reference ${target.width}x${target.height} has ${target.data.length}`);
   }
@@ -77,7 +80,11 @@ export function scorePair(pair: EvalPair, sr: Float32Array): { psnr: number; ssi
  * level: [2x, 4x, 8x] for scale 8. The engine runs each tile once: the first pass (top level) records
  * every level's output of each engine call and the lower levels replay them.
  */
-export async function modelLevels(backend: SuperResBackend, pair: EvalPair, opts: { tile?: number; batch?: number } = {}): Promise<Float32Array[]> {
+export async function modelLevels(
+  backend: SuperResBackend,
+  pair: EvalPair,
+  opts: { tile?: number; batch?: number } = {},
+): Promise<Float32Array[]> {
   const top = pairLevels(pair);
   if (backend.config.scale < pair.scale) {
     throw new CodedError('SR_ERR_USAGE', `model ${backend.config.name} is ${backend.config.scale}x; the evaluation is ${pair.scale}x`);
@@ -89,9 +96,14 @@ export async function modelLevels(backend: SuperResBackend, pair: EvalPair, opts
   for (let level = top; level >= 1; level--) {
     const W = pair.lrWidth * 2 ** level;
     const data = new Float32Array(W * pair.lrHeight * 2 ** level);
-    await superResolve(lr, level === top ? tape.record : tape.replay(), { tile: opts.tile ?? 64, batch: opts.batch ?? 4, level, low, high }, async (band) => {
-      data.set(denormalise(band.data, low, high, pair.dtype), band.y * W);
-    });
+    await superResolve(
+      lr,
+      level === top ? tape.record : tape.replay(),
+      { tile: opts.tile ?? 64, batch: opts.batch ?? 4, level, low, high },
+      async (band) => {
+        data.set(denormalise(band.data, low, high, pair.dtype), band.y * W);
+      },
+    );
     out[level - 1] = data;
   }
   return out;
@@ -104,7 +116,9 @@ export async function modelLevels(backend: SuperResBackend, pair: EvalPair, opts
 function recordingBackend(backend: SuperResBackend): { record: SuperResBackend; replay(): SuperResBackend } {
   const tape: { input: Float32Array; out: Awaited<ReturnType<SuperResBackend['run']>> }[] = [];
   const record: SuperResBackend = {
-    engine: backend.engine, config: backend.config, threads: backend.threads,
+    engine: backend.engine,
+    config: backend.config,
+    threads: backend.threads,
     async run(input, n, h, w) {
       const out = await backend.run(input, n, h, w);
       tape.push({ input: input.slice(), out });

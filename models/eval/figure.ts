@@ -25,7 +25,8 @@ export interface FigureOptions {
 export function nearestUp(pair: EvalPair): Float32Array {
   const s = pair.scale;
   const out = new Float32Array(pair.width * pair.height);
-  for (let y = 0; y < pair.height; y++) for (let x = 0; x < pair.width; x++) out[y * pair.width + x] = pair.lr[Math.floor(y / s) * pair.lrWidth + Math.floor(x / s)]!;
+  for (let y = 0; y < pair.height; y++)
+    for (let x = 0; x < pair.width; x++) out[y * pair.width + x] = pair.lr[Math.floor(y / s) * pair.lrWidth + Math.floor(x / s)]!;
   return out;
 }
 
@@ -34,8 +35,14 @@ export function busiestCrop(pair: EvalPair, size: number): { x: number; y: numbe
   let best = { x: 0, y: 0, v: -1 };
   for (let y = 0; y + size <= pair.height; y += size / 2) {
     for (let x = 0; x + size <= pair.width; x += size / 2) {
-      let s = 0, s2 = 0;
-      for (let r = 0; r < size; r += 2) for (let c = 0; c < size; c += 2) { const v = pair.hr[(y + r) * pair.width + x + c]!; s += v; s2 += v * v; }
+      let s = 0,
+        s2 = 0;
+      for (let r = 0; r < size; r += 2)
+        for (let c = 0; c < size; c += 2) {
+          const v = pair.hr[(y + r) * pair.width + x + c]!;
+          s += v;
+          s2 += v * v;
+        }
       const n = (size / 2) ** 2;
       const v = s2 / n - (s / n) ** 2;
       if (v > best.v) best = { x, y, v };
@@ -49,14 +56,19 @@ export async function makeFigure(pair: EvalPair, panels: FigurePanel[], o: Figur
   const zoom = o.zoom ?? 3;
   const at = o.x !== undefined && o.y !== undefined ? { x: o.x, y: o.y } : busiestCrop(pair, size);
   const side = size * zoom;
-  const labelH = 28, gap = 6;
+  const labelH = 28,
+    gap = 6;
   const target = { width: pair.width, height: pair.height, data: pair.hr, low: pair.low, high: pair.high };
   const tiles: OverlayOptions[] = [];
   for (const [i, p] of panels.entries()) {
     const unit = toUnit(p.data, pair.low, pair.high);
     const crop = Buffer.alloc(size * size);
-    for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) crop[r * size + c] = Math.round(unit[(at.y + r) * pair.width + at.x + c]! * 255);
-    const img = await sharp(crop, { raw: { width: size, height: size, channels: 1 } }).resize(side, side, { kernel: 'nearest' }).png().toBuffer();
+    for (let r = 0; r < size; r++)
+      for (let c = 0; c < size; c++) crop[r * size + c] = Math.round(unit[(at.y + r) * pair.width + at.x + c]! * 255);
+    const img = await sharp(crop, { raw: { width: size, height: size, channels: 1 } })
+      .resize(side, side, { kernel: 'nearest' })
+      .png()
+      .toBuffer();
     const left = i * (side + gap);
     tiles.push({ input: img, left, top: labelH });
     let label = p.label;
@@ -69,7 +81,9 @@ export async function makeFigure(pair: EvalPair, panels: FigurePanel[], o: Figur
   }
   const width = panels.length * side + (panels.length - 1) * gap;
   return sharp({ create: { width, height: side + labelH, channels: 3, background: { r: 24, g: 24, b: 24 } } })
-    .composite(tiles).png().toBuffer();
+    .composite(tiles)
+    .png()
+    .toBuffer();
 }
 
 function escapeXml(s: string): string {

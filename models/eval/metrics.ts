@@ -64,7 +64,11 @@ export function ssim(a: Float32Array, b: Float32Array, width: number, height: nu
     const row = r * width;
     const slot = (r % n) * ow;
     for (let x = 0; x < ow; x++) {
-      let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+      let sx = 0,
+        sy = 0,
+        sxx = 0,
+        syy = 0,
+        sxy = 0;
       for (let k = 0; k < n; k++) {
         const w = g[k]!;
         const va = a[row + x + k]!;
@@ -85,7 +89,11 @@ export function ssim(a: Float32Array, b: Float32Array, width: number, height: nu
     // Rows r-n+1 .. r are in the ring: one output row of the valid SSIM map.
     const first = r - n + 1;
     for (let x = 0; x < ow; x++) {
-      let mx = 0, my = 0, mxx = 0, myy = 0, mxy = 0;
+      let mx = 0,
+        my = 0,
+        mxx = 0,
+        myy = 0,
+        mxy = 0;
       for (let k = 0; k < n; k++) {
         const w = g[k]!;
         const i = ((first + k) % n) * ow + x;

@@ -21,7 +21,9 @@ export interface NativeFigureOptions {
 }
 
 export async function nativeFigure(file: string, models: string[], o: NativeFigureOptions = {}): Promise<Buffer> {
-  const scale = o.scale ?? 8, size = o.size ?? 64, margin = o.margin ?? 32;
+  const scale = o.scale ?? 8,
+    size = o.size ?? 64,
+    margin = o.margin ?? 32;
   const src = await ImageSource.open(file);
   let whole: Float32Array;
   try {
@@ -36,7 +38,19 @@ export async function nativeFigure(file: string, models: string[], o: NativeFigu
   const lr = cropRect(whole, width, { x: at.x - margin, y: at.y - margin, w: side, h: side });
   const { low, high } = await percentilesOf(whole, width, height, dtype);
   const W = side * scale;
-  const pair: EvalPair = { name: path.basename(file), dtype, width: W, height: W, hr: new Float32Array(W * W), lr, lrWidth: side, lrHeight: side, low, high, scale };
+  const pair: EvalPair = {
+    name: path.basename(file),
+    dtype,
+    width: W,
+    height: W,
+    hr: new Float32Array(W * W),
+    lr,
+    lrWidth: side,
+    lrHeight: side,
+    low,
+    high,
+    scale,
+  };
   const panels: FigurePanel[] = [
     { label: `native ${path.basename(file)} (${at.x},${at.y}), nearest`, data: nearestUp(pair) },
     { label: `bicubic ${scale}x`, data: await resizeBaseline(pair, 'cubic') },
@@ -58,8 +72,14 @@ function busiest(data: Float32Array, width: number, height: number, size: number
   let best = { x: margin, y: margin, v: -1 };
   for (let y = margin; y + size + margin <= height; y += size / 2) {
     for (let x = margin; x + size + margin <= width; x += size / 2) {
-      let s = 0, s2 = 0;
-      for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) { const v = data[(y + r) * width + x + c]!; s += v; s2 += v * v; }
+      let s = 0,
+        s2 = 0;
+      for (let r = 0; r < size; r++)
+        for (let c = 0; c < size; c++) {
+          const v = data[(y + r) * width + x + c]!;
+          s += v;
+          s2 += v * v;
+        }
       const n = size * size;
       const v = s2 / n - (s / n) ** 2;
       if (v > best.v) best = { x, y, v };

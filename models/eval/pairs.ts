@@ -39,7 +39,6 @@ export class EvalDataError extends Error {
   readonly code = 'SR_ERR_EVAL_DATA';
 }
 
-
 /**
  * Box mean over f x f blocks: output floor(width/f) x floor(height/f), so rows and columns past the last
  * whole block are dropped (a top-left crop). Rounded to `dtype` for integer dtypes, as if saved to a file.
@@ -91,13 +90,27 @@ export function memoryImage(data: Float32Array, width: number, height: number, d
 }
 
 /** The 0.1 / 99.9 percentiles of an in-memory image (the same code and rule as for files). */
-export async function percentilesOf(data: Float32Array, width: number, height: number, dtype: PixelDtype, pcts = METRIC_PERCENTILES): Promise<{ low: number; high: number }> {
+export async function percentilesOf(
+  data: Float32Array,
+  width: number,
+  height: number,
+  dtype: PixelDtype,
+  pcts = METRIC_PERCENTILES,
+): Promise<{ low: number; high: number }> {
   const { low, high } = await imagePercentiles(memoryImage(data, width, height, dtype), pcts);
   return { low, high };
 }
 
 /** Builds a pair from HR values already in memory (the file loader and tests share it). */
-export async function makeEvalPair(name: string, data: Float32Array, width: number, height: number, dtype: PixelDtype, scale: number, condition: Condition = 'box'): Promise<EvalPair> {
+export async function makeEvalPair(
+  name: string,
+  data: Float32Array,
+  width: number,
+  height: number,
+  dtype: PixelDtype,
+  scale: number,
+  condition: Condition = 'box',
+): Promise<EvalPair> {
   if (!Number.isInteger(scale) || scale < 1) throw new RangeError(`scale must be a positive integer, got ${scale}`);
   if (condition === 'other-scope') {
     // The other microscope's HR is what gets scored, and its LR is the plain box mean of it.
@@ -110,7 +123,10 @@ export async function makeEvalPair(name: string, data: Float32Array, width: numb
   if (w === 0 || h === 0) throw new EvalDataError(`${name}: ${width}x${height} is smaller than one ${scale}x${scale} block`);
   const hr = cropTopLeft(data, width, w, h);
   const { low, high } = await percentilesOf(hr, w, h, dtype);
-  const lr = condition === 'box' ? boxDownsample(hr, w, h, scale, dtype) : roundToDtype(conditionLr(condition, hr, w, h, scale, low, high, name), dtype);
+  const lr =
+    condition === 'box'
+      ? boxDownsample(hr, w, h, scale, dtype)
+      : roundToDtype(conditionLr(condition, hr, w, h, scale, low, high, name), dtype);
   return { name, dtype, width: w, height: h, hr, lr, lrWidth: w / scale, lrHeight: h / scale, low, high, scale };
 }
 

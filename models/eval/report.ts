@@ -39,7 +39,18 @@ export function reportMarkdown(r: EvalReport): string {
     ...r.models.map((m) => `- \`${m.label}\` (${m.engine}): ${m.summary}`),
   ];
   for (const level of r.levels) {
-    out.push('', `## ${level.upscale}x of the LR vs ${level.reference}`, '', 'PSNR (dB)', '', ...table(level, 'psnr'), '', 'SSIM', '', ...table(level, 'ssim'));
+    out.push(
+      '',
+      `## ${level.upscale}x of the LR vs ${level.reference}`,
+      '',
+      'PSNR (dB)',
+      '',
+      ...table(level, 'psnr'),
+      '',
+      'SSIM',
+      '',
+      ...table(level, 'ssim'),
+    );
   }
   return `${out.join('\n')}\n`;
 }

@@ -110,7 +110,13 @@ const PAD = 3; // LR pixels of replicated edge: covers Catmull-Rom's 2-pixel sup
  * sharp's bicubic (libvips Catmull-Rom), centre-aligned, edges replicated, in `dtype` (rounded by libvips).
  * Integer images only: sharp casts raw float input through an integer colour space (measured).
  */
-export async function sharpBicubic(data: Float32Array, width: number, height: number, s: number, dtype: 'uint8' | 'uint16'): Promise<Float32Array> {
+export async function sharpBicubic(
+  data: Float32Array,
+  width: number,
+  height: number,
+  s: number,
+  dtype: 'uint8' | 'uint16',
+): Promise<Float32Array> {
   if (data.length !== width * height) throw new RangeError(`${data.length} values for a ${width}x${height} image`);
   const pw = width + 2 * PAD;
   const ph = height + 2 * PAD;
@@ -121,8 +127,13 @@ export async function sharpBicubic(data: Float32Array, width: number, height: nu
   }
   // affine maps input x to output X = s (x + idx); centre alignment needs x = (X + 0.5) / s - 0.5.
   const offset = 0.5 - 0.5 / s;
-  let img = sharp(padded, { raw: { width: pw, height: ph, channels: 1 } })
-    .affine([[s, 0], [0, s]], { interpolator: 'bicubic', idx: offset, idy: offset });
+  let img = sharp(padded, { raw: { width: pw, height: ph, channels: 1 } }).affine(
+    [
+      [s, 0],
+      [0, s],
+    ],
+    { interpolator: 'bicubic', idx: offset, idy: offset },
+  );
   img = dtype === 'uint16' ? img.toColourspace('grey16').raw({ depth: 'ushort' }) : img.toColourspace('b-w').raw({ depth: 'uchar' });
   const { data: buf, info } = await img.toBuffer({ resolveWithObject: true });
   if (info.width !== pw * s || info.height !== ph * s || info.channels !== 1) {

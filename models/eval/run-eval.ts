@@ -77,9 +77,14 @@ export interface EvalReport {
   images: { name: string; dtype: string; width: number; height: number; lrWidth: number; lrHeight: number; low: number; high: number }[];
   models: ModelInfo[];
   protocol: {
-    crop: string; degradation: string; metricMapping: string; psnrDataRange: number;
+    crop: string;
+    degradation: string;
+    metricMapping: string;
+    psnrDataRange: number;
     ssim: { window: number; sigma: number; k1: number; k2: number; positions: string };
-    bicubic: string; lanczos3: string; model: string;
+    bicubic: string;
+    lanczos3: string;
+    model: string;
   };
   /** Top level (the requested scale) first. */
   levels: LevelResult[];
@@ -124,7 +129,9 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   const labels = modelLabels(specs);
   const condition = o.condition ?? 'box';
   const pairs = await loadEvalPairs(files, o.scale, condition);
-  log(`eval: ${pairs.length} image(s) from ${o.data}${o.split ? ` (${o.split.set} set of ${path.basename(o.split.file)})` : ''} at ${o.scale}x, LR by '${condition}'`);
+  log(
+    `eval: ${pairs.length} image(s) from ${o.data}${o.split ? ` (${o.split.set} set of ${path.basename(o.split.file)})` : ''} at ${o.scale}x, LR by '${condition}'`,
+  );
   const top = Math.log2(o.scale);
   const targets: LevelTarget[][] = [];
   for (const p of pairs) {
@@ -149,7 +156,12 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   const infos: ModelInfo[] = [];
   for (const [k, m] of models.entries()) {
     log(`model ${labels[k]}: ${describeModel(m)}`);
-    const backend: SuperResBackend = await createEngine(m.config, m.weights, { int8: m.int8, ...(o.engine ? { engine: o.engine } : {}), ...(o.threads ? { threads: o.threads } : {}), log });
+    const backend: SuperResBackend = await createEngine(m.config, m.weights, {
+      int8: m.int8,
+      ...(o.engine ? { engine: o.engine } : {}),
+      ...(o.threads ? { threads: o.threads } : {}),
+      log,
+    });
     try {
       for (const [i, p] of pairs.entries()) {
         const t0 = performance.now();
@@ -158,8 +170,14 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
         log(`  ${p.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       }
       infos.push({
-        label: labels[k]!, spec: specs[k]!, name: m.config.name, scale: m.config.scale, sha256: m.sha256,
-        trained: m.provenance.trained, summary: describeModel(m), engine: backend.engine,
+        label: labels[k]!,
+        spec: specs[k]!,
+        name: m.config.name,
+        scale: m.config.scale,
+        sha256: m.sha256,
+        trained: m.provenance.trained,
+        summary: describeModel(m),
+        engine: backend.engine,
       });
     } finally {
       await backend.dispose();
@@ -179,7 +197,9 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
     const bicubic = methods.find((m) => m.method === 'bicubic')!.mean.psnr;
     for (const m of methods) m.gainOverBicubicDb = m.mean.psnr - bicubic;
     levels.push({
-      level: l, upscale: 2 ** l, methods,
+      level: l,
+      upscale: 2 ** l,
+      methods,
       reference: f === 1 ? 'HR' : `HR box-downsampled by ${f} (rounded to its dtype)`,
     });
   }
@@ -189,14 +209,29 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
     ...(o.split ? { split: o.split } : {}),
     condition,
     scale: o.scale,
-    images: pairs.map((p: EvalPair) => ({ name: p.name, dtype: p.dtype, width: p.width, height: p.height, lrWidth: p.lrWidth, lrHeight: p.lrHeight, low: p.low, high: p.high })),
+    images: pairs.map((p: EvalPair) => ({
+      name: p.name,
+      dtype: p.dtype,
+      width: p.width,
+      height: p.height,
+      lrWidth: p.lrWidth,
+      lrHeight: p.lrHeight,
+      low: p.low,
+      high: p.high,
+    })),
     models: infos,
     protocol: {
       crop: `HR cropped top-left to a multiple of ${o.scale}`,
       degradation: describeCondition(condition, o.scale),
       metricMapping: `reference and SR mapped through the reference's ${METRIC_PERCENTILES.join('/')} percentiles to [0,1], clipped`,
       psnrDataRange: 1,
-      ssim: { window: SSIM_WINDOW, sigma: SSIM_SIGMA, k1: SSIM_K1, k2: SSIM_K2, positions: `valid: windows wholly inside the image ((W-${SSIM_WINDOW - 1})x(H-${SSIM_WINDOW - 1}) map), no padding` },
+      ssim: {
+        window: SSIM_WINDOW,
+        sigma: SSIM_SIGMA,
+        k1: SSIM_K1,
+        k2: SSIM_K2,
+        positions: `valid: windows wholly inside the image ((W-${SSIM_WINDOW - 1})x(H-${SSIM_WINDOW - 1}) map), no padding`,
+      },
       bicubic: 'sharp/libvips bicubic (Catmull-Rom) via affine, centre-aligned, edges replicated, rounded to dtype',
       lanczos3: 'separable Lanczos a=3, centre-aligned, edges replicated, weights normalised, rounded to dtype',
       model: `LR percentiles 0.1/99.9 -> superResolve (${o.engine ?? 'ort-cpu'} engine, tiled with halo) -> denormalise to the HR dtype (rounded)`,

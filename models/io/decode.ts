@@ -44,17 +44,24 @@ export async function decodeGrey(img: Sharp, r: DecodeRecipe, what: string): Pro
   const n = info.width * info.height;
   const ch = info.channels;
   const src =
-    r.dtype === 'float32' ? new Float32Array(data.buffer, data.byteOffset, n * ch)
-    : r.dtype === 'uint16' ? new Uint16Array(data.buffer, data.byteOffset, n * ch)
-    : new Uint8Array(data.buffer, data.byteOffset, n * ch);
+    r.dtype === 'float32'
+      ? new Float32Array(data.buffer, data.byteOffset, n * ch)
+      : r.dtype === 'uint16'
+        ? new Uint16Array(data.buffer, data.byteOffset, n * ch)
+        : new Uint8Array(data.buffer, data.byteOffset, n * ch);
   const grey = new Float32Array(n);
   let differ = false;
   if (ch < 3) {
     for (let i = 0; i < n; i++) grey[i] = src[i * ch]!;
   } else {
     for (let i = 0, j = 0; i < n; i++, j += ch) {
-      const R = src[j]!, G = src[j + 1]!, B = src[j + 2]!;
-      if (R !== G || G !== B) { differ = true; grey[i] = 0.299 * R + 0.587 * G + 0.114 * B; } else grey[i] = R;
+      const R = src[j]!,
+        G = src[j + 1]!,
+        B = src[j + 2]!;
+      if (R !== G || G !== B) {
+        differ = true;
+        grey[i] = 0.299 * R + 0.587 * G + 0.114 * B;
+      } else grey[i] = R;
     }
   }
   return { data: grey, channelsDiffer: differ };

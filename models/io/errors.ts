@@ -3,7 +3,8 @@
 import type { ErrorCode } from '../error-codes';
 
 /** Stable error codes of models/io (a subset of the one table, models/error-codes.ts). Match on these, never on message text. */
-export type ImageErrorCode = Extract<ErrorCode,
+export type ImageErrorCode = Extract<
+  ErrorCode,
   /** The file is missing, unreadable, or the output cannot be created/written. */
   | 'SR_ERR_IO'
   /** Empty, truncated or corrupt file, or not an image at all. */
@@ -39,10 +40,14 @@ export class ImageError extends Error {
 export function ioError(path: string, action: string, err: unknown): ImageError {
   const e = err as NodeJS.ErrnoException;
   const reason =
-    e?.code === 'ENOENT' ? 'no such file or directory'
-    : e?.code === 'EACCES' || e?.code === 'EPERM' ? 'permission denied'
-    : e?.code === 'EISDIR' ? 'is a directory'
-    : e?.code === 'ENOSPC' ? 'no space left on device'
-    : (e?.message ?? String(err));
+    e?.code === 'ENOENT'
+      ? 'no such file or directory'
+      : e?.code === 'EACCES' || e?.code === 'EPERM'
+        ? 'permission denied'
+        : e?.code === 'EISDIR'
+          ? 'is a directory'
+          : e?.code === 'ENOSPC'
+            ? 'no space left on device'
+            : (e?.message ?? String(err));
   return new ImageError('SR_ERR_IO', `cannot ${action} ${path}: ${reason}`, { path, cause: err });
 }

@@ -29,7 +29,11 @@ const DEPTHS: Record<string, PixelDtype> = { uchar: 'uint8', ushort: 'uint16', f
 async function tiffPage0(path: string): Promise<{ page: TiffPage; pages: TiffPage[]; capped: boolean } | undefined> {
   const fh = await fsOpen(path, 'r');
   const sig = Buffer.alloc(4);
-  try { await fh.read(sig, 0, 4, 0); } finally { await fh.close(); }
+  try {
+    await fh.read(sig, 0, 4, 0);
+  } finally {
+    await fh.close();
+  }
   const s = sig.toString('latin1', 0, 2);
   if (s !== 'II' && s !== 'MM') return undefined;
   const info = await readTiffInfo(path);
@@ -43,7 +47,11 @@ function checkTiffType(path: string, p: TiffPage): void {
   const ok = (kind === 'uint' && (bits === 8 || bits === 16)) || (kind === 'float' && bits === 32);
   if (p.width === 0 || p.height === 0) throw new ImageError('SR_ERR_IMAGE_EMPTY', `${path}: image is ${p.width}x${p.height}`, { path });
   if (!ok) {
-    throw new ImageError('SR_ERR_IMAGE_TYPE', `${path}: ${bits}-bit ${kind} samples are not supported (use 8/16-bit unsigned or 32-bit float)`, { path });
+    throw new ImageError(
+      'SR_ERR_IMAGE_TYPE',
+      `${path}: ${bits}-bit ${kind} samples are not supported (use 8/16-bit unsigned or 32-bit float)`,
+      { path },
+    );
   }
 }
 
@@ -76,9 +84,13 @@ export class ImageSource {
    * @throws ImageError SR_ERR_IO, SR_ERR_IMAGE_DECODE, SR_ERR_IMAGE_EMPTY, SR_ERR_IMAGE_TYPE, SR_ERR_IMAGE_MULTIPAGE.
    */
   static async open(path: string, opts: ImageSourceOptions = {}): Promise<ImageSource> {
-    const st = await stat(path).catch((err: unknown) => { throw ioError(path, 'open', err); });
+    const st = await stat(path).catch((err: unknown) => {
+      throw ioError(path, 'open', err);
+    });
     if (st.isDirectory()) throw new ImageError('SR_ERR_IO', `cannot open ${path}: is a directory`, { path });
-    await access(path, constants.R_OK).catch((err: unknown) => { throw ioError(path, 'read', err); });
+    await access(path, constants.R_OK).catch((err: unknown) => {
+      throw ioError(path, 'read', err);
+    });
     if (st.size === 0) throw new ImageError('SR_ERR_IMAGE_DECODE', `${path}: file is empty`, { path });
     const warnings: string[] = [];
     const tiff = await tiffPage0(path);
@@ -90,12 +102,18 @@ export class ImageSource {
       throw new ImageError('SR_ERR_IMAGE_DECODE', `cannot decode ${path}: ${(err as Error).message}`, { path, cause: err });
     }
     const format = meta.format === 'tiff' || meta.format === 'png' || meta.format === 'jpeg' ? meta.format : undefined;
-    if (!format) throw new ImageError('SR_ERR_IMAGE_TYPE', `${path}: ${meta.format} images are not supported (use TIFF, PNG or JPEG)`, { path });
+    if (!format)
+      throw new ImageError('SR_ERR_IMAGE_TYPE', `${path}: ${meta.format} images are not supported (use TIFF, PNG or JPEG)`, { path });
     const width = meta.width ?? 0;
     const height = meta.height ?? 0;
     if (width === 0 || height === 0) throw new ImageError('SR_ERR_IMAGE_EMPTY', `${path}: image is ${width}x${height}`, { path });
     const dtype = DEPTHS[meta.depth ?? ''];
-    if (!dtype) throw new ImageError('SR_ERR_IMAGE_TYPE', `${path}: sample type '${meta.depth}' is not supported (use 8/16-bit unsigned or 32-bit float)`, { path });
+    if (!dtype)
+      throw new ImageError(
+        'SR_ERR_IMAGE_TYPE',
+        `${path}: sample type '${meta.depth}' is not supported (use 8/16-bit unsigned or 32-bit float)`,
+        { path },
+      );
     if ((meta.bitsPerSample ?? 8) < 8 && !meta.isPalette) {
       throw new ImageError('SR_ERR_IMAGE_TYPE', `${path}: ${meta.bitsPerSample}-bit images are not supported (use 8/16-bit)`, { path });
     }
@@ -104,13 +122,19 @@ export class ImageSource {
       const p0 = tiff.page;
       const pyramid = tiff.pages.slice(1).every((p) => p.width < p0.width && p.height < p0.height);
       const n = `${tiff.pages.length}${tiff.capped ? '+' : ''}`;
-      if (!pyramid) throw new ImageError('SR_ERR_IMAGE_MULTIPAGE', `${path}: TIFF has ${n} pages (a stack); save the plane to process as a single-page TIFF`, { path });
+      if (!pyramid)
+        throw new ImageError(
+          'SR_ERR_IMAGE_MULTIPAGE',
+          `${path}: TIFF has ${n} pages (a stack); save the plane to process as a single-page TIFF`,
+          { path },
+        );
       warnings.push(`TIFF pyramid with ${n} levels: using the full-resolution page 0`);
     }
     const channels = meta.channels ?? 1;
     const colour = channels >= 3;
     if (meta.space === 'cmyk') throw new ImageError('SR_ERR_IMAGE_TYPE', `${path}: CMYK images are not supported`, { path });
-    if (colour && dtype === 'float32') throw new ImageError('SR_ERR_IMAGE_TYPE', `${path}: multi-channel float images are not supported`, { path });
+    if (colour && dtype === 'float32')
+      throw new ImageError('SR_ERR_IMAGE_TYPE', `${path}: multi-channel float images are not supported`, { path });
     if (meta.hasAlpha) warnings.push('alpha channel ignored');
     const ps = tiff ? pixelSizeFromTiffPage(tiff.page) : format === 'png' ? await pixelSizeFromPng(path) : { warnings: [] };
     warnings.push(...ps.warnings);
@@ -129,7 +153,11 @@ export class ImageSource {
     if (this.regionFile === '') throw new ImageError('SR_ERR_IO', `${this.path}: image source is closed`, { path: this.path });
     const okInt = [x, y, w, h].every(Number.isSafeInteger);
     if (!okInt || x < 0 || y < 0 || w < 1 || h < 1 || x + w > this.width || y + h > this.height) {
-      throw new ImageError('SR_ERR_REGION', `${this.path}: region ${w}x${h}+${x}+${y} is not inside the ${this.width}x${this.height} image`, { path: this.path });
+      throw new ImageError(
+        'SR_ERR_REGION',
+        `${this.path}: region ${w}x${h}+${x}+${y} is not inside the ${this.width}x${this.height} image`,
+        { path: this.path },
+      );
     }
     if (this.memory) {
       return cropRect(this.memory, this.width, { x, y, w, h });
@@ -157,10 +185,18 @@ export class ImageSource {
     if (pixels <= (opts.inMemoryPixels ?? 16 << 20)) {
       const g = await decodeGrey(sharp(this.path, SHARP_INPUT), this.recipe, this.path);
       this.memory = g.data;
-      if (colour) this.warnings.push(g.channelsDiffer ? 'colour image converted to grey (luma 0.299 R + 0.587 G + 0.114 B)' : 'colour image with equal channels: using one channel (no loss)');
+      if (colour)
+        this.warnings.push(
+          g.channelsDiffer
+            ? 'colour image converted to grey (luma 0.299 R + 0.587 G + 0.114 B)'
+            : 'colour image with equal channels: using one channel (no loss)',
+        );
       return;
     }
-    if (colour) this.warnings.push('colour image converted to grey (luma 0.299 R + 0.587 G + 0.114 B; channel equality not checked for large images)');
+    if (colour)
+      this.warnings.push(
+        'colour image converted to grey (luma 0.299 R + 0.587 G + 0.114 B; channel equality not checked for large images)',
+      );
     if (tiled) return;
     try {
       this.tempDir = await mkdtemp(join(opts.tempDir ?? tmpdir(), 'phasesr-src-'));
@@ -170,7 +206,10 @@ export class ImageSource {
     const copy = join(this.tempDir, 'source.v');
     const r = this.recipe;
     let img = sharp(this.path, { ...SHARP_INPUT, sequentialRead: true }); // streamed: constant memory
-    img = r.dtype === 'float32' ? img.extractChannel(0) : img.toColourspace(r.dtype === 'uint16' ? (r.colour ? 'rgb16' : 'grey16') : r.colour ? 'srgb' : 'b-w');
+    img =
+      r.dtype === 'float32'
+        ? img.extractChannel(0)
+        : img.toColourspace(r.dtype === 'uint16' ? (r.colour ? 'rgb16' : 'grey16') : r.colour ? 'srgb' : 'b-w');
     try {
       await img.toFile(copy);
     } catch (err) {

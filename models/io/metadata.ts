@@ -39,7 +39,8 @@ export function parseOmePixelSize(xml: string): PixelSize | undefined {
   const attr = (name: string): string | undefined => {
     const m = new RegExp(`\\b${name}\\s*=\\s*("([^"]*)"|'([^']*)')`).exec(el);
     const v = m?.[2] ?? m?.[3];
-    return v?.replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
+    return v
+      ?.replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
       .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)));
   };
   const x = Number(attr('PhysicalSizeX'));

@@ -21,8 +21,18 @@ export function normalise(values: ArrayLike<number>, low: number, high: number):
 export function denormalise(values: ArrayLike<number>, low: number, high: number, dtype: 'uint8'): Uint8Array;
 export function denormalise(values: ArrayLike<number>, low: number, high: number, dtype: 'uint16'): Uint16Array;
 export function denormalise(values: ArrayLike<number>, low: number, high: number, dtype: 'float32'): Float32Array;
-export function denormalise(values: ArrayLike<number>, low: number, high: number, dtype: PixelDtype): Uint8Array | Uint16Array | Float32Array;
-export function denormalise(values: ArrayLike<number>, low: number, high: number, dtype: PixelDtype): Uint8Array | Uint16Array | Float32Array {
+export function denormalise(
+  values: ArrayLike<number>,
+  low: number,
+  high: number,
+  dtype: PixelDtype,
+): Uint8Array | Uint16Array | Float32Array;
+export function denormalise(
+  values: ArrayLike<number>,
+  low: number,
+  high: number,
+  dtype: PixelDtype,
+): Uint8Array | Uint16Array | Float32Array {
   const s = span(low, high);
   const n = values.length;
   if (dtype === 'float32') {

@@ -39,7 +39,11 @@ function interpolate(p: number, n: number, at: (rank: number) => number): number
  * The `pcts` percentiles (default 0.1 and 99.9) of all finite pixel values, numpy 'linear' definition.
  * A flat or all-NaN image gives low = high (0 when nothing is finite).
  */
-export async function imagePercentiles(src: PercentileSource, pcts: [number, number] = [0.1, 99.9], opts: PercentileOptions = {}): Promise<PercentileResult> {
+export async function imagePercentiles(
+  src: PercentileSource,
+  pcts: [number, number] = [0.1, 99.9],
+  opts: PercentileOptions = {},
+): Promise<PercentileResult> {
   const { width, height, dtype } = src;
   const bandRows = Math.max(1, Math.min(height, Math.floor((opts.bandPixels ?? 4 << 20) / width)));
   const bands = Math.ceil(height / bandRows);
@@ -60,7 +64,10 @@ export async function imagePercentiles(src: PercentileSource, pcts: [number, num
     if (hist) {
       for (let i = 0; i < band.length; i++) {
         const v = band[i]!;
-        if (v >= 0 && v < hist.length) { hist[v | 0]!++; n++; }
+        if (v >= 0 && v < hist.length) {
+          hist[v | 0]!++;
+          n++;
+        }
       }
     } else {
       for (let i = 0; i < band.length; i += stride) if (Number.isFinite(band[i]!)) keep.push(band[i]!);
@@ -70,13 +77,23 @@ export async function imagePercentiles(src: PercentileSource, pcts: [number, num
     if (n === 0) return { low: 0, high: 0, sampled, unsaturated: { low: 0, high: 0 } };
     const cum = new Float64Array(hist.length);
     let c = 0;
-    for (let i = 0; i < hist.length; i++) { c += hist[i]!; cum[i] = c; }
-    const at = (rank: number): number => { // smallest value whose cumulative count exceeds rank
-      let lo = 0, hi = cum.length - 1;
-      while (lo < hi) { const mid = (lo + hi) >> 1; if (cum[mid]! > rank) hi = mid; else lo = mid + 1; }
+    for (let i = 0; i < hist.length; i++) {
+      c += hist[i]!;
+      cum[i] = c;
+    }
+    const at = (rank: number): number => {
+      // smallest value whose cumulative count exceeds rank
+      let lo = 0,
+        hi = cum.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cum[mid]! > rank) hi = mid;
+        else lo = mid + 1;
+      }
       return lo;
     };
-    const low = interpolate(pcts[0], n, at), high = interpolate(pcts[1], n, at);
+    const low = interpolate(pcts[0], n, at),
+      high = interpolate(pcts[1], n, at);
     // The ranks below the top value are the unsaturated pixels: the same lookup over fewer of them.
     const below = n - hist[hist.length - 1]!;
     const unsaturated = below > 0 ? { low: interpolate(pcts[0], below, at), high: interpolate(pcts[1], below, at) } : { low, high };
@@ -85,6 +102,7 @@ export async function imagePercentiles(src: PercentileSource, pcts: [number, num
   if (keep.length === 0) return { low: 0, high: 0, sampled, unsaturated: { low: 0, high: 0 } };
   const sorted = Float64Array.from(keep).sort();
   const at = (rank: number): number => sorted[rank]!;
-  const low = interpolate(pcts[0], sorted.length, at), high = interpolate(pcts[1], sorted.length, at);
+  const low = interpolate(pcts[0], sorted.length, at),
+    high = interpolate(pcts[1], sorted.length, at);
   return { low, high, sampled, unsaturated: { low, high } };
 }

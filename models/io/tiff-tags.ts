@@ -39,24 +39,50 @@ export interface TiffInfo {
 }
 
 const TYPE_SIZE: Record<number, number> = {
-  1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8,
+  1: 1,
+  2: 1,
+  3: 2,
+  4: 4,
+  5: 8,
+  6: 1,
+  7: 1,
+  8: 2,
+  9: 4,
+  10: 8,
+  11: 4,
+  12: 8,
+  13: 4,
+  16: 8,
+  17: 8,
+  18: 8,
 };
 /** Longest ImageDescription we read: OME-XML of large plates can be MBs; we only need the first Pixels. */
 const MAX_DESCRIPTION = 4 << 20;
 
 class Reader {
-  constructor(readonly fh: FileHandle, readonly path: string, readonly size: number, public le = true) {}
+  constructor(
+    readonly fh: FileHandle,
+    readonly path: string,
+    readonly size: number,
+    public le = true,
+  ) {}
 
   /** Reads `len` bytes at `pos`, both checked against the file size first: a hostile header (an IFD at
    *  2^60, 2^40 entries) is a decode error, never a huge allocation or an out-of-range read. */
   async bytes(pos: number, len: number): Promise<Buffer> {
     if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(len) || pos < 0 || len < 0 || pos + len > this.size) {
-      throw new ImageError('SR_ERR_IMAGE_DECODE', `${this.path}: TIFF directory points beyond the end of the file (${len} bytes at ${pos}, file is ${this.size} bytes; truncated or corrupt)`, { path: this.path });
+      throw new ImageError(
+        'SR_ERR_IMAGE_DECODE',
+        `${this.path}: TIFF directory points beyond the end of the file (${len} bytes at ${pos}, file is ${this.size} bytes; truncated or corrupt)`,
+        { path: this.path },
+      );
     }
     const buf = Buffer.alloc(len);
     const { bytesRead } = await this.fh.read(buf, 0, len, pos);
     if (bytesRead < len) {
-      throw new ImageError('SR_ERR_IMAGE_DECODE', `${this.path}: TIFF directory points beyond the end of the file (truncated?)`, { path: this.path });
+      throw new ImageError('SR_ERR_IMAGE_DECODE', `${this.path}: TIFF directory points beyond the end of the file (truncated?)`, {
+        path: this.path,
+      });
     }
     return buf;
   }
@@ -64,24 +90,46 @@ class Reader {
   num(buf: Buffer, off: number, type: number): number {
     const le = this.le;
     switch (type) {
-      case 1: case 2: case 7: return buf.readUInt8(off);
-      case 6: return buf.readInt8(off);
-      case 3: return le ? buf.readUInt16LE(off) : buf.readUInt16BE(off);
-      case 8: return le ? buf.readInt16LE(off) : buf.readInt16BE(off);
-      case 4: case 13: return le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
-      case 9: return le ? buf.readInt32LE(off) : buf.readInt32BE(off);
-      case 11: return le ? buf.readFloatLE(off) : buf.readFloatBE(off);
-      case 12: return le ? buf.readDoubleLE(off) : buf.readDoubleBE(off);
-      case 16: case 18: return Number(le ? buf.readBigUInt64LE(off) : buf.readBigUInt64BE(off));
-      case 17: return Number(le ? buf.readBigInt64LE(off) : buf.readBigInt64BE(off));
-      case 5: return this.num(buf, off, 4) / this.num(buf, off + 4, 4);
-      case 10: return this.num(buf, off, 9) / this.num(buf, off + 4, 9);
-      default: return NaN;
+      case 1:
+      case 2:
+      case 7:
+        return buf.readUInt8(off);
+      case 6:
+        return buf.readInt8(off);
+      case 3:
+        return le ? buf.readUInt16LE(off) : buf.readUInt16BE(off);
+      case 8:
+        return le ? buf.readInt16LE(off) : buf.readInt16BE(off);
+      case 4:
+      case 13:
+        return le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
+      case 9:
+        return le ? buf.readInt32LE(off) : buf.readInt32BE(off);
+      case 11:
+        return le ? buf.readFloatLE(off) : buf.readFloatBE(off);
+      case 12:
+        return le ? buf.readDoubleLE(off) : buf.readDoubleBE(off);
+      case 16:
+      case 18:
+        return Number(le ? buf.readBigUInt64LE(off) : buf.readBigUInt64BE(off));
+      case 17:
+        return Number(le ? buf.readBigInt64LE(off) : buf.readBigInt64BE(off));
+      case 5:
+        return this.num(buf, off, 4) / this.num(buf, off + 4, 4);
+      case 10:
+        return this.num(buf, off, 9) / this.num(buf, off + 4, 9);
+      default:
+        return NaN;
     }
   }
 }
 
-interface Entry { type: number; count: number; inline: Buffer; offset: number }
+interface Entry {
+  type: number;
+  count: number;
+  inline: Buffer;
+  offset: number;
+}
 
 async function entryValues(r: Reader, e: Entry, max: number): Promise<number[]> {
   const size = TYPE_SIZE[e.type] ?? 1;
@@ -128,7 +176,10 @@ async function readPage(r: Reader, ifd: Map<number, Entry>, detailed: boolean): 
     const len = Math.min(desc.count, MAX_DESCRIPTION);
     const buf = desc.count <= desc.inline.length ? desc.inline : await r.bytes(desc.offset, len);
     // ASCII by the spec, but ImageJ/OME writers put UTF-8 (µ) in it; a NUL terminates.
-    page.description = buf.subarray(0, len).toString('utf8').replace(/\0[\s\S]*$/, '');
+    page.description = buf
+      .subarray(0, len)
+      .toString('utf8')
+      .replace(/\0[\s\S]*$/, '');
   }
   return page;
 }
@@ -151,7 +202,8 @@ async function checkPixelData(r: Reader, ifd: Map<number, Entry>, page: TiffPage
   if (page.tiled) {
     const tw = await one(322, 0);
     const th = await one(323, 0);
-    if (!(tw > 0 && th > 0)) throw new ImageError('SR_ERR_IMAGE_DECODE', `${r.path}: TIFF tile size ${tw}x${th} is not valid`, { path: r.path });
+    if (!(tw > 0 && th > 0))
+      throw new ImageError('SR_ERR_IMAGE_DECODE', `${r.path}: TIFF tile size ${tw}x${th} is not valid`, { path: r.path });
     parts = Math.ceil(page.width / tw) * Math.ceil(page.height / th) * planes;
     [offTag, cntTag] = [324, 325];
   } else {
@@ -163,13 +215,21 @@ async function checkPixelData(r: Reader, ifd: Map<number, Entry>, page: TiffPage
   const offs = ifd.get(offTag);
   const cnts = ifd.get(cntTag);
   if (!offs || !cnts || offs.count < parts || cnts.count < parts) {
-    throw new ImageError('SR_ERR_IMAGE_DECODE', `${r.path}: TIFF declares ${page.width}x${page.height} pixels in ${parts} ${what} but locates ${Math.min(offs?.count ?? 0, cnts?.count ?? 0)} (corrupt or truncated)`, { path: r.path });
+    throw new ImageError(
+      'SR_ERR_IMAGE_DECODE',
+      `${r.path}: TIFF declares ${page.width}x${page.height} pixels in ${parts} ${what} but locates ${Math.min(offs?.count ?? 0, cnts?.count ?? 0)} (corrupt or truncated)`,
+      { path: r.path },
+    );
   }
   const o = await entryValues(r, offs, parts);
   const c = await entryValues(r, cnts, parts);
   for (let i = 0; i < parts; i++) {
     if (!(o[i]! >= 0 && c[i]! >= 0 && o[i]! + c[i]! <= r.size)) {
-      throw new ImageError('SR_ERR_IMAGE_DECODE', `${r.path}: TIFF ${what.slice(0, -1)} ${i} (${c[i]} bytes at ${o[i]}) lies beyond the end of the ${r.size}-byte file (truncated or corrupt)`, { path: r.path });
+      throw new ImageError(
+        'SR_ERR_IMAGE_DECODE',
+        `${r.path}: TIFF ${what.slice(0, -1)} ${i} (${c[i]} bytes at ${o[i]}) lies beyond the end of the ${r.size}-byte file (truncated or corrupt)`,
+        { path: r.path },
+      );
     }
   }
 }
@@ -190,7 +250,8 @@ export async function readTiffInfo(path: string, maxPages = 1024): Promise<TiffI
     const r = new Reader(fh, path, (await fh.stat()).size);
     const head = await r.bytes(0, 16).catch(() => r.bytes(0, 8)); // a classic TIFF can be < 16 bytes
     const order = head.toString('latin1', 0, 2);
-    if (order !== 'II' && order !== 'MM') throw new ImageError('SR_ERR_IMAGE_DECODE', `${path}: not a TIFF file (no II/MM byte-order mark)`, { path });
+    if (order !== 'II' && order !== 'MM')
+      throw new ImageError('SR_ERR_IMAGE_DECODE', `${path}: not a TIFF file (no II/MM byte-order mark)`, { path });
     r.le = order === 'II';
     const magic = r.num(head, 2, 3);
     if (magic !== 42 && magic !== 43) throw new ImageError('SR_ERR_IMAGE_DECODE', `${path}: not a TIFF file (magic ${magic})`, { path });
@@ -201,7 +262,10 @@ export async function readTiffInfo(path: string, maxPages = 1024): Promise<TiffI
     let capped = false;
     while (next !== 0) {
       if (seen.has(next)) break; // a loop in the IFD chain: corrupt, but what we have is usable
-      if (pages.length >= maxPages) { capped = true; break; }
+      if (pages.length >= maxPages) {
+        capped = true;
+        break;
+      }
       seen.add(next);
       const cb = await r.bytes(next, big ? 8 : 2);
       const n = big ? r.num(cb, 0, 16) : r.num(cb, 0, 3);

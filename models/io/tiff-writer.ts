@@ -74,7 +74,8 @@ export class TiffWriter<D extends PixelDtype = PixelDtype> {
     if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width < 1 || height < 1) {
       throw new ImageError('SR_ERR_REGION', `cannot write ${path}: invalid size ${width}x${height}`, { path });
     }
-    if (!(dtype in DTYPE_BYTES)) throw new ImageError('SR_ERR_OUTPUT_FORMAT', `cannot write ${path}: unsupported dtype ${String(dtype)}`, { path });
+    if (!(dtype in DTYPE_BYTES))
+      throw new ImageError('SR_ERR_OUTPUT_FORMAT', `cannot write ${path}: unsupported dtype ${String(dtype)}`, { path });
     if (endianness() !== 'LE') throw new Error('TiffWriter assumes a little-endian host'); // every Node target today
     const rowBytes = width * DTYPE_BYTES[dtype];
     const rowsPerStrip = Math.min(height, Math.max(1, opts.rowsPerStrip ?? Math.floor(STRIP_BYTES / rowBytes)));
@@ -93,7 +94,10 @@ export class TiffWriter<D extends PixelDtype = PixelDtype> {
     const w = new TiffWriter(path, partialPath, fh, opts, bigTiff, rowsPerStrip);
     const head = Buffer.alloc(bigTiff ? 16 : 8);
     head.write('II', 0, 'latin1');
-    if (bigTiff) { head.writeUInt16LE(43, 2); head.writeUInt16LE(8, 4); } else head.writeUInt16LE(42, 2);
+    if (bigTiff) {
+      head.writeUInt16LE(43, 2);
+      head.writeUInt16LE(8, 4);
+    } else head.writeUInt16LE(42, 2);
     await w.guard(() => w.write(head, 0)); // IFD offset patched by finish()
     return w;
   }
@@ -102,15 +106,21 @@ export class TiffWriter<D extends PixelDtype = PixelDtype> {
   async writeRows(rows: DtypeArray[D]): Promise<void> {
     await this.guard(async () => {
       const { width, height, dtype } = this.opts;
-      const ok = dtype === 'uint8' ? rows instanceof Uint8Array : dtype === 'uint16' ? rows instanceof Uint16Array : rows instanceof Float32Array;
+      const ok =
+        dtype === 'uint8' ? rows instanceof Uint8Array : dtype === 'uint16' ? rows instanceof Uint16Array : rows instanceof Float32Array;
       if (!ok) throw new TypeError(`TiffWriter(${dtype}).writeRows: got ${rows.constructor.name}`);
       const k = rows.length / width;
       if (!Number.isInteger(k) || this.rowsWritten + k > height) {
-        throw new ImageError('SR_ERR_REGION', `${this.path}: ${rows.length} samples are not whole rows of ${width} or overrun height ${height} (${this.rowsWritten} written)`, { path: this.path });
+        throw new ImageError(
+          'SR_ERR_REGION',
+          `${this.path}: ${rows.length} samples are not whole rows of ${width} or overrun height ${height} (${this.rowsWritten} written)`,
+          { path: this.path },
+        );
       }
       if (rows instanceof Float32Array) this.trackRange(rows);
       const bytes = Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength);
-      for (let o = 0; o < bytes.length; o += 1 << 30) { // fs writes cap at 2 GiB
+      for (let o = 0; o < bytes.length; o += 1 << 30) {
+        // fs writes cap at 2 GiB
         const part = bytes.subarray(o, Math.min(bytes.length, o + (1 << 30)));
         await this.write(part, this.pos);
         this.pos += part.length;
@@ -131,7 +141,8 @@ export class TiffWriter<D extends PixelDtype = PixelDtype> {
       const ifd = encodeIfd(this.entries(), ifdAt, this.bigTiff);
       await this.write(ifd, ifdAt);
       const ptr = Buffer.alloc(this.bigTiff ? 8 : 4);
-      if (this.bigTiff) ptr.writeBigUInt64LE(BigInt(ifdAt)); else ptr.writeUInt32LE(ifdAt);
+      if (this.bigTiff) ptr.writeBigUInt64LE(BigInt(ifdAt));
+      else ptr.writeUInt32LE(ifdAt);
       await this.write(ptr, this.bigTiff ? 8 : 4);
       await this.fh.close();
       this.done = true;

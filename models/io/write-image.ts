@@ -35,8 +35,12 @@ export async function writeImage(path: string, img: ImageData, opts: { pixelSize
     await w.finish();
     return;
   }
-  if (ext !== '.png') throw new ImageError('SR_ERR_OUTPUT_FORMAT', `cannot write ${path}: unsupported extension '${ext}' (use .tif, .tiff or .png)`, { path });
-  if (dtype === 'float32') throw new ImageError('SR_ERR_OUTPUT_FORMAT', `cannot write ${path}: PNG cannot hold float32 samples (write .tif)`, { path });
+  if (ext !== '.png')
+    throw new ImageError('SR_ERR_OUTPUT_FORMAT', `cannot write ${path}: unsupported extension '${ext}' (use .tif, .tiff or .png)`, {
+      path,
+    });
+  if (dtype === 'float32')
+    throw new ImageError('SR_ERR_OUTPUT_FORMAT', `cannot write ${path}: PNG cannot hold float32 samples (write .tif)`, { path });
   let png = sharp(data, { raw: { width, height, channels: 1 } }).toColourspace(dtype === 'uint16' ? 'grey16' : 'b-w');
   const ps = opts.pixelSize;
   if (ps && ps.unit === 'µm' && ps.x > 0) png = png.withDensity(25400 / ps.x); // pHYs, square only; withMetadata would colour-manage (lossy)

@@ -24,11 +24,18 @@ export interface RegionWindow {
  * @example const w = regionWindow(src, { x: 100, y: 50, width: 64, height: 64 }, haloFor(config));
  */
 export function regionWindow(src: RegionReader, r: Region, halo: number): RegionWindow {
-  const ok = [r.x, r.y, r.width, r.height].every(Number.isInteger) && r.x >= 0 && r.y >= 0 && r.width > 0 && r.height > 0
-    && r.x + r.width <= src.width && r.y + r.height <= src.height;
+  const ok =
+    [r.x, r.y, r.width, r.height].every(Number.isInteger) &&
+    r.x >= 0 &&
+    r.y >= 0 &&
+    r.width > 0 &&
+    r.height > 0 &&
+    r.x + r.width <= src.width &&
+    r.y + r.height <= src.height;
   if (!ok) throw new RangeError(`region ${r.width}x${r.height}+${r.x}+${r.y} is not inside the ${src.width}x${src.height} image`);
   const win = clippedWindow({ x: r.x, y: r.y, w: r.width, h: r.height }, halo, src.width, src.height);
-  const x0 = win.x, y0 = win.y;
+  const x0 = win.x,
+    y0 = win.y;
   const reader: RegionReader = {
     width: win.w,
     height: win.h,
@@ -38,7 +45,8 @@ export function regionWindow(src: RegionReader, r: Region, halo: number): Region
     reader,
     crop(band, s) {
       const outW = r.width * s;
-      const first = Math.max(band.y, (r.y - y0) * s), last = Math.min(band.y + band.height, (r.y - y0 + r.height) * s);
+      const first = Math.max(band.y, (r.y - y0) * s),
+        last = Math.min(band.y + band.height, (r.y - y0 + r.height) * s);
       const rows = Math.max(0, last - first);
       const data = cropRect(band.data, band.width, { x: (r.x - x0) * s, y: first - band.y, w: outW, h: rows });
       return { y: first - (r.y - y0) * s, height: rows, width: outW, data };

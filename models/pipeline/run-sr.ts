@@ -65,7 +65,7 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
   if (o.float32 && !tiff) throw new CodedError('SR_ERR_OUTPUT_FORMAT', '--float32 output needs a .tif/.tiff file (PNG has no float32)');
 
   // The input first: a missing or undecodable file fails with its own code before any model is read.
-  const src = o.source ?? await ImageSource.open(o.input);
+  const src = o.source ?? (await ImageSource.open(o.input));
   try {
     const model = typeof o.model === 'object' ? o.model : await resolveModel(o.model);
     log(`model: ${describeModel(model)}`);
@@ -74,8 +74,10 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
       throw new CodedError('SR_ERR_USAGE', `model ${model.config.name} is ${model.config.scale}x; it cannot make ${o.scale}x`);
     }
     for (const w of src.warnings) log(`warning: ${w}`);
-    const { low, high, sampled = false } = o.percentiles ?? await imagePercentiles(src, NORMALISATION_PERCENTILES);
-    log(`normalisation: ${src.dtype} ${NORMALISATION_PERCENTILES.join('/')} percentiles = ${+low.toPrecision(6)}..${+high.toPrecision(6)}${sampled ? ' (sampled)' : ''}`);
+    const { low, high, sampled = false } = o.percentiles ?? (await imagePercentiles(src, NORMALISATION_PERCENTILES));
+    log(
+      `normalisation: ${src.dtype} ${NORMALISATION_PERCENTILES.join('/')} percentiles = ${+low.toPrecision(6)}..${+high.toPrecision(6)}${sampled ? ' (sampled)' : ''}`,
+    );
     let window;
     try {
       window = o.region && regionWindow(src, o.region, haloFor(model.config));
@@ -86,26 +88,49 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
     const height = (o.region?.height ?? src.height) * o.scale;
     const dtype: Dtype = o.float32 ? 'float32' : src.dtype;
     const inPixel = o.pixelSizeUm ? { x: o.pixelSizeUm, y: o.pixelSizeUm, unit: 'µm' } : src.pixelSize;
-    if (o.pixelSizeUm && src.pixelSize) log(`pixel size: --pixel-size ${o.pixelSizeUm} µm overrides the file's ${src.pixelSize.x} ${src.pixelSize.unit}`);
+    if (o.pixelSizeUm && src.pixelSize)
+      log(`pixel size: --pixel-size ${o.pixelSizeUm} µm overrides the file's ${src.pixelSize.x} ${src.pixelSize.unit}`);
     if (!inPixel) log('pixel size: none in the file (pass --pixel-size to calibrate the output)');
     const pixelSize = inPixel && { ...inPixel, x: inPixel.x / o.scale, y: inPixel.y / o.scale };
     const of = o.region ? `the ${o.region.width}x${o.region.height}+${o.region.x}+${o.region.y} region of ` : '';
     const description = `phasesr ${o.scale}x of ${of}${path.basename(o.input)} with model ${model.config.name} (sha256 ${model.sha256.slice(0, 12)})`;
 
-    const engine = o.backend ?? await createEngine(model.config, model.weights, { int8: model.int8, ...(o.engine ? { engine: o.engine } : {}), ...(o.threads ? { threads: o.threads } : {}), log });
+    const engine =
+      o.backend ??
+      (await createEngine(model.config, model.weights, {
+        int8: model.int8,
+        ...(o.engine ? { engine: o.engine } : {}),
+        ...(o.threads ? { threads: o.threads } : {}),
+        log,
+      }));
     // TIFF streams rows to disk as bands finish; PNG (sharp) needs the whole image, so it is only for
     // outputs that fit in memory.
-    const writer = tiff ? await TiffWriter.create(o.output, { width, height, dtype, ...(pixelSize ? { pixelSize } : {}), description }) : undefined;
+    const writer = tiff
+      ? await TiffWriter.create(o.output, { width, height, dtype, ...(pixelSize ? { pixelSize } : {}), description })
+      : undefined;
     const whole = tiff ? undefined : allocate(dtype, width * height);
     try {
-      await superResolve(window?.reader ?? src, engine, { tile: o.tile ?? 64, batch: o.batch ?? 4, level, low, high, ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}) }, async (full) => {
-        const band = window ? window.crop(full, o.scale) : full;
-        if (band.height === 0) return;
-        // float32 (--float32) comes back unclipped and unrounded, in the input's intensity units.
-        const rows = denormalise(band.data, low, high, dtype);
-        if (writer) await writer.writeRows(rows);
-        else whole!.set(rows, band.y * width);
-      });
+      await superResolve(
+        window?.reader ?? src,
+        engine,
+        {
+          tile: o.tile ?? 64,
+          batch: o.batch ?? 4,
+          level,
+          low,
+          high,
+          ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+          ...(o.signal ? { signal: o.signal } : {}),
+        },
+        async (full) => {
+          const band = window ? window.crop(full, o.scale) : full;
+          if (band.height === 0) return;
+          // float32 (--float32) comes back unclipped and unrounded, in the input's intensity units.
+          const rows = denormalise(band.data, low, high, dtype);
+          if (writer) await writer.writeRows(rows);
+          else whole!.set(rows, band.y * width);
+        },
+      );
       if (writer) await writer.finish();
       else await writeImage(o.output, { width, height, dtype, data: whole! }, pixelSize ? { pixelSize } : {});
     } catch (e) {

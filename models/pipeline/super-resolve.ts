@@ -81,7 +81,16 @@ export async function superResolve(
 }
 
 /** Copies a tile's core from its window output (batch item b) into the band buffer. */
-function placeCore(p: TilePlan, data: Float32Array, b: number, winW: number, winH: number, s: number, out: Float32Array, outW: number): void {
+function placeCore(
+  p: TilePlan,
+  data: Float32Array,
+  b: number,
+  winW: number,
+  winH: number,
+  s: number,
+  out: Float32Array,
+  outW: number,
+): void {
   const core = { x: (p.core.x - p.window.x) * s, y: (p.core.y - p.window.y) * s, w: p.core.w * s, h: p.core.h * s };
   copyRect(data, winW, core, { data: out, width: outW, x: p.core.x * s, y: 0 }, b * winW * winH);
 }

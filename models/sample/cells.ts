@@ -18,14 +18,23 @@ export const PHASE = {
   debris: 0.45,
 };
 
-interface Placed { x: number; y: number; r: number }
+interface Placed {
+  x: number;
+  y: number;
+  r: number;
+}
 
 /** Poisson-distributed count (Knuth below 30, normal approximation above). */
 function poisson(rand: Rand, gauss: Rand, mean: number): number {
   if (mean > 30) return Math.max(0, Math.round(mean + Math.sqrt(mean) * gauss()));
   const l = Math.exp(-mean);
-  let k = 0, p = 1;
-  for (;;) { p *= rand(); if (p <= l) return k; k++; }
+  let k = 0,
+    p = 1;
+  for (;;) {
+    p *= rand();
+    if (p <= l) return k;
+    k++;
+  }
 }
 
 const smooth = (e0: number, e1: number, v: number): number => {
@@ -35,7 +44,11 @@ const smooth = (e0: number, e1: number, v: number): number => {
 
 /** Draws phase into a map with its own bounds; `max` merges cell bodies, `add` stacks details. */
 class Canvas {
-  constructor(readonly w: number, readonly h: number, readonly data: Float32Array) {}
+  constructor(
+    readonly w: number,
+    readonly h: number,
+    readonly data: Float32Array,
+  ) {}
   max(x: number, y: number, v: number): void {
     if (x < 0 || y < 0 || x >= this.w || y >= this.h) return;
     const i = y * this.w + x;
@@ -75,7 +88,8 @@ class Canvas {
  * (lamellipodia, tails), a domed body, a nucleus with nucleoli, perinuclear granules and fibres.
  */
 function spreadCell(cv: Canvas, rand: Rand, gauss: Rand, cx: number, cy: number, len: number, aspect: number, seed: number): void {
-  const a = len / 2, b = Math.max(4, a / aspect);
+  const a = len / 2,
+    b = Math.max(4, a / aspect);
   const rot = rand() * 2 * Math.PI;
   const NT = 512;
   // Outline r(theta) in the cell frame: ellipse * (1 + low harmonics + ruffles) + pointed arms.
@@ -89,7 +103,8 @@ function spreadCell(cv: Canvas, rand: Rand, gauss: Rand, cx: number, cy: number,
     const th = aspect > 3 ? j * Math.PI + 0.2 * gauss() : rand() * 2 * Math.PI;
     arms.push({ th, l: a * (aspect > 3 ? 0.4 + 0.6 * rand() : 0.2 + 0.7 * rand()), w: 0.12 + 0.4 * rand(), pointed: rand() < 0.3 });
   }
-  const rEll = new Float64Array(NT), rOut = new Float64Array(NT);
+  const rEll = new Float64Array(NT),
+    rOut = new Float64Array(NT);
   let rMax = 0;
   for (let t = 0; t < NT; t++) {
     const th = (2 * Math.PI * t) / NT;
@@ -103,26 +118,37 @@ function spreadCell(cv: Canvas, rand: Rand, gauss: Rand, cx: number, cy: number,
       // Pointed arms (tails, retraction tips) have a cusp; the others are broad lamellipodia.
       r += arm.l * (arm.pointed ? Math.exp(-d / (0.5 * arm.w)) : Math.exp(-((d / arm.w) ** 2)));
     }
-    rEll[t] = e; rOut[t] = r;
+    rEll[t] = e;
+    rOut[t] = r;
     rMax = Math.max(rMax, r);
   }
   const lookup = (tab: Float64Array, th: number): number => {
-    const u = (((th / (2 * Math.PI)) % 1) + 1) % 1 * NT;
-    const i0 = Math.floor(u) % NT, i1 = (i0 + 1) % NT, f = u - Math.floor(u);
+    const u = ((((th / (2 * Math.PI)) % 1) + 1) % 1) * NT;
+    const i0 = Math.floor(u) % NT,
+      i1 = (i0 + 1) % NT,
+      f = u - Math.floor(u);
     return tab[i0]! * (1 - f) + tab[i1]! * f;
   };
   // Nucleus: an ellipse near the centre, along the cell, 9-14 um long.
-  const nA = Math.min(a * 0.55, 5 + 3 * rand()), nB = Math.min(b * 0.7, nA * (0.6 + 0.3 * rand()));
-  const nOff = 0.15 * a * gauss(), nX = nOff, nY = 0.1 * b * gauss();
-  const lam = PHASE.lamella * (0.7 + 0.6 * rand()), body = PHASE.body * (0.7 + 0.6 * rand());
-  const cos = Math.cos(rot), sin = Math.sin(rot);
+  const nA = Math.min(a * 0.55, 5 + 3 * rand()),
+    nB = Math.min(b * 0.7, nA * (0.6 + 0.3 * rand()));
+  const nOff = 0.15 * a * gauss(),
+    nX = nOff,
+    nY = 0.1 * b * gauss();
+  const lam = PHASE.lamella * (0.7 + 0.6 * rand()),
+    body = PHASE.body * (0.7 + 0.6 * rand());
+  const cos = Math.cos(rot),
+    sin = Math.sin(rot);
   const R = Math.ceil(rMax) + 2;
   for (let y = Math.floor(cy) - R; y <= Math.floor(cy) + R; y++)
     for (let x = Math.floor(cx) - R; x <= Math.floor(cx) + R; x++) {
       if (x < 0 || y < 0 || x >= cv.w || y >= cv.h) continue;
-      const dx = x - cx, dy = y - cy;
-      const u = dx * cos + dy * sin, v = -dx * sin + dy * cos; // cell frame
-      const rho = Math.hypot(u, v), th = Math.atan2(v, u);
+      const dx = x - cx,
+        dy = y - cy;
+      const u = dx * cos + dy * sin,
+        v = -dx * sin + dy * cos; // cell frame
+      const rho = Math.hypot(u, v),
+        th = Math.atan2(v, u);
       const ro = lookup(rOut, th);
       const edge = ro - rho; // ~distance to the outline along the ray
       if (edge <= -1) continue;
@@ -178,7 +204,8 @@ function roundCell(cv: Canvas, rand: Rand, cx: number, cy: number, r: number, se
     }
   const n = 2 + Math.floor(rand() * 5);
   for (let i = 0; i < n; i++) {
-    const ang = rand() * 2 * Math.PI, rr = r * 0.55 * Math.sqrt(rand());
+    const ang = rand() * 2 * Math.PI,
+      rr = r * 0.55 * Math.sqrt(rand());
     cv.bump(cx + rr * Math.cos(ang), cy + rr * Math.sin(ang), 0.8, PHASE.granule * 0.8);
   }
 }
@@ -223,7 +250,8 @@ export function phaseMap(w: number, h: number, seed: number): Float32Array {
   for (let i = 0; i < nSparse; i++) centres.push({ x: -M + rand() * (w + 2 * M), y: -M + rand() * (h + 2 * M) });
 
   // Overlap rejection on a coarse grid.
-  const G = 64, gw = Math.ceil((w + 2 * M) / G) + 2;
+  const G = 64,
+    gw = Math.ceil((w + 2 * M) / G) + 2;
   const grid = new Map<number, Placed[]>();
   const key = (x: number, y: number): number => (Math.floor((y + M) / G) + 1) * gw + Math.floor((x + M) / G) + 1;
   const fits = (c: Placed): boolean => {
@@ -244,7 +272,8 @@ export function phaseMap(w: number, h: number, seed: number): Float32Array {
       grid.set(key(c.x, c.y), [...(grid.get(key(c.x, c.y)) ?? []), pl]);
     } else if (kind < 0.15) {
       // Dividing: two round daughters, touching.
-      const r = 5 + 3 * rand(), ang = rand() * Math.PI;
+      const r = 5 + 3 * rand(),
+        ang = rand() * Math.PI;
       const pl = { x: c.x, y: c.y, r: 2 * r + 2 };
       if (!fits(pl)) continue;
       for (const s of [-1, 1]) roundCell(cv, rand, c.x + s * r * Math.cos(ang), c.y + s * r * Math.sin(ang), r, cellSeed + s);

@@ -11,18 +11,27 @@ function hash01(ix: number, iy: number, seed: number): number {
 
 /** Value noise in [-1, 1] with unit lattice spacing, smoothstep-interpolated (C1 continuous). */
 export function valueNoise(x: number, y: number, seed: number): number {
-  const ix = Math.floor(x), iy = Math.floor(y);
-  const fx = x - ix, fy = y - iy;
-  const sx = fx * fx * (3 - 2 * fx), sy = fy * fy * (3 - 2 * fy);
-  const a = hash01(ix, iy, seed), b = hash01(ix + 1, iy, seed);
-  const c = hash01(ix, iy + 1, seed), d = hash01(ix + 1, iy + 1, seed);
-  const top = a + (b - a) * sx, bot = c + (d - c) * sx;
+  const ix = Math.floor(x),
+    iy = Math.floor(y);
+  const fx = x - ix,
+    fy = y - iy;
+  const sx = fx * fx * (3 - 2 * fx),
+    sy = fy * fy * (3 - 2 * fy);
+  const a = hash01(ix, iy, seed),
+    b = hash01(ix + 1, iy, seed);
+  const c = hash01(ix, iy + 1, seed),
+    d = hash01(ix + 1, iy + 1, seed);
+  const top = a + (b - a) * sx,
+    bot = c + (d - c) * sx;
   return 2 * (top + (bot - top) * sy) - 1;
 }
 
 /** Fractal sum of `octaves` value noises, base period `scale` px, each octave half the amplitude. */
 export function fbm(x: number, y: number, scale: number, octaves: number, seed: number): number {
-  let s = 0, amp = 1, norm = 0, f = 1 / scale;
+  let s = 0,
+    amp = 1,
+    norm = 0,
+    f = 1 / scale;
   for (let o = 0; o < octaves; o++) {
     s += amp * valueNoise(x * f, y * f, seed + o * 1013);
     norm += amp;

@@ -30,18 +30,21 @@ export function expose(rel: Float32Array, width: number, height: number, seed: n
   // Unit white noise, then separable [a, 1, a] smoothing, renormalised to unit variance.
   const white = new Float32Array(n);
   for (let i = 0; i < n; i++) white[i] = gauss();
-  const a = cam.noiseCorrelation, norm = 1 / (1 + 2 * a * a);
+  const a = cam.noiseCorrelation,
+    norm = 1 / (1 + 2 * a * a);
   const tmp = new Float32Array(n);
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) {
       const i = y * width + x;
-      const l = x > 0 ? white[i - 1]! : white[i]!, r = x + 1 < width ? white[i + 1]! : white[i]!;
+      const l = x > 0 ? white[i - 1]! : white[i]!,
+        r = x + 1 < width ? white[i + 1]! : white[i]!;
       tmp[i] = white[i]! + a * (l + r);
     }
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) {
       const i = y * width + x;
-      const u = y > 0 ? tmp[i - width]! : tmp[i]!, d = y + 1 < height ? tmp[i + width]! : tmp[i]!;
+      const u = y > 0 ? tmp[i - width]! : tmp[i]!,
+        d = y + 1 < height ? tmp[i + width]! : tmp[i]!;
       white[i] = (tmp[i]! + a * (u + d)) * norm;
     }
   const out = new Uint16Array(n);

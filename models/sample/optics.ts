@@ -33,7 +33,9 @@ export const DEFAULT_OPTICS: OpticsParams = {
  * so that the Bessel oscillations are not aliased by the pixel grid; the Hann taper bounds ringing.
  */
 export function ringLowpass(p: OpticsParams): Float64Array {
-  const r = p.kernelRadius, n = 2 * r + 1, S = 4;
+  const r = p.kernelRadius,
+    n = 2 * r + 1,
+    S = 4;
   const k = new Float64Array(n * n);
   let sum = 0;
   for (let y = -r; y <= r; y++)
@@ -66,18 +68,22 @@ export function opticsMargin(p: OpticsParams): number {
  * cut at Nyquist would ring far) so that h has exactly the margin's support and tiles are seamless.
  */
 function tileTransfer(p: OpticsParams, nx: number, ny: number): { hr: Float64Array; hi: Float64Array } {
-  const r = p.kernelRadius, n = 2 * r + 1;
+  const r = p.kernelRadius,
+    n = 2 * r + 1;
   const g = opticsMargin(p) - r;
   const G: number[] = [];
   let gs = 0;
   for (let y = -g; y <= g; y++)
     for (let x = -g; x <= g; x++) {
       const v = p.blurSigma > 0 ? Math.exp(-(x * x + y * y) / (2 * p.blurSigma * p.blurSigma)) : x === 0 && y === 0 ? 1 : 0;
-      G.push(v); gs += v;
+      G.push(v);
+      gs += v;
     }
   const L = ringLowpass(p);
-  const cr = 1 - p.zeta * Math.cos(p.ringPhase), ci = -p.zeta * Math.sin(p.ringPhase);
-  const hr = new Float64Array(nx * ny), hi = new Float64Array(nx * ny);
+  const cr = 1 - p.zeta * Math.cos(p.ringPhase),
+    ci = -p.zeta * Math.sin(p.ringPhase);
+  const hr = new Float64Array(nx * ny),
+    hi = new Float64Array(nx * ny);
   const gw = 2 * g + 1;
   for (let gy = -g; gy <= g; gy++)
     for (let gx = -g; gx <= g; gx++) {
@@ -110,16 +116,26 @@ function nextPow2(v: number): number {
  * opticsMargin(p): the optics look m pixels past each border, so cells cut by the border still get
  * their halo. Output: width*height, row-major. `maxTile` (a power of two) only trades speed for memory.
  */
-export function imagePhase(phase: Float32Array, width: number, height: number, p: OpticsParams = DEFAULT_OPTICS, maxTile = 512): Float32Array {
+export function imagePhase(
+  phase: Float32Array,
+  width: number,
+  height: number,
+  p: OpticsParams = DEFAULT_OPTICS,
+  maxTile = 512,
+): Float32Array {
   const m = opticsMargin(p);
-  const pw = width + 2 * m, ph = height + 2 * m;
+  const pw = width + 2 * m,
+    ph = height + 2 * m;
   if (phase.length !== pw * ph) throw new RangeError(`phase map must be ${pw}x${ph}, got ${phase.length} values`);
   // 512 tiles keep the FFT cache-friendly; small images get one tile just big enough.
-  const nx = Math.min(maxTile, nextPow2(width + 2 * m)), ny = Math.min(maxTile, nextPow2(height + 2 * m));
+  const nx = Math.min(maxTile, nextPow2(width + 2 * m)),
+    ny = Math.min(maxTile, nextPow2(height + 2 * m));
   if (nx <= 2 * m || ny <= 2 * m) throw new RangeError(`tile ${maxTile} is too small for the optics margin ${m}`);
-  const vx = nx - 2 * m, vy = ny - 2 * m;
+  const vx = nx - 2 * m,
+    vy = ny - 2 * m;
   const { hr, hi } = tileTransfer(p, nx, ny);
-  const re = new Float64Array(nx * ny), im = new Float64Array(nx * ny);
+  const re = new Float64Array(nx * ny),
+    im = new Float64Array(nx * ny);
   const out = new Float32Array(width * height);
   const z2 = p.zeta * p.zeta;
   for (let oy = 0; oy < height; oy += vy)
@@ -129,25 +145,36 @@ export function imagePhase(phase: Float32Array, width: number, height: number, p
       for (let y = 0; y < ny; y++) {
         const py = oy + y;
         for (let x = 0; x < nx; x++) {
-          const px = ox + x, i = y * nx + x;
+          const px = ox + x,
+            i = y * nx + x;
           if (py < ph && px < pw) {
             const f = phase[py * pw + px]!;
-            re[i] = Math.cos(f); im[i] = Math.sin(f);
-          } else { re[i] = 1; im[i] = 0; }
+            re[i] = Math.cos(f);
+            im[i] = Math.sin(f);
+          } else {
+            re[i] = 1;
+            im[i] = 0;
+          }
         }
       }
       fft2d(re, im, nx, ny);
       for (let i = 0; i < nx * ny; i++) {
-        const a = re[i]!, b = im[i]!, c = hr[i]!, d = hi[i]!;
-        re[i] = a * c - b * d; im[i] = a * d + b * c;
+        const a = re[i]!,
+          b = im[i]!,
+          c = hr[i]!,
+          d = hi[i]!;
+        re[i] = a * c - b * d;
+        im[i] = a * d + b * c;
       }
       fft2d(re, im, nx, ny, true);
       const norm = 1 / (nx * ny);
-      const w = Math.min(vx, width - ox), h = Math.min(vy, height - oy);
+      const w = Math.min(vx, width - ox),
+        h = Math.min(vy, height - oy);
       for (let y = 0; y < h; y++)
         for (let x = 0; x < w; x++) {
           const i = (y + m) * nx + (x + m);
-          const a = re[i]! * norm, b = im[i]! * norm;
+          const a = re[i]! * norm,
+            b = im[i]! * norm;
           out[(oy + y) * width + ox + x] = (a * a + b * b) / z2;
         }
     }

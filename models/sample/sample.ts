@@ -22,7 +22,10 @@ export const MAX_PIXELS = 8192 * 8192;
 export function makeSample(opts: { width: number; height: number; seed?: number }): SampleImage {
   const { width, height } = opts;
   const seed = opts.seed ?? 1;
-  for (const [k, v] of [['width', width], ['height', height]] as const)
+  for (const [k, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const)
     if (!Number.isInteger(v) || v < 1 || v > 65536) throw new RangeError(`${k} must be an integer in 1..65536, got ${v}`);
   // ~18 bytes of working memory per pixel: cap at 8192^2 (~1.2 GB).
   if (width * height > MAX_PIXELS) throw new RangeError(`width*height must be at most ${MAX_PIXELS}, got ${width * height}`);

@@ -26,7 +26,15 @@ export function convFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, 
   return tf.tidy(() => {
     const ph = (kh - 1) / 2;
     const pw = (kw - 1) / 2;
-    const xp = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
+    const xp =
+      ph || pw
+        ? tf.pad(x, [
+            [0, 0],
+            [ph, ph],
+            [pw, pw],
+            [0, 0],
+          ])
+        : x;
     const input = xp.transpose([3, 1, 2, 0]) as tf.Tensor4D; // [Cin, H+kh-1, W+kw-1, N]
     const kernel = dy.transpose([1, 2, 0, 3]) as tf.Tensor4D; // [H, W, N, Cout]
     return tf.conv2d(input, kernel, 1, 'valid').transpose([1, 2, 0, 3]) as tf.Tensor4D; // [kh, kw, Cin, Cout]

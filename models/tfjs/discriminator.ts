@@ -11,7 +11,8 @@ import { conv1x1, convBlock, type Params } from './layers';
  */
 export function maxPool2x2(h: tf.Tensor4D): tf.Tensor4D {
   const [n, H, W, c] = h.shape;
-  const h2 = Math.floor(H / 2), w2 = Math.floor(W / 2);
+  const h2 = Math.floor(H / 2),
+    w2 = Math.floor(W / 2);
   const even = H % 2 || W % 2 ? tf.slice(h, [0, 0, 0, 0], [n, h2 * 2, w2 * 2, c]) : h;
   return even.reshape([n, h2, 2, w2, 2, c]).max([2, 4]) as tf.Tensor4D;
 }

@@ -23,9 +23,7 @@ export function contentLoss(cfg: ModelConfig, outputs: tf.Tensor4D[], hr: tf.Ten
   outputs.forEach((y, i) => {
     const level = i + 1;
     const t = areaDownsample(hr, 2 ** (n - level));
-    const diff = cfg.dpf
-      ? dpfResponses(y, dpfRadiusForLevel(level)).sub(dpfResponses(t, dpfRadiusForLevel(level)))
-      : y.sub(t);
+    const diff = cfg.dpf ? dpfResponses(y, dpfRadiusForLevel(level)).sub(dpfResponses(t, dpfRadiusForLevel(level))) : y.sub(t);
     total = total.add(diff.abs().mean());
     // The pixel L1 ties each level to the intensities (the DPF responses are blind to a constant offset).
     if (pixelL1 > 0 && cfg.dpf) total = total.add(y.sub(t).abs().mean().mul(pixelL1));

@@ -35,7 +35,10 @@ export function initTfjs(prefer: 'best' | 'wasm' | 'cpu' = 'best'): Promise<Tfjs
 async function pick(prefer: 'best' | 'wasm' | 'cpu'): Promise<TfjsRuntime> {
   const notes: string[] = [];
   if (prefer === 'best') {
-    for (const [pkg, flavour] of [['@tensorflow/tfjs-node-gpu', 'tfjs-node-gpu'], ['@tensorflow/tfjs-node', 'tfjs-node']] as const) {
+    for (const [pkg, flavour] of [
+      ['@tensorflow/tfjs-node-gpu', 'tfjs-node-gpu'],
+      ['@tensorflow/tfjs-node', 'tfjs-node'],
+    ] as const) {
       try {
         await import(pkg);
         if (await tf.setBackend('tensorflow')) return { flavour, backend: 'tensorflow', notes };

@@ -90,7 +90,9 @@ export async function saveCheckpoint<O>(out: string, c: Checkpoint<O>, weights: 
   }
   await fs.writeFile(path.join(tmp, STATE_JSON), `${JSON.stringify({ ...c.state, adamG: c.adamG.t, adamD: c.adamD.t }, null, 1)}\n`);
   await fs.rm(old, { recursive: true, force: true });
-  await fs.rename(dir, old).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
+  await fs.rename(dir, old).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
   await fs.rename(tmp, dir);
   await fs.rm(old, { recursive: true, force: true });
 }
@@ -126,7 +128,8 @@ export async function loadCheckpoint<O>(out: string, adamOpts: Adam['opts']): Pr
       off += 2 * n;
     }
   }
-  if (off !== floats.length) throw new Error(`optimizer state in ${dir} does not match the model (${floats.length} values, expected ${off})`);
+  if (off !== floats.length)
+    throw new Error(`optimizer state in ${dir} does not match the model (${floats.length} values, expected ${off})`);
   const emaBlob = await fs.readFile(path.join(dir, EMA_BIN)).catch(() => undefined);
   let ema: ParamValues | undefined;
   if (emaBlob) {

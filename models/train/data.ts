@@ -47,14 +47,24 @@ export async function loadTrainImage(file: string, scale: number, wide = false):
  * bit 1 flips top-bottom, bit 2 transposes (applied last). Box downsampling commutes with all of them
  * for crops aligned to the scale, which the alignment test relies on.
  */
-export function cropAt(img: TrainImage, x: number, y: number, size: number, variant: number, out = new Float32Array(size * size)): Float32Array {
+export function cropAt(
+  img: TrainImage,
+  x: number,
+  y: number,
+  size: number,
+  variant: number,
+  out = new Float32Array(size * size),
+): Float32Array {
   if (x < 0 || y < 0 || x + size > img.width || y + size > img.height) {
     throw new RangeError(`crop ${size}x${size} at (${x},${y}) is outside ${img.name} (${img.width}x${img.height})`);
   }
-  const fx = variant & 1, fy = variant & 2, tr = variant & 4;
+  const fx = variant & 1,
+    fy = variant & 2,
+    tr = variant & 4;
   for (let r = 0; r < size; r++) {
     for (let c = 0; c < size; c++) {
-      let sr = tr ? c : r, sc = tr ? r : c;
+      let sr = tr ? c : r,
+        sc = tr ? r : c;
       if (fx) sc = size - 1 - sc;
       if (fy) sr = size - 1 - sr;
       out[r * size + c] = img.data[(y + sr) * img.width + x + sc]!;
@@ -99,7 +109,14 @@ export interface TrainBatch {
  * `boxShare` of those crops keep the plain box mean.
  */
 export function trainingBatch(
-  images: TrainImage[], rng: Mulberry32, size: number, batch: number, scale: number, randomDegradation: boolean, boxShare = DEFAULT_BOX_SHARE, wide?: WideImages,
+  images: TrainImage[],
+  rng: Mulberry32,
+  size: number,
+  batch: number,
+  scale: number,
+  randomDegradation: boolean,
+  boxShare = DEFAULT_BOX_SHARE,
+  wide?: WideImages,
 ): TrainBatch {
   const hr = randomCrops(images, rng, size, batch, wide);
   const px = size * size;

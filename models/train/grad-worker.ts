@@ -11,7 +11,8 @@ const port = parentPort!;
 port.on('message', (req: WorkerRequest) => {
   try {
     gc.setParams(req.params);
-    const r = req.kind === 'd' ? gc.discriminator(req.hr, req.lr, req.n, req.size) : gc.generator(req.hr, req.lr, req.n, req.size, req.terms!);
+    const r =
+      req.kind === 'd' ? gc.discriminator(req.hr, req.lr, req.n, req.size) : gc.generator(req.hr, req.lr, req.n, req.size, req.terms!);
     port.postMessage({ ok: true, result: r });
   } catch (e) {
     port.postMessage({ ok: false, error: (e as Error).message });

@@ -39,7 +39,10 @@ export class GradientComputer {
     readonly flavour: TfjsFlavour,
   ) {
     // tfjs variable names are global to the process: let tfjs name them and map back by our names.
-    for (const [specs, map] of [[generatorParams(config), this.#g], [discriminatorParams(config), this.#d]] as const) {
+    for (const [specs, map] of [
+      [generatorParams(config), this.#g],
+      [discriminatorParams(config), this.#d],
+    ] as const) {
       for (const s of specs) {
         const v = tf.variable(tf.zeros(s.shape), true);
         map.set(s.name, v);
@@ -85,15 +88,18 @@ export class GradientComputer {
     const real = tf.tensor4d(hr, [n, size, size, 1]);
     const parts: Record<string, tf.Scalar> = {};
     try {
-      const { value, grads } = tf.variableGrads(() => {
-        const outs = generatorForward(this.config, this.#g, this.#lr(lr, n, size));
-        const content = terms.content ? contentLoss(this.config, outs, real, terms.pixelL1 ?? 0) : undefined;
-        const adv = terms.adversarial ? generatorAdversarialLoss(discriminatorForward(this.config, this.#d, outs.at(-1)!)) : undefined;
-        if (content) parts.g_content = tf.keep(content.clone());
-        if (adv) parts.g_adv = tf.keep(adv.clone());
-        if (content && adv) return generatorLoss(adv, content, terms.alpha);
-        return content ?? adv!;
-      }, [...this.#g.values()] as tf.Variable[]);
+      const { value, grads } = tf.variableGrads(
+        () => {
+          const outs = generatorForward(this.config, this.#g, this.#lr(lr, n, size));
+          const content = terms.content ? contentLoss(this.config, outs, real, terms.pixelL1 ?? 0) : undefined;
+          const adv = terms.adversarial ? generatorAdversarialLoss(discriminatorForward(this.config, this.#d, outs.at(-1)!)) : undefined;
+          if (content) parts.g_content = tf.keep(content.clone());
+          if (adv) parts.g_adv = tf.keep(adv.clone());
+          if (content && adv) return generatorLoss(adv, content, terms.alpha);
+          return content ?? adv!;
+        },
+        [...this.#g.values()] as tf.Variable[],
+      );
       const losses: Record<string, number> = { g: readScalar(value) };
       for (const [k, t] of Object.entries(parts)) losses[k] = readScalar(t);
       return { grads: this.#read(grads), losses };
@@ -105,8 +111,13 @@ export class GradientComputer {
 
   /** The generator's outputs for LR crops (inference; for tests). */
   generate(lr: Float32Array, n: number, size: number): Float32Array[] {
-    return tf.tidy(() => generatorForward(this.config, this.#g, this.#lr(lr, n, size)))
-      .map((t) => { const d = t.dataSync() as Float32Array; t.dispose(); return d; });
+    return tf
+      .tidy(() => generatorForward(this.config, this.#g, this.#lr(lr, n, size)))
+      .map((t) => {
+        const d = t.dataSync() as Float32Array;
+        t.dispose();
+        return d;
+      });
   }
 
   /** The LR batch (made by the trainer: models/train/data.ts trainingBatch) for HR crops of side `size`. */
@@ -135,4 +146,3 @@ function readScalar(t: tf.Tensor): number {
   t.dispose();
   return v;
 }
-

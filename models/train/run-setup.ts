@@ -49,7 +49,12 @@ export async function openRun(o: TrainOptions, log: Log): Promise<Checkpoint<Run
 }
 
 async function newRun(o: TrainOptions, adamOpts: typeof PAPER_ADAM, log: Log): Promise<Checkpoint<RunOptions>> {
-  if (await fs.access(path.join(o.out, 'checkpoint')).then(() => true, () => false)) {
+  if (
+    await fs.access(path.join(o.out, 'checkpoint')).then(
+      () => true,
+      () => false,
+    )
+  ) {
     throw new CodedError('SR_ERR_USAGE', `${o.out} already holds a training run: pass --resume to continue it, or choose another --out`);
   }
   const config = runConfig(o);
@@ -57,11 +62,40 @@ async function newRun(o: TrainOptions, adamOpts: typeof PAPER_ADAM, log: Log): P
   const params: ParamValues = Object.fromEntries([...init].map(([n, t]) => [n, t.data]));
   const from = o.init ? await startFrom(o.init, config, params) : undefined;
   if (from) log(`starting from ${from.dir} (${from.description})`);
-  const run: RunOptions = { preset: o.preset, scale: o.scale, loss: o.loss, dpf: o.dpf, alpha: o.alpha, warmup: o.warmup ?? 0, batch: o.batch, crop: o.crop, lr: o.lr, seed: o.seed, stepsPerEpoch: o.stepsPerEpoch, ...(from ? { init: from } : {}),
-    degrade: o.degrade ?? DEFAULT_RECIPE.degrade, ...(o.boxShare !== undefined ? { boxShare: o.boxShare } : {}), ...(o.wideShare ? { wideShare: o.wideShare } : {}), pixelL1: o.pixelL1 ?? DEFAULT_RECIPE.pixelL1, ema: o.ema ?? DEFAULT_RECIPE.ema,
-    schedule: o.schedule ?? DEFAULT_RECIPE.schedule, scheduleSteps: o.scheduleSteps ?? o.steps, lrWarmup: o.lrWarmup ?? DEFAULT_RECIPE.lrWarmup,
+  const run: RunOptions = {
+    preset: o.preset,
+    scale: o.scale,
+    loss: o.loss,
+    dpf: o.dpf,
+    alpha: o.alpha,
+    warmup: o.warmup ?? 0,
+    batch: o.batch,
+    crop: o.crop,
+    lr: o.lr,
+    seed: o.seed,
+    stepsPerEpoch: o.stepsPerEpoch,
+    ...(from ? { init: from } : {}),
+    degrade: o.degrade ?? DEFAULT_RECIPE.degrade,
+    ...(o.boxShare !== undefined ? { boxShare: o.boxShare } : {}),
+    ...(o.wideShare ? { wideShare: o.wideShare } : {}),
+    pixelL1: o.pixelL1 ?? DEFAULT_RECIPE.pixelL1,
+    ema: o.ema ?? DEFAULT_RECIPE.ema,
+    schedule: o.schedule ?? DEFAULT_RECIPE.schedule,
+    scheduleSteps: o.scheduleSteps ?? o.steps,
+    lrWarmup: o.lrWarmup ?? DEFAULT_RECIPE.lrWarmup,
   };
-  const state: TrainerState<RunOptions> = { formatVersion: 1, options: run, step: 0, epoch: 0, rng: new Mulberry32(o.seed).state, adamG: 0, adamD: 0, best: null, history: [], wallSec: 0 };
+  const state: TrainerState<RunOptions> = {
+    formatVersion: 1,
+    options: run,
+    step: 0,
+    epoch: 0,
+    rng: new Mulberry32(o.seed).state,
+    adamG: 0,
+    adamD: 0,
+    best: null,
+    history: [],
+    wallSec: 0,
+  };
   return { config, params, adamG: new Adam(adamOpts), adamD: new Adam(adamOpts), state };
 }
 
@@ -80,12 +114,16 @@ async function startFrom(dir: string, config: ModelConfig, params: ParamValues):
   const arch = (c: ModelConfig) => JSON.stringify({ ...c, name: '' });
   const describe = (c: ModelConfig) => `${c.name}: widths ${c.widths.join('/')}, ${c.scale}x, DPF ${c.dpf ? 'on' : 'off'}`;
   if (arch(m.config) !== arch(config)) {
-    throw new CodedError('SR_ERR_USAGE', `--init ${dir} is a different architecture (${describe(m.config)}) from this run's (${describe(config)})`);
+    throw new CodedError(
+      'SR_ERR_USAGE',
+      `--init ${dir} is a different architecture (${describe(m.config)}) from this run's (${describe(config)})`,
+    );
   }
   for (const [name, t] of m.weights) {
     const into = params[name];
     if (!into) continue;
-    if (into.length !== t.data.length) throw new CodedError('SR_ERR_USAGE', `--init ${dir}: tensor ${name} has ${t.data.length} values, the run needs ${into.length}`);
+    if (into.length !== t.data.length)
+      throw new CodedError('SR_ERR_USAGE', `--init ${dir}: tensor ${name} has ${t.data.length} values, the run needs ${into.length}`);
     into.set(t.data);
   }
   const p = m.provenance;
@@ -136,9 +174,18 @@ export async function loadTrainingData(o: TrainOptions, run: RunOptions, files: 
   const bicubic = pairs.length ? await validateBicubic(pairs) : undefined;
   const bicubicBN = pairsBN.length ? await validateBicubic(pairsBN) : undefined;
   const bicubicOS = pairsOS.length ? await validateBicubic(pairsOS) : undefined;
-  if (bicubic) log(`validation: ${pairs.length} images from ${typeof valFiles === 'string' ? valFiles : 'the split\'s val set'}; bicubic PSNR ${bicubic.psnr.toFixed(2)} dB, SSIM ${bicubic.ssim.toFixed(4)}${bicubicBN ? `; blur-noise: bicubic ${bicubicBN.psnr.toFixed(2)} dB, SSIM ${bicubicBN.ssim.toFixed(4)}` : ''}`);
+  if (bicubic)
+    log(
+      `validation: ${pairs.length} images from ${typeof valFiles === 'string' ? valFiles : "the split's val set"}; bicubic PSNR ${bicubic.psnr.toFixed(2)} dB, SSIM ${bicubic.ssim.toFixed(4)}${bicubicBN ? `; blur-noise: bicubic ${bicubicBN.psnr.toFixed(2)} dB, SSIM ${bicubicBN.ssim.toFixed(4)}` : ''}`,
+    );
   return {
-    images, ...(wide ? { wide } : {}), pairs, pairsBN, pairsOS,
-    ...(bicubic ? { bicubic } : {}), ...(bicubicBN ? { bicubicBN } : {}), ...(bicubicOS ? { bicubicOS } : {}),
+    images,
+    ...(wide ? { wide } : {}),
+    pairs,
+    pairsBN,
+    pairsOS,
+    ...(bicubic ? { bicubic } : {}),
+    ...(bicubicBN ? { bicubicBN } : {}),
+    ...(bicubicOS ? { bicubicOS } : {}),
   };
 }

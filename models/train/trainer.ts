@@ -72,7 +72,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       await saveRunCheckpoint(t);
       throw new CodedError('SR_ERR_INTERRUPTED', `stopped at step ${c.state.step}; checkpoint saved in ${o.out} (continue with --resume)`);
     }
-    if (!data.pairs.length) await saveModel(path.join(o.out, BEST_DIR), c.config, toWeights(shipValues(t), layout.names, layout.shapes), provenance(t, 'last step (no validation set)'));
+    if (!data.pairs.length)
+      await saveModel(
+        path.join(o.out, BEST_DIR),
+        c.config,
+        toWeights(shipValues(t), layout.names, layout.shapes),
+        provenance(t, 'last step (no validation set)'),
+      );
   } finally {
     await pool.close();
   }
@@ -105,7 +111,11 @@ interface ParamLayout {
 
 function paramLayout(config: ModelConfig): ParamLayout {
   const specs = [...generatorParams(config), ...discriminatorParams(config)];
-  return { names: specs.map((s) => s.name), gNames: generatorParams(config).map((s) => s.name), shapes: new Map(specs.map((s) => [s.name, s.shape])) };
+  return {
+    names: specs.map((s) => s.name),
+    gNames: generatorParams(config).map((s) => s.name),
+    shapes: new Map(specs.map((s) => [s.name, s.shape])),
+  };
 }
 
 /** The losses, steps and start time of the epoch under way. */
@@ -128,29 +138,60 @@ async function trainStep(t: Training): Promise<{ losses: Record<string, number>;
   const { run, recipe, pool } = t;
   const { params, adamG, adamD, state, ema } = t.c;
   const adversarial = run.loss === 'adversarial' || (run.loss === 'full' && state.step >= run.warmup);
-  const { hr, lr } = trainingBatch(t.data.images, t.rng, run.crop, run.batch, run.scale, recipe.degrade, run.boxShare ?? DEFAULT_BOX_SHARE, t.data.wide);
+  const { hr, lr } = trainingBatch(
+    t.data.images,
+    t.rng,
+    run.crop,
+    run.batch,
+    run.scale,
+    recipe.degrade,
+    run.boxShare ?? DEFAULT_BOX_SHARE,
+    t.data.wide,
+  );
   const losses: Record<string, number> = {};
   adamG.opts.lr = adamD.opts.lr = learningRate(run.lr, recipe, state.step);
   if (adversarial) {
     const d = await pool.run('d', params, hr, lr, run.batch, run.crop);
     adamD.step(params, averageGrads(d.map((r) => r.grads)));
-    addMean(losses, d.map((r) => r.losses));
+    addMean(
+      losses,
+      d.map((r) => r.losses),
+    );
   }
-  const g = await pool.run('g', params, hr, lr, run.batch, run.crop, { content: run.loss !== 'adversarial', adversarial, alpha: run.alpha, pixelL1: recipe.pixelL1 });
+  const g = await pool.run('g', params, hr, lr, run.batch, run.crop, {
+    content: run.loss !== 'adversarial',
+    adversarial,
+    alpha: run.alpha,
+    pixelL1: recipe.pixelL1,
+  });
   adamG.step(params, averageGrads(g.map((r) => r.grads)));
   if (ema) updateEma(ema, params, recipe.ema, adamG.t);
-  addMean(losses, g.map((r) => r.losses));
+  addMean(
+    losses,
+    g.map((r) => r.losses),
+  );
   return { losses, adversarial };
 }
 
 /** The end of an epoch: validation (and the best model), the history, and a checkpoint. */
 async function endEpoch(t: Training, tally: EpochTally, sps: number, adversarial: boolean): Promise<void> {
-  const { o, c: { state, config }, layout: { names, gNames, shapes }, data: { pairs, pairsBN, pairsOS, bicubic, bicubicBN, bicubicOS } } = t;
+  const {
+    o,
+    c: { state, config },
+    layout: { names, gNames, shapes },
+    data: { pairs, pairsBN, pairsOS, bicubic, bicubicBN, bicubicOS },
+  } = t;
   state.epoch++;
   const record: EpochRecord = {
-    epoch: state.epoch, step: state.step, psnr: NaN, ssim: NaN, bicubicPsnr: bicubic?.psnr ?? NaN,
+    epoch: state.epoch,
+    step: state.step,
+    psnr: NaN,
+    ssim: NaN,
+    bicubicPsnr: bicubic?.psnr ?? NaN,
     losses: Object.fromEntries(Object.entries(tally.losses).map(([k, v]) => [k, v / tally.steps])),
-    stepsPerSec: sps, adversarial, wallSec: 0,
+    stepsPerSec: sps,
+    adversarial,
+    wallSec: 0,
   };
   if (pairs.length) {
     const shipped = toWeights(shipValues(t), gNames, shapes);
@@ -176,10 +217,20 @@ async function endEpoch(t: Training, tally: EpochTally, sps: number, adversarial
     }
     const score = selectionScore(record);
     const better = !state.best || score > (state.best.score ?? state.best.psnr - record.bicubicPsnr);
-    t.log(`epoch ${state.epoch} (step ${state.step}): val PSNR ${v.psnr.toFixed(2)} dB (bicubic ${bicubic!.psnr.toFixed(2)}, ${signed(v.psnr - bicubic!.psnr)}), SSIM ${v.ssim.toFixed(4)}${extra}, lr ${t.c.adamG.opts.lr.toExponential(2)}, ${sps.toFixed(3)} steps/s${better ? ' — best so far, saved' : ''}`);
+    t.log(
+      `epoch ${state.epoch} (step ${state.step}): val PSNR ${v.psnr.toFixed(2)} dB (bicubic ${bicubic!.psnr.toFixed(2)}, ${signed(v.psnr - bicubic!.psnr)}), SSIM ${v.ssim.toFixed(4)}${extra}, lr ${t.c.adamG.opts.lr.toExponential(2)}, ${sps.toFixed(3)} steps/s${better ? ' — best so far, saved' : ''}`,
+    );
     if (better) {
       state.best = { psnr: v.psnr, ssim: v.ssim, step: state.step, epoch: state.epoch, score };
-      await saveModel(path.join(o.out, BEST_DIR), config, toWeights(shipValues(t), names, shapes), provenance(t, `best validation (mean gain over bicubic ${signed(score)} dB across conditions; box ${v.psnr.toFixed(2)} dB) at step ${state.step}`));
+      await saveModel(
+        path.join(o.out, BEST_DIR),
+        config,
+        toWeights(shipValues(t), names, shapes),
+        provenance(
+          t,
+          `best validation (mean gain over bicubic ${signed(score)} dB across conditions; box ${v.psnr.toFixed(2)} dB) at step ${state.step}`,
+        ),
+      );
     }
   } else {
     t.log(`epoch ${state.epoch} (step ${state.step}): losses ${fmt(record.losses)}, ${sps.toFixed(3)} steps/s (no --val: no validation)`);
@@ -196,7 +247,12 @@ async function endEpoch(t: Training, tally: EpochTally, sps: number, adversarial
 async function saveRunCheckpoint(t: Training): Promise<void> {
   const { config, params, adamG, adamD, state, ema } = t.c;
   const { names, shapes } = t.layout;
-  await saveCheckpoint(t.o.out, { config, params, adamG, adamD, state, ...(ema ? { ema } : {}) }, toWeights(params, names, shapes), provenance(t, 'checkpoint'));
+  await saveCheckpoint(
+    t.o.out,
+    { config, params, adamG, adamD, state, ...(ema ? { ema } : {}) },
+    toWeights(params, names, shapes),
+    provenance(t, 'checkpoint'),
+  );
 }
 
 /** The weights that validate and ship: the generator's EMA when the run keeps one, the discriminator as is. */
@@ -205,9 +261,16 @@ function shipValues(t: Training): ParamValues {
 }
 
 function provenance(t: Training, what: string): Provenance {
-  const { o, run, c: { config, state } } = t;
+  const {
+    o,
+    run,
+    c: { config, state },
+  } = t;
   return {
-    trained: true, created: new Date().toISOString(), steps: state.step, data: o.data,
+    trained: true,
+    created: new Date().toISOString(),
+    steps: state.step,
+    data: o.data,
     description: `${what}: ${config.name} ${run.scale}x, ${run.loss} loss${run.loss === 'full' ? ` (alpha ${run.alpha}${run.warmup ? `, the first ${Math.min(run.warmup, state.step)} steps content-only` : ''})` : ''}, ${state.step} steps of batch ${run.batch} on ${path.basename(path.resolve(o.data))}${run.init ? `, starting from a model of ${run.init.steps} steps` : ''}`,
     ...(o.command ? { command: o.command } : {}),
     ...(run.init ? { initFrom: withoutDir(run.init) } : {}),
@@ -238,5 +301,7 @@ export function selectionScore(r: EpochRecord): number {
 const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
 
 export function fmt(losses: Record<string, number>): string {
-  return Object.entries(losses).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
+  return Object.entries(losses)
+    .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+    .join(', ');
 }

@@ -24,7 +24,9 @@ class InProcess implements GradientRunner {
   constructor(private gc: GradientComputer) {}
   async run(req: WorkerRequest): Promise<GradientResult> {
     this.gc.setParams(req.params);
-    return req.kind === 'd' ? this.gc.discriminator(req.hr, req.lr, req.n, req.size) : this.gc.generator(req.hr, req.lr, req.n, req.size, req.terms!);
+    return req.kind === 'd'
+      ? this.gc.discriminator(req.hr, req.lr, req.n, req.size)
+      : this.gc.generator(req.hr, req.lr, req.n, req.size, req.terms!);
   }
   async close(): Promise<void> {
     this.gc.dispose();
@@ -40,12 +42,17 @@ class Threaded implements GradientRunner {
       if (m.ok) p?.resolve(m.result!);
       else p?.reject(new Error(`gradient worker: ${m.error}`));
     });
-    w.on('error', (e) => { this.#pending?.reject(e); this.#pending = undefined; });
+    w.on('error', (e) => {
+      this.#pending?.reject(e);
+      this.#pending = undefined;
+    });
   }
   static async start(config: ModelConfig, prefer: 'best' | 'wasm' | 'cpu'): Promise<{ runner: Threaded; flavour: string }> {
     const w = new Worker(new URL('./grad-worker.mjs', import.meta.url), { workerData: { config, prefer } });
     const flavour = await new Promise<string>((resolve, reject) => {
-      w.once('message', (m: { ready?: boolean; flavour: string }) => (m.ready ? resolve(m.flavour) : reject(new Error('gradient worker did not start'))));
+      w.once('message', (m: { ready?: boolean; flavour: string }) =>
+        m.ready ? resolve(m.flavour) : reject(new Error('gradient worker did not start')),
+      );
       w.once('error', reject);
     });
     return { runner: new Threaded(w), flavour };
@@ -77,21 +84,43 @@ export class WorkerPool {
       return new WorkerPool([new InProcess(gc)], gc.flavour);
     }
     const started = await Promise.all(Array.from({ length: workers }, () => Threaded.start(config, prefer)));
-    return new WorkerPool(started.map((s) => s.runner), started[0]!.flavour);
+    return new WorkerPool(
+      started.map((s) => s.runner),
+      started[0]!.flavour,
+    );
   }
 
   /**
    * Splits the batch (`hr` [n, size, size, 1] and its `lr`) into equal slices, one per worker, and returns
    * each worker's result (n must be a multiple of the pool size).
    */
-  async run(kind: 'd' | 'g', params: ParamValues, hr: Float32Array, lr: Float32Array, n: number, size: number, terms?: GeneratorTerms): Promise<GradientResult[]> {
+  async run(
+    kind: 'd' | 'g',
+    params: ParamValues,
+    hr: Float32Array,
+    lr: Float32Array,
+    n: number,
+    size: number,
+    terms?: GeneratorTerms,
+  ): Promise<GradientResult[]> {
     const k = this.runners.length;
     if (n % k !== 0) throw new Error(`batch ${n} does not split over ${k} workers`);
     const per = n / k;
     const px = (hr.length / n) * per;
     const lpx = (lr.length / n) * per;
-    return Promise.all(this.runners.map((r, i) =>
-      r.run({ kind, params, hr: hr.slice(i * px, (i + 1) * px), lr: lr.slice(i * lpx, (i + 1) * lpx), n: per, size, ...(terms ? { terms } : {}) })));
+    return Promise.all(
+      this.runners.map((r, i) =>
+        r.run({
+          kind,
+          params,
+          hr: hr.slice(i * px, (i + 1) * px),
+          lr: lr.slice(i * lpx, (i + 1) * lpx),
+          n: per,
+          size,
+          ...(terms ? { terms } : {}),
+        }),
+      ),
+    );
   }
 
   async close(): Promise<void> {

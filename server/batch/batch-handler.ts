@@ -53,10 +53,15 @@ export class BatchHandler {
    */
   begin(msg: ClientMessageOf<'batch-begin'>, conn: Connection): void {
     const jobs = jobsOf(conn);
-    if (jobs.has(msg.id) || conn.hasChunkSink(msg.id)) throw new ServerError('SR_ERR_DUPLICATE_ID', `request id ${msg.id} is already in use`);
+    if (jobs.has(msg.id) || conn.hasChunkSink(msg.id))
+      throw new ServerError('SR_ERR_DUPLICATE_ID', `request id ${msg.id} is already in use`);
     this.#checkRoom(jobs);
-    if (msg.bytes > this.opts.maxUploadBytes) throw new ServerError('SR_ERR_TOO_LARGE', `upload of ${msg.bytes} bytes exceeds the limit of ${this.opts.maxUploadBytes}`);
-    const upload = UploadFile.create(this.opts.jobs.workDir, msg.name, msg.bytes, this.opts.maxUploadBytes, { slots: this.opts.store.uploads, client: `ws:${conn.id}` });
+    if (msg.bytes > this.opts.maxUploadBytes)
+      throw new ServerError('SR_ERR_TOO_LARGE', `upload of ${msg.bytes} bytes exceeds the limit of ${this.opts.maxUploadBytes}`);
+    const upload = UploadFile.create(this.opts.jobs.workDir, msg.name, msg.bytes, this.opts.maxUploadBytes, {
+      slots: this.opts.store.uploads,
+      client: `ws:${conn.id}`,
+    });
     const job: BatchJob = { id: msg.id, begin: msg, upload, state: 'upload', abort: new AbortController() };
     upload.catch((e: unknown) => this.#fail(job, conn, e));
     jobs.set(msg.id, job);
@@ -97,7 +102,13 @@ export class BatchHandler {
     await this.#runJob(job, conn, async (signal) => {
       const up = await (await upload).finish();
       const r = await this.opts.jobs.run({
-        input: up.path, displayName: path.basename(b.name), scale: b.scale as 2 | 4 | 8, model: b.model, float32: b.float32, pixelSizeUm: b.pixelSizeUm, signal,
+        input: up.path,
+        displayName: path.basename(b.name),
+        scale: b.scale as 2 | 4 | 8,
+        model: b.model,
+        float32: b.float32,
+        pixelSizeUm: b.pixelSizeUm,
+        signal,
         onProgress: (stage, done, total) => conn.send({ type: 'progress', id: msg.id, stage, done, total }),
       });
       return { name: resultName(b.name, b.scale), result: r };
@@ -107,18 +118,26 @@ export class BatchHandler {
   /** A region of an open image, super-resolved on the server and sent back as batch-end's result is. */
   async region(msg: ClientMessageOf<'export-region'>, conn: Connection): Promise<void> {
     const jobs = jobsOf(conn);
-    if (jobs.has(msg.id) || conn.hasChunkSink(msg.id)) throw new ServerError('SR_ERR_DUPLICATE_ID', `request id ${msg.id} is already in use`);
+    if (jobs.has(msg.id) || conn.hasChunkSink(msg.id))
+      throw new ServerError('SR_ERR_DUPLICATE_ID', `request id ${msg.id} is already in use`);
     this.#checkRoom(jobs);
     const img = this.opts.store.get(msg.imageId);
     const region = { x: msg.x, y: msg.y, width: msg.width, height: msg.height };
     if (region.x + region.width > img.width || region.y + region.height > img.height) {
-      throw new ServerError('SR_ERR_REGION', `region ${region.width}x${region.height}+${region.x}+${region.y} is not inside the ${img.width}x${img.height} image`);
+      throw new ServerError(
+        'SR_ERR_REGION',
+        `region ${region.width}x${region.height}+${region.x}+${region.y} is not inside the ${img.width}x${img.height} image`,
+      );
     }
     const job: BatchJob = { id: msg.id, state: 'running', abort: new AbortController() };
     jobs.set(msg.id, job);
     await this.#runJob(job, conn, async (signal) => {
       const r = await this.opts.jobs.runRegion({
-        image: img, region, scale: msg.scale, float32: msg.float32, signal,
+        image: img,
+        region,
+        scale: msg.scale,
+        float32: msg.float32,
+        signal,
         onProgress: (stage, done, total) => conn.send({ type: 'progress', id: msg.id, stage, done, total }),
       });
       return { name: resultName(`${stemOf(img.name)}_x${region.x}_y${region.y}_${region.width}x${region.height}`, msg.scale), result: r };
@@ -126,7 +145,11 @@ export class BatchHandler {
   }
 
   /** Runs a job and streams its result file (batch-result, resultChunk frames, batch-done); removes its files. */
-  async #runJob(job: BatchJob, conn: Connection, work: (signal: AbortSignal) => Promise<{ name: string; result: SrJobResult }>): Promise<void> {
+  async #runJob(
+    job: BatchJob,
+    conn: Connection,
+    work: (signal: AbortSignal) => Promise<{ name: string; result: SrJobResult }>,
+  ): Promise<void> {
     const jobs = jobsOf(conn);
     job.state = 'running';
     const signal = AbortSignal.any([conn.signal, job.abort.signal]);
@@ -136,8 +159,16 @@ export class BatchHandler {
       output = r.path;
       const { size } = await stat(r.path);
       conn.send({
-        type: 'batch-result', id: job.id, name, bytes: size, width: r.width, height: r.height,
-        dtype: r.dtype, ...(r.pixelSize ? { pixelSize: r.pixelSize } : {}), ms: Math.round(r.ms), ...(r.warnings.length ? { warnings: r.warnings } : {}),
+        type: 'batch-result',
+        id: job.id,
+        name,
+        bytes: size,
+        width: r.width,
+        height: r.height,
+        dtype: r.dtype,
+        ...(r.pixelSize ? { pixelSize: r.pixelSize } : {}),
+        ms: Math.round(r.ms),
+        ...(r.warnings.length ? { warnings: r.warnings } : {}),
       });
       const sha256 = await this.#sendFile(conn, job.id, r.path, size, signal);
       if (sha256) conn.send({ type: 'batch-done', id: job.id, sha256 });
@@ -157,7 +188,8 @@ export class BatchHandler {
 
   #checkRoom(jobs: Map<number, BatchJob>): void {
     const live = [...jobs.values()].filter((j) => j.state === 'upload' || j.state === 'running').length;
-    if (live >= MAX_BATCH_JOBS_PER_CONNECTION) throw new ServerError('SR_ERR_BUSY', `${live} batch jobs are already in flight on this connection; wait for one to finish`);
+    if (live >= MAX_BATCH_JOBS_PER_CONNECTION)
+      throw new ServerError('SR_ERR_BUSY', `${live} batch jobs are already in flight on this connection; wait for one to finish`);
   }
 
   /** Cancels this connection's batch jobs among `ids` (or all); returns the ids it cancelled. */
@@ -221,7 +253,10 @@ function stemOf(name: string): string {
 
 /** Closes and deletes the job's temp upload (idempotent; nothing to do when it was never created). */
 async function abortUpload(job: BatchJob): Promise<void> {
-  await job.upload?.then((u) => u.abort(), () => undefined);
+  await job.upload?.then(
+    (u) => u.abort(),
+    () => undefined,
+  );
 }
 
 function jobsOf(conn: Connection): Map<number, BatchJob> {

@@ -13,7 +13,10 @@ import { yieldingEngine } from './yielding-engine';
 
 export function registerBatchApi(ctx: ServerContext & { readonly app: Express }): { jobs: SrJobs; results: ResultStore } {
   const { hub, app, store, options } = ctx;
-  const jobs = new SrJobs({ engine: yieldingEngine(ctx.engine, ctx.tiles.queue), model: ctx.model, options, stats: ctx.stats }, store.uploadDir);
+  const jobs = new SrJobs(
+    { engine: yieldingEngine(ctx.engine, ctx.tiles.queue), model: ctx.model, options, stats: ctx.stats },
+    store.uploadDir,
+  );
   const results = new ResultStore(path.join(store.uploadDir, 'results'));
   const batch = new BatchHandler({ jobs, store, maxUploadBytes: options.maxUploadBytes, chunkBytes: options.chunkBytes, log: options.log });
   hub.register('batch-begin', (msg, conn) => batch.begin(msg, conn)); // synchronous: see BatchHandler.begin
@@ -21,6 +24,14 @@ export function registerBatchApi(ctx: ServerContext & { readonly app: Express })
   hub.register('export-region', (msg, conn) => batch.region(msg, conn));
   hub.onCancel((conn, ids) => batch.cancel(conn, ids === 'all' ? undefined : ids, ids === 'all'));
   hub.onConnectionClose((conn) => void batch.closed(conn));
-  mountSrRoutes(app, { jobs, results, allowed: store.allowed, uploads: store.uploads, maxUploadBytes: options.maxUploadBytes, modelScale: ctx.model.config.scale, log: options.log });
+  mountSrRoutes(app, {
+    jobs,
+    results,
+    allowed: store.allowed,
+    uploads: store.uploads,
+    maxUploadBytes: options.maxUploadBytes,
+    modelScale: ctx.model.config.scale,
+    log: options.log,
+  });
   return { jobs, results };
 }

@@ -49,7 +49,9 @@ export class OneShotJob<T> {
   #finish!: () => void;
 
   constructor(readonly key: string | undefined) {
-    this.finished = new Promise((resolve) => { this.#finish = resolve; });
+    this.finished = new Promise((resolve) => {
+      this.#finish = resolve;
+    });
   }
 
   get active(): boolean {
@@ -94,9 +96,12 @@ export class OneShotJobs<T> {
    * The job computing `key` (still running, or done with its outcome still reusable), or a new one running
    * `run`. `key` undefined: never joined (an upload). The run's signal is aborted when the job is abandoned.
    */
-  async submit(key: string | undefined, run: (signal: AbortSignal, p: OneShotProgress) => Promise<T>): Promise<{ job: OneShotJob<T>; joined: boolean }> {
+  async submit(
+    key: string | undefined,
+    run: (signal: AbortSignal, p: OneShotProgress) => Promise<T>,
+  ): Promise<{ job: OneShotJob<T>; joined: boolean }> {
     const old = key === undefined ? undefined : this.#byKey.get(key);
-    if (old && (old.active || (old.state === 'done' && await this.reusable(old.outcome!)))) {
+    if (old && (old.active || (old.state === 'done' && (await this.reusable(old.outcome!))))) {
       old.lastSeen = Date.now();
       return { job: old, joined: true };
     }
@@ -105,15 +110,24 @@ export class OneShotJobs<T> {
     if (key !== undefined) this.#byKey.set(key, job);
     this.#trim();
     const progress: OneShotProgress = {
-      started: () => { job.state = 'running'; },
-      progress: (done, total) => { job.state = 'running'; job.done = done; job.total = total; },
+      started: () => {
+        job.state = 'running';
+      },
+      progress: (done, total) => {
+        job.state = 'running';
+        job.done = done;
+        job.total = total;
+      },
     };
-    run(job.stop.signal, progress).then((r) => job.settle(r), (e: unknown) => {
-      if (toWireError(e).internal) this.log(`one-shot job ${job.id}: ${(e as Error)?.stack ?? String(e)}`);
-      job.settle(undefined, e);
-      // A failure is not remembered for identical requests: a retry computes again (the cause may be gone).
-      if (job.key !== undefined && this.#byKey.get(job.key) === job) this.#byKey.delete(job.key);
-    });
+    run(job.stop.signal, progress).then(
+      (r) => job.settle(r),
+      (e: unknown) => {
+        if (toWireError(e).internal) this.log(`one-shot job ${job.id}: ${(e as Error)?.stack ?? String(e)}`);
+        job.settle(undefined, e);
+        // A failure is not remembered for identical requests: a retry computes again (the cause may be gone).
+        if (job.key !== undefined && this.#byKey.get(job.key) === job) this.#byKey.delete(job.key);
+      },
+    );
     return { job, joined: false };
   }
 

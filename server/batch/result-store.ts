@@ -29,7 +29,10 @@ export class ResultStore {
   readonly #results = new Map<string, StoredResult>();
 
   /** `dir` is created on the first result. */
-  constructor(readonly dir: string, readonly limits: ResultStoreLimits = RESULT_LIMITS) {}
+  constructor(
+    readonly dir: string,
+    readonly limits: ResultStoreLimits = RESULT_LIMITS,
+  ) {}
 
   /** Moves `file` into the store; older results beyond the limits are deleted. */
   async add(file: string, name: string): Promise<StoredResult> {

@@ -74,7 +74,6 @@ export const JOB_ENGINE_BATCH = 1;
 /** LR tile side of whole-image jobs (runSr's default). */
 export const JOB_TILE = 64;
 
-
 /** Whole-image jobs waiting for their turn before SR_ERR_BUSY. */
 export const MAX_WAITING_JOBS = 64;
 
@@ -85,7 +84,10 @@ export class SrJobs {
    * @param engine the engine jobs run on (the server's, through yieldingEngine)
    * @param workDir where uploads and outputs go: the image store's upload folder, removed when the server closes
    */
-  constructor(private readonly host: SrJobHost, readonly workDir: string) {}
+  constructor(
+    private readonly host: SrJobHost,
+    readonly workDir: string,
+  ) {}
 
   /** A fresh file name in the work folder (uploads and outputs). */
   tempPath(ext: string): string {
@@ -117,7 +119,12 @@ export class SrJobs {
     const bytes = req.float32 ? 4 : image.source.dtype === 'uint8' ? 1 : image.source.dtype === 'uint16' ? 2 : 4;
     await this.#checkDisk(r.width * r.height * scale * scale * bytes);
     return this.#execute(`region ${r.width}x${r.height}+${r.x}+${r.y} of ${image.name}`, req, {
-      input: image.name, source: image.source, region: r, percentiles: image.percentiles, scale, float32: !!req.float32,
+      input: image.name,
+      source: image.source,
+      region: r,
+      percentiles: image.percentiles,
+      scale,
+      float32: !!req.float32,
     });
   }
 
@@ -126,12 +133,19 @@ export class SrJobs {
     req.onProgress?.('open', 0, 1);
     const { width, height } = await this.#checkInput(req.input, req.scale, !!req.float32);
     return this.#execute(`${width}x${height}`, req, {
-      input: req.input, scale: req.scale, float32: !!req.float32, ...(req.pixelSizeUm ? { pixelSizeUm: req.pixelSizeUm } : {}),
+      input: req.input,
+      scale: req.scale,
+      float32: !!req.float32,
+      ...(req.pixelSizeUm ? { pixelSizeUm: req.pixelSizeUm } : {}),
     });
   }
 
   /** runSr on the server's engine into a temp TIFF, when the queue gives this job its turn. */
-  #execute(what: string, req: Pick<SrJobRequest, 'signal' | 'onProgress' | 'onStart'>, o: Omit<RunSrOptions, 'output'>): Promise<SrJobResult> {
+  #execute(
+    what: string,
+    req: Pick<SrJobRequest, 'signal' | 'onProgress' | 'onStart'>,
+    o: Omit<RunSrOptions, 'output'>,
+  ): Promise<SrJobResult> {
     const out = this.tempPath('.tif');
     return this.queue.run(async () => {
       const t0 = performance.now();
@@ -139,12 +153,26 @@ export class SrJobs {
       req.onStart?.();
       try {
         const r = await runSr({
-          ...o, output: out, model: this.host.model, backend: this.host.engine, tile: JOB_TILE, batch: JOB_ENGINE_BATCH, signal: req.signal,
+          ...o,
+          output: out,
+          model: this.host.model,
+          backend: this.host.engine,
+          tile: JOB_TILE,
+          batch: JOB_ENGINE_BATCH,
+          signal: req.signal,
           log: () => undefined,
           onProgress: (d, t) => req.onProgress?.('inference', d, t),
         });
         this.host.options.log(`sr job: ${what} -> ${r.width}x${r.height} ${r.dtype} in ${Math.round(performance.now() - t0)} ms`);
-        return { path: out, width: r.width, height: r.height, dtype: r.dtype, ...(r.pixelSize ? { pixelSize: r.pixelSize } : {}), ms: r.ms, warnings: r.warnings };
+        return {
+          path: out,
+          width: r.width,
+          height: r.height,
+          dtype: r.dtype,
+          ...(r.pixelSize ? { pixelSize: r.pixelSize } : {}),
+          ms: r.ms,
+          warnings: r.warnings,
+        };
       } catch (e) {
         await rm(out, { force: true });
         await rm(`${out}.partial`, { force: true });
@@ -156,7 +184,10 @@ export class SrJobs {
   #checkModel(model: string | undefined): void {
     const served = this.host.engine.config.name;
     if (model === undefined || model === served || model === this.host.options.model) return;
-    throw new ServerError('SR_ERR_USAGE', `this server runs model '${served}', not '${model}' (start it with --model ${model}, or leave model out)`);
+    throw new ServerError(
+      'SR_ERR_USAGE',
+      `this server runs model '${served}', not '${model}' (start it with --model ${model}, or leave model out)`,
+    );
   }
 
   /** Pixel limit from the header (nothing decoded) and room on disk for the output. */
@@ -170,7 +201,10 @@ export class SrJobs {
     const w = meta.width ?? 0;
     const h = meta.height ?? 0;
     if (w * h > this.host.options.maxImagePixels) {
-      throw new ServerError('SR_ERR_TOO_LARGE', `image is ${w}x${h} = ${w * h} pixels, above the server's limit of ${this.host.options.maxImagePixels}`);
+      throw new ServerError(
+        'SR_ERR_TOO_LARGE',
+        `image is ${w}x${h} = ${w * h} pixels, above the server's limit of ${this.host.options.maxImagePixels}`,
+      );
     }
     await this.#checkDisk(w * h * scale * scale * (float32 ? 4 : meta.depth === 'uchar' ? 1 : meta.depth === 'ushort' ? 2 : 4));
     return { width: w, height: h };
@@ -179,12 +213,20 @@ export class SrJobs {
   async #checkDisk(need: number): Promise<void> {
     const fs = await statfs(this.workDir);
     if (need > fs.bavail * fs.bsize) {
-      throw new ServerError('SR_ERR_TOO_LARGE', `the output could need ${(need / 2 ** 30).toFixed(1)} GiB; the server's temp folder has ${(fs.bavail * fs.bsize / 2 ** 30).toFixed(1)} GiB free`);
+      throw new ServerError(
+        'SR_ERR_TOO_LARGE',
+        `the output could need ${(need / 2 ** 30).toFixed(1)} GiB; the server's temp folder has ${((fs.bavail * fs.bsize) / 2 ** 30).toFixed(1)} GiB free`,
+      );
     }
   }
 }
 
 /** A client-given name as a plain file name (no folders, no odd characters). */
 function safeName(name: string): string {
-  return path.basename(name).replace(/[^\w.-]+/g, '_').slice(-100) || 'image';
+  return (
+    path
+      .basename(name)
+      .replace(/[^\w.-]+/g, '_')
+      .slice(-100) || 'image'
+  );
 }

@@ -59,20 +59,25 @@ type SrParams = ReturnType<typeof parseParams>;
 export function mountSrRoutes(app: Express, o: SrRoutesOptions): OneShotJobs<SrOutcome> {
   const oneShot = new OneShotJobs<SrOutcome>(async (r) => !!(await o.results.get(r.resultId)), o.log);
 
-  app.get(SR_PATH, (req, res) => answer(req, res, o, oneShot, async (signal) => {
-    const p = queryString(req, 'path');
-    if (!p) throw new ServerError('SR_ERR_USAGE', 'path is required: GET /api/v1/sr?path=/absolute/file.tif&scale=8');
-    const file = await o.allowed.resolve(p);
-    // What the job computes: this file as it is now (a rewritten file is a new job).
-    const st = await stat(file).catch(() => undefined);
-    return { input: file, name: p, signal, ...(st ? { key: `${file}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}` } : {}) };
-  }));
+  app.get(SR_PATH, (req, res) =>
+    answer(req, res, o, oneShot, async (signal) => {
+      const p = queryString(req, 'path');
+      if (!p) throw new ServerError('SR_ERR_USAGE', 'path is required: GET /api/v1/sr?path=/absolute/file.tif&scale=8');
+      const file = await o.allowed.resolve(p);
+      // What the job computes: this file as it is now (a rewritten file is a new job).
+      const st = await stat(file).catch(() => undefined);
+      return { input: file, name: p, signal, ...(st ? { key: `${file}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}` } : {}) };
+    }),
+  );
 
   app.get(`${SR_JOBS_PATH}/:id`, (req, res) => {
     const job = RESULT_ID.test(String(req.params.id)) ? oneShot.poll(String(req.params.id)) : undefined;
     const text = queryString(req, 'format') === 'text';
     if (!job) {
-      const e = new ServerError('SR_ERR_NOT_FOUND', `no job ${req.params.id} (finished jobs are kept for ${oneShot.limits.keepMs / 60_000} minutes)`);
+      const e = new ServerError(
+        'SR_ERR_NOT_FOUND',
+        `no job ${req.params.id} (finished jobs are kept for ${oneShot.limits.keepMs / 60_000} minutes)`,
+      );
       if (text) return void res.type('text/plain').send(`error: ${e.code}: ${e.message}\n`);
       throw e;
     }
@@ -80,26 +85,33 @@ export function mountSrRoutes(app: Express, o: SrRoutesOptions): OneShotJobs<SrO
     res.json(statusJson(req, job));
   });
 
-  app.post(SR_PATH, (req, res) => answer(req, res, o, oneShot, async (signal) => {
-    const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
-    const up = await UploadFile.create(o.jobs.workDir, queryString(req, 'name') ?? 'upload.tif', declared, o.maxUploadBytes, { slots: o.uploads, client: httpClient(req) });
-    try {
-      signal.throwIfAborted();
-      await up.writeStream(req);
-      const done = await up.finish();
-      return { input: done.path, name: queryString(req, 'name') ?? 'upload.tif', uploaded: true, signal, cleanup: () => up.abort() };
-    } catch (e) {
-      await up.abort();
-      throw e;
-    }
-  }));
+  app.post(SR_PATH, (req, res) =>
+    answer(req, res, o, oneShot, async (signal) => {
+      const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+      const up = await UploadFile.create(o.jobs.workDir, queryString(req, 'name') ?? 'upload.tif', declared, o.maxUploadBytes, {
+        slots: o.uploads,
+        client: httpClient(req),
+      });
+      try {
+        signal.throwIfAborted();
+        await up.writeStream(req);
+        const done = await up.finish();
+        return { input: done.path, name: queryString(req, 'name') ?? 'upload.tif', uploaded: true, signal, cleanup: () => up.abort() };
+      } catch (e) {
+        await up.abort();
+        throw e;
+      }
+    }),
+  );
 
   app.get(`${RESULTS_PATH}/:file`, async (req, res) => {
     const m = /^([0-9a-f]+)\.tiff?$/.exec(String(req.params.file));
     const r = m && RESULT_ID.test(m[1]!) ? await o.results.get(m[1]!) : undefined;
     if (!r) throw new ServerError('SR_ERR_NOT_FOUND', `no result ${req.params.file} (results expire; ask /api/v1/sr again)`);
     res.setHeader('Content-Disposition', `attachment; filename="${r.name.replace(/[^\w.-]/g, '_')}"`);
-    await new Promise<void>((resolve, reject) => res.sendFile(r.path, { headers: { 'Content-Type': 'image/tiff' } }, (e) => (e && !res.headersSent ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      res.sendFile(r.path, { headers: { 'Content-Type': 'image/tiff' } }, (e) => (e && !res.headersSent ? reject(e) : resolve())),
+    );
   });
   return oneShot;
 }
@@ -115,7 +127,13 @@ interface SrInput {
   cleanup?: () => Promise<void>;
 }
 
-async function answer(req: Request, res: Response, o: SrRoutesOptions, oneShot: OneShotJobs<SrOutcome>, getInput: (signal: AbortSignal) => Promise<SrInput>): Promise<void> {
+async function answer(
+  req: Request,
+  res: Response,
+  o: SrRoutesOptions,
+  oneShot: OneShotJobs<SrOutcome>,
+  getInput: (signal: AbortSignal) => Promise<SrInput>,
+): Promise<void> {
   const text = queryString(req, 'format') === 'text';
   const stop = new AbortController();
   res.on('close', () => {
@@ -141,13 +159,27 @@ async function answer(req: Request, res: Response, o: SrRoutesOptions, oneShot: 
       return void res.status(202).json({ id: job.id, state: job.state, statusUrl: url, absoluteStatusUrl: absolute(req, url) });
     }
     release = oneShot.hold(job);
-    await Promise.race([job.finished, new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }))]);
+    await Promise.race([
+      job.finished,
+      new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true })),
+    ]);
     if (stop.signal.aborted) return;
     if (job.error) throw new ServerError(job.error.code, job.error.message);
     const r = job.outcome!;
     const url = `${RESULTS_PATH}/${r.resultId}.tif`;
     if (text) return void res.type('text/plain').send(`${absolute(req, url)}\n${warningLines(r.warnings)}`);
-    res.json({ url, absoluteUrl: absolute(req, url), width: r.width, height: r.height, dtype: r.dtype, pixelSize: r.pixelSize, scale: r.scale, bytes: r.bytes, ms: r.ms, warnings: r.warnings });
+    res.json({
+      url,
+      absoluteUrl: absolute(req, url),
+      width: r.width,
+      height: r.height,
+      dtype: r.dtype,
+      pixelSize: r.pixelSize,
+      scale: r.scale,
+      bytes: r.bytes,
+      ms: r.ms,
+      warnings: r.warnings,
+    });
   } catch (e) {
     const w = toWireError(e);
     if (w.internal) o.log(`${req.method} ${SR_PATH}: ${(e as Error)?.stack ?? String(e)}`);
@@ -161,14 +193,38 @@ async function answer(req: Request, res: Response, o: SrRoutesOptions, oneShot: 
 }
 
 /** One whole-image job: runSr on the server's engine, the output moved into the result store. */
-async function compute(o: SrRoutesOptions, input: SrInput, params: SrParams, signal: AbortSignal, p: { started(): void; progress(done: number, total: number): void }): Promise<SrOutcome> {
+async function compute(
+  o: SrRoutesOptions,
+  input: SrInput,
+  params: SrParams,
+  signal: AbortSignal,
+  p: { started(): void; progress(done: number, total: number): void },
+): Promise<SrOutcome> {
   const r = await o.jobs.run({
-    scale: params.scale, float32: params.float32, ...(params.model ? { model: params.model } : {}), ...(params.pixelSizeUm ? { pixelSizeUm: params.pixelSizeUm } : {}),
-    input: input.input, signal, onStart: () => p.started(), onProgress: (stage, done, total) => { if (stage === 'inference') p.progress(done, total); },
+    scale: params.scale,
+    float32: params.float32,
+    ...(params.model ? { model: params.model } : {}),
+    ...(params.pixelSizeUm ? { pixelSizeUm: params.pixelSizeUm } : {}),
+    input: input.input,
+    signal,
+    onStart: () => p.started(),
+    onProgress: (stage, done, total) => {
+      if (stage === 'inference') p.progress(done, total);
+    },
     ...(input.uploaded ? { displayName: path.basename(input.name) } : {}),
   });
   const stored = await o.results.add(r.path, resultName(input.name, params.scale));
-  return { resultId: stored.id, width: r.width, height: r.height, dtype: r.dtype, pixelSize: r.pixelSize ?? null, scale: params.scale, bytes: stored.bytes, ms: Math.round(r.ms), warnings: r.warnings };
+  return {
+    resultId: stored.id,
+    width: r.width,
+    height: r.height,
+    dtype: r.dtype,
+    pixelSize: r.pixelSize ?? null,
+    scale: params.scale,
+    bytes: stored.bytes,
+    ms: Math.round(r.ms),
+    warnings: r.warnings,
+  };
 }
 
 function statusJson(req: Request, job: OneShotJob<SrOutcome>): object {
@@ -177,13 +233,26 @@ function statusJson(req: Request, job: OneShotJob<SrOutcome>): object {
   const r = job.outcome;
   if (!r) return base;
   const url = `${RESULTS_PATH}/${r.resultId}.tif`;
-  return { ...base, url, absoluteUrl: absolute(req, url), width: r.width, height: r.height, dtype: r.dtype, pixelSize: r.pixelSize, scale: r.scale, bytes: r.bytes, ms: r.ms, warnings: r.warnings };
+  return {
+    ...base,
+    url,
+    absoluteUrl: absolute(req, url),
+    width: r.width,
+    height: r.height,
+    dtype: r.dtype,
+    pixelSize: r.pixelSize,
+    scale: r.scale,
+    bytes: r.bytes,
+    ms: r.ms,
+    warnings: r.warnings,
+  };
 }
 
 /** `queued`, `running DONE TOTAL`, `done URL` + warning lines, or `error: CODE: message`. */
 function statusText(req: Request, job: OneShotJob<SrOutcome>): string {
   if (job.error) return `error: ${job.error.code}: ${job.error.message}\n`;
-  if (job.state === 'done') return `done ${absolute(req, `${RESULTS_PATH}/${job.outcome!.resultId}.tif`)}\n${warningLines(job.outcome!.warnings)}`;
+  if (job.state === 'done')
+    return `done ${absolute(req, `${RESULTS_PATH}/${job.outcome!.resultId}.tif`)}\n${warningLines(job.outcome!.warnings)}`;
   return job.state === 'running' ? `running ${job.done} ${job.total}\n` : 'queued\n';
 }
 
@@ -197,20 +266,32 @@ function absolute(req: Request, url: string): string {
   return `${req.protocol}://${req.headers.host}${url}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
 }
 
-function parseParams(req: Request, modelScale: number): { scale: 2 | 4 | 8; model?: string; float32: boolean; pixelSizeUm?: number; wait: boolean } {
+function parseParams(
+  req: Request,
+  modelScale: number,
+): { scale: 2 | 4 | 8; model?: string; float32: boolean; pixelSizeUm?: number; wait: boolean } {
   const s = queryString(req, 'scale');
   const scale = s === undefined ? modelScale : Number(s);
   if (scale !== 2 && scale !== 4 && scale !== 8) throw new ServerError('SR_ERR_USAGE', `scale must be 2, 4 or 8, got ${JSON.stringify(s)}`);
   const f = queryString(req, 'float32');
   const px = queryString(req, 'pixelSize');
   const pixelSizeUm = px === undefined ? undefined : Number(px);
-  if (pixelSizeUm !== undefined && !(Number.isFinite(pixelSizeUm) && pixelSizeUm > 0)) throw new ServerError('SR_ERR_USAGE', `pixelSize must be a number > 0 (µm), got ${JSON.stringify(px)}`);
+  if (pixelSizeUm !== undefined && !(Number.isFinite(pixelSizeUm) && pixelSizeUm > 0))
+    throw new ServerError('SR_ERR_USAGE', `pixelSize must be a number > 0 (µm), got ${JSON.stringify(px)}`);
   const model = queryString(req, 'model');
   const format = queryString(req, 'format');
-  if (format !== undefined && format !== 'json' && format !== 'text') throw new ServerError('SR_ERR_USAGE', `format must be json or text, got ${JSON.stringify(format)}`);
+  if (format !== undefined && format !== 'json' && format !== 'text')
+    throw new ServerError('SR_ERR_USAGE', `format must be json or text, got ${JSON.stringify(format)}`);
   const wait = queryString(req, 'wait');
-  if (wait !== undefined && wait !== '0' && wait !== '1') throw new ServerError('SR_ERR_USAGE', `wait must be 0 (answer at once with a status URL) or 1, got ${JSON.stringify(wait)}`);
-  return { scale, float32: f === '1' || f === 'true', ...(model ? { model } : {}), ...(pixelSizeUm ? { pixelSizeUm } : {}), wait: wait !== '0' };
+  if (wait !== undefined && wait !== '0' && wait !== '1')
+    throw new ServerError('SR_ERR_USAGE', `wait must be 0 (answer at once with a status URL) or 1, got ${JSON.stringify(wait)}`);
+  return {
+    scale,
+    float32: f === '1' || f === 'true',
+    ...(model ? { model } : {}),
+    ...(pixelSizeUm ? { pixelSizeUm } : {}),
+    wait: wait !== '0',
+  };
 }
 
 function queryString(req: Request, name: string): string | undefined {

@@ -35,16 +35,28 @@ export interface BatchOutcome {
 }
 
 /** A local file or bytes to upload: its size, the name the server sees, and its pieces. */
-async function uploadSource(input: string | Uint8Array, fallbackName: string, chunkBytes: number): Promise<{ size: number; name: string; pieces: () => AsyncIterable<Uint8Array> | Iterable<Uint8Array> }> {
+async function uploadSource(
+  input: string | Uint8Array,
+  fallbackName: string,
+  chunkBytes: number,
+): Promise<{ size: number; name: string; pieces: () => AsyncIterable<Uint8Array> | Iterable<Uint8Array> }> {
   if (typeof input === 'string') {
     const { size } = await stat(input);
-    return { size, name: path.basename(input), pieces: () => createReadStream(input, { highWaterMark: chunkBytes }) as AsyncIterable<Buffer> };
+    return {
+      size,
+      name: path.basename(input),
+      pieces: () => createReadStream(input, { highWaterMark: chunkBytes }) as AsyncIterable<Buffer>,
+    };
   }
   return { size: input.byteLength, name: fallbackName, pieces: () => [input] };
 }
 
 /** Uploads a local file (or bytes) and opens it on the server. */
-export async function uploadImage(session: ProtocolSession, input: string | Uint8Array, name?: string): Promise<ServerMessageOf<'image-opened'>['image']> {
+export async function uploadImage(
+  session: ProtocolSession,
+  input: string | Uint8Array,
+  name?: string,
+): Promise<ServerMessageOf<'image-opened'>['image']> {
   const id = session.nextId();
   const src = await uploadSource(input, 'upload', session.uploadChunkBytes);
   const opened = session.reply(id, 'image-opened').then((m) => m.image);
@@ -62,8 +74,14 @@ export async function batchJob(session: ProtocolSession, input: string | Uint8Ar
   const stopUpload = new AbortController();
   return receiveResult(session, id, opts, stopUpload, async (answered) => {
     session.send({
-      type: 'batch-begin', id, name: opts.name ?? src.name, bytes: src.size, scale: opts.scale,
-      ...(opts.model ? { model: opts.model } : {}), ...(opts.float32 ? { float32: true } : {}), ...(opts.pixelSizeUm ? { pixelSizeUm: opts.pixelSizeUm } : {}),
+      type: 'batch-begin',
+      id,
+      name: opts.name ?? src.name,
+      bytes: src.size,
+      scale: opts.scale,
+      ...(opts.model ? { model: opts.model } : {}),
+      ...(opts.float32 ? { float32: true } : {}),
+      ...(opts.pixelSizeUm ? { pixelSizeUm: opts.pixelSizeUm } : {}),
     });
     await Promise.race([session.upload(id, src.pieces(), src.size, stopUpload.signal), answered]);
     session.send({ type: 'batch-end', id });
@@ -71,7 +89,12 @@ export async function batchJob(session: ProtocolSession, input: string | Uint8Ar
 }
 
 /** Super-resolves a region of an image the server has open: see PhasesrClient.exportRegion. */
-export function regionJob(session: ProtocolSession, imageId: string, region: { x: number; y: number; width: number; height: number }, opts: RegionExportOptions): Promise<BatchOutcome> {
+export function regionJob(
+  session: ProtocolSession,
+  imageId: string,
+  region: { x: number; y: number; width: number; height: number },
+  opts: RegionExportOptions,
+): Promise<BatchOutcome> {
   const id = session.nextId();
   return receiveResult(session, id, opts, new AbortController(), async () => {
     session.send({ type: 'export-region', id, imageId, ...region, scale: opts.scale, ...(opts.float32 ? { float32: true } : {}) });
@@ -79,7 +102,13 @@ export function regionJob(session: ProtocolSession, imageId: string, region: { x
 }
 
 /** Registers result job `id`, runs `start` (which sends it), and receives the result file. */
-async function receiveResult(session: ProtocolSession, id: number, opts: RegionExportOptions, stopUpload: AbortController, start: (answered: Promise<unknown>) => Promise<void>): Promise<BatchOutcome> {
+async function receiveResult(
+  session: ProtocolSession,
+  id: number,
+  opts: RegionExportOptions,
+  stopUpload: AbortController,
+  start: (answered: Promise<unknown>) => Promise<void>,
+): Promise<BatchOutcome> {
   const partial = opts.output ? `${opts.output}.partial` : undefined;
   const fh = partial ? await open(partial, 'w') : undefined;
   const parts: Uint8Array[] = [];
@@ -116,7 +145,11 @@ async function receiveResult(session: ProtocolSession, id: number, opts: RegionE
     await writes;
     const local = hash.digest('hex');
     if (received !== result.bytes || local !== sha256) {
-      throw new PhasesrClientError('SR_CLIENT_CORRUPT', `result arrived damaged (${received} of ${result.bytes} bytes, sha256 ${local.slice(0, 12)} vs ${sha256.slice(0, 12)})`, id);
+      throw new PhasesrClientError(
+        'SR_CLIENT_CORRUPT',
+        `result arrived damaged (${received} of ${result.bytes} bytes, sha256 ${local.slice(0, 12)} vs ${sha256.slice(0, 12)})`,
+        id,
+      );
     }
     if (fh && partial && opts.output) {
       await fh.close();

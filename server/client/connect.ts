@@ -24,7 +24,12 @@ export function openSocket(url: string, opts: ConnectOptions): Promise<{ ws: Web
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const headers: Record<string, string> = {};
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
-  const ws = new WebSocket(wsUrl, SUBPROTOCOL, { headers, ...(opts.origin ? { origin: opts.origin } : {}), handshakeTimeout: timeoutMs, maxPayload: 1 << 30 });
+  const ws = new WebSocket(wsUrl, SUBPROTOCOL, {
+    headers,
+    ...(opts.origin ? { origin: opts.origin } : {}),
+    handshakeTimeout: timeoutMs,
+    maxPayload: 1 << 30,
+  });
   return new Promise((resolve, reject) => {
     const fail = (e: PhasesrClientError) => {
       clearTimeout(timer);
@@ -40,15 +45,25 @@ export function openSocket(url: string, opts: ConnectOptions): Promise<{ ws: Web
         let err = { code: `HTTP_${res.statusCode}`, message: `the server refused the WebSocket (${res.statusCode})` };
         try {
           err = (JSON.parse(body) as { error: typeof err }).error ?? err;
-        } catch { /* not our server's JSON */ }
+        } catch {
+          /* not our server's JSON */
+        }
         fail(new PhasesrClientError(err.code, err.message));
       });
     });
     ws.once('error', (e: NodeJS.ErrnoException) => {
       const refused = e.code === 'ECONNREFUSED';
-      fail(new PhasesrClientError(e.code ?? 'SR_CLIENT_CONNECT', refused ? `no phasesr server is listening at ${wsUrl}` : `cannot connect to ${wsUrl}: ${e.message}`));
+      fail(
+        new PhasesrClientError(
+          e.code ?? 'SR_CLIENT_CONNECT',
+          refused ? `no phasesr server is listening at ${wsUrl}` : `cannot connect to ${wsUrl}: ${e.message}`,
+        ),
+      );
     });
-    const timer = setTimeout(() => fail(new PhasesrClientError('SR_CLIENT_TIMEOUT', `no hello from ${wsUrl} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new PhasesrClientError('SR_CLIENT_TIMEOUT', `no hello from ${wsUrl} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     ws.once('message', (data, isBinary) => {
       try {
         const { hello, reply } = acceptServerHello(isBinary ? undefined : (data as Buffer).toString(), opts.client ?? 'phasesr-client');

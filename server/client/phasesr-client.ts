@@ -22,10 +22,16 @@ export class PhasesrClient {
   readonly #ws: WebSocket;
   readonly #session: ProtocolSession;
 
-  private constructor(ws: WebSocket, readonly hello: ServerMessageOf<'hello'>, readonly url: string) {
+  private constructor(
+    ws: WebSocket,
+    readonly hello: ServerMessageOf<'hello'>,
+    readonly url: string,
+  ) {
     this.#ws = ws;
     this.#session = new ProtocolSession({ send: (d) => ws.send(d), buffered: () => ws.bufferedAmount }, hello);
-    ws.on('message', (data: Buffer, isBinary) => this.#session.receive(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString()));
+    ws.on('message', (data: Buffer, isBinary) =>
+      this.#session.receive(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString()),
+    );
     ws.on('close', (code, reason) => this.#session.closedBy(`${code}${reason.length ? ` ${reason.toString()}` : ''}`));
     ws.on('error', () => undefined); // surfaced through 'close'
   }
@@ -104,7 +110,11 @@ export class PhasesrClient {
    * the result equals that region of the whole image's result. Delivered as {@link batch} delivers.
    * @throws PhasesrClientError SR_ERR_NOT_FOUND (no such image), SR_ERR_REGION (not inside it), ...
    */
-  exportRegion(imageId: string, region: { x: number; y: number; width: number; height: number }, opts: RegionExportOptions): Promise<BatchOutcome> {
+  exportRegion(
+    imageId: string,
+    region: { x: number; y: number; width: number; height: number },
+    opts: RegionExportOptions,
+  ): Promise<BatchOutcome> {
     return regionJob(this.#session, imageId, region, opts);
   }
 

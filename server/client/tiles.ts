@@ -7,7 +7,11 @@ export type TileOutcome =
   | { ok: true; id: number; request: TileRequestInput; header: FrameHeader; payload: Uint8Array }
   | { ok: false; id: number; request: TileRequestInput; code: string; message: string };
 
-export function tileOutcomes(session: ProtocolSession, requests: TileRequestInput[], onIds?: (ids: number[]) => void): AsyncIterableIterator<TileOutcome> {
+export function tileOutcomes(
+  session: ProtocolSession,
+  requests: TileRequestInput[],
+  onIds?: (ids: number[]) => void,
+): AsyncIterableIterator<TileOutcome> {
   const queue: TileOutcome[] = [];
   let wake: (() => void) | undefined;
   let left = requests.length;
@@ -15,7 +19,9 @@ export function tileOutcomes(session: ProtocolSession, requests: TileRequestInpu
   const ids = session.requestTiles(requests, (id, a) => {
     const request = requests[index.get(id)!]!;
     left--;
-    queue.push(a.ok ? { ok: true, id, request, header: a.header, payload: a.payload } : { ok: false, id, request, code: a.code, message: a.message });
+    queue.push(
+      a.ok ? { ok: true, id, request, header: a.header, payload: a.payload } : { ok: false, id, request, code: a.code, message: a.message },
+    );
     wake?.();
   });
   ids.forEach((id, i) => {

@@ -12,7 +12,12 @@ const log = (line: string): void => port.postMessage({ type: 'log', line } satis
 
 try {
   const model = await resolveModel(data.model);
-  const engine = await createEngine(model.config, model.weights, { int8: model.int8, ...(data.engine ? { engine: data.engine } : {}), ...(data.threads ? { threads: data.threads } : {}), log });
+  const engine = await createEngine(model.config, model.weights, {
+    int8: model.int8,
+    ...(data.engine ? { engine: data.engine } : {}),
+    ...(data.threads ? { threads: data.threads } : {}),
+    log,
+  });
   // Runs still in flight: the session is released only after they end. onnxruntime-node finishes a run on
   // a native thread and throws a Napi::Error from there if its session was released meanwhile, which
   // aborts the whole process (SIGABRT) instead of failing one call.
@@ -21,7 +26,9 @@ try {
   port.on('message', (m: WorkerRequest) => {
     if (m.type === 'dispose') {
       disposing = true;
-      void Promise.allSettled([...running]).then(() => engine.dispose()).finally(() => port.postMessage({ type: 'disposed' } satisfies WorkerReply));
+      void Promise.allSettled([...running])
+        .then(() => engine.dispose())
+        .finally(() => port.postMessage({ type: 'disposed' } satisfies WorkerReply));
       return;
     }
     if (disposing) {
@@ -29,13 +36,27 @@ try {
       return;
     }
     const run = engine.run(m.input, m.n, m.height, m.width).then(
-      (levels) => port.postMessage({ type: 'result', id: m.id, levels } satisfies WorkerReply, levels.map((l) => l.data.buffer as ArrayBuffer)),
-      (e: unknown) => port.postMessage({ type: 'error', id: m.id, message: (e as Error)?.message ?? String(e), code: (e as { code?: string })?.code } satisfies WorkerReply),
+      (levels) =>
+        port.postMessage(
+          { type: 'result', id: m.id, levels } satisfies WorkerReply,
+          levels.map((l) => l.data.buffer as ArrayBuffer),
+        ),
+      (e: unknown) =>
+        port.postMessage({
+          type: 'error',
+          id: m.id,
+          message: (e as Error)?.message ?? String(e),
+          code: (e as { code?: string })?.code,
+        } satisfies WorkerReply),
     );
     running.add(run);
     void run.finally(() => running.delete(run));
   });
   port.postMessage({ type: 'ready', engine: engine.engine, threads: engine.threads, adapter: engine.adapter } satisfies WorkerReply);
 } catch (e) {
-  port.postMessage({ type: 'failed', message: (e as Error)?.message ?? String(e), code: (e as { code?: string })?.code } satisfies WorkerReply);
+  port.postMessage({
+    type: 'failed',
+    message: (e as Error)?.message ?? String(e),
+    code: (e as { code?: string })?.code,
+  } satisfies WorkerReply);
 }

@@ -23,7 +23,11 @@ export class WorkerEngine implements SuperResBackend {
   readonly #calls = new Map<number, Call>();
   #disposed = false;
 
-  private constructor(readonly config: ModelConfig, private readonly data: WorkerData, private readonly log: (line: string) => void) {}
+  private constructor(
+    readonly config: ModelConfig,
+    private readonly data: WorkerData,
+    private readonly log: (line: string) => void,
+  ) {}
 
   /** Starts the worker and waits until its engine is ready. @throws the engine's or model's error */
   static async create(config: ModelConfig, data: WorkerData, log: (line: string) => void): Promise<WorkerEngine> {
@@ -64,7 +68,12 @@ export class WorkerEngine implements SuperResBackend {
       // The worker answers once its running calls have ended and the engine is released. Terminating it
       // while a call runs natively aborts the process, so a pending call gets the longest run's time.
       const timer = setTimeout(resolve, this.#calls.size > 0 ? 120_000 : 5000);
-      w.on('message', (m: WorkerReply) => { if (m.type === 'disposed') { clearTimeout(timer); resolve(); } });
+      w.on('message', (m: WorkerReply) => {
+        if (m.type === 'disposed') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
       w.postMessage({ type: 'dispose' } satisfies WorkerRequest);
     });
     await w.terminate();
@@ -90,7 +99,8 @@ export class WorkerEngine implements SuperResBackend {
           const call = this.#calls.get(m.id);
           this.#calls.delete(m.id);
           if (m.type === 'result') call?.resolve(m.levels);
-          else call?.reject(Object.assign(new ServerError('SR_ERR_INTERNAL', `engine: ${m.message}`), m.code ? { engineCode: m.code } : {}));
+          else
+            call?.reject(Object.assign(new ServerError('SR_ERR_INTERNAL', `engine: ${m.message}`), m.code ? { engineCode: m.code } : {}));
         }
       });
       const died = (why: string): void => {
@@ -99,8 +109,13 @@ export class WorkerEngine implements SuperResBackend {
         for (const c of this.#calls.values()) c.reject(new ServerError('SR_ERR_INTERNAL', `engine worker ${why}`));
         this.#calls.clear();
       };
-      w.on('error', (e) => { this.log(`engine worker error: ${e.stack ?? e.message}`); died(`failed: ${e.message}`); });
-      w.on('exit', (code) => { if (!this.#disposed) died(`exited with code ${code}`); });
+      w.on('error', (e) => {
+        this.log(`engine worker error: ${e.stack ?? e.message}`);
+        died(`failed: ${e.message}`);
+      });
+      w.on('exit', (code) => {
+        if (!this.#disposed) died(`exited with code ${code}`);
+      });
     });
   }
 }

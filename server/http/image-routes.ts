@@ -27,7 +27,10 @@ export function mountImageRoutes(app: Express, ctx: ServerContext): void {
   api.post('/images', async (req: Request, res: Response) => {
     const name = typeof req.query.name === 'string' && req.query.name ? req.query.name : 'upload';
     const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
-    const up = await UploadFile.create(store.uploadDir, name, declared, options.maxUploadBytes, { slots: store.uploads, client: httpClient(req) });
+    const up = await UploadFile.create(store.uploadDir, name, declared, options.maxUploadBytes, {
+      slots: store.uploads,
+      client: httpClient(req),
+    });
     let done;
     try {
       await up.writeStream(req);
@@ -63,9 +66,20 @@ export function mountImageRoutes(app: Express, ctx: ServerContext): void {
     const top = p.levels[p.maxLevel]!;
     const base = `/api/v1/images/${img.id}`;
     res.json({
-      imageId: img.id, width: top.width, height: top.height, tileSize: p.tileSize, overlap: 0, minLevel: 0, maxLevel: p.maxLevel,
-      nativeLevel: p.nativeLevel, nativeWidth: img.width, nativeHeight: img.height,
-      pixelSize: img.source.pixelSize ?? null, levels: p.levels, layers: [...LAYERS], encodings: [...ENCODINGS],
+      imageId: img.id,
+      width: top.width,
+      height: top.height,
+      tileSize: p.tileSize,
+      overlap: 0,
+      minLevel: 0,
+      maxLevel: p.maxLevel,
+      nativeLevel: p.nativeLevel,
+      nativeWidth: img.width,
+      nativeHeight: img.height,
+      pixelSize: img.source.pixelSize ?? null,
+      levels: p.levels,
+      layers: [...LAYERS],
+      encodings: [...ENCODINGS],
       percentiles: img.percentiles,
       tileUrl: `${base}/{layer}_files/{level}/{x}_{y}.{encoding}`,
       dzi: Object.fromEntries(LAYERS.map((l) => [l, `${base}/${l}.dzi`])),
@@ -78,9 +92,12 @@ export function mountImageRoutes(app: Express, ctx: ServerContext): void {
     if (!layer || !isLayer(layer)) throw new ServerError('SR_ERR_NOT_FOUND', `no route ${req.path}`);
     const img = store.get(req.params.id);
     const top = img.pyramid.levels[img.pyramid.maxLevel]!;
-    res.type('application/xml').send(
-      `<?xml version="1.0" encoding="UTF-8"?>\n<Image xmlns="http://schemas.microsoft.com/deepzoom/2008" Format="png" Overlap="0" TileSize="${img.pyramid.tileSize}">` +
-        `<Size Width="${top.width}" Height="${top.height}"/></Image>\n`);
+    res
+      .type('application/xml')
+      .send(
+        `<?xml version="1.0" encoding="UTF-8"?>\n<Image xmlns="http://schemas.microsoft.com/deepzoom/2008" Format="png" Overlap="0" TileSize="${img.pyramid.tileSize}">` +
+          `<Size Width="${top.width}" Height="${top.height}"/></Image>\n`,
+      );
   });
 
   api.get('/images/:id/:files/:level/:tile', async (req: Request, res: Response) => {
@@ -93,9 +110,19 @@ export function mountImageRoutes(app: Express, ctx: ServerContext): void {
     if (!isEncoding(encoding)) throw invalidParam('encoding', ENCODINGS.join(', '), encoding);
     const img = store.get(String(req.params.id));
     const abort = new AbortController();
-    res.on('close', () => { if (!res.writableFinished) abort.abort(); });
-    const tile = await tiles.tile(img, layer, level, Number(t[1]), Number(t[2]), encoding, { waiter: { visible: true, seq: ctx.nextSeq(), client: httpClient(req) }, signal: abort.signal });
-    res.set({ 'Content-Type': contentType(encoding), 'X-Tile-Width': String(tile.width), 'X-Tile-Height': String(tile.height), 'Cache-Control': 'private, max-age=3600' });
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const tile = await tiles.tile(img, layer, level, Number(t[1]), Number(t[2]), encoding, {
+      waiter: { visible: true, seq: ctx.nextSeq(), client: httpClient(req) },
+      signal: abort.signal,
+    });
+    res.set({
+      'Content-Type': contentType(encoding),
+      'X-Tile-Width': String(tile.width),
+      'X-Tile-Height': String(tile.height),
+      'Cache-Control': 'private, max-age=3600',
+    });
     res.end(Buffer.from(tile.payload.buffer, tile.payload.byteOffset, tile.payload.byteLength));
   });
 

@@ -16,8 +16,10 @@ export function mountIndex(app: Express, ctx: ServerContext): void {
   app.get(viewer ? ['/list'] : ['/', '/list'], (_req, res) => {
     const rows = ctx.store.listed().map((img) => {
       const i = img.info();
-      return `<li><b>${esc(i.name)}</b> ${i.width}x${i.height} ${i.dtype} (id ${i.imageId}, levels 0..${i.maxLevel}, native ${i.nativeLevel}): ` +
-        `<a href="${i.descriptorUrl}">descriptor</a>, <a href="${i.dziUrl}">sr.dzi</a>, <a href="/api/v1/images/${i.imageId}/bicubic.dzi">bicubic.dzi</a></li>`;
+      return (
+        `<li><b>${esc(i.name)}</b> ${i.width}x${i.height} ${i.dtype} (id ${i.imageId}, levels 0..${i.maxLevel}, native ${i.nativeLevel}): ` +
+        `<a href="${i.descriptorUrl}">descriptor</a>, <a href="${i.dziUrl}">sr.dzi</a>, <a href="/api/v1/images/${i.imageId}/bicubic.dzi">bicubic.dzi</a></li>`
+      );
     });
     res.type('html').send(`<!doctype html><meta charset="utf-8"><title>phasesr</title>
 <h1>phasesr tile server</h1>

@@ -21,7 +21,10 @@ export class RequestGuard {
    * @param token required on every request when non-empty
    * @param loopbackOnly the server is bound to a loopback address: Host must name this machine
    */
-  constructor(private readonly token: string, private readonly loopbackOnly: boolean) {
+  constructor(
+    private readonly token: string,
+    private readonly loopbackOnly: boolean,
+  ) {
     // The server refuses this combination at start; the guard refuses it too, so no other wiring can open it.
     if (!loopbackOnly && token === '') throw new Error('a server bound beyond loopback needs a token');
   }
@@ -48,11 +51,19 @@ export class RequestGuard {
       // same-site is another port of this host: a different program's page, as foreign as any other site.
       const site = req.headers['sec-fetch-site'];
       if ((site === 'cross-site' || site === 'same-site') && !shared) {
-        return { status: 403, code: 'SR_ERR_ORIGIN', message: 'a page of another site may not start work on this server (open the viewer this server serves)' };
+        return {
+          status: 403,
+          code: 'SR_ERR_ORIGIN',
+          message: 'a page of another site may not start work on this server (open the viewer this server serves)',
+        };
       }
     }
     if (this.token && !this.#tokenOk(req)) {
-      return { status: 401, code: 'SR_ERR_UNAUTHORIZED', message: 'a token is required: open the URL with ?token= printed at server start, or send Authorization: Bearer TOKEN' };
+      return {
+        status: 401,
+        code: 'SR_ERR_UNAUTHORIZED',
+        message: 'a token is required: open the URL with ?token= printed at server start, or send Authorization: Bearer TOKEN',
+      };
     }
     return undefined;
   }
@@ -104,8 +115,7 @@ function cookie(header: string | undefined, name: string): string | undefined {
     // Any page on this host (another port) can set a cookie: a malformed one is no token, not a crash.
     try {
       return decodeURIComponent(v.join('='));
-    } catch {
-    }
+    } catch {}
   }
   return undefined;
 }

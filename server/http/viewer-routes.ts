@@ -32,7 +32,9 @@ export async function discoverPlugins(): Promise<{ plugins: FoundPlugin[]; error
   const dirs: string[] = [];
   for (const r of roots) {
     if (existsSync(path.join(r, 'manifest.json'))) dirs.push(r);
-    else for (const e of await readdir(r, { withFileTypes: true }).catch(() => [])) if (e.isDirectory() && existsSync(path.join(r, e.name, 'manifest.json'))) dirs.push(path.join(r, e.name));
+    else
+      for (const e of await readdir(r, { withFileTypes: true }).catch(() => []))
+        if (e.isDirectory() && existsSync(path.join(r, e.name, 'manifest.json'))) dirs.push(path.join(r, e.name));
   }
   const plugins: FoundPlugin[] = [];
   const errors: { dir: string; error: string }[] = [];
@@ -46,7 +48,8 @@ export async function discoverPlugins(): Promise<{ plugins: FoundPlugin[]; error
     }
     const r = parseManifest(raw);
     if (!r.ok) errors.push({ dir, error: r.error });
-    else if (plugins.some((p) => p.manifest.name === r.manifest.name)) errors.push({ dir, error: `a plugin named ${r.manifest.name} is already loaded` });
+    else if (plugins.some((p) => p.manifest.name === r.manifest.name))
+      errors.push({ dir, error: `a plugin named ${r.manifest.name} is already loaded` });
     else plugins.push({ manifest: r.manifest, baseUrl: `/plugins/${r.manifest.name}`, dir });
   }
   return { plugins, errors };
@@ -67,7 +70,10 @@ export function mountViewerRoutes(app: Express, ctx: ServerContext): void {
     const own = path.join(plugin.dir, file);
     const found = existsSync(built) ? built : existsSync(own) ? own : undefined;
     if (!found) throw new ServerError('SR_ERR_NOT_FOUND', `plugin ${name} has no module ${file} (is the viewer built?)`);
-    res.type('text/javascript').set('Cache-Control', 'no-cache').send(await readFile(found));
+    res
+      .type('text/javascript')
+      .set('Cache-Control', 'no-cache')
+      .send(await readFile(found));
   });
 
   app.post('/api/v1/samples/:key', async (req, res) => {

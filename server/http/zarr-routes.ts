@@ -33,12 +33,18 @@ export function mountZarrRoutes(app: Express, ctx: ServerContext): void {
   zarr.get('/:store/:dataset/:cy/:cx', async (req: Request, res: Response) => {
     const img = storeImage(ctx, req);
     const d = dataset(img, req);
-    const cy = chunkIndex(String(req.params.cy)), cx = chunkIndex(String(req.params.cx));
+    const cy = chunkIndex(String(req.params.cy)),
+      cx = chunkIndex(String(req.params.cx));
     if (cy === undefined || cx === undefined) throw notInStore(req);
     const encoding = zarrDtype(img.source.dtype) === '<f4' ? 'f32' : 'u16';
     const abort = new AbortController();
-    res.on('close', () => { if (!res.writableFinished) abort.abort(); });
-    const tile = await ctx.tiles.tile(img, 'sr', d.level, cx, cy, encoding, { waiter: { visible: true, seq: ctx.nextSeq(), client: httpClient(req) }, signal: abort.signal });
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const tile = await ctx.tiles.tile(img, 'sr', d.level, cx, cy, encoding, {
+      waiter: { visible: true, seq: ctx.nextSeq(), client: httpClient(req) },
+      signal: abort.signal,
+    });
     const T = img.pyramid.tileSize;
     const bytes = encoding === 'f32' ? 4 : 2;
     let body = Buffer.from(tile.payload.buffer, tile.payload.byteOffset, tile.payload.byteLength);
@@ -52,7 +58,9 @@ export function mountZarrRoutes(app: Express, ctx: ServerContext): void {
     res.end(body);
   });
 
-  zarr.use((req: Request) => { throw notInStore(req); });
+  zarr.use((req: Request) => {
+    throw notInStore(req);
+  });
   app.use(ZARR_PREFIX, zarr);
 }
 

@@ -9,7 +9,10 @@ import path from 'node:path';
 import { ServerError } from '../errors';
 
 export class AllowedPaths {
-  private constructor(readonly roots: string[], readonly shared: string[]) {}
+  private constructor(
+    readonly roots: string[],
+    readonly shared: string[],
+  ) {}
 
   /** Resolves the folders now (a missing folder is an error: a typo should not silently allow nothing). */
   static async create(dirs: string[]): Promise<AllowedPaths> {
@@ -32,7 +35,8 @@ export class AllowedPaths {
    * @throws ServerError SR_ERR_PATH_FORBIDDEN (outside, or relative), SR_ERR_NOT_FOUND (missing inside a folder)
    */
   async resolve(p: string): Promise<string> {
-    if (!path.isAbsolute(p) || p.includes('\0')) throw new ServerError('SR_ERR_PATH_FORBIDDEN', `path must be absolute, got ${JSON.stringify(p)}`);
+    if (!path.isAbsolute(p) || p.includes('\0'))
+      throw new ServerError('SR_ERR_PATH_FORBIDDEN', `path must be absolute, got ${JSON.stringify(p)}`);
     let real: string;
     try {
       real = await realpath(p);
@@ -62,7 +66,10 @@ export class AllowedPaths {
       if (!st.isFile()) throw new ServerError('SR_ERR_PATH_FORBIDDEN', `${p} is not a regular file (only image files are opened)`);
       const uid = process.getuid?.();
       if (uid !== undefined && st.uid !== uid && this.shared.some((r) => isInside(real, r))) {
-        throw new ServerError('SR_ERR_PATH_FORBIDDEN', `${p} is in a folder every user can write to and belongs to another user: only files of the user running the server are opened there`);
+        throw new ServerError(
+          'SR_ERR_PATH_FORBIDDEN',
+          `${p} is in a folder every user can write to and belongs to another user: only files of the user running the server are opened there`,
+        );
       }
     } finally {
       await fh.close();

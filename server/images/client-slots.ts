@@ -7,7 +7,11 @@ export class ClientSlots {
   #total = 0;
 
   /** @param what the thing counted, for messages ("uploads in progress") */
-  constructor(readonly what: string, readonly perClient: number, readonly total: number) {}
+  constructor(
+    readonly what: string,
+    readonly perClient: number,
+    readonly total: number,
+  ) {}
 
   get inUse(): number {
     return this.#total;
@@ -19,8 +23,13 @@ export class ClientSlots {
    */
   acquire(client: string): () => void {
     const mine = this.#held.get(client) ?? 0;
-    if (mine >= this.perClient) throw new ServerError('SR_ERR_TOO_MANY', `this client has ${mine} ${this.what} (limit ${this.perClient}): finish or cancel one first`);
-    if (this.#total >= this.total) throw new ServerError('SR_ERR_TOO_MANY', `the server has ${this.#total} ${this.what} (limit ${this.total}): retry later`);
+    if (mine >= this.perClient)
+      throw new ServerError(
+        'SR_ERR_TOO_MANY',
+        `this client has ${mine} ${this.what} (limit ${this.perClient}): finish or cancel one first`,
+      );
+    if (this.#total >= this.total)
+      throw new ServerError('SR_ERR_TOO_MANY', `the server has ${this.#total} ${this.what} (limit ${this.total}): retry later`);
     this.#held.set(client, mine + 1);
     this.#total++;
     let held = true;
@@ -29,7 +38,8 @@ export class ClientSlots {
       held = false;
       this.#total--;
       const n = (this.#held.get(client) ?? 1) - 1;
-      if (n === 0) this.#held.delete(client); else this.#held.set(client, n);
+      if (n === 0) this.#held.delete(client);
+      else this.#held.set(client, n);
     };
   }
 }

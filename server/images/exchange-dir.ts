@@ -8,7 +8,10 @@ import path from 'node:path';
 import { ServerError } from '../errors';
 
 export class ExchangeDir {
-  private constructor(readonly path: string, private readonly owned: boolean) {}
+  private constructor(
+    readonly path: string,
+    private readonly owned: boolean,
+  ) {}
 
   /**
    * A fresh `phasesr-exchange-*` folder in the OS temp folder (removed at close), or `dir` (created 0700
@@ -27,9 +30,14 @@ export class ExchangeDir {
     const real = await realpath(abs);
     const uid = process.getuid?.();
     if (uid === undefined) return new ExchangeDir(real, false); // Windows: no POSIX owner or mode bits to check
-    if (st.uid !== uid) throw new ServerError('SR_ERR_USAGE', `exchange folder ${dir} belongs to another user: give a folder of the user running the server`);
+    if (st.uid !== uid)
+      throw new ServerError('SR_ERR_USAGE', `exchange folder ${dir} belongs to another user: give a folder of the user running the server`);
     // Group or world write would let another user place (or swap) the files this server opens.
-    if ((st.mode & 0o022) !== 0) throw new ServerError('SR_ERR_USAGE', `exchange folder ${dir} is writable by other users (mode ${(st.mode & 0o777).toString(8)}): chmod 700 it, or leave --exchange-dir out for a private one`);
+    if ((st.mode & 0o022) !== 0)
+      throw new ServerError(
+        'SR_ERR_USAGE',
+        `exchange folder ${dir} is writable by other users (mode ${(st.mode & 0o777).toString(8)}): chmod 700 it, or leave --exchange-dir out for a private one`,
+      );
     return new ExchangeDir(real, false);
   }
 

@@ -70,7 +70,13 @@ export class ImageStore {
   /** Uploads in progress (each holds a file open), per client and in total; every upload path takes one. */
   readonly uploads: ClientSlots;
 
-  private constructor(readonly allowed: AllowedPaths, readonly exchange: ExchangeDir, readonly uploadDir: string, private readonly opts: ImageStoreOptions, private readonly ownsUploadDir: boolean) {
+  private constructor(
+    readonly allowed: AllowedPaths,
+    readonly exchange: ExchangeDir,
+    readonly uploadDir: string,
+    private readonly opts: ImageStoreOptions,
+    private readonly ownsUploadDir: boolean,
+  ) {
     this.uploads = new ClientSlots('uploads in progress', opts.maxUploadsPerClient, opts.maxUploads);
     this.#sweep = setInterval(() => void this.#closeIdle(), Math.max(50, Math.min(opts.imageIdleMs / 4, 60_000))).unref();
   }
@@ -128,7 +134,7 @@ export class ImageStore {
       return await this.openFile(up.path, { ...opts, name, sha256: up.sha256, ownsFile: true });
     } catch (e) {
       // The upload folder is the server's: neither the temp name nor the folder goes back to the client.
-      throw nameFileInError(nameFileInError(e, up.path, name), this.uploadDir, '(the server\'s upload folder)');
+      throw nameFileInError(nameFileInError(e, up.path, name), this.uploadDir, "(the server's upload folder)");
     }
   }
 
@@ -188,11 +194,23 @@ export class ImageStore {
     try {
       const compute = (): Promise<PercentileResult> => imagePercentiles(src, NORMALISATION_PERCENTILES);
       const pr = shared ? await shared.percentiles(sha256, compute) : { ...(await compute()), computed: true };
-      const img = new ServedImage(id, sha256, opts.name ?? displayName(file), src, { low: pr.low, high: pr.high, sampled: pr.sampled, unsaturated: pr.unsaturated, pcts: NORMALISATION_PERCENTILES },
-        this.opts.modelScale, this.opts.halo, this.opts.blockSize, !!opts.pinned, !!opts.ownsFile && !shared);
+      const img = new ServedImage(
+        id,
+        sha256,
+        opts.name ?? displayName(file),
+        src,
+        { low: pr.low, high: pr.high, sampled: pr.sampled, unsaturated: pr.unsaturated, pcts: NORMALISATION_PERCENTILES },
+        this.opts.modelScale,
+        this.opts.halo,
+        this.opts.blockSize,
+        !!opts.pinned,
+        !!opts.ownsFile && !shared,
+      );
       this.#images.set(id, img);
       const how = `${pr.sampled ? ' (sampled)' : ''}${pr.computed ? '' : ' (read from the shared folder)'}`;
-      this.opts.log(`opened ${img.name} (${id}): ${src.width}x${src.height} ${src.dtype}, percentiles ${+pr.low.toPrecision(6)}..${+pr.high.toPrecision(6)}${how}`);
+      this.opts.log(
+        `opened ${img.name} (${id}): ${src.width}x${src.height} ${src.dtype}, percentiles ${+pr.low.toPrecision(6)}..${+pr.high.toPrecision(6)}${how}`,
+      );
       return img;
     } catch (e) {
       await src.close();
@@ -210,7 +228,10 @@ export class ImageStore {
     }
     const px = (meta.width ?? 0) * (meta.height ?? 0);
     if (px > this.opts.maxImagePixels) {
-      throw new ServerError('SR_ERR_TOO_LARGE', `image is ${meta.width}x${meta.height} = ${px} pixels, above the server's limit of ${this.opts.maxImagePixels}`);
+      throw new ServerError(
+        'SR_ERR_TOO_LARGE',
+        `image is ${meta.width}x${meta.height} = ${px} pixels, above the server's limit of ${this.opts.maxImagePixels}`,
+      );
     }
   }
 
@@ -218,8 +239,14 @@ export class ImageStore {
   async #makeRoom(id: string): Promise<void> {
     // Images being opened count too, so a burst of opens cannot overshoot the bound.
     while (this.#images.size + this.#opening.size - (this.#opening.has(id) ? 1 : 0) >= this.opts.maxOpenImages) {
-      const idle = this.list().filter(evictable).sort((a, b) => a.lastUsed - b.lastUsed)[0];
-      if (!idle) throw new ServerError('SR_ERR_TOO_MANY', `the server has ${this.#images.size} images open (limit ${this.opts.maxOpenImages}): close one first`);
+      const idle = this.list()
+        .filter(evictable)
+        .sort((a, b) => a.lastUsed - b.lastUsed)[0];
+      if (!idle)
+        throw new ServerError(
+          'SR_ERR_TOO_MANY',
+          `the server has ${this.#images.size} images open (limit ${this.opts.maxOpenImages}): close one first`,
+        );
       this.opts.log(`closing ${idle.name} (${idle.id}) to make room (limit ${this.opts.maxOpenImages} open images)`);
       await this.#close(idle);
     }

@@ -7,7 +7,6 @@ import path from 'node:path';
 import { planTiles, type ImageSource, type TilePlan } from '../../models';
 import { pyramidOf, type ImageInfo, type Pyramid } from '../protocol';
 
-
 export interface Span {
   core: number;
   coreLen: number;
@@ -42,7 +41,13 @@ export class ServedImage {
     readonly name: string,
     readonly source: ImageSource,
     /** Normalisation percentiles of the whole image; `unsaturated`: the same without dtype-maximum pixels. */
-    readonly percentiles: { low: number; high: number; sampled: boolean; pcts: [number, number]; unsaturated: { low: number; high: number } },
+    readonly percentiles: {
+      low: number;
+      high: number;
+      sampled: boolean;
+      pcts: [number, number];
+      unsaturated: { low: number; high: number };
+    },
     readonly modelScale: number,
     halo: number,
     /** LR pixels per inference block side (one of server/config.ts BLOCK_SIZES). */
@@ -78,12 +83,21 @@ export class ServedImage {
     const sx = g.xs[bx];
     const sy = g.ys[by];
     if (!sx || !sy) throw new RangeError(`block ${bx},${by} (size ${size}) outside the image`);
-    return { bx, by, core: { x: sx.core, y: sy.core, w: sx.coreLen, h: sy.coreLen }, window: { x: sx.win, y: sy.win, w: sx.winLen, h: sy.winLen } };
+    return {
+      bx,
+      by,
+      core: { x: sx.core, y: sy.core, w: sx.coreLen, h: sy.coreLen },
+      window: { x: sx.win, y: sy.win, w: sx.winLen, h: sy.winLen },
+    };
   }
 
   #grid(size: number): { xs: Span[]; ys: Span[] } {
     let g = this.#grids.get(size);
-    if (!g) this.#grids.set(size, (g = { xs: axis(this.source.width, size, this.#halo, 'x'), ys: axis(this.source.height, size, this.#halo, 'y') }));
+    if (!g)
+      this.#grids.set(
+        size,
+        (g = { xs: axis(this.source.width, size, this.#halo, 'x'), ys: axis(this.source.height, size, this.#halo, 'y') }),
+      );
     return g;
   }
 
@@ -92,12 +106,27 @@ export class ServedImage {
     const p = this.pyramid;
     const api = `${baseUrl}/api/v1/images/${this.id}`;
     return {
-      imageId: this.id, name: this.name, width: s.width, height: s.height, dtype: s.dtype, format: s.format,
+      imageId: this.id,
+      name: this.name,
+      width: s.width,
+      height: s.height,
+      dtype: s.dtype,
+      format: s.format,
       ...(s.pixelSize ? { pixelSize: s.pixelSize } : {}),
-      percentiles: { low: this.percentiles.low, high: this.percentiles.high, sampled: this.percentiles.sampled, pcts: this.percentiles.pcts },
-      displayRange: this.percentiles.unsaturated, warnings: s.warnings,
-      tileSize: p.tileSize, nativeLevel: p.nativeLevel, maxLevel: p.maxLevel, levels: p.levels,
-      descriptorUrl: `${api}/descriptor.json`, dziUrl: `${api}/sr.dzi`,
+      percentiles: {
+        low: this.percentiles.low,
+        high: this.percentiles.high,
+        sampled: this.percentiles.sampled,
+        pcts: this.percentiles.pcts,
+      },
+      displayRange: this.percentiles.unsaturated,
+      warnings: s.warnings,
+      tileSize: p.tileSize,
+      nativeLevel: p.nativeLevel,
+      maxLevel: p.maxLevel,
+      levels: p.levels,
+      descriptorUrl: `${api}/descriptor.json`,
+      dziUrl: `${api}/sr.dzi`,
     };
   }
 }
@@ -110,7 +139,9 @@ export function displayName(file: string): string {
 /** Block spans along one axis, from planTiles (the one place that holds the overlap rule). */
 function axis(size: number, block: number, halo: number, dir: 'x' | 'y'): Span[] {
   const plans = dir === 'x' ? planTiles(size, 1, block, halo) : planTiles(1, size, block, halo);
-  return plans.map((p) => (dir === 'x'
-    ? { core: p.core.x, coreLen: p.core.w, win: p.window.x, winLen: p.window.w }
-    : { core: p.core.y, coreLen: p.core.h, win: p.window.y, winLen: p.window.h }));
+  return plans.map((p) =>
+    dir === 'x'
+      ? { core: p.core.x, coreLen: p.core.w, win: p.window.x, winLen: p.window.w }
+      : { core: p.core.y, coreLen: p.core.h, win: p.window.y, winLen: p.window.h },
+  );
 }

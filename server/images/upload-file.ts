@@ -31,7 +31,12 @@ export class UploadFile implements ChunkSink {
   #lastSeen = false;
   #done = false;
 
-  private constructor(readonly path: string, readonly expectedBytes: number | undefined, readonly maxBytes: number, fh: FileHandle) {
+  private constructor(
+    readonly path: string,
+    readonly expectedBytes: number | undefined,
+    readonly maxBytes: number,
+    fh: FileHandle,
+  ) {
     this.#fh = fh;
   }
 
@@ -40,12 +45,22 @@ export class UploadFile implements ChunkSink {
    * `maxBytes`. With an `owner`, the upload takes one of its slots until finish() or abort().
    * @throws ServerError SR_ERR_TOO_LARGE, SR_ERR_TOO_MANY, SR_ERR_IO (the file cannot be created; no path in the message)
    */
-  static async create(dir: string, name: string, expectedBytes: number | undefined, maxBytes: number, owner?: UploadOwner): Promise<UploadFile> {
+  static async create(
+    dir: string,
+    name: string,
+    expectedBytes: number | undefined,
+    maxBytes: number,
+    owner?: UploadOwner,
+  ): Promise<UploadFile> {
     if (expectedBytes !== undefined && expectedBytes > maxBytes) {
       throw new ServerError('SR_ERR_TOO_LARGE', `upload of ${expectedBytes} bytes exceeds the limit of ${maxBytes}`);
     }
     const release = owner ? owner.slots.acquire(owner.client) : () => undefined;
-    const safe = path.basename(name).replace(/[^\w.-]+/g, '_').slice(-100) || 'upload';
+    const safe =
+      path
+        .basename(name)
+        .replace(/[^\w.-]+/g, '_')
+        .slice(-100) || 'upload';
     const file = path.join(dir, `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}-${safe}`);
     let fh: FileHandle;
     try {
@@ -108,7 +123,10 @@ export class UploadFile implements ChunkSink {
     const total = this.#received + bytes.byteLength;
     const limit = Math.min(this.maxBytes, this.expectedBytes ?? Infinity);
     if (total > limit) {
-      throw await this.#fail(total > this.maxBytes ? 'SR_ERR_TOO_LARGE' : 'SR_ERR_UPLOAD', `upload exceeds ${limit === this.maxBytes ? 'the limit of' : 'its declared'} ${limit} bytes`);
+      throw await this.#fail(
+        total > this.maxBytes ? 'SR_ERR_TOO_LARGE' : 'SR_ERR_UPLOAD',
+        `upload exceeds ${limit === this.maxBytes ? 'the limit of' : 'its declared'} ${limit} bytes`,
+      );
     }
     await this.#fh.write(bytes);
     this.#hash.update(bytes);

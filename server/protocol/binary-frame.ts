@@ -85,7 +85,8 @@ export function encodeFrame(h: FrameHeader, payload: Uint8Array): Uint8Array {
 
 /** Parses a frame; the payload is a view into `bytes` (no copy). @throws FrameError */
 export function decodeFrame(bytes: Uint8Array): Frame {
-  if (bytes.byteLength < FRAME_HEADER_BYTES) throw new FrameError(`binary frame of ${bytes.byteLength} bytes is shorter than the ${FRAME_HEADER_BYTES}-byte header`);
+  if (bytes.byteLength < FRAME_HEADER_BYTES)
+    throw new FrameError(`binary frame of ${bytes.byteLength} bytes is shorter than the ${FRAME_HEADER_BYTES}-byte header`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (v.getUint32(0, true) !== FRAME_MAGIC) throw new FrameError('binary frame does not start with the PSR1 magic');
   const version = v.getUint8(4);
@@ -102,7 +103,9 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   }
   return {
     header: {
-      kind, layer, encoding,
+      kind,
+      layer,
+      encoding,
       requestId: v.getUint32(8, true),
       level: v.getUint16(12, true),
       flags: v.getUint16(14, true),
@@ -116,6 +119,15 @@ export function decodeFrame(bytes: Uint8Array): Frame {
 }
 
 /** A chunk frame (upload or result) for request `requestId`, sequence number `seq`. */
-export function encodeChunk(kind: 'uploadChunk' | 'resultChunk', requestId: number, seq: number, payload: Uint8Array, last: boolean): Uint8Array {
-  return encodeFrame({ kind, requestId, layer: 'sr', encoding: 'png', level: 0, flags: last ? FLAG_LAST : 0, x: seq, y: 0, width: 0, height: 0 }, payload);
+export function encodeChunk(
+  kind: 'uploadChunk' | 'resultChunk',
+  requestId: number,
+  seq: number,
+  payload: Uint8Array,
+  last: boolean,
+): Uint8Array {
+  return encodeFrame(
+    { kind, requestId, layer: 'sr', encoding: 'png', level: 0, flags: last ? FLAG_LAST : 0, x: seq, y: 0, width: 0, height: 0 },
+    payload,
+  );
 }

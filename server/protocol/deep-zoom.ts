@@ -35,8 +35,12 @@ export function pyramidOf(width: number, height: number, modelScale: number, til
   for (let level = 0; level <= maxLevel; level++) {
     const { width: w, height: h } = levelSize(width, height, nativeLevel, level);
     levels.push({
-      level, width: w, height: h, scale: 2 ** (level - nativeLevel),
-      columns: Math.ceil(w / tileSize), rows: Math.ceil(h / tileSize),
+      level,
+      width: w,
+      height: h,
+      scale: 2 ** (level - nativeLevel),
+      columns: Math.ceil(w / tileSize),
+      rows: Math.ceil(h / tileSize),
       source: level < nativeLevel ? 'downsampled' : level === nativeLevel ? 'native' : 'model',
     });
   }

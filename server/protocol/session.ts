@@ -4,10 +4,23 @@
 // replies and frames to the request they answer, status waiters, tile requests, cancel, chunked uploads with
 // backpressure and result jobs. Browser-safe, like the rest of this module: no Node imports.
 import {
-  decodeFrame, encodeChunk, FLAG_LAST, FRAME_HEADER_BYTES, type Encoding, type Frame, type FrameHeader, type Layer,
+  decodeFrame,
+  encodeChunk,
+  FLAG_LAST,
+  FRAME_HEADER_BYTES,
+  type Encoding,
+  type Frame,
+  type FrameHeader,
+  type Layer,
 } from './binary-frame';
 import {
-  MAX_TILES_PER_MESSAGE, parseServerMessage, PROTOCOL_VERSION, RequestTiles, type ImageInfo, type ServerMessage, type ServerMessageOf,
+  MAX_TILES_PER_MESSAGE,
+  parseServerMessage,
+  PROTOCOL_VERSION,
+  RequestTiles,
+  type ImageInfo,
+  type ServerMessage,
+  type ServerMessageOf,
 } from './messages';
 
 /** What a session needs from a socket: the browser's WebSocket and `ws` both provide it in a few lines. */
@@ -19,7 +32,11 @@ export interface SessionTransport {
 
 /** Errors a client sees: `code` is a server code (SR_ERR_...), a client one (SR_CLIENT_...), or a socket errno. */
 export class PhasesrClientError extends Error {
-  constructor(readonly code: string, message: string, readonly id?: number) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly id?: number,
+  ) {
     super(message);
     this.name = 'PhasesrClientError';
   }
@@ -36,9 +53,7 @@ export interface TileRequestInput {
 }
 
 /** How one tile request ended: its frame, or the code and message of why there is none. */
-export type TileAnswer =
-  | { ok: true; header: FrameHeader; payload: Uint8Array }
-  | { ok: false; code: string; message: string };
+export type TileAnswer = { ok: true; header: FrameHeader; payload: Uint8Array } | { ok: false; code: string; message: string };
 
 /** The reply to a result job (batch, export-region): the result's description and the server's sha256 of it. */
 export interface ResultJobDone {
@@ -64,9 +79,12 @@ export function acceptServerHello(first: string | undefined, clientName: string)
   let msg: ServerMessage | undefined;
   try {
     msg = first === undefined ? undefined : parseServerMessage(first);
-  } catch { /* below */ }
+  } catch {
+    /* below */
+  }
   if (msg?.type !== 'hello') throw new PhasesrClientError('SR_CLIENT_PROTOCOL', 'the server did not start with a hello message');
-  if (msg.version !== PROTOCOL_VERSION) throw new PhasesrClientError('SR_ERR_PROTOCOL_VERSION', `server speaks protocol ${msg.version}, this client ${PROTOCOL_VERSION}`);
+  if (msg.version !== PROTOCOL_VERSION)
+    throw new PhasesrClientError('SR_ERR_PROTOCOL_VERSION', `server speaks protocol ${msg.version}, this client ${PROTOCOL_VERSION}`);
   return { hello: msg, reply: JSON.stringify({ type: 'hello', version: PROTOCOL_VERSION, client: clientName }) };
 }
 
@@ -79,7 +97,10 @@ export class ProtocolSession {
   /** Errors the server sent without a request id (a malformed message of ours, say), and unreadable server data. */
   onConnectionError: (e: PhasesrClientError) => void = () => undefined;
 
-  constructor(transport: SessionTransport, readonly hello: ServerMessageOf<'hello'>) {
+  constructor(
+    transport: SessionTransport,
+    readonly hello: ServerMessageOf<'hello'>,
+  ) {
     this.#transport = transport;
   }
 
@@ -115,7 +136,11 @@ export class ProtocolSession {
             resolve(m as ServerMessageOf<T>);
           } else if (m.type === 'error' || m.type === 'cancelled') {
             this.#routes.delete(id);
-            reject(m.type === 'error' ? new PhasesrClientError(m.code, m.message, id) : new PhasesrClientError('SR_ERR_CANCELLED', `cancelled (${m.reason})`, id));
+            reject(
+              m.type === 'error'
+                ? new PhasesrClientError(m.code, m.message, id)
+                : new PhasesrClientError('SR_ERR_CANCELLED', `cancelled (${m.reason})`, id),
+            );
           }
         },
         onClose: reject,
@@ -140,10 +165,19 @@ export class ProtocolSession {
     const ids = requests.map(() => this.nextId());
     const messages: object[] = [];
     for (let i = 0; i < requests.length; i += MAX_TILES_PER_MESSAGE) {
-      const msg = { type: 'tiles', requests: requests.slice(i, i + MAX_TILES_PER_MESSAGE).map((r, k) => ({ id: ids[i + k]!, layer: 'sr', encoding: 'png', priority: 'visible', ...r })) };
+      const msg = {
+        type: 'tiles',
+        requests: requests
+          .slice(i, i + MAX_TILES_PER_MESSAGE)
+          .map((r, k) => ({ id: ids[i + k]!, layer: 'sr', encoding: 'png', priority: 'visible', ...r })),
+      };
       // Checked here: the server refuses a malformed `tiles` message as a whole, with no request id to answer.
       const v = RequestTiles.safeParse(msg);
-      if (!v.success) throw new PhasesrClientError('SR_ERR_BAD_MESSAGE', `bad tile request: ${v.error.issues[0]?.path.join('.')}: ${v.error.issues[0]?.message}`);
+      if (!v.success)
+        throw new PhasesrClientError(
+          'SR_ERR_BAD_MESSAGE',
+          `bad tile request: ${v.error.issues[0]?.path.join('.')}: ${v.error.issues[0]?.message}`,
+        );
       messages.push(msg);
     }
     for (const id of ids) {
@@ -206,7 +240,10 @@ export class ProtocolSession {
    * Receives a result job's reply (batch-begin or export-region, sent by the caller after this): progress,
    * batch-result, the result file's chunks in order, then batch-done.
    */
-  resultJob(id: number, on: { progress?: (p: ServerMessageOf<'progress'>) => void; chunk: (payload: Uint8Array, last: boolean) => void }): Promise<ResultJobDone> {
+  resultJob(
+    id: number,
+    on: { progress?: (p: ServerMessageOf<'progress'>) => void; chunk: (payload: Uint8Array, last: boolean) => void },
+  ): Promise<ResultJobDone> {
     let result: ServerMessageOf<'batch-result'> | undefined;
     return new Promise((resolve, reject) => {
       const fail = (e: PhasesrClientError) => {

@@ -119,11 +119,15 @@ export function redisOptions(url: string): RedisOptions {
   } catch {
     throw Object.assign(new Error(`--redis ${url}: not a URL (redis://[:password@]host:port[/db])`), { code: 'SR_ERR_USAGE' });
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw Object.assign(new Error(`--redis ${url}: use redis:// or rediss://`), { code: 'SR_ERR_USAGE' });
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw Object.assign(new Error(`--redis ${url}: use redis:// or rediss://`), { code: 'SR_ERR_USAGE' });
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   return {
-    host: u.hostname || '127.0.0.1', port: u.port ? Number(u.port) : 6379, db: Number.isInteger(db) ? db : 0,
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}), ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    db: Number.isInteger(db) ? db : 0,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
     ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
   };
 }

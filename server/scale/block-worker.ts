@@ -15,7 +15,17 @@ import { ServedImage } from '../images/served-image';
 import { inferBlocks } from '../tiles/block-inference';
 import { TileCache } from '../tiles/tile-cache';
 import {
-  JOB_NAME, LIVE_WANTERS, QUEUE_PREFIX, queueName, redactUrl, redisOptions, scaleKeys, type BlockJobData, type BlockJobResult, type EngineCallData, type WorkerBeat,
+  JOB_NAME,
+  LIVE_WANTERS,
+  QUEUE_PREFIX,
+  queueName,
+  redactUrl,
+  redisOptions,
+  scaleKeys,
+  type BlockJobData,
+  type BlockJobResult,
+  type EngineCallData,
+  type WorkerBeat,
 } from './block-jobs';
 import { readCallInput, writeCallOutput } from './engine-call-files';
 import { settleWithin } from './bounded-close';
@@ -56,12 +66,22 @@ export class BlockWorker {
     this.#keys = scaleKeys(name);
     // Memory caches stay tiny: the worker writes tiles for the servers to read, it serves none itself.
     // diskRequired: a tile that did not reach the shared folder fails the job, so its block is not marked done.
-    this.#cache = new TileCache({ encodedBytes: 1 << 20, floatBytes: 1 << 20, dir: opts.shared.cacheDir, diskRequired: true, log: opts.log });
+    this.#cache = new TileCache({
+      encodedBytes: 1 << 20,
+      floatBytes: 1 << 20,
+      dir: opts.shared.cacheDir,
+      diskRequired: true,
+      log: opts.log,
+    });
     const conn = redisOptions(opts.url);
     const lockMs = opts.lockMs ?? 30_000;
     this.#worker = new Worker<BlockJobData | EngineCallData, BlockJobResult>(name, (job) => this.#process(job), {
-      connection: { ...conn, maxRetriesPerRequest: null }, prefix: QUEUE_PREFIX, concurrency: opts.concurrency ?? 1,
-      lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 2,
+      connection: { ...conn, maxRetriesPerRequest: null },
+      prefix: QUEUE_PREFIX,
+      concurrency: opts.concurrency ?? 1,
+      lockDuration: lockMs,
+      stalledInterval: lockMs,
+      maxStalledCount: 2,
     });
     let down = false;
     this.#worker.on('error', (e) => {
@@ -104,7 +124,11 @@ export class BlockWorker {
     }
     if (connected()) await this.#beat();
     this.#beats.disconnect();
-    for (const p of this.#images.values()) await p.then((img) => img.source.close(), () => undefined);
+    for (const p of this.#images.values())
+      await p.then(
+        (img) => img.source.close(),
+        () => undefined,
+      );
     this.#images.clear();
   }
 
@@ -112,7 +136,11 @@ export class BlockWorker {
     const t0 = performance.now();
     const d = job.data;
     try {
-      if (d.modelSha !== this.opts.model.sha256) throw Object.assign(new Error(`job for model ${d.modelSha.slice(0, 16)}, this worker runs ${this.opts.model.sha256.slice(0, 16)}`), { code: 'SR_ERR_USAGE' });
+      if (d.modelSha !== this.opts.model.sha256)
+        throw Object.assign(
+          new Error(`job for model ${d.modelSha.slice(0, 16)}, this worker runs ${this.opts.model.sha256.slice(0, 16)}`),
+          { code: 'SR_ERR_USAGE' },
+        );
       // Every server that wanted it is gone: nobody would read the result.
       // If the check itself fails (this connection still reconnecting), the job is computed: waste, not loss.
       const live = await this.#beats.eval(LIVE_WANTERS, 1, this.#keys.wanted(job.id!), this.#keys.alive('')).catch(() => 1);
@@ -128,7 +156,9 @@ export class BlockWorker {
       this.counters.failed++;
       const err = e as { code?: unknown; message?: string };
       // The code travels in BullMQ's failedReason; the server turns it back into a coded error.
-      throw new Error(`${typeof err.code === 'string' && err.code.startsWith('SR_ERR_') ? err.code : 'SR_ERR_INTERNAL'}: ${err.message ?? String(e)}`);
+      throw new Error(
+        `${typeof err.code === 'string' && err.code.startsWith('SR_ERR_') ? err.code : 'SR_ERR_INTERNAL'}: ${err.message ?? String(e)}`,
+      );
     } finally {
       void this.#beat();
     }
@@ -158,7 +188,11 @@ export class BlockWorker {
       await writeCallOutput(this.opts.shared.resolve(d.output), levels);
     } catch (e) {
       this.opts.log(`engine call ${d.output}: ${(e as Error).message}`);
-      throw new ServerError('SR_ERR_CACHE_WRITE', `an engine call's output could not be written into the shared folder (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { cause: e });
+      throw new ServerError(
+        'SR_ERR_CACHE_WRITE',
+        `an engine call's output could not be written into the shared folder (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        { cause: e },
+      );
     }
     this.counters.calls++;
     return true;
@@ -178,8 +212,18 @@ export class BlockWorker {
       const cfg = this.opts.model.config;
       // A worker only normalises (low/high); the display range (unsaturated) is the servers' business.
       const percentiles = { low: d.low, high: d.high, sampled: d.sampled, pcts: d.pcts, unsaturated: { low: d.low, high: d.high } };
-      return new ServedImage(d.imageSha.slice(0, 16), d.imageSha, d.file, src, percentiles,
-        cfg.scale, haloFor(cfg), d.blockSize, false, false);
+      return new ServedImage(
+        d.imageSha.slice(0, 16),
+        d.imageSha,
+        d.file,
+        src,
+        percentiles,
+        cfg.scale,
+        haloFor(cfg),
+        d.blockSize,
+        false,
+        false,
+      );
     })();
     p.catch(() => this.#images.delete(key));
     this.#images.set(key, p);
@@ -187,7 +231,14 @@ export class BlockWorker {
       const [oldest, q] = this.#images.entries().next().value as [string, Promise<ServedImage>];
       this.#images.delete(oldest);
       // Let a job still reading from it finish first.
-      setTimeout(() => void q.then((img) => img.source.close(), () => undefined), 60_000).unref();
+      setTimeout(
+        () =>
+          void q.then(
+            (img) => img.source.close(),
+            () => undefined,
+          ),
+        60_000,
+      ).unref();
     }
     return p;
   }

@@ -10,7 +10,13 @@ export const CLOSE_MS = 3_000;
 export async function settleWithin(p: Promise<unknown>, ms = CLOSE_MS): Promise<boolean> {
   const ac = new AbortController();
   try {
-    return await Promise.race([p.then(() => true, () => true), sleep(ms, false, { signal: ac.signal, ref: false }).catch(() => false)]);
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      sleep(ms, false, { signal: ac.signal, ref: false }).catch(() => false),
+    ]);
   } finally {
     ac.abort();
   }

@@ -19,8 +19,21 @@ import { isErrorCode } from '../protocol';
 import { joinJob, type Pending, type Waiter } from '../tiles/inference-queue';
 import type { RemoteBlocks } from '../tiles/tile-service';
 import {
-  blockJobId, JOB_NAME, parseFailedReason, PRIORITY, QUEUE_PREFIX, queueName, redactUrl, redisOptions, scaleKeys, SERVER_BEAT_MS, SERVER_TTL_MS,
-  type BlockJobData, type BlockJobResult, type EngineCallData, type WorkerBeat,
+  blockJobId,
+  JOB_NAME,
+  parseFailedReason,
+  PRIORITY,
+  QUEUE_PREFIX,
+  queueName,
+  redactUrl,
+  redisOptions,
+  scaleKeys,
+  SERVER_BEAT_MS,
+  SERVER_TTL_MS,
+  type BlockJobData,
+  type BlockJobResult,
+  type EngineCallData,
+  type WorkerBeat,
 } from './block-jobs';
 import { readCallOutput, writeCallInput } from './engine-call-files';
 import type { EngineCalls } from './remote-engine';
@@ -81,7 +94,17 @@ const RECHECK_MS = 2_000;
 const UNWANT = "redis.call('SREM', KEYS[1], ARGV[1]); return redis.call('SCARD', KEYS[1])";
 
 export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
-  readonly counters: QueueCounters = { added: 0, completed: 0, failed: 0, removed: 0, stalled: 0, readded: 0, priorityChanges: 0, unavailable: 0, engineCalls: 0 };
+  readonly counters: QueueCounters = {
+    added: 0,
+    completed: 0,
+    failed: 0,
+    removed: 0,
+    stalled: 0,
+    readded: 0,
+    priorityChanges: 0,
+    unavailable: 0,
+    engineCalls: 0,
+  };
   readonly #client: Redis;
   readonly #queue: Queue<BlockJobData | EngineCallData, BlockJobResult>;
   readonly #events: QueueEvents;
@@ -100,7 +123,10 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
     const conn = redisOptions(opts.url);
     // Fail fast while Redis is away (no offline queue): a tile request then gets a coded error at once.
     this.#client = new Redis({ ...conn, enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
-    this.#client.on('ready', () => { this.#setUp(true); void this.#beat(); });
+    this.#client.on('ready', () => {
+      this.#setUp(true);
+      void this.#beat();
+    });
     this.#client.on('close', () => this.#setUp(false));
     this.#client.on('error', () => undefined); // 'close' reports it; ioredis retries by itself
     this.#queue = new Queue(name, { connection: this.#client, prefix: QUEUE_PREFIX });
@@ -109,7 +135,9 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
     this.#events.on('error', () => undefined);
     this.#events.on('completed', ({ jobId, returnvalue }) => void this.#onCompleted(jobId, returnvalue));
     this.#events.on('failed', ({ jobId, failedReason }) => void this.#onFailed(jobId, failedReason));
-    this.#events.on('stalled', () => { this.counters.stalled++; });
+    this.#events.on('stalled', () => {
+      this.counters.stalled++;
+    });
     this.#timer = setInterval(() => void this.#reconcile(), RECONCILE_MS);
     this.#timer.unref();
   }
@@ -136,10 +164,23 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
       job = this.#pending.get(id); // created by a request that ran while this one looked
     }
     if (!job) {
-      if (this.#pending.size >= this.opts.maxQueued) throw new ServerError('SR_ERR_BUSY', `this server waits on ${this.#pending.size} queued blocks (limit ${this.opts.maxQueued}): retry later`);
+      if (this.#pending.size >= this.opts.maxQueued)
+        throw new ServerError(
+          'SR_ERR_BUSY',
+          `this server waits on ${this.#pending.size} queued blocks (limit ${this.opts.maxQueued}): retry later`,
+        );
       const data: BlockJobData = {
-        v: 1, imageSha: img.sha256, file: this.opts.shared.relative(img.source.path), low: img.percentiles.low, high: img.percentiles.high,
-        sampled: img.percentiles.sampled, pcts: img.percentiles.pcts, modelSha: this.opts.modelSha, blockSize: img.blockSize, bx, by,
+        v: 1,
+        imageSha: img.sha256,
+        file: this.opts.shared.relative(img.source.path),
+        low: img.percentiles.low,
+        high: img.percentiles.high,
+        sampled: img.percentiles.sampled,
+        pcts: img.percentiles.pcts,
+        modelSha: this.opts.modelSha,
+        blockSize: img.blockSize,
+        bx,
+        by,
       };
       job = { id, data, waiters: new Map(), priority: waiter.visible ? PRIORITY.visible : PRIORITY.prefetch, checkedAt: Date.now() };
       this.#pending.set(id, job);
@@ -183,8 +224,12 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
   /** Role-independent facts for /health: connection, queue depth, workers and their jobs. */
   async health(): Promise<object> {
     const base = {
-      url: redactUrl(this.opts.url), status: this.#up ? 'up' : 'down', since: new Date(this.#since).toISOString(),
-      queueName: this.#queue.name, waitingHere: this.#pending.size, counters: { ...this.counters },
+      url: redactUrl(this.opts.url),
+      status: this.#up ? 'up' : 'down',
+      since: new Date(this.#since).toISOString(),
+      queueName: this.#queue.name,
+      waitingHere: this.#pending.size,
+      counters: { ...this.counters },
     };
     if (!this.#up) return base;
     try {
@@ -195,7 +240,19 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
       const now = Date.now();
       const workers = Object.entries(beats).map(([id, json]) => {
         const b = JSON.parse(json) as WorkerBeat;
-        return { id, seenMsAgo: now - b.seen, alive: now - b.seen < WORKER_SEEN_MS, jobsDone: b.done, blocksInferred: b.inferred, skipped: b.skipped, dropped: b.dropped ?? 0, engineCalls: b.calls ?? 0, failed: b.failed, engine: b.engine, threads: b.threads };
+        return {
+          id,
+          seenMsAgo: now - b.seen,
+          alive: now - b.seen < WORKER_SEEN_MS,
+          jobsDone: b.done,
+          blocksInferred: b.inferred,
+          skipped: b.skipped,
+          dropped: b.dropped ?? 0,
+          engineCalls: b.calls ?? 0,
+          failed: b.failed,
+          engine: b.engine,
+          threads: b.threads,
+        };
       });
       const depth = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
       return { ...base, queue: { depth, ...counts }, workersSeen: workers.filter((w) => w.alive).length, workers };
@@ -221,12 +278,17 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
     try {
       await this.#want(job.id);
       await this.#queue.add(JOB_NAME.block, job.data, {
-        jobId: job.id, priority: job.priority, attempts: 3, backoff: { type: 'fixed', delay: 200 },
-        removeOnComplete: true, removeOnFail: { age: 600, count: 1000 },
+        jobId: job.id,
+        priority: job.priority,
+        attempts: 3,
+        backoff: { type: 'fixed', delay: 200 },
+        removeOnComplete: true,
+        removeOnFail: { age: 600, count: 1000 },
       });
       this.counters.added++;
       // add() keeps a job of that id that failed earlier (kept 10 min to be looked at): asked for again, it runs again.
-      if ((await this.#queue.getJobState(job.id)) === 'failed') await (await this.#queue.getJob(job.id))?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      if ((await this.#queue.getJobState(job.id)) === 'failed')
+        await (await this.#queue.getJob(job.id))?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
     } catch (e) {
       if (this.#pending.get(job.id) !== job) return;
       this.#fail(job, this.#up ? new ServerError('SR_ERR_INTERNAL', `queue: ${(e as Error).message}`) : this.#unavailable());
@@ -248,8 +310,12 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
     try {
       await this.#want(id);
       await this.#queue.add(JOB_NAME.engineCall, data, {
-        jobId: id, priority: PRIORITY.batch, attempts: 3, backoff: { type: 'fixed', delay: 200 },
-        removeOnComplete: true, removeOnFail: { age: 600, count: 1000 },
+        jobId: id,
+        priority: PRIORITY.batch,
+        attempts: 3,
+        backoff: { type: 'fixed', delay: 200 },
+        removeOnComplete: true,
+        removeOnFail: { age: 600, count: 1000 },
       });
     } catch (e) {
       this.#calls.get(id)?.reject(this.#up ? new ServerError('SR_ERR_INTERNAL', `queue: ${(e as Error).message}`) : this.#unavailable());
@@ -260,7 +326,12 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
   async #want(id: string): Promise<void> {
     const wanted = this.#keys.wanted(id);
     // The hour bounds what a set left behind costs; a server still waiting renews it (#reconcile).
-    await this.#client.multi().set(this.#keys.alive(this.opts.serverId), '1', 'PX', SERVER_TTL_MS).sadd(wanted, this.opts.serverId).expire(wanted, 3600).exec();
+    await this.#client
+      .multi()
+      .set(this.#keys.alive(this.opts.serverId), '1', 'PX', SERVER_TTL_MS)
+      .sadd(wanted, this.opts.serverId)
+      .expire(wanted, 3600)
+      .exec();
   }
 
   async #beat(): Promise<void> {
@@ -305,7 +376,9 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
     const job = this.#pending.get(jobId);
     if (!job) return;
     this.#pending.delete(jobId);
-    for (const p of job.waiters.values()) if (err) p.reject(err); else p.resolve();
+    for (const p of job.waiters.values())
+      if (err) p.reject(err);
+      else p.resolve();
   }
 
   #fail(job: PendingJob, err: Error): void {
@@ -374,11 +447,15 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
     this.#since = Date.now();
     const url = redactUrl(this.opts.url);
     if (up) {
-      this.opts.log(`redis: connected to ${url}${was && this.#everUp ? ` again after ${((this.#since - was) / 1000).toFixed(1)} s` : ''}; queue ${this.#queue.name}`);
+      this.opts.log(
+        `redis: connected to ${url}${was && this.#everUp ? ` again after ${((this.#since - was) / 1000).toFixed(1)} s` : ''}; queue ${this.#queue.name}`,
+      );
       this.#everUp = true;
       return;
     }
-    this.opts.log(`redis: lost the connection to ${url}: tile requests that need the model get SR_ERR_QUEUE_UNAVAILABLE until it is back (reconnecting)`);
+    this.opts.log(
+      `redis: lost the connection to ${url}: tile requests that need the model get SR_ERR_QUEUE_UNAVAILABLE until it is back (reconnecting)`,
+    );
     // Jobs may be gone with Redis (no persistence): fail the waiters now rather than leave them hanging.
     for (const job of [...this.#pending.values()]) this.#fail(job, this.#unavailable());
     for (const call of this.#calls.values()) call.reject(this.#unavailable());
@@ -388,7 +465,10 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
 
   #unavailable(): ServerError {
     this.counters.unavailable++;
-    return new ServerError('SR_ERR_QUEUE_UNAVAILABLE', `the job queue at ${redactUrl(this.opts.url)} cannot be reached since ${new Date(this.#since).toISOString()}: retry when /health says redis is up`);
+    return new ServerError(
+      'SR_ERR_QUEUE_UNAVAILABLE',
+      `the job queue at ${redactUrl(this.opts.url)} cannot be reached since ${new Date(this.#since).toISOString()}: retry when /health says redis is up`,
+    );
   }
 }
 

@@ -13,7 +13,10 @@ export class RemoteEngine implements SuperResBackend {
   readonly engine: EngineName = 'ort-cpu';
   readonly threads = 0;
 
-  constructor(readonly config: ModelConfig, private readonly calls: EngineCalls) {}
+  constructor(
+    readonly config: ModelConfig,
+    private readonly calls: EngineCalls,
+  ) {}
 
   run(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]> {
     return this.calls.engineCall(input, n, height, width);

@@ -38,7 +38,8 @@ export class SharedDir {
   /** Absolute path of a file named relative to the shared folder (as jobs name images). */
   resolve(rel: string): string {
     const abs = path.resolve(this.root, rel);
-    if (!abs.startsWith(this.root + path.sep)) throw Object.assign(new Error(`${rel} is outside the shared folder`), { code: 'SR_ERR_PATH_FORBIDDEN' });
+    if (!abs.startsWith(this.root + path.sep))
+      throw Object.assign(new Error(`${rel} is outside the shared folder`), { code: 'SR_ERR_PATH_FORBIDDEN' });
     return abs;
   }
 

@@ -37,7 +37,16 @@ export function tileAddress(img: ServedImage, modelSha: string, layer: Layer, le
 }
 
 /** Where a block's piece of a tile it only partly covers is cached (the block size is part of the name). */
-export function pieceAddress(img: ServedImage, modelSha: string, level: number, x: number, y: number, bx: number, by: number, size = img.blockSize): TileAddress {
+export function pieceAddress(
+  img: ServedImage,
+  modelSha: string,
+  level: number,
+  x: number,
+  y: number,
+  bx: number,
+  by: number,
+  size = img.blockSize,
+): TileAddress {
   return { ...tileAddress(img, modelSha, 'sr', level, x, y), layer: `sr-piece${size}-${bx}-${by}` };
 }
 
@@ -45,7 +54,13 @@ export function pieceAddress(img: ServedImage, modelSha: string, level: number, 
  * Runs `jobs` (same window size) in one engine call and caches every tile and piece they yield. A block
  * whose region cannot be read (a corrupt tile deep in a file) fails alone, not its batch-mates.
  */
-export async function inferBlocks(jobs: BlockJob[], engine: SuperResBackend, cache: TileCache, modelSha: string, counters: InferenceCounters): Promise<(BlockResult | Error)[]> {
+export async function inferBlocks(
+  jobs: BlockJob[],
+  engine: SuperResBackend,
+  cache: TileCache,
+  modelSha: string,
+  counters: InferenceCounters,
+): Promise<(BlockResult | Error)[]> {
   const results: (BlockResult | Error)[] = jobs.map(() => new Map());
   const inputs: { i: number; j: BlockJob; b: Block; data: Float32Array }[] = [];
   for (let i = 0; i < jobs.length; i++) {
@@ -75,14 +90,20 @@ export async function inferBlocks(jobs: BlockJob[], engine: SuperResBackend, cac
       const s = lv.scale;
       const level = p.nativeLevel + Math.round(Math.log2(s));
       const base = k * lv.width * lv.height;
-      const tx0 = Math.floor((b.core.x * s) / p.tileSize), ty0 = Math.floor((b.core.y * s) / p.tileSize);
-      const tx1 = Math.ceil(((b.core.x + b.core.w) * s) / p.tileSize), ty1 = Math.ceil(((b.core.y + b.core.h) * s) / p.tileSize);
+      const tx0 = Math.floor((b.core.x * s) / p.tileSize),
+        ty0 = Math.floor((b.core.y * s) / p.tileSize);
+      const tx1 = Math.ceil(((b.core.x + b.core.w) * s) / p.tileSize),
+        ty1 = Math.ceil(((b.core.y + b.core.h) * s) / p.tileSize);
       for (let ty = ty0; ty < ty1; ty++) {
         for (let tx = tx0; tx < tx1; tx++) {
           const r = tileRect(p, level, tx, ty)!;
           const at = pieceRect(r, b.core, s);
           // Output pixel (X, Y) of the image is (X - window.x * s, Y - window.y * s) of this window's output.
-          const t = { width: at.w, height: at.h, data: cropRect(lv.data, lv.width, { x: r.x + at.x - b.window.x * s, y: r.y + at.y - b.window.y * s, w: at.w, h: at.h }, base) };
+          const t = {
+            width: at.w,
+            height: at.h,
+            data: cropRect(lv.data, lv.width, { x: r.x + at.x - b.window.x * s, y: r.y + at.y - b.window.y * s, w: at.w, h: at.h }, base),
+          };
           const whole = at.w === r.w && at.h === r.h;
           const addr = tileAddress(j.img, modelSha, 'sr', level, tx, ty);
           out.set(addressKey(addr), t);

@@ -25,11 +25,15 @@ export async function encodeTile(t: FloatTile, encoding: Encoding, low: number, 
       const v = Math.round(data[i]! * 255);
       px[i] = v > 0 ? (v < 255 ? v : 255) : 0; // NaN -> 0
     }
-    const png = await sharp(px, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png({ compressionLevel: 4 }).toBuffer();
+    const png = await sharp(px, { raw: { width, height, channels: 1 } })
+      .toColourspace('b-w')
+      .png({ compressionLevel: 4 })
+      .toBuffer();
     return { width, height, payload: new Uint8Array(png.buffer, png.byteOffset, png.byteLength) };
   }
   const raw = denormalise(data, low, high, encoding === 'u16' || encoding === 'u16z' ? 'uint16' : 'float32');
-  if (encoding === 'u16' || encoding === 'f32') return { width, height, payload: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) };
+  if (encoding === 'u16' || encoding === 'f32')
+    return { width, height, payload: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) };
   const filtered = encoding === 'u16z' ? filterU16(raw as Uint16Array, width) : filterF32(raw as Float32Array);
   const z = await deflate(filtered, { level: DEFLATE_LEVEL });
   return { width, height, payload: new Uint8Array(z.buffer, z.byteOffset, z.byteLength) };

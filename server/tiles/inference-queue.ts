@@ -28,7 +28,12 @@ export interface Pending<R> {
  * Adds `waiter` to a job's waiters and returns what it will get. If `signal` aborts first, `leave` takes it
  * off the job (a queued job nobody waits for may then go). Shared by this queue and the Redis block queue.
  */
-export function joinJob<R>(waiters: Map<Waiter, Pending<R>>, waiter: Waiter, signal: AbortSignal | undefined, leave: () => void): Promise<R> {
+export function joinJob<R>(
+  waiters: Map<Waiter, Pending<R>>,
+  waiter: Waiter,
+  signal: AbortSignal | undefined,
+  leave: () => void,
+): Promise<R> {
   const p = new Promise<R>((resolve, reject) => waiters.set(waiter, { resolve, reject }));
   if (signal) {
     signal.addEventListener('abort', leave, { once: true });
@@ -129,7 +134,9 @@ export class InferenceQueue<T, R> {
           const results = await this.opts.run(batch.map((j) => j.item));
           batch.forEach((j, i) => {
             const r = results[i]!;
-            for (const p of j.waiters.values()) if (r instanceof Error) p.reject(r); else p.resolve(r);
+            for (const p of j.waiters.values())
+              if (r instanceof Error) p.reject(r);
+              else p.resolve(r);
           });
         } catch (e) {
           for (const j of batch) for (const p of j.waiters.values()) p.reject(e);
@@ -162,7 +169,7 @@ export class InferenceQueue<T, R> {
     let pick: { client: string; job: Job<T, R>; seq: number } | undefined;
     for (const [client, t] of turns) {
       const served = this.#lastServed.get(client) ?? -1;
-      const best = pick ? this.#lastServed.get(pick.client) ?? -1 : Infinity;
+      const best = pick ? (this.#lastServed.get(pick.client) ?? -1) : Infinity;
       if (served < best || (served === best && t.seq > pick!.seq)) pick = { client, ...t };
     }
     const first = pick!.job;

@@ -36,16 +36,29 @@ export async function sourceTile(img: ServedImage, level: number, x: number, y: 
   }
   // Mosaic of the (up to) four children at level + 1, then a 2x2 average.
   const next = p.levels[level + 1]!;
-  const kids = await Promise.all([[0, 0], [1, 0], [0, 1], [1, 1]].map(async ([dx, dy]) => {
-    const cx = 2 * x + dx!;
-    const cy = 2 * y + dy!;
-    return cx < next.columns && cy < next.rows ? { dx: dx!, dy: dy!, t: await child(level + 1, cx, cy) } : undefined;
-  }));
+  const kids = await Promise.all(
+    [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ].map(async ([dx, dy]) => {
+      const cx = 2 * x + dx!;
+      const cy = 2 * y + dy!;
+      return cx < next.columns && cy < next.rows ? { dx: dx!, dy: dy!, t: await child(level + 1, cx, cy) } : undefined;
+    }),
+  );
   const mw = Math.min(2 * p.tileSize, next.width - 2 * x * p.tileSize);
   const mh = Math.min(2 * p.tileSize, next.height - 2 * y * p.tileSize);
   const mosaic = new Float32Array(mw * mh);
   for (const k of kids) {
-    if (k) copyRect(k.t.data, k.t.width, { x: 0, y: 0, w: k.t.width, h: k.t.height }, { data: mosaic, width: mw, x: k.dx * p.tileSize, y: k.dy * p.tileSize });
+    if (k)
+      copyRect(
+        k.t.data,
+        k.t.width,
+        { x: 0, y: 0, w: k.t.width, h: k.t.height },
+        { data: mosaic, width: mw, x: k.dx * p.tileSize, y: k.dy * p.tileSize },
+      );
   }
   return { width: rect.w, height: rect.h, data: boxReduce(mosaic, mw, mh, 2) };
 }

@@ -64,7 +64,12 @@ export class TileCache {
     } catch (e) {
       this.opts.log(`disk cache: ${(e as Error).message}`);
       // The message reaches clients: the errno only, the path stays in this process's log.
-      if (this.opts.diskRequired) throw new ServerError('SR_ERR_CACHE_WRITE', `a tile could not be written into the tile cache (${(e as NodeJS.ErrnoException).code ?? 'error'}; the writer's log names the file)`, { cause: e });
+      if (this.opts.diskRequired)
+        throw new ServerError(
+          'SR_ERR_CACHE_WRITE',
+          `a tile could not be written into the tile cache (${(e as NodeJS.ErrnoException).code ?? 'error'}; the writer's log names the file)`,
+          { cause: e },
+        );
     }
   }
 

@@ -63,8 +63,10 @@ interface BlockRef {
 
 /** The blocks of side `size` whose cores overlap LR rectangle `lr`, clipped to LR rectangle `within`. */
 function cover(lr: Rect, size: number, within: Rect = lr): BlockRef[] {
-  const x0 = Math.max(lr.x, within.x), x1 = Math.min(lr.x + lr.w, within.x + within.w);
-  const y0 = Math.max(lr.y, within.y), y1 = Math.min(lr.y + lr.h, within.y + within.h);
+  const x0 = Math.max(lr.x, within.x),
+    x1 = Math.min(lr.x + lr.w, within.x + within.w);
+  const y0 = Math.max(lr.y, within.y),
+    y1 = Math.min(lr.y + lr.h, within.y + within.h);
   const bxs = span(Math.floor(x0 / size), Math.ceil(x1 / size) - 1);
   const bys = span(Math.floor(y0 / size), Math.ceil(y1 / size) - 1);
   return bys.flatMap((by) => bxs.map((bx) => ({ size, bx, by })));
@@ -81,15 +83,27 @@ export class TileService {
   readonly #split = new WeakMap<ServedImage, Set<string>>();
 
   constructor(private readonly opts: TileServiceOptions) {
-    this.queue = new InferenceQueue<BlockJob, BlockResult>({ maxQueued: opts.maxQueued, batch: opts.batch, run: async (jobs) => {
-      const results = await inferBlocks(jobs, opts.engine, opts.cache, opts.modelSha, opts.stats);
-      opts.stats.firstBlocksInferred += jobs.filter((j, i) => j.size !== j.img.blockSize && !(results[i] instanceof Error)).length;
-      return results;
-    } });
+    this.queue = new InferenceQueue<BlockJob, BlockResult>({
+      maxQueued: opts.maxQueued,
+      batch: opts.batch,
+      run: async (jobs) => {
+        const results = await inferBlocks(jobs, opts.engine, opts.cache, opts.modelSha, opts.stats);
+        opts.stats.firstBlocksInferred += jobs.filter((j, i) => j.size !== j.img.blockSize && !(results[i] instanceof Error)).length;
+        return results;
+      },
+    });
   }
 
   /** The encoded tile. @throws ServerError SR_ERR_TILE_OUT_OF_RANGE, SR_ERR_BUSY, SR_ERR_CANCELLED */
-  async tile(img: ServedImage, layer: Layer, level: number, x: number, y: number, encoding: Encoding, ctx: TileContext): Promise<EncodedTile> {
+  async tile(
+    img: ServedImage,
+    layer: Layer,
+    level: number,
+    x: number,
+    y: number,
+    encoding: Encoding,
+    ctx: TileContext,
+  ): Promise<EncodedTile> {
     this.#check(img, level, x, y);
     const key = `${addressKey(tileAddress(img, this.opts.modelSha, layer, level, x, y))}/${encoding}`;
     const hit = this.opts.cache.encoded.get(key);
@@ -143,16 +157,26 @@ export class TileService {
     if (blocks.length === 1) {
       const ref = blocks[0]!;
       const t = (await this.#blockResult(img, ref, ctx)).get(key) ?? (await this.opts.cache.getFloat(addr));
-      if (!t) throw new ServerError('SR_ERR_INTERNAL', `block ${ref.bx},${ref.by} (size ${ref.size}) did not produce tile ${level}/${x}/${y}`);
+      if (!t)
+        throw new ServerError('SR_ERR_INTERNAL', `block ${ref.bx},${ref.by} (size ${ref.size}) did not produce tile ${level}/${x}/${y}`);
       return t;
     }
-    const pieces = await Promise.all(blocks.map(async (ref) => {
-      const b = img.block(ref.bx, ref.by, ref.size);
-      const pieceAddr = pieceAddress(img, this.opts.modelSha, level, x, y, ref.bx, ref.by, ref.size);
-      const t = (await this.opts.cache.getFloat(pieceAddr)) ?? (await this.#blockResult(img, ref, ctx)).get(key) ?? (await this.opts.cache.getFloat(pieceAddr));
-      if (!t) throw new ServerError('SR_ERR_INTERNAL', `block ${ref.bx},${ref.by} (size ${ref.size}) did not produce its piece of tile ${level}/${x}/${y}`);
-      return { at: pieceRect(r, b.core, s), t };
-    }));
+    const pieces = await Promise.all(
+      blocks.map(async (ref) => {
+        const b = img.block(ref.bx, ref.by, ref.size);
+        const pieceAddr = pieceAddress(img, this.opts.modelSha, level, x, y, ref.bx, ref.by, ref.size);
+        const t =
+          (await this.opts.cache.getFloat(pieceAddr)) ??
+          (await this.#blockResult(img, ref, ctx)).get(key) ??
+          (await this.opts.cache.getFloat(pieceAddr));
+        if (!t)
+          throw new ServerError(
+            'SR_ERR_INTERNAL',
+            `block ${ref.bx},${ref.by} (size ${ref.size}) did not produce its piece of tile ${level}/${x}/${y}`,
+          );
+        return { at: pieceRect(r, b.core, s), t };
+      }),
+    );
     const data = new Float32Array(r.w * r.h);
     for (const { at, t } of pieces) {
       copyRect(t.data, at.w, { x: 0, y: 0, w: at.w, h: at.h }, { data, width: r.w, x: at.x, y: at.y });
@@ -197,7 +221,14 @@ export class TileService {
       return new Map();
     }
     const b = img.block(bx, by, size);
-    return this.queue.submit(`${img.id}/${size}/${bx}/${by}`, `${b.window.w}x${b.window.h}`, () => ({ img, bx, by, size }), ctx.waiter, ctx.signal, size !== img.blockSize);
+    return this.queue.submit(
+      `${img.id}/${size}/${bx}/${by}`,
+      `${b.window.w}x${b.window.h}`,
+      () => ({ img, bx, by, size }),
+      ctx.waiter,
+      ctx.signal,
+      size !== img.blockSize,
+    );
   }
 
   /** Drops queued work of a closed image. */

@@ -26,7 +26,12 @@ export class Connection {
    * @param maxQueuedBytes bytes sent but not yet read by the client that this connection may hold: tiles past
    *   it are refused (SR_ERR_SLOW_CLIENT), and a connection at twice it is dropped (its client stopped reading)
    */
-  constructor(readonly id: number, ws: WebSocket, readonly remote: string, private readonly maxQueuedBytes = 64 << 20) {
+  constructor(
+    readonly id: number,
+    ws: WebSocket,
+    readonly remote: string,
+    private readonly maxQueuedBytes = 64 << 20,
+  ) {
     this.#ws = ws;
     ws.once('close', () => this.#abort.abort(new ServerError('SR_ERR_CANCELLED', 'connection closed')));
   }
@@ -60,7 +65,10 @@ export class Connection {
     if (this.closed) return;
     const queued = this.#ws.bufferedAmount;
     if (queued + payload.byteLength > this.maxQueuedBytes) {
-      throw new ServerError('SR_ERR_SLOW_CLIENT', `${queued} bytes sent to this connection are still unread (limit ${this.maxQueuedBytes}): read them, then ask again`);
+      throw new ServerError(
+        'SR_ERR_SLOW_CLIENT',
+        `${queued} bytes sent to this connection are still unread (limit ${this.maxQueuedBytes}): read them, then ask again`,
+      );
     }
     this.#ws.send(encodeFrame(header, payload));
   }

@@ -55,10 +55,14 @@ export function registerImageHandlers(ctx: ServerContext, onImageClosedByClient:
 
   hub.register('upload-begin', async (msg, conn) => {
     const ups = uploads(conn);
-    if (ups.has(msg.id) || conn.hasChunkSink(msg.id)) throw new ServerError('SR_ERR_DUPLICATE_ID', `request id ${msg.id} is already in use`);
+    if (ups.has(msg.id) || conn.hasChunkSink(msg.id))
+      throw new ServerError('SR_ERR_DUPLICATE_ID', `request id ${msg.id} is already in use`);
     checkImageRoom(conn, options.maxImagesPerClient);
     // The sink is registered before the first await: chunks sent right after upload-begin must find it.
-    const creating = UploadFile.create(store.uploadDir, msg.name, msg.bytes, options.maxUploadBytes, { slots: store.uploads, client: `ws:${conn.id}` });
+    const creating = UploadFile.create(store.uploadDir, msg.name, msg.bytes, options.maxUploadBytes, {
+      slots: store.uploads,
+      client: `ws:${conn.id}`,
+    });
     conn.acceptChunks(msg.id, {
       write: async (seq, payload, last) => {
         const up = await creating;
@@ -117,7 +121,10 @@ export function registerImageHandlers(ctx: ServerContext, onImageClosedByClient:
     const hit = ids === 'all' ? [...ups.keys()] : ids.filter((id) => ups.has(id));
     for (const id of hit) {
       conn.dropChunks(id);
-      await ups.get(id)?.up.then((u) => u.abort(), () => undefined);
+      await ups.get(id)?.up.then(
+        (u) => u.abort(),
+        () => undefined,
+      );
       ups.delete(id);
     }
     return hit;
@@ -126,8 +133,12 @@ export function registerImageHandlers(ctx: ServerContext, onImageClosedByClient:
   hub.onConnectionClose((conn) => {
     for (const [id, { up }] of uploads(conn)) {
       conn.dropChunks(id);
-      void up.then((u) => u.abort(), () => undefined);
+      void up.then(
+        (u) => u.abort(),
+        () => undefined,
+      );
     }
-    for (const imageId of heldImages(conn)) void store.release(imageId, conn.id).catch((e: Error) => options.log(`release ${imageId}: ${e.message}`));
+    for (const imageId of heldImages(conn))
+      void store.release(imageId, conn.id).catch((e: Error) => options.log(`release ${imageId}: ${e.message}`));
   });
 }

@@ -45,16 +45,26 @@ export function registerTileHandlers(ctx: ServerContext): { cancelImage: (conn: 
         continue;
       }
       if (map.size >= options.maxQueuedPerConnection) {
-        conn.sendError('SR_ERR_BUSY', `this connection has ${map.size} tile requests in flight (limit ${options.maxQueuedPerConnection}): wait or cancel`, req.id);
+        conn.sendError(
+          'SR_ERR_BUSY',
+          `this connection has ${map.size} tile requests in flight (limit ${options.maxQueuedPerConnection}): wait or cancel`,
+          req.id,
+        );
         continue;
       }
       if (!store.has(req.imageId)) {
         conn.sendError('SR_ERR_NOT_FOUND', `no open image ${req.imageId}`, req.id);
         continue;
       }
-      const p: PendingTile = { req, waiter: { visible: req.priority === 'visible', seq: ctx.nextSeq(), client: `ws:${conn.id}` }, abort: new AbortController() };
+      const p: PendingTile = {
+        req,
+        waiter: { visible: req.priority === 'visible', seq: ctx.nextSeq(), client: `ws:${conn.id}` },
+        abort: new AbortController(),
+      };
       map.set(req.id, p);
-      void serve(conn, p).finally(() => { if (map.get(req.id) === p) map.delete(req.id); });
+      void serve(conn, p).finally(() => {
+        if (map.get(req.id) === p) map.delete(req.id);
+      });
     }
   });
 
@@ -65,7 +75,21 @@ export function registerTileHandlers(ctx: ServerContext): { cancelImage: (conn: 
       const img = store.get(req.imageId);
       const t = await raceAbort(tiles.tile(img, req.layer, req.level, req.x, req.y, req.encoding, { waiter: p.waiter, signal }), signal);
       if (signal.aborted) return;
-      conn.sendFrame({ kind: 'tile', requestId: req.id, layer: req.layer, encoding: req.encoding, level: req.level, flags: 0, x: req.x, y: req.y, width: t.width, height: t.height }, t.payload);
+      conn.sendFrame(
+        {
+          kind: 'tile',
+          requestId: req.id,
+          layer: req.layer,
+          encoding: req.encoding,
+          level: req.level,
+          flags: 0,
+          x: req.x,
+          y: req.y,
+          width: t.width,
+          height: t.height,
+        },
+        t.payload,
+      );
       stats.tilesSent++;
     } catch (e) {
       if (signal.aborted) return; // cancelled: the `cancelled` message already named it
@@ -91,8 +115,14 @@ export function registerTileHandlers(ctx: ServerContext): { cancelImage: (conn: 
 
   hub.register('status', (_msg, conn) => {
     conn.send({
-      type: 'status', queued: tiles.queue.queued, running: tiles.queue.running, engineCalls: stats.engineCalls,
-      tilesComputed: stats.tilesComputed, cacheHits: stats.cacheHits, connections: hub.connectionCount, openImages: store.list().length,
+      type: 'status',
+      queued: tiles.queue.queued,
+      running: tiles.queue.running,
+      engineCalls: stats.engineCalls,
+      tilesComputed: stats.tilesComputed,
+      cacheHits: stats.cacheHits,
+      connections: hub.connectionCount,
+      openImages: store.list().length,
     });
   });
 
@@ -103,7 +133,11 @@ export function registerTileHandlers(ctx: ServerContext): { cancelImage: (conn: 
 
   return {
     cancelImage: (conn, imageId) => {
-      const ids = cancel(conn, [...pending(conn).values()].filter((p) => p.req.imageId === imageId).map((p) => p.req.id), 'closed');
+      const ids = cancel(
+        conn,
+        [...pending(conn).values()].filter((p) => p.req.imageId === imageId).map((p) => p.req.id),
+        'closed',
+      );
       if (ids.length > 0) conn.send({ type: 'cancelled', ids, reason: 'closed' });
     },
   };
@@ -115,6 +149,15 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
-    p.then((v) => { signal.removeEventListener('abort', onAbort); resolve(v); }, (e) => { signal.removeEventListener('abort', onAbort); reject(e); });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
   });
 }

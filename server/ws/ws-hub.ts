@@ -8,9 +8,19 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { toWireError } from '../errors';
 import {
-  closeCodeOf, WS_CLOSE,
-  decodeFrame, FLAG_LAST, type MessageError, parseClientMessage, PROTOCOL_VERSION, SUBPROTOCOL, WS_PATH,
-  type ClientMessage, type ClientMessageOf, type ClientMessageType, type ServerMessageOf,
+  closeCodeOf,
+  WS_CLOSE,
+  decodeFrame,
+  FLAG_LAST,
+  type MessageError,
+  parseClientMessage,
+  PROTOCOL_VERSION,
+  SUBPROTOCOL,
+  WS_PATH,
+  type ClientMessage,
+  type ClientMessageOf,
+  type ClientMessageType,
+  type ServerMessageOf,
 } from '../protocol';
 import type { RequestGuard } from '../http/security';
 import { Connection } from './connection';
@@ -88,7 +98,8 @@ export class WsHub {
   /** The http server's 'upgrade' event. Refusals are plain HTTP responses with a JSON error body. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== WS_PATH) return refuse(socket, 404, 'SR_ERR_NOT_FOUND', `no WebSocket endpoint at ${url.pathname} (use ${WS_PATH})`);
+    if (url.pathname !== WS_PATH)
+      return refuse(socket, 404, 'SR_ERR_NOT_FOUND', `no WebSocket endpoint at ${url.pathname} (use ${WS_PATH})`);
     const denied = this.opts.guard.check(req);
     if (denied) return refuse(socket, denied.status, denied.code, denied.message);
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
@@ -110,7 +121,11 @@ export class WsHub {
     ws.on('close', () => {
       this.#connections.delete(conn);
       for (const fn of this.#onClose) {
-        try { fn(conn); } catch (e) { this.opts.log(`ws #${conn.id} close handler: ${(e as Error).stack}`); }
+        try {
+          fn(conn);
+        } catch (e) {
+          this.opts.log(`ws #${conn.id} close handler: ${(e as Error).stack}`);
+        }
       }
     });
     conn.send(this.opts.hello());
@@ -145,7 +160,8 @@ export class WsHub {
       return conn.sendError('SR_ERR_BAD_FRAME', (e as Error).message);
     }
     const h = frame.header;
-    if (h.kind !== 'uploadChunk') return conn.sendError('SR_ERR_BAD_FRAME', `clients send only uploadChunk frames, got ${h.kind}`, h.requestId);
+    if (h.kind !== 'uploadChunk')
+      return conn.sendError('SR_ERR_BAD_FRAME', `clients send only uploadChunk frames, got ${h.kind}`, h.requestId);
     const ok = conn.deliverChunk(h.requestId, h.x, frame.payload, (h.flags & FLAG_LAST) !== 0, (e) => {
       const w = toWireError(e);
       conn.dropChunks(h.requestId);
@@ -163,5 +179,7 @@ function toBytes(data: RawData): Uint8Array {
 
 function refuse(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
-  socket.end(`HTTP/1.1 ${status} ${code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -19,7 +19,7 @@ export interface ZarrDataset {
 }
 
 /** UDUNITS-2 names (what OME-NGFF 0.4 asks for) of the units image metadata gives. */
-const UNITS: Record<string, string> = { 'µm': 'micrometer', nm: 'nanometer', mm: 'millimeter', cm: 'centimeter', m: 'meter' };
+const UNITS: Record<string, string> = { µm: 'micrometer', nm: 'nanometer', mm: 'millimeter', cm: 'centimeter', m: 'meter' };
 
 export function zarrDtype(imageDtype: ImageInfo['dtype']): ZarrDtype {
   return imageDtype === 'float32' ? '<f4' : '<u2';
@@ -43,22 +43,28 @@ export function groupAttributes(info: ImageInfo, p: Pyramid, modelName: string):
   const axes = (['y', 'x'] as const).map((name) => ({ name, type: 'space', ...(unit ? { unit } : {}) }));
   const [lo, hi] = info.dtype === 'float32' ? [info.percentiles.low, info.percentiles.high] : [0, info.dtype === 'uint8' ? 255 : 65535];
   return {
-    multiscales: [{
-      version: '0.4',
-      name: info.name,
-      axes,
-      datasets: zarrDatasets(p).map((d) => ({
-        path: d.path,
-        coordinateTransformations: [{ type: 'scale', scale: [px.y / d.scale, px.x / d.scale] }],
-      })),
-      type: 'phasesr: model levels above native, source downsampled below',
-      metadata: { model: modelName, nativeDataset: String(p.maxLevel - p.nativeLevel), percentiles: info.percentiles },
-    }],
+    multiscales: [
+      {
+        version: '0.4',
+        name: info.name,
+        axes,
+        datasets: zarrDatasets(p).map((d) => ({
+          path: d.path,
+          coordinateTransformations: [{ type: 'scale', scale: [px.y / d.scale, px.x / d.scale] }],
+        })),
+        type: 'phasesr: model levels above native, source downsampled below',
+        metadata: { model: modelName, nativeDataset: String(p.maxLevel - p.nativeLevel), percentiles: info.percentiles },
+      },
+    ],
     omero: {
-      channels: [{
-        label: info.name, color: 'FFFFFF', active: true,
-        window: { start: info.percentiles.low, end: info.percentiles.high, min: lo, max: hi },
-      }],
+      channels: [
+        {
+          label: info.name,
+          color: 'FFFFFF',
+          active: true,
+          window: { start: info.percentiles.low, end: info.percentiles.high, min: lo, max: hi },
+        },
+      ],
       rdefs: { model: 'greyscale' },
     },
   };

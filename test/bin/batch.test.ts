@@ -19,7 +19,11 @@ let b: string;
 
 async function image16(name: string, w: number, h: number, seed: number): Promise<string> {
   const file = path.join(dir, name);
-  await writeImage(file, { width: w, height: h, dtype: 'uint16', data: Uint16Array.from(synthImage(w, h, seed), (v) => Math.round(v)) }, { pixelSize: { x: 0.8, y: 0.8, unit: 'µm' } });
+  await writeImage(
+    file,
+    { width: w, height: h, dtype: 'uint16', data: Uint16Array.from(synthImage(w, h, seed), (v) => Math.round(v)) },
+    { pixelSize: { x: 0.8, y: 0.8, unit: 'µm' } },
+  );
   return file;
 }
 
@@ -48,7 +52,11 @@ test('batch writes every output, then a second run skips them all and exits 0', 
   const again = await phasesr(['batch', a, b, '--out', out, '--server', srv.wsUrl, '--scale', '2']);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, /all 2 outputs already exist/);
-  assert.deepEqual(readdirSync(out).map((f) => statSync(path.join(out, f)).mtimeMs), mtimes, 'nothing rewritten');
+  assert.deepEqual(
+    readdirSync(out).map((f) => statSync(path.join(out, f)).mtimeMs),
+    mtimes,
+    'nothing rewritten',
+  );
 
   // A lost output (and a stale .partial from an interrupted run) is redone; the other is skipped.
   unlinkSync(path.join(out, 'b-x2.tif'));

@@ -63,7 +63,11 @@ async function calibratedInput(name: string, w: number, h: number): Promise<stri
   const real = path.join(DATA, 'val', 'usiigaci-set46.png');
   let data: Uint16Array;
   if (existsSync(real)) {
-    const { data: buf } = await sharp(real).extract({ left: 300, top: 400, width: w, height: h }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+    const { data: buf } = await sharp(real)
+      .extract({ left: 300, top: 400, width: w, height: h })
+      .toColourspace('grey16')
+      .raw({ depth: 'ushort' })
+      .toBuffer({ resolveWithObject: true });
     data = new Uint16Array(buf.buffer, buf.byteOffset, w * h);
   } else {
     data = Uint16Array.from({ length: w * h }, (_, i) => 30000 + 5000 * Math.sin(i * 0.1));
@@ -123,7 +127,10 @@ test('--engine tfjs (the reference runtime) gives the same image as the ONNX eng
   const bilinear = path.join(dir, 'eng-untrained.tif');
   assert.equal((await phasesr(['sr', input, bilinear, '--scale', '4', '--float32', '-q'])).code, 0);
   const c = await (await ImageSource.open(bilinear)).readRegion(0, 0, 80, 72);
-  assert.ok(a.some((v, i) => Math.abs(v - c[i]!) > 50), 'the random model differs from bilinear');
+  assert.ok(
+    a.some((v, i) => Math.abs(v - c[i]!) > 50),
+    'the random model differs from bilinear',
+  );
 });
 
 test('bad input: a coded error, a non-zero exit, and no output left behind', async () => {

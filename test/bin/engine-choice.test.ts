@@ -33,7 +33,9 @@ test('--engine ort-webgpu without an adapter: SR_ERR_ENGINE_UNAVAILABLE naming t
 
 test('--engine auto without an adapter: falls back to ort-cpu, says so with the code, and writes the result', async () => {
   const out = path.join(dir, 'auto.tif');
-  const r = await phasesr(['sr', await input(), out, '--model', await tinyModelDir(), '--engine', 'auto', '--scale', '2', '-q'], { env: NO_ADAPTER });
+  const r = await phasesr(['sr', await input(), out, '--model', await tinyModelDir(), '--engine', 'auto', '--scale', '2', '-q'], {
+    env: NO_ADAPTER,
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /SR_ERR_ENGINE_UNAVAILABLE: no hardware GPU .*falling back to ort-cpu/);
   assert.match(r.stderr, /engine: ort-cpu/);

@@ -10,9 +10,23 @@ import { tempDir } from '../helpers/shared';
 
 const dir = tempDir();
 
-interface Row { image: string; psnr: number | null; ssim: number }
-interface Method { method: string; kind: string; images: Row[]; mean: { psnr: number; ssim: number }; gainOverBicubicDb: number }
-interface Level { level: number; upscale: number; methods: Method[] }
+interface Row {
+  image: string;
+  psnr: number | null;
+  ssim: number;
+}
+interface Method {
+  method: string;
+  kind: string;
+  images: Row[];
+  mean: { psnr: number; ssim: number };
+  gainOverBicubicDb: number;
+}
+interface Level {
+  level: number;
+  upscale: number;
+  methods: Method[];
+}
 
 test('eval scores bicubic, lanczos3 and a model per image and on average, at 8x, 4x and 2x', async () => {
   const data = path.join(dir, 'data');
@@ -26,16 +40,43 @@ test('eval scores bicubic, lanczos3 and a model per image and on average, at 8x,
   const out = path.join(dir, 'results', 'run');
   const r = await phasesr(['eval', '--data', data, '--model', model, '--out', out]);
   assert.equal(r.code, 0, r.stderr);
-  const report = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { scale: number; images: { name: string; width: number; height: number }[]; levels: Level[]; models: { label: string; trained: boolean }[] };
+  const report = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as {
+    scale: number;
+    images: { name: string; width: number; height: number }[];
+    levels: Level[];
+    models: { label: string; trained: boolean }[];
+  };
   assert.equal(report.scale, 8);
-  assert.deepEqual(report.images.map((i) => [i.name, i.width, i.height]), [['a-cells.tif', 120, 96], ['b-cells.png', 128, 96]]);
-  assert.deepEqual(report.models.map((m) => [m.label, m.trained]), [['untrained', false]]);
-  assert.deepEqual(report.levels.map((l) => l.upscale), [8, 4, 2]);
+  assert.deepEqual(
+    report.images.map((i) => [i.name, i.width, i.height]),
+    [
+      ['a-cells.tif', 120, 96],
+      ['b-cells.png', 128, 96],
+    ],
+  );
+  assert.deepEqual(
+    report.models.map((m) => [m.label, m.trained]),
+    [['untrained', false]],
+  );
+  assert.deepEqual(
+    report.levels.map((l) => l.upscale),
+    [8, 4, 2],
+  );
   for (const level of report.levels) {
-    assert.deepEqual(level.methods.map((m) => [m.method, m.kind]), [['bicubic', 'baseline'], ['lanczos3', 'baseline'], ['untrained', 'model']]);
+    assert.deepEqual(
+      level.methods.map((m) => [m.method, m.kind]),
+      [
+        ['bicubic', 'baseline'],
+        ['lanczos3', 'baseline'],
+        ['untrained', 'model'],
+      ],
+    );
     const bicubic = level.methods[0]!.mean.psnr;
     for (const m of level.methods) {
-      assert.deepEqual(m.images.map((row) => row.image), ['a-cells.tif', 'b-cells.png']);
+      assert.deepEqual(
+        m.images.map((row) => row.image),
+        ['a-cells.tif', 'b-cells.png'],
+      );
       for (const row of m.images) {
         assert.ok(typeof row.psnr === 'number' && row.psnr > 5 && row.psnr < 80, `${m.method} ${row.image} psnr ${row.psnr}`);
         assert.ok(row.ssim > 0 && row.ssim < 1, `${m.method} ${row.image} ssim ${row.ssim}`);

@@ -25,7 +25,9 @@ before(async () => {
   rgb = path.join(dir, 'colour.png');
   const px = Buffer.alloc(24 * 20 * 3);
   for (let i = 0; i < 24 * 20; i++) px.set([(i * 7) % 256, (i * 3) % 256, 40], i * 3);
-  await sharp(px, { raw: { width: 24, height: 20, channels: 3 } }).png().toFile(rgb);
+  await sharp(px, { raw: { width: 24, height: 20, channels: 3 } })
+    .png()
+    .toFile(rgb);
   srv = await startServer();
 });
 
@@ -55,7 +57,15 @@ test('a missing input or a folder is a usage error named before any model loads'
   assert.match(served.stderr, /no such input file/);
   assert.doesNotMatch(served.stderr, /model/);
 
-  const exported = await phasesr(['export', '--bioimageio', path.join(dir, 'pkg.zip'), '--image', path.join(dir, 'nope.tif'), '--model', NO_MODEL]);
+  const exported = await phasesr([
+    'export',
+    '--bioimageio',
+    path.join(dir, 'pkg.zip'),
+    '--image',
+    path.join(dir, 'nope.tif'),
+    '--model',
+    NO_MODEL,
+  ]);
   assert.equal(exported.code, 2, exported.stderr);
   assert.match(exported.stderr, /no such input file: .*nope\.tif/);
   assert.doesNotMatch(exported.stderr, /model/);
@@ -64,7 +74,10 @@ test('a missing input or a folder is a usage error named before any model loads'
   mkdirSync(folder, { recursive: true });
   const batch = await phasesr(['batch', folder, '--out', path.join(dir, 'sr')]);
   assert.equal(batch.code, 2, batch.stderr);
-  assert.match(batch.stderr, new RegExp(`${folder} is a folder: pass the image files in it, e\\.g\\. phasesr batch ${folder}/\\*\\.tif --out`));
+  assert.match(
+    batch.stderr,
+    new RegExp(`${folder} is a folder: pass the image files in it, e\\.g\\. phasesr batch ${folder}/\\*\\.tif --out`),
+  );
   const sr = await phasesr(['sr', folder, path.join(dir, 'out.tif'), '--model', NO_MODEL]);
   assert.equal(sr.code, 2, sr.stderr);
   assert.match(sr.stderr, /is a folder: .*phasesr batch/);
@@ -95,27 +108,43 @@ test('a port in use: SR_ERR_PORT_IN_USE naming --port, before the model loads (s
   }
 });
 
-test('an upload that is not an image: the error names the user\'s file, not a temp path', async () => {
+test("an upload that is not an image: the error names the user's file, not a temp path", async () => {
   const res = await fetch(`${srv.url}/api/v1/images?name=cells.tif`, { method: 'POST', body: 'not an image at all' });
-  const body = await res.json() as { error: { code: string; message: string } };
+  const body = (await res.json()) as { error: { code: string; message: string } };
   assert.equal(body.error.code, 'SR_ERR_IMAGE_DECODE');
   assert.match(body.error.message, /cells\.tif/);
   assert.ok(!body.error.message.includes(srv.server.store.uploadDir), body.error.message);
 });
 
 test('RGB converted to grey is reported: /api/v1/sr warnings, and phasesr batch prints it', async () => {
-  const r = await (await fetch(`${srv.url}/api/v1/sr?path=${encodeURIComponent(rgb)}&scale=2`)).json() as { dtype: string; warnings: string[] };
+  const r = (await (await fetch(`${srv.url}/api/v1/sr?path=${encodeURIComponent(rgb)}&scale=2`)).json()) as {
+    dtype: string;
+    warnings: string[];
+  };
   assert.equal(r.dtype, 'uint8');
   assert.match(r.warnings.join('\n'), /colour image converted to grey \(luma 0\.299 R/);
-  const b = await phasesr(['batch', rgb, '--out', path.join(dir, 'batch-out'), '--scale', '2', '--server', srv.url.replace('http:', 'ws:'), '-q']);
+  const b = await phasesr([
+    'batch',
+    rgb,
+    '--out',
+    path.join(dir, 'batch-out'),
+    '--scale',
+    '2',
+    '--server',
+    srv.url.replace('http:', 'ws:'),
+    '-q',
+  ]);
   assert.equal(b.code, 0, b.stderr);
   assert.match(b.stderr, /colour\.png: warning: colour image converted to grey/);
 });
 
 test('the Python example names its one dependency and how to install it when it is missing', async () => {
   // -S: no site-packages, so the installed websockets cannot be imported, as on a machine without it.
-  const r = await new Promise<{ code: number; stderr: string }>((resolve) => execFile('python3', ['-S', path.join(ROOT, 'docs', 'examples', 'batch.py'), 'a.tif', 'b.tif'],
-    (err, _out, stderr) => resolve({ code: err ? Number(err.code) : 0, stderr })));
+  const r = await new Promise<{ code: number; stderr: string }>((resolve) =>
+    execFile('python3', ['-S', path.join(ROOT, 'docs', 'examples', 'batch.py'), 'a.tif', 'b.tif'], (err, _out, stderr) =>
+      resolve({ code: err ? Number(err.code) : 0, stderr }),
+    ),
+  );
   assert.equal(r.code, 2);
   assert.match(r.stderr, /needs the Python package websockets: apt-get install python3-websockets .* or pip install websockets/);
 });

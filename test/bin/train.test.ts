@@ -22,8 +22,30 @@ before(async () => {
 
 test('train runs on two workers, validates, keeps the best model, and sr uses it', async () => {
   const out = path.join(root, 'run');
-  const r = await phasesr(['train', '--data', data, '--val', data, '--out', out, '--steps', '2', '--steps-per-epoch', '1',
-    '--batch', '2', '--crop', '32', '--loss', 'full', '--seed', '3'], { timeoutMs: 300_000 });
+  const r = await phasesr(
+    [
+      'train',
+      '--data',
+      data,
+      '--val',
+      data,
+      '--out',
+      out,
+      '--steps',
+      '2',
+      '--steps-per-epoch',
+      '1',
+      '--batch',
+      '2',
+      '--crop',
+      '32',
+      '--loss',
+      'full',
+      '--seed',
+      '3',
+    ],
+    { timeoutMs: 300_000 },
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /with 2 worker\(s\), batch 2, crop 32/);
   assert.match(r.stderr, /epoch 2 \(step 2\): val PSNR [\d.]+ dB \(bicubic [\d.]+/);
@@ -31,7 +53,10 @@ test('train runs on two workers, validates, keeps the best model, and sr uses it
   assert.equal(best.provenance.trained, true);
   assert.match(best.provenance.command ?? '', /^phasesr train --data /);
   const history = JSON.parse(await fs.readFile(path.join(out, 'history.json'), 'utf8')) as { step: number; psnr: number }[];
-  assert.deepEqual(history.map((h) => h.step), [1, 2]);
+  assert.deepEqual(
+    history.map((h) => h.step),
+    [1, 2],
+  );
   const sr = await phasesr(['sr', path.join(data, 'f1.tif'), path.join(root, 'f1-x8.tif'), '--model', path.join(out, 'best'), '-q']);
   assert.equal(sr.code, 0, sr.stderr);
   assert.match(sr.stderr, /wrote .*512x448 uint16/);

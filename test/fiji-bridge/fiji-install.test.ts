@@ -54,7 +54,10 @@ test('a folder that is not ImageJ/Fiji, a missing folder and the plugins/ folder
   const plain = layout('documents', ['notes.txt'], ['plugins-not']);
   const r = await phasesr(['fiji-install', plain]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /is not a Fiji or ImageJ folder: expected a plugins\/ folder beside ij\.jar, jars\/ij-\*\.jar, macros\/ or luts\/.*\[SR_ERR_USAGE\]/);
+  assert.match(
+    r.stderr,
+    /is not a Fiji or ImageJ folder: expected a plugins\/ folder beside ij\.jar, jars\/ij-\*\.jar, macros\/ or luts\/.*\[SR_ERR_USAGE\]/,
+  );
   assert.ok(!existsSync(path.join(plain, 'plugins')));
 
   const missing = await phasesr(['fiji-install', path.join(dir, 'no-such-folder')]);

@@ -52,10 +52,13 @@ async function reference(input: string, scale: 2 | 4 | 8): Promise<string> {
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    }).on('error', reject);
+    const s = net
+      .createServer()
+      .listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as net.AddressInfo;
+        s.close(() => resolve(port));
+      })
+      .on('error', reject);
   });
 }
 
@@ -63,7 +66,12 @@ function freePort(): Promise<number> {
 function report(tag: string): Record<string, string> {
   const line = run.stdout.split('\n').find((l) => l.startsWith(`${tag} `));
   assert.ok(line, `no ${tag} line in ImageJ's output:\n${run.stdout}\n${run.stderr}`);
-  return Object.fromEntries(line.slice(tag.length + 1).split('|').map((kv) => kv.split('=', 2) as [string, string]));
+  return Object.fromEntries(
+    line
+      .slice(tag.length + 1)
+      .split('|')
+      .map((kv) => kv.split('=', 2) as [string, string]),
+  );
 }
 
 /** What the macro printed between two markers (the command's messages land there). */
@@ -191,7 +199,10 @@ test('a stack is super-resolved slice by slice with the recordable option string
   const r = report('CASE2_RESULT');
   assert.deepEqual([r.title, r.w, r.h, r.slices, r.bits, r.unit], ['pair-SRx4', '96', '80', '2', '16', 'nm']);
   assert.deepEqual([Number(r.pw), Number(r.ph)], [650 / 4, 520 / 4]);
-  for (const [i, name] of [[1, 'slice-a.tif'], [2, 'slice-b.tif']] as const) {
+  for (const [i, name] of [
+    [1, 'slice-a.tif'],
+    [2, 'slice-b.tif'],
+  ] as const) {
     const got = await pixels(file(`ij-pair-x4-${i}.tif`));
     const ref = await pixels(await reference(file(name), 4));
     assert.deepEqual([got.w, got.h], [96, 80]);
@@ -208,7 +219,7 @@ test('server not running: the message names the URL and the command that starts 
   assert.match(run.stdout, /CASE3_BEGIN images=(\d+)\s[\s\S]*CASE3_END images=\1\b/);
 });
 
-test('a folder outside the server\'s allowed folders: the server refuses and the macro shows its error text', () => {
+test("a folder outside the server's allowed folders: the server refuses and the macro shows its error text", () => {
   const msg = between('CASE4_BEGIN', 'CASE4_END');
   assert.match(msg, /SR_ERR_PATH_FORBIDDEN: .*is not inside an allowed folder \(start the server with --allow-dir DIR\)/);
   assert.match(run.stdout, /CASE4_BEGIN images=(\d+)\s[\s\S]*CASE4_END images=\1\b/);
@@ -222,10 +233,18 @@ test('an RGB image is converted to grey as `phasesr sr` does, and the conversion
   assert.deepEqual([r.title, r.w, r.h, r.bits], ['colour-SRx2', '32', '32', '8']);
 });
 
-test('one run() is one job on the server (ImageJ opens every URL twice): counted by the server\'s own counter', async () => {
-  const health = (tag: string) => (JSON.parse(run.stdout.split('\n').find((l) => l.startsWith(`${tag} `))!.slice(tag.length + 1)) as { stats: { srJobs: number } }).stats.srJobs;
+test("one run() is one job on the server (ImageJ opens every URL twice): counted by the server's own counter", async () => {
+  const health = (tag: string) =>
+    (
+      JSON.parse(
+        run.stdout
+          .split('\n')
+          .find((l) => l.startsWith(`${tag} `))!
+          .slice(tag.length + 1),
+      ) as { stats: { srJobs: number } }
+    ).stats.srJobs;
   assert.equal(health('CASE1_HEALTH_AFTER') - health('CASE1_HEALTH_BEFORE'), 1, 'a one-plane image');
   // All cases: 1 (case 1) + 2 (the two-slice stack) + 1 (RGB); the refused and server-down cases compute nothing.
-  const all = await (await fetch(`${srv.url}/health`)).json() as { stats: { srJobs: number } };
+  const all = (await (await fetch(`${srv.url}/health`)).json()) as { stats: { srJobs: number } };
   assert.equal(all.stats.srJobs, 4);
 });

@@ -37,7 +37,11 @@ before(async () => {
   srv = await startServer();
   writeFileSync(prefsFile, `.phasesr.server=${prop(srv.url)}\n.phasesr.scale=4\n.phasesr.folder=${prop(`${os.tmpdir()}/`)}\n`);
   const input = path.join(dir, 'cells.tif');
-  await writeImage(input, { width: 40, height: 32, dtype: 'uint16', data: Uint16Array.from(synthImage(40, 32, 3), Math.round) }, { pixelSize: { x: 0.5, y: 0.5, unit: 'mm' } });
+  await writeImage(
+    input,
+    { width: 40, height: 32, dtype: 'uint16', data: Uint16Array.from(synthImage(40, 32, 3), Math.round) },
+    { pixelSize: { x: 0.5, y: 0.5, unit: 'mm' } },
+  );
 
   const macro = `
 open(${ijString(input)});
@@ -72,10 +76,15 @@ run("Quit");
   writeFileSync(macroFile, macro);
   run = await runImageJ(ijDir, macroFile, { home, timeoutMs: 150_000, pressEnterUntil: outFile });
   assert.ok(existsSync(outFile), `the macro wrote nothing:\n${run.stdout}\n${run.stderr}`);
-  out = Object.fromEntries(readFileSync(outFile, 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => {
-    const i = l.indexOf('=');
-    return [l.slice(0, i), l.slice(i + 1)];
-  }));
+  out = Object.fromEntries(
+    readFileSync(outFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => {
+        const i = l.indexOf('=');
+        return [l.slice(0, i), l.slice(i + 1)];
+      }),
+  );
 });
 
 after(async () => {
@@ -88,7 +97,7 @@ test('the dialog opens with the remembered server and scale; OK super-resolves w
   assert.equal(Number(out.pw), 0.5 / 4);
 });
 
-test('the Macro Recorder records the call with every option, ready for batch macros (folder empty: the server\'s exchange folder)', () => {
+test("the Macro Recorder records the call with every option, ready for batch macros (folder empty: the server's exchange folder)", () => {
   assert.equal(out.recorded?.trim(), `run("PhaseSR Super Resolve", "server=${srv.url} scale=4 model=[] folder=[]");`);
 });
 

@@ -23,20 +23,47 @@ const PRESS_ENTER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pre
  * preferences come from a fresh folder, not the user's. `pressEnterUntil`: run the full ImageJ window
  * (`-macro`, as a user starts it) and press Enter once a second, accepting dialogs, until that file exists.
  */
-export function runImageJ(ijDir: string, macroFile: string, opts: { home: string; timeoutMs?: number; pressEnterUntil?: string }): Promise<ImageJRun> {
+export function runImageJ(
+  ijDir: string,
+  macroFile: string,
+  opts: { home: string; timeoutMs?: number; pressEnterUntil?: string },
+): Promise<ImageJRun> {
   if (!existsSync(IJ_JAR)) throw new Error(`${IJ_JAR} not found: apt-get install imagej (or set PHASESR_IJ_JAR)`);
-  const java = ['java', `-Duser.home=${opts.home}`, `-Djava.io.tmpdir=${os.tmpdir()}`, '-Dfile.encoding=UTF-8', '-jar', IJ_JAR, '-ijpath', ijDir];
-  const cmd = opts.pressEnterUntil ? ['python3', PRESS_ENTER, opts.pressEnterUntil, ...java, '-macro', macroFile] : [...java, '-batch', macroFile];
+  const java = [
+    'java',
+    `-Duser.home=${opts.home}`,
+    `-Djava.io.tmpdir=${os.tmpdir()}`,
+    '-Dfile.encoding=UTF-8',
+    '-jar',
+    IJ_JAR,
+    '-ijpath',
+    ijDir,
+  ];
+  const cmd = opts.pressEnterUntil
+    ? ['python3', PRESS_ENTER, opts.pressEnterUntil, ...java, '-macro', macroFile]
+    : [...java, '-batch', macroFile];
   const args = ['-a', '-s', '-screen 0 1280x900x24', ...cmd];
   return new Promise((resolve, reject) => {
     const child = spawn('xvfb-run', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const timer = setTimeout(() => {
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
-      reject(new Error(`ImageJ did not finish in ${opts.timeoutMs ?? 180_000} ms (a macro error dialog is likely open); stdout:\n${stdout}\nstderr:\n${stderr}`));
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      reject(
+        new Error(
+          `ImageJ did not finish in ${opts.timeoutMs ?? 180_000} ms (a macro error dialog is likely open); stdout:\n${stdout}\nstderr:\n${stderr}`,
+        ),
+      );
     }, opts.timeoutMs ?? 180_000);
     child.on('error', (e) => {
       clearTimeout(timer);

@@ -7,7 +7,10 @@ export function synthImage(width: number, height: number, seed = 1): Float32Arra
   const a = new Float32Array(width * height);
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) {
-      const v = Math.sin(x * 0.37 + seed) * Math.cos(y * 0.23 - seed) + 0.5 * Math.sin((x + 2 * y) * 1.3 * seed) + ((x * 7 + y * 13 + seed) % 5) * 0.1;
+      const v =
+        Math.sin(x * 0.37 + seed) * Math.cos(y * 0.23 - seed) +
+        0.5 * Math.sin((x + 2 * y) * 1.3 * seed) +
+        ((x * 7 + y * 13 + seed) % 5) * 0.1;
       a[y * width + x] = 500 + 300 * v;
     }
   return a;

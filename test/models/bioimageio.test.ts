@@ -64,7 +64,14 @@ test('bioimageio.yaml validates against the bioimage.io JSON Schema (model 0.5) 
 });
 
 test('the zip is a plain zip (Python zipfile reads it) and every sha256 in the yaml matches its file', () => {
-  const listed = execFileSync('/usr/bin/python3', ['-c', 'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print("\\n".join(z.namelist()))', zipFile]).toString().trim().split('\n');
+  const listed = execFileSync('/usr/bin/python3', [
+    '-c',
+    'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print("\\n".join(z.namelist()))',
+    zipFile,
+  ])
+    .toString()
+    .trim()
+    .split('\n');
   assert.deepEqual(listed.sort(), Object.keys(files).sort());
   const refs: { source: string; sha256: string }[] = [];
   const walk = (v: unknown): void => {
@@ -76,7 +83,13 @@ test('the zip is a plain zip (Python zipfile reads it) and every sha256 in the y
     }
   };
   walk(rdf);
-  assert.deepEqual(refs.map((r) => r.source).sort(), ['test_input.npy', 'test_output_y2.npy', 'test_output_y4.npy', 'test_output_y8.npy', 'weights.onnx']);
+  assert.deepEqual(refs.map((r) => r.source).sort(), [
+    'test_input.npy',
+    'test_output_y2.npy',
+    'test_output_y4.npy',
+    'test_output_y8.npy',
+    'weights.onnx',
+  ]);
   for (const r of refs) {
     assert.ok(files[r.source], `${r.source} is in the zip`);
     assert.equal(createHash('sha256').update(files[r.source]!).digest('hex'), r.sha256, r.source);
@@ -95,15 +108,23 @@ function percentile(values: Float32Array, p: number): number {
 test('onnxruntime-node reproduces every test output from the test input (yaml preprocessing, default tolerances)', async () => {
   const input = decodeNpy(files['test_input.npy']!);
   const pre = rdf.inputs[0].preprocessing;
-  assert.deepEqual(pre.map((p: Rdf) => p.id), ['scale_range']);
+  assert.deepEqual(
+    pre.map((p: Rdf) => p.id),
+    ['scale_range'],
+  );
   const k = pre[0].kwargs;
   assert.deepEqual([k.min_percentile, k.max_percentile], [0.1, 99.9]);
-  const lo = percentile(input.data, k.min_percentile), hi = percentile(input.data, k.max_percentile);
+  const lo = percentile(input.data, k.min_percentile),
+    hi = percentile(input.data, k.max_percentile);
   const x = input.data.map((v) => (v - lo) / (hi - lo + k.eps));
   const session = await ort.InferenceSession.create(files['weights.onnx']!);
   try {
     assert.deepEqual(session.inputNames, [rdf.inputs[0].id]);
-    assert.deepEqual(session.outputNames, rdf.outputs.map((o: Rdf) => o.id), 'outputs described in the graph order');
+    assert.deepEqual(
+      session.outputNames,
+      rdf.outputs.map((o: Rdf) => o.id),
+      'outputs described in the graph order',
+    );
     const run = async (data: Float32Array) => session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', data, input.shape) });
     const out = await run(x);
     const raw = await run(input.data); // without the preprocessing: must fail the same comparison
@@ -111,8 +132,12 @@ test('onnxruntime-node reproduces every test output from the test input (yaml pr
       const expected = decodeNpy(files[o.test_tensor.source]!);
       const got = out[o.id]!;
       assert.deepEqual([...got.dims], expected.shape);
-      const mismatched = (a: Float32Array) => a.reduce((n, v, i) => n + (Math.abs(v - expected.data[i]!) > 1e-3 + 1e-3 * Math.abs(expected.data[i]!) ? 1 : 0), 0);
-      assert.ok(mismatched(got.data as Float32Array) * 1e6 <= 100 * expected.data.length, `${o.id}: more than 100 mismatched elements per million`);
+      const mismatched = (a: Float32Array) =>
+        a.reduce((n, v, i) => n + (Math.abs(v - expected.data[i]!) > 1e-3 + 1e-3 * Math.abs(expected.data[i]!) ? 1 : 0), 0);
+      assert.ok(
+        mismatched(got.data as Float32Array) * 1e6 <= 100 * expected.data.length,
+        `${o.id}: more than 100 mismatched elements per million`,
+      );
       assert.ok(mismatched(raw[o.id]!.data as Float32Array) > expected.data.length / 2, `${o.id}: the check can fail`);
     }
   } finally {
@@ -130,11 +155,17 @@ test('axes, halo, scales and opset follow the model (models/tiling.ts, the ONNX 
   for (const o of rdf.outputs as Rdf[]) {
     const s = Number(o.id.slice(1));
     const oy = o.axes[2];
-    assert.deepEqual({ ...oy, id: undefined }, { id: undefined, type: 'space', size: { tensor_id: 'lr', axis_id: 'y' }, scale: 1 / s, halo: halo * s });
+    assert.deepEqual(
+      { ...oy, id: undefined },
+      { id: undefined, type: 'space', size: { tensor_id: 'lr', axis_id: 'y' }, scale: 1 / s, halo: halo * s },
+    );
   }
   assert.equal(rdf.outputs.at(-1).axes[3].scale, 1 / shipped.config.scale);
   assert.equal(rdf.weights.onnx.opset_version, ONNX_OPSET);
-  assert.deepEqual(rdf.cite.map((x: Rdf) => x.doi), ['10.1007/978-3-030-00934-2_39', '10.1016/j.softx.2019.02.007']);
+  assert.deepEqual(
+    rdf.cite.map((x: Rdf) => x.doi),
+    ['10.1007/978-3-030-00934-2_39', '10.1016/j.softx.2019.02.007'],
+  );
   const readme = new TextDecoder().decode(files['README.md']);
   const card = await readFile(path.join(shipped.dir, 'README.md'), 'utf8');
   const section = validationSection(card)!;
@@ -146,13 +177,30 @@ test('axes, halo, scales and opset follow the model (models/tiling.ts, the ONNX 
 test('another architecture (4x, 1 conv a module, no DPF, untrained, no card) gets its own halo, outputs and cites', async () => {
   const cfg = parseConfig({ ...PRESETS.lite(4), name: 'tiny4', widths: [8, 8, 8], convsPerModule: 1, dpf: false });
   const mdir = path.join(dir, 'tiny4');
-  await saveModel(mdir, cfg, randomWeights(generatorParams(cfg), 3), { trained: false, description: 'random weights for tests', created: new Date(0).toISOString() });
+  await saveModel(mdir, cfg, randomWeights(generatorParams(cfg), 3), {
+    trained: false,
+    description: 'random weights for tests',
+    created: new Date(0).toISOString(),
+  });
   const m = await resolveModel(mdir);
-  const { files: f, description: d } = await bioimageioPackage(m, { zipName: 't.zip', license: 'MIT', authors: ['t'] }) as { files: Map<string, Uint8Array>; description: Rdf };
+  const { files: f, description: d } = (await bioimageioPackage(m, { zipName: 't.zip', license: 'MIT', authors: ['t'] })) as {
+    files: Map<string, Uint8Array>;
+    description: Rdf;
+  };
   assert.notEqual(haloFor(cfg), haloFor(PRESETS.lite(8)));
-  assert.deepEqual(d.outputs.map((o: Rdf) => [o.id, o.axes[2].halo, o.axes[2].scale]), [['y2', haloFor(cfg) * 2, 0.5], ['y4', haloFor(cfg) * 4, 0.25]]);
+  assert.deepEqual(
+    d.outputs.map((o: Rdf) => [o.id, o.axes[2].halo, o.axes[2].scale]),
+    [
+      ['y2', haloFor(cfg) * 2, 0.5],
+      ['y4', haloFor(cfg) * 4, 0.25],
+    ],
+  );
   assert.equal(d.inputs[0].axes[2].size.min, 2 * haloFor(cfg) + d.inputs[0].axes[2].size.step);
-  assert.deepEqual(d.cite.map((x: Rdf) => x.doi), ['10.1007/978-3-030-00934-2_39'], 'not trained on Usiigaci: no data citation');
+  assert.deepEqual(
+    d.cite.map((x: Rdf) => x.doi),
+    ['10.1007/978-3-030-00934-2_39'],
+    'not trained on Usiigaci: no data citation',
+  );
   assert.ok(validator().model05(d));
   assert.match(new TextDecoder().decode(f.get('README.md')), /\*\*These weights are not trained\*\*[\s\S]*# Validation\n\nNo model card/);
 });

@@ -17,7 +17,10 @@ test('paper preset is the published architecture', () => {
 
 test('invalid configs are refused with a coded error naming the field', () => {
   const good = PRESETS.lite(8);
-  assert.throws(() => parseConfig({ ...good, widths: [8, 8] }), (e: ConfigError) => e.code === 'SR_ERR_MODEL_CONFIG' && /widths/.test(e.message));
+  assert.throws(
+    () => parseConfig({ ...good, widths: [8, 8] }),
+    (e: ConfigError) => e.code === 'SR_ERR_MODEL_CONFIG' && /widths/.test(e.message),
+  );
   assert.throws(() => parseConfig({ ...good, scale: 3 }), ConfigError);
   assert.throws(() => parseConfig({ ...good, convsPerModule: 3 }), ConfigError);
   assert.throws(() => parseConfig({ ...good, extra: 1 }), ConfigError);

@@ -13,8 +13,14 @@ const FIXTURE = path.join(SHARED, 'fixtures', 'dpf_reference.json');
 test('J1 matches tabulated values to 1e-12', () => {
   // Abramowitz & Stegun / scipy.special.j1 values.
   const table: [number, number][] = [
-    [0, 0], [0.5, 0.2422684576748739], [1, 0.44005058574493355], [2.5, 0.4970941024642741],
-    [3.8317059702075125, 0], [10, 0.04347274616886144], [-1, -0.44005058574493355], [100, -0.07714535201411216],
+    [0, 0],
+    [0.5, 0.2422684576748739],
+    [1, 0.44005058574493355],
+    [2.5, 0.4970941024642741],
+    [3.8317059702075125, 0],
+    [10, 0.04347274616886144],
+    [-1, -0.44005058574493355],
+    [100, -0.07714535201411216],
   ];
   for (const [x, v] of table) assert.ok(Math.abs(besselJ1(x) - v) < 1e-12, `J1(${x}) = ${besselJ1(x)}, want ${v}`);
   assert.equal(somb(0), 1);
@@ -23,7 +29,8 @@ test('J1 matches tabulated values to 1e-12', () => {
 
 test('spectral norm equals the largest singular value', () => {
   // diag(3, -5) rotated: singular values 5 and 3.
-  const c = Math.cos(0.3), s = Math.sin(0.3);
+  const c = Math.cos(0.3),
+    s = Math.sin(0.3);
   const a = [3 * c, -3 * s, -5 * s, -5 * c];
   assert.ok(Math.abs(spectralNorm(a, 2) - 5) < 1e-12);
   assert.ok(Math.abs(spectralNorm([1, 2, 3, 4, 5, 6, 7, 8, 10], 3) - 17.4125) < 1e-4);
@@ -35,7 +42,9 @@ test('DPF kernels match ../shared/fixtures/dpf_reference.json to 1e-6', (t) => {
     return;
   }
   const ref = JSON.parse(readFileSync(FIXTURE, 'utf8')) as { levels: Record<string, { m: number; kernel: number[][] }[]> };
-  const radii = Object.keys(ref.levels).map(Number).sort((a, b) => a - b);
+  const radii = Object.keys(ref.levels)
+    .map(Number)
+    .sort((a, b) => a - b);
   assert.deepEqual(radii, [1, 2, 4]);
   let checked = 0;
   for (const r of radii) {

@@ -15,7 +15,14 @@ import { synthImage } from '../helpers/image';
 const cfg = parseConfig({ ...PRESETS.lite(8), name: 'tiny', widths: [8, 8, 8, 8] });
 const weights = randomWeights(generatorParams(cfg), 5);
 const ranges = await measureRanges(cfg, weights, [{ data: synthImage(32, 32, 3).map((v) => (v - 200) / 600), height: 32, width: 32 }], 1);
-const cal: Int8Calibration = { format: INT8_CALIBRATION_FORMAT, formatVersion: 1, weightsSha256: 'a'.repeat(64), method: 'test', created: new Date().toISOString(), ranges };
+const cal: Int8Calibration = {
+  format: INT8_CALIBRATION_FORMAT,
+  formatVersion: 1,
+  weightsSha256: 'a'.repeat(64),
+  method: 'test',
+  created: new Date().toISOString(),
+  ranges,
+};
 
 async function start(int8: Int8Calibration | CalibrationError | undefined): Promise<{ engine: string; logs: string[] }> {
   const logs: string[] = [];
@@ -34,7 +41,10 @@ test('the default engine is ort-int8, and a calibrated model gets it without a f
 });
 
 test('no calibration, or a stale one: ort-cpu, with one SR_ERR_MODEL_CALIBRATION line naming the reason', async () => {
-  for (const [int8, why] of [[undefined, /no int8 calibration/], [new CalibrationError('int8-calibration.json was measured for weights aaaa, not these'), /not these/]] as const) {
+  for (const [int8, why] of [
+    [undefined, /no int8 calibration/],
+    [new CalibrationError('int8-calibration.json was measured for weights aaaa, not these'), /not these/],
+  ] as const) {
     const r = await start(int8);
     assert.equal(r.engine, 'ort-cpu');
     const lines = r.logs.filter((l) => l.includes('SR_ERR_MODEL_CALIBRATION'));

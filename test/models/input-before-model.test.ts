@@ -47,7 +47,10 @@ test('a missing or undecodable input fails with its own code and no model is rea
   assert.equal(await codeOf(runSr({ ...o, input: path.join(dir, 'missing.tif') })), 'SR_ERR_IO');
   assert.equal(await codeOf(runSr({ ...o, input: garbage })), 'SR_ERR_IMAGE_DECODE');
   assert.equal(modelReads - before, 0, 'model.json reads');
-  assert.deepEqual(logs.filter((l) => l.startsWith('model:')), []);
+  assert.deepEqual(
+    logs.filter((l) => l.startsWith('model:')),
+    [],
+  );
   // The input's error wins even over a model that does not exist.
   assert.equal(await codeOf(runSr({ ...o, model: path.join(dir, 'no-such-model'), input: path.join(dir, 'missing.tif') })), 'SR_ERR_IO');
   await assert.rejects(fs.stat(o.output), 'no output for a failed run');
@@ -85,6 +88,9 @@ test('eval: a missing --data folder fails with its own code and no model is read
   const before = modelReads;
   const data = path.join(dir, 'no-such-data');
   assert.equal(await codeOf(runEval({ data, scale: 8, models: [model], log: () => undefined })), 'SR_ERR_EVAL_DATA');
-  assert.equal(await codeOf(runEval({ data, scale: 8, models: [path.join(dir, 'no-such-model')], log: () => undefined })), 'SR_ERR_EVAL_DATA');
+  assert.equal(
+    await codeOf(runEval({ data, scale: 8, models: [path.join(dir, 'no-such-model')], log: () => undefined })),
+    'SR_ERR_EVAL_DATA',
+  );
   assert.equal(modelReads - before, 0, 'model.json reads');
 });

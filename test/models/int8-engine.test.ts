@@ -9,7 +9,12 @@ import { after, test } from 'node:test';
 import { PRESETS } from '../../models/config';
 import { createEngine } from '../../models/engine/create-engine';
 import { measureRanges } from '../../models/engine/int8-calibration';
-import { INT8_CALIBRATION_FILE, INT8_CALIBRATION_FORMAT, loadCalibration, type Int8Calibration } from '../../models/engine/int8-calibration-file';
+import {
+  INT8_CALIBRATION_FILE,
+  INT8_CALIBRATION_FORMAT,
+  loadCalibration,
+  type Int8Calibration,
+} from '../../models/engine/int8-calibration-file';
 import { int8PerChannel, uint8Params } from '../../models/engine/int8-quantize';
 import { exportOnnx } from '../../models/engine/onnx-export';
 import { keepFloat, OrtBackend, ortOptimisedOps } from '../../models/engine/ort-backend';
@@ -18,7 +23,8 @@ import { loadModel, saveModel } from '../../models/weights-file';
 import { superResolve, type OutputBand } from '../../models/pipeline/super-resolve';
 import { memoryReader, synthImage } from '../helpers/image';
 
-const W = 70, H = 66;
+const W = 70,
+  H = 66;
 const image = synthImage(W, H, 3);
 const src = memoryReader(image, W, H);
 const norm = (a: Float32Array): Float32Array => a.map((v) => (v - 200) / 600);
@@ -26,15 +32,29 @@ const cfg = PRESETS.body(8);
 // He-style initialisation, with the convs it starts at zero (each body block's last, each level's projection
 // to the image) made non-zero: otherwise the output would be the bilinear skip path alone.
 const weights = initWeights(generatorParams(cfg), 5, cfg.leakySlope);
-for (const [name, t] of weights) if (/^g\.body\d\.z\.w$|\.proj\.w$/.test(name)) t.data.forEach((_, i) => {
-  t.data[i] = Math.sin(i * 0.7) * 0.05;
-});
+for (const [name, t] of weights)
+  if (/^g\.body\d\.z\.w$|\.proj\.w$/.test(name))
+    t.data.forEach((_, i) => {
+      t.data[i] = Math.sin(i * 0.7) * 0.05;
+    });
 const sha = 'a'.repeat(64);
-const ranges = await measureRanges(cfg, weights, [
-  { data: norm(image), height: H, width: W },
-  { data: norm(synthImage(40, 40, 7)), height: 40, width: 40 },
-], 1);
-const cal: Int8Calibration = { format: INT8_CALIBRATION_FORMAT, formatVersion: 1, weightsSha256: sha, method: 'test', created: new Date().toISOString(), ranges };
+const ranges = await measureRanges(
+  cfg,
+  weights,
+  [
+    { data: norm(image), height: H, width: W },
+    { data: norm(synthImage(40, 40, 7)), height: 40, width: 40 },
+  ],
+  1,
+);
+const cal: Int8Calibration = {
+  format: INT8_CALIBRATION_FORMAT,
+  formatVersion: 1,
+  weightsSha256: sha,
+  method: 'test',
+  created: new Date().toISOString(),
+  ranges,
+};
 const int8 = await OrtBackend.create(cfg, weights, { engine: 'ort-int8', threads: 1, int8: cal });
 const fp32 = await OrtBackend.create(cfg, weights, { engine: 'ort-cpu', threads: 1 });
 after(async () => {
@@ -51,7 +71,11 @@ async function render(backend: OrtBackend, level: number, tile: number): Promise
 const maxDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
 test('quantisation parameters: zero is exact, weights round to within half a step', () => {
-  for (const r of [[-0.3, 4.1], [0.5, 2], [-3, -1]] as [number, number][]) {
+  for (const r of [
+    [-0.3, 4.1],
+    [0.5, 2],
+    [-3, -1],
+  ] as [number, number][]) {
     const { scale, zeroPoint } = uint8Params(r);
     assert.ok(Number.isInteger(zeroPoint) && zeroPoint >= 0 && zeroPoint <= 255);
     assert.ok(Math.abs(Math.min(r[0], 0) / scale + zeroPoint) <= 0.5 + 1e-9, 'the range minimum maps inside uint8');
@@ -72,9 +96,13 @@ test('ORT runs every quantised convolution as an int8 kernel (QLinearConv)', asy
   assert.equal(convs.length, 24, 'every Conv of body was calibrated');
   assert.equal(quantised.length, 20);
   const ops = await ortOptimisedOps(exportOnnx(cfg, weights, { int8: { ranges, keepFloat: keepFloat(cfg) } }));
-  const qconv = Object.entries(ops).filter(([k]) => k.endsWith('QLinearConv')).reduce((a, [, n]) => a + n, 0);
+  const qconv = Object.entries(ops)
+    .filter(([k]) => k.endsWith('QLinearConv'))
+    .reduce((a, [, n]) => a + n, 0);
   assert.equal(qconv, quantised.length, JSON.stringify(ops));
-  const floatConvs = Object.entries(ops).filter(([k]) => /(^|:)Conv$/.test(k)).reduce((a, [, n]) => a + n, 0);
+  const floatConvs = Object.entries(ops)
+    .filter(([k]) => /(^|:)Conv$/.test(k))
+    .reduce((a, [, n]) => a + n, 0);
   assert.equal(floatConvs, convs.length - quantised.length, 'only the kept convolutions stay float32');
 });
 
@@ -94,7 +122,9 @@ test('int8 differs from float32, by a bounded amount (reported)', async () => {
   let se = 0;
   for (let i = 0; i < a.length; i++) se += (a[i]! - b[i]!) ** 2;
   const rms = Math.sqrt(se / a.length);
-  process.stderr.write(`int8 vs float32 at 8x (random weights, normalised units): max ${d.toExponential(2)}, rms ${rms.toExponential(2)}\n`);
+  process.stderr.write(
+    `int8 vs float32 at 8x (random weights, normalised units): max ${d.toExponential(2)}, rms ${rms.toExponential(2)}\n`,
+  );
   assert.ok(d > 1e-5, 'the int8 graph really is quantised');
   assert.ok(rms < 0.02, `rms ${rms}`);
 });
@@ -117,6 +147,8 @@ test('a stale calibration beside new weights stops only the int8 engine: the mod
   const m = await loadModel(dir); // retrained weights copied over a calibrated model: this used to throw
   const fp32 = await createEngine(m.config, m.weights, { int8: m.int8, engine: 'ort-cpu', threads: 1, log: () => {} });
   await fp32.dispose();
-  await assert.rejects(createEngine(m.config, m.weights, { int8: m.int8, engine: 'ort-int8', threads: 1, log: () => {} }),
-    { code: 'SR_ERR_MODEL_CALIBRATION', message: /was measured for weights a{12}, not these/ });
+  await assert.rejects(createEngine(m.config, m.weights, { int8: m.int8, engine: 'ort-int8', threads: 1, log: () => {} }), {
+    code: 'SR_ERR_MODEL_CALIBRATION',
+    message: /was measured for weights a{12}, not these/,
+  });
 });

@@ -22,7 +22,8 @@ function conv(img: number[], h: number, w: number, k: Float64Array, r: number): 
       let s = 0;
       for (let dy = -r; dy <= r; dy++)
         for (let dx = -r; dx <= r; dx++) {
-          const yy = y + dy, xx = x + dx;
+          const yy = y + dy,
+            xx = x + dx;
           if (yy >= 0 && yy < h && xx >= 0 && xx < w) s += img[yy * w + xx]! * k[(dy + r) * n + dx + r]!;
         }
       out.push(s);
@@ -43,7 +44,8 @@ test('DPF content loss equals the mean absolute difference of hand-computed DPF 
   let sum = 0;
   for (let m = 1; m <= 12; m++) {
     const k = dpfKernel(m, 1); // level 1 (2x) uses radius 1
-    const a = conv(y, 6, 6, k, 1), b = conv(hr, 6, 6, k, 1);
+    const a = conv(y, 6, 6, k, 1),
+      b = conv(hr, 6, 6, k, 1);
     for (let i = 0; i < 36; i++) sum += Math.abs(a[i]! - b[i]!);
   }
   assert.ok(Math.abs(got - sum / (36 * 12)) < 1e-5, `${got} vs ${sum / 432}`);

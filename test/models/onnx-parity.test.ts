@@ -15,7 +15,16 @@ const BASE = { leakySlope: 0.2, lnEpsilon: 1e-5, discWidths: [4, 4, 4, 4] };
 
 const CONFIGS: ModelConfig[] = [
   parseConfig({ ...BASE, name: 'parity-dpf-skip', scale: 8, widths: [8, 8, 6, 4], convsPerModule: 2, dpf: true, skip: 'bilinear' }),
-  parseConfig({ ...BASE, name: 'parity-body', scale: 8, widths: [8, 8, 6, 4], convsPerModule: 2, dpf: true, skip: 'bilinear', body: { blocks: 2, mixer: true } }),
+  parseConfig({
+    ...BASE,
+    name: 'parity-body',
+    scale: 8,
+    widths: [8, 8, 6, 4],
+    convsPerModule: 2,
+    dpf: true,
+    skip: 'bilinear',
+    body: { blocks: 2, mixer: true },
+  }),
   parseConfig({ ...BASE, name: 'parity-plain', scale: 4, widths: [8, 6, 4], convsPerModule: 1, dpf: false, skip: 'none' }),
 ];
 
@@ -58,7 +67,11 @@ for (const [i, cfg] of CONFIGS.entries()) {
       const s = 2 ** (k + 1);
       const r = ref[k]!;
       assert.deepEqual(r.shape, [N, H * s, W * s, 1], `tfjs level x${s} shape`);
-      assert.deepEqual([level.scale, level.height, level.width, level.data.length], [s, H * s, W * s, N * H * s * W * s], `ORT level x${s} shape`);
+      assert.deepEqual(
+        [level.scale, level.height, level.width, level.data.length],
+        [s, H * s, W * s, N * H * s * W * s],
+        `ORT level x${s} shape`,
+      );
       // A constant output would match a constant reference without testing anything.
       assert.ok(spread(level.data) > 0.1, `ORT level x${s} is (nearly) constant`);
       const d = maxAbsDiff(level.data, r.data);

@@ -8,7 +8,9 @@ import { generatorParams, randomWeights } from '../../models/params';
 import { superResolve, type OutputBand } from '../../models/pipeline/super-resolve';
 import { memoryReader, synthImage } from '../helpers/image';
 
-const W = 70, H = 66, TILE = 24; // 3 x 3 tiles, the last row and column partial
+const W = 70,
+  H = 66,
+  TILE = 24; // 3 x 3 tiles, the last row and column partial
 const src = memoryReader(synthImage(W, H), W, H);
 // lite, and the default preset whose LR body widens the receptive field (halo 16 instead of 8).
 for (const cfg of [parseConfig({ ...PRESETS.lite(8), skip: 'bilinear' }), PRESETS.body(8)]) {
@@ -19,8 +21,12 @@ for (const cfg of [parseConfig({ ...PRESETS.lite(8), skip: 'bilinear' }), PRESET
     const s = 2 ** level;
     const out = new Float32Array(W * s * H * s);
     let tiles = 0;
-    await superResolve(src, backend, { tile, level, low: 200, high: 800, batch: 4, ...(halo === undefined ? {} : { halo }), onProgress: (d) => (tiles = d) },
-      async (b: OutputBand) => out.set(b.data, b.y * b.width));
+    await superResolve(
+      src,
+      backend,
+      { tile, level, low: 200, high: 800, batch: 4, ...(halo === undefined ? {} : { halo }), onProgress: (d) => (tiles = d) },
+      async (b: OutputBand) => out.set(b.data, b.y * b.width),
+    );
     if (tile < W) assert.equal(tiles, 9);
     return out;
   }
@@ -34,7 +40,8 @@ for (const cfg of [parseConfig({ ...PRESETS.lite(8), skip: 'bilinear' }), PRESET
       const d = maxDiff(whole, tiled);
       assert.ok(d <= 1e-5, `max abs diff ${d}`);
       // The output is not trivial: it varies across the image.
-      let lo = Infinity, hi = -Infinity;
+      let lo = Infinity,
+        hi = -Infinity;
       for (const v of whole) {
         lo = Math.min(lo, v);
         hi = Math.max(hi, v);

@@ -6,7 +6,13 @@ import { parseConfig, PRESETS } from '../../models/config';
 import { clippedWindow, copyRect, cropRect, haloFor, pieceRect, planTiles, receptiveRadius } from '../../models/tiling';
 
 test('cores cover every pixel once; windows hold the halo', () => {
-  for (const [w, h, tile, halo] of [[100, 70, 32, 8], [33, 33, 32, 8], [10, 200, 16, 9], [5, 5, 64, 8], [64, 64, 64, 0]] as const) {
+  for (const [w, h, tile, halo] of [
+    [100, 70, 32, 8],
+    [33, 33, 32, 8],
+    [10, 200, 16, 9],
+    [5, 5, 64, 8],
+    [64, 64, 64, 0],
+  ] as const) {
     const plans = planTiles(w, h, tile, halo);
     const seen = new Uint8Array(w * h);
     const win = plans[0]!.window;
@@ -21,7 +27,10 @@ test('cores cover every pixel once; windows hold the halo', () => {
       assert.ok(window.x + window.w >= Math.min(w, core.x + core.w + halo));
       assert.ok(window.y + window.h >= Math.min(h, core.y + core.h + halo));
     }
-    assert.ok(seen.every((v) => v === 1), `${w}x${h} tile ${tile}`);
+    assert.ok(
+      seen.every((v) => v === 1),
+      `${w}x${h} tile ${tile}`,
+    );
   }
   assert.throws(() => planTiles(10, 10, 0, 1), RangeError);
 });

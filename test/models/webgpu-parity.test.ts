@@ -4,7 +4,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { createEngine, DEFAULT_MODEL, generatorParams, levelCount, parseConfig, resolveModel, type ModelConfig, type Weights } from '../../models';
+import {
+  createEngine,
+  DEFAULT_MODEL,
+  generatorParams,
+  levelCount,
+  parseConfig,
+  resolveModel,
+  type ModelConfig,
+  type Weights,
+} from '../../models';
 import { probeGpuAdapters } from '../../models/engine/gpu-adapter';
 import { mulberry32, randomWeights } from '../../models/params';
 
@@ -55,7 +64,17 @@ test(`WebGPU equals the CPU engine at every level: the default model (${DEFAULT_
 });
 
 test('WebGPU equals the CPU engine at every level: x4, no DPF, no skip, one conv per module', async () => {
-  const config = parseConfig({ name: 'gpu-plain', scale: 4, widths: [8, 6, 4], convsPerModule: 1, dpf: false, skip: 'none', leakySlope: 0.2, lnEpsilon: 1e-5, discWidths: [4, 4, 4, 4] });
+  const config = parseConfig({
+    name: 'gpu-plain',
+    scale: 4,
+    widths: [8, 6, 4],
+    convsPerModule: 1,
+    dpf: false,
+    skip: 'none',
+    leakySlope: 0.2,
+    lnEpsilon: 1e-5,
+    discWidths: [4, 4, 4, 4],
+  });
   await parity(config, randomWeights(generatorParams(config), 11));
 });
 

@@ -11,16 +11,26 @@ import { SCHEMA_FILE, schemaText } from '../../plugin/write-schema';
 import { discoverPlugins } from '../../server/http/viewer-routes';
 import { ROOT } from '../helpers/shared';
 
-const srManifest = (): PluginManifest => JSON.parse(readFileSync(path.join(ROOT, 'plugin', 'sr', 'manifest.json'), 'utf8')) as PluginManifest;
+const srManifest = (): PluginManifest =>
+  JSON.parse(readFileSync(path.join(ROOT, 'plugin', 'sr', 'manifest.json'), 'utf8')) as PluginManifest;
 
 test('the SR manifest is valid and contributes commands, readers, writers, widget, sample and configuration', () => {
   const r = parseManifest(srManifest());
   assert.ok(r.ok, r.ok ? '' : r.error);
   const c = r.manifest.contributions;
-  assert.deepEqual(c.commands.filter((x) => x.js_name).map((x) => x.id).sort(), ['phasesr-sr.compare', 'phasesr-sr.super_resolve', 'phasesr-sr.widget']);
+  assert.deepEqual(
+    c.commands
+      .filter((x) => x.js_name)
+      .map((x) => x.id)
+      .sort(),
+    ['phasesr-sr.compare', 'phasesr-sr.super_resolve', 'phasesr-sr.widget'],
+  );
   const patterns = c.readers.flatMap((x) => x.filename_patterns);
   for (const p of ['*.tif', '*.tiff', '*.ome.tif', '*.png', '*.jpg', '*.jpeg']) assert.ok(patterns.includes(p), `reads ${p}`);
-  assert.deepEqual(c.writers.flatMap((x) => x.filename_extensions), ['.tif', '.tiff']);
+  assert.deepEqual(
+    c.writers.flatMap((x) => x.filename_extensions),
+    ['.tif', '.tiff'],
+  );
   assert.equal(c.widgets.length, 1);
   assert.equal(c.sample_data[0]?.uri, '/api/v1/samples/phase-contrast');
   const props = c.configuration[0]!.properties;
@@ -36,12 +46,48 @@ test('plugin/manifest.schema.json is the JSON Schema generated from the zod sche
 
 test('broken manifests are refused with the path of what is wrong', () => {
   const cases: [string, (m: PluginManifest) => void, RegExp][] = [
-    ['widget names a missing command', (m) => { m.contributions.widgets[0]!.command = 'phasesr-sr.nope'; }, /contributions: contribution names command phasesr-sr\.nope/],
-    ['widget command without a module', (m) => { delete m.contributions.commands.find((c) => c.id === 'phasesr-sr.widget')!.js_name; }, /needs a js_name/],
-    ['command outside the namespace', (m) => { m.contributions.commands[0]!.id = 'other.super_resolve'; }, /must start with "phasesr-sr\."/],
-    ['unknown field', (m) => { (m as unknown as Record<string, unknown>).main = 'x.js'; }, /Unrecognized key/],
-    ['module path with a folder', (m) => { m.contributions.commands[0]!.js_name = '../x.js:run'; }, /contributions\.commands\.0\.js_name/],
-    ['wrong engine', (m) => { (m as unknown as Record<string, unknown>).engine = 'napari'; }, /engine/],
+    [
+      'widget names a missing command',
+      (m) => {
+        m.contributions.widgets[0]!.command = 'phasesr-sr.nope';
+      },
+      /contributions: contribution names command phasesr-sr\.nope/,
+    ],
+    [
+      'widget command without a module',
+      (m) => {
+        delete m.contributions.commands.find((c) => c.id === 'phasesr-sr.widget')!.js_name;
+      },
+      /needs a js_name/,
+    ],
+    [
+      'command outside the namespace',
+      (m) => {
+        m.contributions.commands[0]!.id = 'other.super_resolve';
+      },
+      /must start with "phasesr-sr\."/,
+    ],
+    [
+      'unknown field',
+      (m) => {
+        (m as unknown as Record<string, unknown>).main = 'x.js';
+      },
+      /Unrecognized key/,
+    ],
+    [
+      'module path with a folder',
+      (m) => {
+        m.contributions.commands[0]!.js_name = '../x.js:run';
+      },
+      /contributions\.commands\.0\.js_name/,
+    ],
+    [
+      'wrong engine',
+      (m) => {
+        (m as unknown as Record<string, unknown>).engine = 'napari';
+      },
+      /engine/,
+    ],
   ];
   for (const [what, breakIt, expected] of cases) {
     const m = srManifest();

@@ -63,7 +63,10 @@ after(async () => {
 });
 
 test('the server lists both plugins and reports the broken manifest', async () => {
-  const body = (await (await fetch(`${h.url}/api/v1/plugins`)).json()) as { plugins: { manifest: { name: string } }[]; errors: { dir: string; error: string }[] };
+  const body = (await (await fetch(`${h.url}/api/v1/plugins`)).json()) as {
+    plugins: { manifest: { name: string } }[];
+    errors: { dir: string; error: string }[];
+  };
   assert.deepEqual(body.plugins.map((p) => p.manifest.name).sort(), ['invert-demo', 'phasesr-sr']);
   assert.equal(body.errors.length, 1);
   assert.match(body.errors[0]!.error, /command invert-demo\.\w+ must start with "broken-demo\."/);
@@ -72,7 +75,7 @@ test('the server lists both plugins and reports the broken manifest', async () =
   assert.equal((await fetch(`${h.url}/plugins/invert-demo/..%2Fmanifest.json`)).status, 404);
 });
 
-test('the second plugin\'s widget and command change the display through the plugin API', async () => {
+test("the second plugin's widget and command change the display through the plugin API", async () => {
   assert.ok(await h.page.locator('section[data-plugin="invert-demo"] #invert-button').isVisible(), 'its dock widget is shown');
   assert.ok(await h.page.locator('section[data-plugin="phasesr-sr"]').isVisible(), 'the SR plugin is loaded too');
   await waitLayerLoaded(h.page, 'original');
@@ -98,7 +101,7 @@ test('the second plugin\'s widget and command change the display through the plu
   assert.deepEqual(h.errors, []);
 });
 
-test('the SR plugin\'s sample opens from the Open menu (generated once into .cache/)', async () => {
+test("the SR plugin's sample opens from the Open menu (generated once into .cache/)", async () => {
   await h.page.click('#open-button');
   await h.page.getByRole('button', { name: /^Sample: Phase contrast sample/ }).click();
   await waitApp(h.page, 'app.stack.image && app.stack.image.name === "sample-2048.tif"', 120_000);

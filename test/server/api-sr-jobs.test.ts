@@ -24,7 +24,7 @@ async function image16(name: string, w: number, h: number, seed: number): Promis
 }
 
 async function srJobs(): Promise<number> {
-  const h = await (await fetch(`${srv.url}/health`)).json() as { stats: { srJobs: number } };
+  const h = (await (await fetch(`${srv.url}/health`)).json()) as { stats: { srJobs: number } };
   return h.stats.srJobs;
 }
 
@@ -32,12 +32,21 @@ function srUrl(file: string, extra = ''): string {
   return `${srv.url}/api/v1/sr?path=${encodeURIComponent(file)}&scale=4${extra}`;
 }
 
-interface Status { id: string; state: string; done: number; total: number; url?: string; width?: number; error?: { code: string }; warnings?: string[] }
+interface Status {
+  id: string;
+  state: string;
+  done: number;
+  total: number;
+  url?: string;
+  width?: number;
+  error?: { code: string };
+  warnings?: string[];
+}
 
 async function pollUntilFinished(statusUrl: string): Promise<Status[]> {
   const seen: Status[] = [];
   for (;;) {
-    const s = await (await fetch(statusUrl)).json() as Status;
+    const s = (await (await fetch(statusUrl)).json()) as Status;
     seen.push(s);
     if (s.state === 'done' || s.state === 'error') return seen;
     await sleep(20);
@@ -59,7 +68,7 @@ test('the same GET twice in a row (as ImageJ sends it): one job, the same result
   const b = await (await fetch(srUrl(file, '&format=text'))).text();
   assert.match(a, /^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/results\/[0-9a-f]{32}\.tif\n$/);
   assert.equal(b, a);
-  assert.equal(await srJobs() - before, 1);
+  assert.equal((await srJobs()) - before, 1);
   assert.equal((await fetch(a.trim())).status, 200);
 });
 
@@ -68,16 +77,19 @@ test('identical GETs at the same time share one job; other parameters or a rewri
   const before = await srJobs();
   const answers = await Promise.all([1, 2, 3].map(async () => (await fetch(srUrl(file))).json() as Promise<{ url: string }>));
   assert.equal(new Set(answers.map((x) => x.url)).size, 1);
-  assert.equal(await srJobs() - before, 1);
+  assert.equal((await srJobs()) - before, 1);
 
-  const x2 = await (await fetch(`${srv.url}/api/v1/sr?path=${encodeURIComponent(file)}&scale=2`)).json() as { url: string; width: number };
+  const x2 = (await (await fetch(`${srv.url}/api/v1/sr?path=${encodeURIComponent(file)}&scale=2`)).json()) as {
+    url: string;
+    width: number;
+  };
   assert.equal(x2.width, 80);
-  assert.equal(await srJobs() - before, 2);
+  assert.equal((await srJobs()) - before, 2);
 
   await image16('together.tif', 40, 32, 3); // same name, new content
-  const again = await (await fetch(srUrl(file))).json() as { url: string };
+  const again = (await (await fetch(srUrl(file))).json()) as { url: string };
   assert.notEqual(again.url, answers[0]!.url);
-  assert.equal(await srJobs() - before, 3);
+  assert.equal((await srJobs()) - before, 3);
 });
 
 test('wait=0: 202 with a status URL at once; polling reports the tile progress, then the result; submitting again joins', async () => {
@@ -85,10 +97,10 @@ test('wait=0: 202 with a status URL at once; polling reports the tile progress, 
   const before = await srJobs();
   const res = await fetch(srUrl(file, '&wait=0'));
   assert.equal(res.status, 202);
-  const sub = await res.json() as { id: string; state: string; statusUrl: string; absoluteStatusUrl: string };
+  const sub = (await res.json()) as { id: string; state: string; statusUrl: string; absoluteStatusUrl: string };
   assert.match(sub.id, /^[0-9a-f]{32}$/);
   assert.equal(sub.absoluteStatusUrl, `${srv.url}/api/v1/sr/jobs/${sub.id}`);
-  const again = await (await fetch(srUrl(file, '&wait=0'))).json() as { id: string };
+  const again = (await (await fetch(srUrl(file, '&wait=0'))).json()) as { id: string };
   assert.equal(again.id, sub.id, 'the repeated submit joins the job');
   const seen = await pollUntilFinished(sub.absoluteStatusUrl);
   const last = seen.at(-1)!;
@@ -99,9 +111,9 @@ test('wait=0: 202 with a status URL at once; polling reports the tile progress, 
   assert.equal((await fetch(`${srv.url}${last.url}`)).status, 200);
   for (const s of seen) assert.ok(['queued', 'running', 'done'].includes(s.state) && s.done <= s.total, JSON.stringify(s));
   // The blocking form of the same request now answers the same result without computing.
-  const sync = await (await fetch(srUrl(file))).json() as { url: string };
+  const sync = (await (await fetch(srUrl(file))).json()) as { url: string };
   assert.equal(sync.url, last.url);
-  assert.equal(await srJobs() - before, 1);
+  assert.equal((await srJobs()) - before, 1);
 });
 
 test('format=text: `job URL`, then `queued` / `running DONE TOTAL` / `done URL` lines; errors and unknown jobs are `error:` lines', async () => {
@@ -124,21 +136,34 @@ test('format=text: `job URL`, then `queued` / `running DONE TOTAL` / `done URL` 
   const bad = await (await fetch(srUrl(junk, '&wait=0&format=text'))).text();
   const badStatus = `${bad.trim().slice(4)}?format=text`;
   let err = '';
-  while (!err.startsWith('error:')) { err = await (await fetch(badStatus)).text(); await sleep(20); }
+  while (!err.startsWith('error:')) {
+    err = await (await fetch(badStatus)).text();
+    await sleep(20);
+  }
   assert.match(err, /^error: SR_ERR_IMAGE_DECODE: /);
   assert.match(await (await fetch(`${srv.url}/api/v1/sr/jobs/${'0'.repeat(32)}?format=text`)).text(), /^error: SR_ERR_NOT_FOUND: /);
   const r404 = await fetch(`${srv.url}/api/v1/sr/jobs/${'0'.repeat(32)}`);
   assert.equal(r404.status, 404);
-  assert.equal((await r404.json() as { error: { code: string } }).error.code, 'SR_ERR_NOT_FOUND');
+  assert.equal(((await r404.json()) as { error: { code: string } }).error.code, 'SR_ERR_NOT_FOUND');
   const usage = await fetch(srUrl(file, '&wait=later'));
-  assert.equal((await usage.json() as { error: { code: string } }).error.code, 'SR_ERR_USAGE');
+  assert.equal(((await usage.json()) as { error: { code: string } }).error.code, 'SR_ERR_USAGE');
 });
 
 test('a submitted job nobody polls any more is cancelled (its run is aborted); a polled one runs on', async () => {
-  const jobs = new OneShotJobs<string>(async () => true, () => {}, { abandonMs: 150, keepMs: 60_000, maxJobs: 8 });
+  const jobs = new OneShotJobs<string>(
+    async () => true,
+    () => {},
+    { abandonMs: 150, keepMs: 60_000, maxJobs: 8 },
+  );
   try {
     let aborted = 0;
-    const untilAborted = (signal: AbortSignal) => new Promise<string>((_resolve, reject) => signal.addEventListener('abort', () => { aborted++; reject(signal.reason); }));
+    const untilAborted = (signal: AbortSignal) =>
+      new Promise<string>((_resolve, reject) =>
+        signal.addEventListener('abort', () => {
+          aborted++;
+          reject(signal.reason);
+        }),
+      );
     const left = (await jobs.submit('a', untilAborted)).job;
     const kept = (await jobs.submit('b', untilAborted)).job;
     left.polled = kept.polled = true;

@@ -20,14 +20,24 @@ let srv: TestServer;
 let input: string;
 
 async function image16(file: string, w: number, h: number, seed: number): Promise<string> {
-  await writeImage(file, { width: w, height: h, dtype: 'uint16', data: Uint16Array.from(synthImage(w, h, seed), (v) => Math.round(v)) }, { pixelSize: { x: 0.5, y: 0.5, unit: 'µm' } });
+  await writeImage(
+    file,
+    { width: w, height: h, dtype: 'uint16', data: Uint16Array.from(synthImage(w, h, seed), (v) => Math.round(v)) },
+    { pixelSize: { x: 0.5, y: 0.5, unit: 'µm' } },
+  );
   return file;
 }
 
 async function pixelsOf(file: string): Promise<{ w: number; h: number; dtype: string; pixelSize: number | undefined; data: Float32Array }> {
   const src = await ImageSource.open(file);
   try {
-    return { w: src.width, h: src.height, dtype: src.dtype, pixelSize: src.pixelSize?.x, data: await src.readRegion(0, 0, src.width, src.height) };
+    return {
+      w: src.width,
+      h: src.height,
+      dtype: src.dtype,
+      pixelSize: src.pixelSize?.x,
+      data: await src.readRegion(0, 0, src.width, src.height),
+    };
   } finally {
     await src.close();
   }
@@ -45,7 +55,16 @@ after(async () => {
 test('GET /api/v1/sr?path= inside the temp folder: JSON with a .tif URL; the download equals runSr of the file', async () => {
   const res = await fetch(`${srv.url}/api/v1/sr?path=${encodeURIComponent(input)}&scale=8&model=tiny`);
   assert.equal(res.status, 200);
-  const body = await res.json() as { url: string; absoluteUrl: string; width: number; height: number; dtype: string; pixelSize: { x: number; unit: string }; scale: number; bytes: number };
+  const body = (await res.json()) as {
+    url: string;
+    absoluteUrl: string;
+    width: number;
+    height: number;
+    dtype: string;
+    pixelSize: { x: number; unit: string };
+    scale: number;
+    bytes: number;
+  };
   assert.match(body.url, /^\/api\/v1\/results\/[0-9a-f]{32}\.tif$/);
   assert.equal(body.absoluteUrl, `${srv.url}${body.url}`);
   assert.deepEqual([body.width, body.height, body.dtype, body.scale], [384, 320, 'uint16', 8]);
@@ -89,17 +108,17 @@ test('paths outside the allowed folders are 403 SR_ERR_PATH_FORBIDDEN (also thro
   for (const p of [file, '/etc/passwd', `${path.dirname(input)}/../../etc/passwd`, 'relative.tif']) {
     const res = await fetch(`${srv.url}/api/v1/sr?path=${encodeURIComponent(p)}`);
     assert.equal(res.status, 403, p);
-    assert.equal((await res.json() as { error: { code: string } }).error.code, 'SR_ERR_PATH_FORBIDDEN', p);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'SR_ERR_PATH_FORBIDDEN', p);
   }
   const missing = await fetch(`${srv.url}/api/v1/sr?path=${encodeURIComponent(path.join(dir, 'nope.tif'))}`);
   assert.equal(missing.status, 404);
-  assert.equal((await missing.json() as { error: { code: string } }).error.code, 'SR_ERR_NOT_FOUND');
+  assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'SR_ERR_NOT_FOUND');
 
   const wider = await startServer({ allowDirs: [outside] });
   try {
     const res = await fetch(`${wider.url}/api/v1/sr?path=${encodeURIComponent(file)}&scale=4`);
     assert.equal(res.status, 200);
-    const body = await res.json() as { width: number; height: number };
+    const body = (await res.json()) as { width: number; height: number };
     assert.deepEqual([body.width, body.height], [96, 80]);
   } finally {
     await wider.server.close();
@@ -107,20 +126,25 @@ test('paths outside the allowed folders are 403 SR_ERR_PATH_FORBIDDEN (also thro
 });
 
 test('bad parameters are 400 SR_ERR_USAGE; a cross-site browser request is refused', async () => {
-  for (const q of ['', `path=${encodeURIComponent(input)}&scale=3`, `path=${encodeURIComponent(input)}&pixelSize=-1`, `path=${encodeURIComponent(input)}&format=xml`]) {
+  for (const q of [
+    '',
+    `path=${encodeURIComponent(input)}&scale=3`,
+    `path=${encodeURIComponent(input)}&pixelSize=-1`,
+    `path=${encodeURIComponent(input)}&format=xml`,
+  ]) {
     const res = await fetch(`${srv.url}/api/v1/sr?${q}`);
     assert.equal(res.status, 400, q);
-    assert.equal((await res.json() as { error: { code: string } }).error.code, 'SR_ERR_USAGE', q);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'SR_ERR_USAGE', q);
   }
   const res = await fetch(`${srv.url}/api/v1/sr?path=${encodeURIComponent(input)}`, { headers: { 'Sec-Fetch-Site': 'cross-site' } });
   assert.equal(res.status, 403);
-  assert.equal((await res.json() as { error: { code: string } }).error.code, 'SR_ERR_ORIGIN');
+  assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'SR_ERR_ORIGIN');
 });
 
 test('POST /api/v1/sr with the file as the body: same answer; a corrupt body is 422 SR_ERR_IMAGE_DECODE', async () => {
   const res = await fetch(`${srv.url}/api/v1/sr?name=posted.tif&scale=4`, { method: 'POST', body: readFileSync(input) });
   assert.equal(res.status, 200);
-  const body = await res.json() as { url: string; width: number; height: number; dtype: string; pixelSize: { x: number } };
+  const body = (await res.json()) as { url: string; width: number; height: number; dtype: string; pixelSize: { x: number } };
   assert.deepEqual([body.width, body.height, body.dtype], [192, 160, 'uint16']);
   assert.ok(Math.abs(body.pixelSize.x - 0.5 / 4) < 1e-9);
   const dl = await fetch(`${srv.url}${body.url}`);
@@ -128,7 +152,7 @@ test('POST /api/v1/sr with the file as the body: same answer; a corrupt body is 
 
   const bad = await fetch(`${srv.url}/api/v1/sr?name=junk.tif`, { method: 'POST', body: 'definitely not an image'.repeat(20) });
   assert.equal(bad.status, 422);
-  const err = (await bad.json() as { error: { code: string; message: string } }).error;
+  const err = ((await bad.json()) as { error: { code: string; message: string } }).error;
   assert.equal(err.code, 'SR_ERR_IMAGE_DECODE');
   assert.match(err.message, /junk\.tif/);
   assert.ok(!err.message.includes(srv.server.store.uploadDir), 'no server temp path in the message');
@@ -141,14 +165,18 @@ test('a body over maxUploadBytes is 413 SR_ERR_TOO_LARGE; unknown results are 40
   try {
     const res = await fetch(`${small.url}/api/v1/sr?name=big.tif`, { method: 'POST', body: readFileSync(input) });
     assert.equal(res.status, 413);
-    assert.equal((await res.json() as { error: { code: string } }).error.code, 'SR_ERR_TOO_LARGE');
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'SR_ERR_TOO_LARGE');
   } finally {
     await small.server.close();
   }
-  for (const u of ['/api/v1/results/0123456789abcdef0123456789abcdef.tif', '/api/v1/results/..%2F..%2Fetc%2Fpasswd', '/api/v1/results/x.tif']) {
+  for (const u of [
+    '/api/v1/results/0123456789abcdef0123456789abcdef.tif',
+    '/api/v1/results/..%2F..%2Fetc%2Fpasswd',
+    '/api/v1/results/x.tif',
+  ]) {
     const r = await fetch(`${srv.url}${u}`);
     assert.equal(r.status, 404, u);
-    assert.equal((await r.json() as { error: { code: string } }).error.code, 'SR_ERR_NOT_FOUND', u);
+    assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'SR_ERR_NOT_FOUND', u);
   }
 });
 
@@ -165,7 +193,7 @@ test('results expire: the store keeps the newest within its count, bytes and age
   const c = await put(3, 100);
   assert.equal(await store.get(a.id), undefined, 'count limit: the oldest is gone');
   assert.ok(!existsSync(a.path), 'and its file deleted');
-  assert.ok(await store.get(b.id) && await store.get(c.id));
+  assert.ok((await store.get(b.id)) && (await store.get(c.id)));
   const big = await put(4, 200);
   assert.equal(await store.get(b.id), undefined, 'bytes limit');
   assert.equal(await store.get(c.id), undefined, 'bytes limit');

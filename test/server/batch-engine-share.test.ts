@@ -24,7 +24,10 @@ test('a batch engine call waits while tile work is queued, then runs with the sa
   const load = { queued: 2, running: 1 };
   const shared = yieldingEngine(engine, load, 60_000);
   let finished = false;
-  const call = shared.run(input, 1, 24, 24).then((r) => { finished = true; return r; });
+  const call = shared.run(input, 1, 24, 24).then((r) => {
+    finished = true;
+    return r;
+  });
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(finished, false, 'held back while tiles are queued or running');
   load.queued = 0;
@@ -33,7 +36,10 @@ test('a batch engine call waits while tile work is queued, then runs with the sa
   load.running = 0;
   const got = await call;
   const want = await engine.run(input, 1, 24, 24);
-  assert.deepEqual(got.map((l) => [l.scale, l.width, l.height]), want.map((l) => [l.scale, l.width, l.height]));
+  assert.deepEqual(
+    got.map((l) => [l.scale, l.width, l.height]),
+    want.map((l) => [l.scale, l.width, l.height]),
+  );
   assert.deepEqual(got.at(-1)!.data, want.at(-1)!.data);
 });
 

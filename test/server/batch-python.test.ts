@@ -23,7 +23,8 @@ let srv: TestServer;
 function python(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(PYTHON, [SCRIPT, ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -37,7 +38,11 @@ after(async () => {
 
 test('the Python websockets example is installed and byte-identical to the TypeScript client', async () => {
   const input = path.join(dir, 'cells.tif');
-  await writeImage(input, { width: 48, height: 40, dtype: 'uint16', data: Uint16Array.from(synthImage(48, 40, 3), (v) => Math.round(v)) }, { pixelSize: { x: 0.65, y: 0.65, unit: 'µm' } });
+  await writeImage(
+    input,
+    { width: 48, height: 40, dtype: 'uint16', data: Uint16Array.from(synthImage(48, 40, 3), (v) => Math.round(v)) },
+    { pixelSize: { x: 0.65, y: 0.65, unit: 'µm' } },
+  );
   const out = path.join(dir, 'cells-x8-py.tif');
   const r = await python([input, out, '--scale', '8', '--server', srv.wsUrl]);
   assert.equal(r.code, 0, `python example failed (is python3-websockets installed?): ${r.stderr}`);

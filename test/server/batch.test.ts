@@ -21,7 +21,11 @@ let srv: TestServer;
 
 async function image16(name: string, w: number, h: number, seed: number): Promise<string> {
   const file = path.join(dir, name);
-  await writeImage(file, { width: w, height: h, dtype: 'uint16', data: Uint16Array.from(synthImage(w, h, seed), (v) => Math.round(v)) }, { pixelSize: { x: PIXEL_UM, y: PIXEL_UM, unit: 'µm' } });
+  await writeImage(
+    file,
+    { width: w, height: h, dtype: 'uint16', data: Uint16Array.from(synthImage(w, h, seed), (v) => Math.round(v)) },
+    { pixelSize: { x: PIXEL_UM, y: PIXEL_UM, unit: 'µm' } },
+  );
   return file;
 }
 
@@ -72,7 +76,10 @@ test('batch round trip: 16-bit TIFF in, 8x uint16 TIFF out with pixel size / 8, 
   const want = await readAll(ref);
   try {
     assert.equal(got.src.dtype, 'uint16');
-    assert.ok(got.src.pixelSize && Math.abs(got.src.pixelSize.x - PIXEL_UM / 8) < 1e-6, `file pixel size ${JSON.stringify(got.src.pixelSize)}`);
+    assert.ok(
+      got.src.pixelSize && Math.abs(got.src.pixelSize.x - PIXEL_UM / 8) < 1e-6,
+      `file pixel size ${JSON.stringify(got.src.pixelSize)}`,
+    );
     assert.deepEqual([got.src.width, got.src.height], [want.src.width, want.src.height]);
     assert.deepEqual(got.pixels, want.pixels);
     assert.ok(new Set(got.pixels).size > 100, 'a real image, not a constant');
@@ -133,7 +140,10 @@ test('upload limits: a declared size over maxUploadBytes and a stream longer tha
 
 test('a model other than the served one is refused with SR_ERR_USAGE', async () => {
   const client = await PhasesrClient.connect(srv.wsUrl);
-  await assert.rejects(client.batch(await image16('m.tif', 24, 20, 6), { scale: 8, model: 'paper' }), (e: PhasesrClientError) => e.code === 'SR_ERR_USAGE' && /tiny/.test(e.message));
+  await assert.rejects(
+    client.batch(await image16('m.tif', 24, 20, 6), { scale: 8, model: 'paper' }),
+    (e: PhasesrClientError) => e.code === 'SR_ERR_USAGE' && /tiny/.test(e.message),
+  );
   await client.close();
 });
 
@@ -160,7 +170,10 @@ test('cancel during the upload and during inference: `cancelled`, no result, tem
   await c.waitFor((m) => m.type === 'cancelled' && m.ids.includes(12));
   await until(() => workFiles().length === 0, 'input and partial output removed');
   const inference = c.messages.filter((m): m is BatchProgress => m.type === 'progress' && m.id === 12 && m.stage === 'inference');
-  assert.ok(inference.every((p) => p.done < p.total), 'the job stopped before its last tile');
+  assert.ok(
+    inference.every((p) => p.done < p.total),
+    'the job stopped before its last tile',
+  );
   assert.equal(first.total, 36);
   assert.ok(!c.messages.some((m) => (m.type === 'batch-result' || m.type === 'batch-done' || m.type === 'error') && m.id === 12));
   assert.ok(!srv.logs.some((l) => l.includes('384x384 ->')), 'the job never completed');

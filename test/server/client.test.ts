@@ -36,16 +36,22 @@ test('openImage and requestTiles: frames equal the REST tiles; an out-of-range t
   for await (const t of c.requestTiles([
     { imageId: img.imageId, level: img.nativeLevel + 1, x: 1, y: 0 },
     { imageId: img.imageId, level: img.nativeLevel + 1, x: lv.columns + 5, y: 0 },
-  ])) outcomes.push(t);
+  ]))
+    outcomes.push(t);
   const ok = outcomes.find((o) => o.ok);
   const bad = outcomes.find((o) => !o.ok);
   assert.ok(ok?.ok && bad && !bad.ok);
   assert.equal(bad.code, 'SR_ERR_TILE_OUT_OF_RANGE');
-  const rest = new Uint8Array(await (await fetch(`${srv.url}/api/v1/images/${img.imageId}/sr_files/${img.nativeLevel + 1}/1_0.png`)).arrayBuffer());
+  const rest = new Uint8Array(
+    await (await fetch(`${srv.url}/api/v1/images/${img.imageId}/sr_files/${img.nativeLevel + 1}/1_0.png`)).arrayBuffer(),
+  );
   assert.deepEqual(new Uint8Array(ok.payload), rest);
   assert.deepEqual([ok.header.level, ok.header.x, ok.header.y], [img.nativeLevel + 1, 1, 0]);
 
-  assert.throws(() => c.requestTiles([{ imageId: img.imageId, level: 3, x: -1, y: 0 }]), (e: PhasesrClientError) => e.code === 'SR_ERR_BAD_MESSAGE');
+  assert.throws(
+    () => c.requestTiles([{ imageId: img.imageId, level: 3, x: -1, y: 0 }]),
+    (e: PhasesrClientError) => e.code === 'SR_ERR_BAD_MESSAGE',
+  );
   await assert.rejects(c.openImage({ imageId: '0123456789abcdef' }), (e: PhasesrClientError) => e.code === 'SR_ERR_NOT_FOUND');
   await assert.rejects(c.openImage({ path: '/etc/passwd' }), (e: PhasesrClientError) => e.code === 'SR_ERR_PATH_FORBIDDEN');
   await c.close();
@@ -56,11 +62,13 @@ test('breaking out of requestTiles cancels what is still queued; status answers'
   const big = await testImage(768, 512, 12, 'client-pan.tif');
   const img = await c.uploadImage(big.file, 'uploaded.tif');
   assert.equal(img.name, 'uploaded.tif');
-  const health = async () => (await (await fetch(`${srv.url}/health`)).json()) as { stats: { blocksInferred: number }; queue: { queued: number; running: number } };
+  const health = async () =>
+    (await (await fetch(`${srv.url}/health`)).json()) as { stats: { blocksInferred: number }; queue: { queued: number; running: number } };
   const before = (await health()).stats.blocksInferred;
   const reqs = [];
   const top = img.levels[img.maxLevel]!;
-  for (let y = 0; y < top.rows; y += 4) for (let x = 0; x < top.columns; x += 4) reqs.push({ imageId: img.imageId, level: img.maxLevel, x, y, encoding: 'u16' as const });
+  for (let y = 0; y < top.rows; y += 4)
+    for (let x = 0; x < top.columns; x += 4) reqs.push({ imageId: img.imageId, level: img.maxLevel, x, y, encoding: 'u16' as const });
   assert.equal(reqs.length, 24, 'one 8x tile every 128 LR pixels: 24 distinct LR blocks');
   let got = 0;
   for await (const t of c.requestTiles(reqs)) {
@@ -81,11 +89,17 @@ test('breaking out of requestTiles cancels what is still queued; status answers'
   assert.equal(c.closed, true);
 });
 
-test('a wrong token is refused at the handshake with the server\'s code', async () => {
+test("a wrong token is refused at the handshake with the server's code", async () => {
   const guarded = await startServer({ token: 'sesame' });
   try {
-    await assert.rejects(PhasesrClient.connect(guarded.url, { token: 'wrong' }), (e: PhasesrClientError) => e.code === 'SR_ERR_UNAUTHORIZED');
-    await assert.rejects(PhasesrClient.connect(guarded.url, { token: 'sesame', origin: 'http://evil.example' }), (e: PhasesrClientError) => e.code === 'SR_ERR_ORIGIN');
+    await assert.rejects(
+      PhasesrClient.connect(guarded.url, { token: 'wrong' }),
+      (e: PhasesrClientError) => e.code === 'SR_ERR_UNAUTHORIZED',
+    );
+    await assert.rejects(
+      PhasesrClient.connect(guarded.url, { token: 'sesame', origin: 'http://evil.example' }),
+      (e: PhasesrClientError) => e.code === 'SR_ERR_ORIGIN',
+    );
     const ok = await PhasesrClient.connect(guarded.url, { token: 'sesame' });
     assert.equal(ok.hello.type, 'hello');
     await ok.close();

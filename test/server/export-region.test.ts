@@ -11,7 +11,8 @@ import { tempDir } from '../helpers/shared';
 import { startServer, testImage, tinyModelDir, type TestServer } from './helpers';
 
 const dir = tempDir('phasesr-region-test-');
-const W = 150, H = 110;
+const W = 150,
+  H = 110;
 let srv: TestServer;
 let file: string;
 let whole: { width: number; pixels: Float32Array };
@@ -63,18 +64,27 @@ test('a region inside the image equals the same region of the whole-image result
   const uploadsBefore = srv.server.store.list().length;
   await exportAndCompare({ x: 37, y: 21, width: 61, height: 45 });
   assert.equal(srv.server.store.list().length, uploadsBefore, 'nothing was uploaded or opened');
-  assert.ok(srv.logs.some((l) => /sr job: region 61x45\+37\+21 of region-src\.tif/.test(l)), 'the server ran it as a region job');
+  assert.ok(
+    srv.logs.some((l) => /sr job: region 61x45\+37\+21 of region-src\.tif/.test(l)),
+    'the server ran it as a region job',
+  );
 });
 
-test('a region at the image\'s bottom-right corner (context only on two sides) equals the whole-image result', async () => {
+test("a region at the image's bottom-right corner (context only on two sides) equals the whole-image result", async () => {
   await exportAndCompare({ x: W - 40, y: H - 30, width: 40, height: 30 });
 });
 
 test('a region outside the image or of an unknown image gets a coded error, and the connection stays usable', async () => {
   const client = await PhasesrClient.connect(srv.wsUrl);
   try {
-    await assert.rejects(client.exportRegion(imageId, { x: W - 10, y: 0, width: 20, height: 10 }, { scale: 2 }), (e: PhasesrClientError) => e.code === 'SR_ERR_REGION');
-    await assert.rejects(client.exportRegion('0123456789abcdef', { x: 0, y: 0, width: 8, height: 8 }, { scale: 2 }), (e: PhasesrClientError) => e.code === 'SR_ERR_NOT_FOUND');
+    await assert.rejects(
+      client.exportRegion(imageId, { x: W - 10, y: 0, width: 20, height: 10 }, { scale: 2 }),
+      (e: PhasesrClientError) => e.code === 'SR_ERR_REGION',
+    );
+    await assert.rejects(
+      client.exportRegion('0123456789abcdef', { x: 0, y: 0, width: 8, height: 8 }, { scale: 2 }),
+      (e: PhasesrClientError) => e.code === 'SR_ERR_NOT_FOUND',
+    );
     const ok = await client.exportRegion(imageId, { x: 0, y: 0, width: 8, height: 8 }, { scale: 2 });
     assert.equal(ok.result.width, 16);
   } finally {

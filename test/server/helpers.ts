@@ -20,14 +20,23 @@ let tinyModel: Promise<string> | undefined;
 export function tinyModelDir(): Promise<string> {
   tinyModel ??= (async () => {
     const d = path.join(dir, 'tiny-model');
-    await saveModel(d, TINY_CONFIG, randomWeights(generatorParams(TINY_CONFIG), 5), { trained: false, description: 'random weights for tests', created: new Date(0).toISOString() });
+    await saveModel(d, TINY_CONFIG, randomWeights(generatorParams(TINY_CONFIG), 5), {
+      trained: false,
+      description: 'random weights for tests',
+      created: new Date(0).toISOString(),
+    });
     return d;
   })();
   return tinyModel;
 }
 
 /** A 16-bit TIFF of synthImage(w, h, seed) in the test temp folder. */
-export async function testImage(w: number, h: number, seed = 1, name = `img-${w}x${h}-${seed}.tif`): Promise<{ file: string; pixels: Uint16Array }> {
+export async function testImage(
+  w: number,
+  h: number,
+  seed = 1,
+  name = `img-${w}x${h}-${seed}.tif`,
+): Promise<{ file: string; pixels: Uint16Array }> {
   const file = path.join(dir, name);
   const pixels = Uint16Array.from(synthImage(w, h, seed), (v) => Math.round(v));
   await writeImage(file, { width: w, height: h, dtype: 'uint16', data: pixels });
@@ -45,7 +54,14 @@ export interface TestServer {
 export async function startServer(opts: Partial<ServerOptions> = {}): Promise<TestServer> {
   const logs: string[] = [];
   const allowDirs = [testTempRoot(), ...(opts.allowDirs ?? [])];
-  const server = await PhasesrServer.create({ port: 0, model: await tinyModelDir(), threads: 1, log: (l) => logs.push(l), ...opts, allowDirs });
+  const server = await PhasesrServer.create({
+    port: 0,
+    model: await tinyModelDir(),
+    threads: 1,
+    log: (l) => logs.push(l),
+    ...opts,
+    allowDirs,
+  });
   const url = await server.listen();
   return { server, url, wsUrl: `${url.replace('http:', 'ws:')}/ws`, logs };
 }
@@ -63,13 +79,19 @@ export class TestClient {
       else this.messages.push(parseServerMessage(data.toString()));
       this.#notify();
     });
-    ws.on('close', (code) => { this.closeCode = code; this.#notify(); });
+    ws.on('close', (code) => {
+      this.closeCode = code;
+      this.#notify();
+    });
   }
 
   static async connect(url: string, opts: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<TestClient> {
     const ws = new WebSocket(url, opts.protocols ?? [SUBPROTOCOL], { headers: opts.headers ?? {} });
     const c = new TestClient(ws);
-    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
     await c.waitFor((m) => m.type === 'hello');
     return c;
   }
@@ -95,7 +117,13 @@ export class TestClient {
 
   /** Either the frame or the error for `id`. */
   outcome(id: number, ms = 30_000): Promise<Frame | Extract<ServerMessage, { type: 'error' }>> {
-    return this.#until(() => this.frames.find((f) => f.header.requestId === id) ?? this.messages.find((m) => m.type === 'error' && m.id === id) as Extract<ServerMessage, { type: 'error' }> | undefined, ms, `outcome ${id}`);
+    return this.#until(
+      () =>
+        this.frames.find((f) => f.header.requestId === id) ??
+        (this.messages.find((m) => m.type === 'error' && m.id === id) as Extract<ServerMessage, { type: 'error' }> | undefined),
+      ms,
+      `outcome ${id}`,
+    );
   }
 
   closed(ms = 10_000): Promise<number> {
@@ -114,10 +142,16 @@ export class TestClient {
 
   #until<T>(get: () => T | undefined, ms: number, what: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.messages.slice(-5))}`)), ms);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.messages.slice(-5))}`)),
+        ms,
+      );
       const check = (): void => {
         const v = get();
-        if (v !== undefined) { clearTimeout(timer); resolve(v); } else this.#waiters.push(check);
+        if (v !== undefined) {
+          clearTimeout(timer);
+          resolve(v);
+        } else this.#waiters.push(check);
       };
       check();
     });

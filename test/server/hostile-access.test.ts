@@ -63,7 +63,11 @@ test('cross-site GETs that start work are refused (tiles, one-shot jobs); pages 
     assert.equal((await fetch(tile, { headers: { 'Sec-Fetch-Site': 'same-origin', Origin: s.url } })).status, 200);
     assert.equal((await fetch(tile)).status, 200);
     assert.ok(s.server.stats.engineCalls > 0);
-    assert.equal((await fetch(`${s.url}/list`, { headers: { 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate' } })).status, 200, 'a link from another site still opens the page');
+    assert.equal(
+      (await fetch(`${s.url}/list`, { headers: { 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate' } })).status,
+      200,
+      'a link from another site still opens the page',
+    );
   } finally {
     await s.server.close();
   }

@@ -42,7 +42,8 @@ function classicTiff(entries: [number, number, number, number][], data: Buffer):
     b.writeUInt16LE(tag, o);
     b.writeUInt16LE(type, o + 2);
     b.writeUInt32LE(count, o + 4);
-    if (type === 3) b.writeUInt16LE(value, o + 8); else b.writeUInt32LE(value === -1 ? dataAt : value, o + 8);
+    if (type === 3) b.writeUInt16LE(value, o + 8);
+    else b.writeUInt32LE(value === -1 ? dataAt : value, o + 8);
   });
   return Buffer.concat([b, data]);
 }
@@ -51,17 +52,45 @@ const HOSTILE: Record<string, Buffer> = {
   // First IFD at 2^60.
   'ifd-2e60.tif': bigTiff(1n << 60n),
   // First IFD at 16 with 2^40 entries.
-  'entries-2e40.tif': bigTiff(16n, (() => { const b = Buffer.alloc(8 + 20 + 8); b.writeBigUInt64LE(1n << 40n, 0); return b; })()),
+  'entries-2e40.tif': bigTiff(
+    16n,
+    (() => {
+      const b = Buffer.alloc(8 + 20 + 8);
+      b.writeBigUInt64LE(1n << 40n, 0);
+      return b;
+    })(),
+  ),
   // 65000x65000 16-bit, 256x256 tiles, but one 16-byte tile in the file.
-  'one-tile.tif': classicTiff([
-    [256, 4, 1, 65000], [257, 4, 1, 65000], [258, 3, 1, 16], [259, 3, 1, 1], [262, 3, 1, 1], [277, 3, 1, 1],
-    [322, 3, 1, 256], [323, 3, 1, 256], [324, 4, 1, -1], [325, 4, 1, 16],
-  ], Buffer.alloc(16, 7)),
+  'one-tile.tif': classicTiff(
+    [
+      [256, 4, 1, 65000],
+      [257, 4, 1, 65000],
+      [258, 3, 1, 16],
+      [259, 3, 1, 1],
+      [262, 3, 1, 1],
+      [277, 3, 1, 1],
+      [322, 3, 1, 256],
+      [323, 3, 1, 256],
+      [324, 4, 1, -1],
+      [325, 4, 1, 16],
+    ],
+    Buffer.alloc(16, 7),
+  ),
   // A small striped image whose one strip lies past the end of the file.
-  'strip-past-end.tif': classicTiff([
-    [256, 4, 1, 64], [257, 4, 1, 64], [258, 3, 1, 16], [259, 3, 1, 1], [262, 3, 1, 1], [277, 3, 1, 1],
-    [273, 4, 1, -1], [278, 4, 1, 64], [279, 4, 1, 64 * 64 * 2],
-  ], Buffer.alloc(100)),
+  'strip-past-end.tif': classicTiff(
+    [
+      [256, 4, 1, 64],
+      [257, 4, 1, 64],
+      [258, 3, 1, 16],
+      [259, 3, 1, 1],
+      [262, 3, 1, 1],
+      [277, 3, 1, 1],
+      [273, 4, 1, -1],
+      [278, 4, 1, 64],
+      [279, 4, 1, 64 * 64 * 2],
+    ],
+    Buffer.alloc(100),
+  ),
 };
 
 test('hostile TIFF headers and missing tiles are SR_ERR_IMAGE_DECODE on every path, and nothing else breaks', async () => {
@@ -89,7 +118,10 @@ test('hostile TIFF headers and missing tiles are SR_ERR_IMAGE_DECODE on every pa
     assert.equal(r.status, 422);
   }
   assert.equal(srv.server.store.list().length, 0, 'a hostile file was opened');
-  assert.deepEqual(srv.logs.filter((l) => /internal|RangeError|ERR_OUT_OF_RANGE/i.test(l)), []);
+  assert.deepEqual(
+    srv.logs.filter((l) => /internal|RangeError|ERR_OUT_OF_RANGE/i.test(l)),
+    [],
+  );
   // A good image still opens and serves a tile after all that.
   const { file } = await testImage(64, 48, 3);
   const good = new Uint8Array(await readFile(file));

@@ -41,7 +41,11 @@ test('uploads in progress are bounded per client and in total; the bound frees w
   const ids = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   for (const id of ids) a.send({ type: 'upload-begin', id, name: `a${id}.tif`, bytes: 1000 });
   const ea = await errorsFor(a, ids);
-  assert.deepEqual([...ea.keys()].sort((x, y) => x - y), [4, 5, 6, 7, 8, 9, 10], JSON.stringify([...ea]));
+  assert.deepEqual(
+    [...ea.keys()].sort((x, y) => x - y),
+    [4, 5, 6, 7, 8, 9, 10],
+    JSON.stringify([...ea]),
+  );
   assert.ok([...ea.values()].every((c) => c === 'SR_ERR_TOO_MANY'));
   for (const id of [1, 2, 3]) b.send({ type: 'upload-begin', id, name: `b${id}.tif`, bytes: 1000 });
   const eb = await errorsFor(b, [1, 2, 3]);
@@ -55,7 +59,8 @@ test('uploads in progress are bounded per client and in total; the bound frees w
   a.close();
   await a.closed();
   const bytes = new Uint8Array(await readFile(files[0]!));
-  for (let tries = 0; ; tries++) { // the close handler runs after the socket closes
+  for (let tries = 0; ; tries++) {
+    // the close handler runs after the socket closes
     if (up.server.store.uploads.inUse === 2) break;
     assert.ok(tries < 200, `slots in use: ${up.server.store.uploads.inUse}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -78,7 +83,12 @@ test('open images are bounded per connection and in total; idle REST images make
   const third = await open(a, 3, files[2]!);
   assert.equal(third.type === 'error' && third.code, 'SR_ERR_TOO_MANY', JSON.stringify(third));
   // REST opens fill the third place, each new one closing the least recently used idle one.
-  const restOpen = async (file: string) => fetch(`${im.url}/api/v1/images/open`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: file }) });
+  const restOpen = async (file: string) =>
+    fetch(`${im.url}/api/v1/images/open`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ path: file }),
+    });
   const r1 = (await (await restOpen(files[2]!)).json()) as ImageInfo;
   const r2 = await restOpen(files[3]!);
   assert.equal(r2.status, 200);
@@ -96,7 +106,13 @@ test('open images are bounded per connection and in total; idle REST images make
   for (const x of [a, b, c]) x.close();
   await restOpen(files[0]!);
   for (let tries = 0; im.server.store.list().length > 0; tries++) {
-    assert.ok(tries < 400, `still open: ${im.server.store.list().map((i) => i.name).join(', ')}`);
+    assert.ok(
+      tries < 400,
+      `still open: ${im.server.store
+        .list()
+        .map((i) => i.name)
+        .join(', ')}`,
+    );
     await new Promise((r) => setTimeout(r, 50));
   }
 });
@@ -114,11 +130,22 @@ test('a WebSocket upload is not listed to others, ids are per server, and errors
   // The same file opened by path on the server is listed; the id is not the content hash, and differs per server.
   const sha = createHash('sha256').update(bytes).digest('hex');
   assert.notEqual(mine.imageId, sha.slice(0, 16));
-  const other = (await (await fetch(`${im.url}/api/v1/images/open`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: files[1] }) })).json()) as ImageInfo;
+  const other = (await (
+    await fetch(`${im.url}/api/v1/images/open`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ path: files[1] }),
+    })
+  ).json()) as ImageInfo;
   assert.notEqual(other.imageId, mine.imageId);
   // Failed uploads: a non-image, and a big PNG cut in half (decoded through a temporary copy).
-  const big = await sharp(Buffer.alloc(5000 * 4000, 90), { raw: { width: 5000, height: 4000, channels: 1 } }).png().toBuffer();
-  const cases: [string, Uint8Array][] = [['junk.tif', new Uint8Array(4000).fill(7)], ['cut.png', new Uint8Array(big.subarray(0, big.byteLength >> 1))]];
+  const big = await sharp(Buffer.alloc(5000 * 4000, 90), { raw: { width: 5000, height: 4000, channels: 1 } })
+    .png()
+    .toBuffer();
+  const cases: [string, Uint8Array][] = [
+    ['junk.tif', new Uint8Array(4000).fill(7)],
+    ['cut.png', new Uint8Array(big.subarray(0, big.byteLength >> 1))],
+  ];
   let id = 10;
   for (const [name, data] of cases) {
     a.send({ type: 'upload-begin', id, name, bytes: data.byteLength });

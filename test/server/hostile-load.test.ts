@@ -26,11 +26,23 @@ test('a flooding client does not starve another: their visible requests are serv
   const info = await open(flood, 1);
   await open(quiet, 1);
   const level = info.nativeLevel + 2; // 4x: 4x4 tiles, each one 64-pixel LR block, so every request is one engine job
-  const tile = (id: number, k: number) => ({ id, imageId: info.imageId, level, x: k % 4, y: Math.floor(k / 4), encoding: 'u16', priority: 'visible' });
+  const tile = (id: number, k: number) => ({
+    id,
+    imageId: info.imageId,
+    level,
+    x: k % 4,
+    y: Math.floor(k / 4),
+    encoding: 'u16',
+    priority: 'visible',
+  });
   const calls0 = srv.server.stats.engineCalls;
   const arrival: string[] = [];
-  flood.ws.on('message', (_d, bin) => { if (bin) arrival.push('flood'); });
-  quiet.ws.on('message', (_d, bin) => { if (bin) arrival.push('quiet'); });
+  flood.ws.on('message', (_d, bin) => {
+    if (bin) arrival.push('flood');
+  });
+  quiet.ws.on('message', (_d, bin) => {
+    if (bin) arrival.push('quiet');
+  });
   flood.send({ type: 'tiles', requests: Array.from({ length: 6 }, (_, i) => tile(100 + i, i)) });
   quiet.send({ type: 'tiles', requests: [6, 7].map((k, i) => tile(200 + i, k)) });
   // The quiet client's requests are in the queue (its status reply comes after them) before the flood's
@@ -64,7 +76,14 @@ test('a client that stops reading holds a bounded number of unread bytes; the re
     // 300 requests for the one native f32 tile (256 KiB each, 75 MiB in all), in two messages (at most
     // MAX_TILES_PER_MESSAGE = 256 per message: one message of 300 is refused whole as SR_ERR_BAD_MESSAGE).
     const n = 300;
-    const reqs = Array.from({ length: n }, (_, i) => ({ id: 10 + i, imageId: info.imageId, level: info.nativeLevel, x: 0, y: 0, encoding: 'f32' }));
+    const reqs = Array.from({ length: n }, (_, i) => ({
+      id: 10 + i,
+      imageId: info.imageId,
+      level: info.nativeLevel,
+      x: 0,
+      y: 0,
+      encoding: 'f32',
+    }));
     c.send({ type: 'tiles', requests: reqs.slice(0, 150) });
     c.send({ type: 'tiles', requests: reqs.slice(150) });
     const answered = () => s.server.stats.tilesSent + s.server.stats.errors;

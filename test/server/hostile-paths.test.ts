@@ -23,7 +23,11 @@ before(async () => {
 });
 after(async () => {
   // Were a reader blocked on the FIFO, a writer that opens and closes it lets it go (so close() can end).
-  try { closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)); } catch { /* no reader waiting */ }
+  try {
+    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+  } catch {
+    /* no reader waiting */
+  }
   await srv.server.close();
 });
 
@@ -31,7 +35,11 @@ test('a FIFO is refused without blocking, and ordinary work goes on', async () =
   const c = await TestClient.connect(srv.wsUrl);
   for (let id = 1; id <= 6; id++) c.send({ type: 'open-image', id, path: fifo });
   for (let id = 1; id <= 6; id++) assert.equal((await c.errorFor(id)).code, 'SR_ERR_PATH_FORBIDDEN');
-  const rest = await fetch(`${srv.url}/api/v1/images/open`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: fifo }) });
+  const rest = await fetch(`${srv.url}/api/v1/images/open`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ path: fifo }),
+  });
   assert.equal(((await rest.json()) as { error: { code: string } }).error.code, 'SR_ERR_PATH_FORBIDDEN');
   // The thread pool is free: a real file opens, by path and by upload.
   const { file } = await testImage(64, 48, 21);
@@ -39,7 +47,10 @@ test('a FIFO is refused without blocking, and ordinary work goes on', async () =
   copyFileSync(file, mine);
   c.send({ type: 'open-image', id: 10, path: mine });
   await c.waitFor((m) => m.type === 'image-opened' && m.id === 10);
-  const up = await fetch(`${srv.url}/api/v1/images?name=u.tif`, { method: 'POST', body: await (await import('node:fs/promises')).readFile(file) });
+  const up = await fetch(`${srv.url}/api/v1/images?name=u.tif`, {
+    method: 'POST',
+    body: await (await import('node:fs/promises')).readFile(file),
+  });
   assert.equal(up.status, 201);
   c.close();
 });
@@ -69,7 +80,12 @@ test('the OS temp folder is refused outside the exchange folder; a file in the e
     c.send({ type: 'open-image', id: 2, path: inside });
     await c.waitFor((m) => m.type === 'image-opened' && m.id === 2);
     c.close();
-    const restOpen = (p: string) => fetch(`${s.url}/api/v1/images/open`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: p }) });
+    const restOpen = (p: string) =>
+      fetch(`${s.url}/api/v1/images/open`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ path: p }),
+      });
     const refused = await restOpen(inTemp);
     assert.equal(refused.status, 403);
     assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'SR_ERR_PATH_FORBIDDEN');
@@ -85,7 +101,9 @@ test('the OS temp folder is refused outside the exchange folder; a file in the e
   assert.ok(exchange !== '' && !existsSync(exchange), 'the server removes its exchange folder when it closes');
 });
 
-test('a world-writable allowed folder (here the OS temp folder, given as --allow-dir) opens only the server user\'s own files', { skip: process.getuid?.() !== 0 && 'needs root to give a file to another user' }, async () => {
+test("a world-writable allowed folder (here the OS temp folder, given as --allow-dir) opens only the server user's own files", {
+  skip: process.getuid?.() !== 0 && 'needs root to give a file to another user',
+}, async () => {
   const { file } = await testImage(64, 48, 22);
   const theirs = path.join(os.tmpdir(), `phasesr-theirs-${process.pid}.tif`);
   const ours = path.join(os.tmpdir(), `phasesr-ours-${process.pid}.tif`);

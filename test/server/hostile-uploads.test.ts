@@ -35,7 +35,11 @@ test('a repeated upload-end is answered once and the upload survives', async () 
   c.send({ type: 'status' });
   await c.waitFor((m) => m.type === 'status');
   const answers = c.messages.filter((m) => (m.type === 'image-opened' || m.type === 'error') && 'id' in m && m.id !== undefined);
-  assert.deepEqual(answers.map((m) => m.type), Array(n).fill('image-opened'), JSON.stringify(answers.filter((m) => m.type === 'error')));
+  assert.deepEqual(
+    answers.map((m) => m.type),
+    Array(n).fill('image-opened'),
+    JSON.stringify(answers.filter((m) => m.type === 'error')),
+  );
   const id = (answers[0] as Msg<'image-opened'>).image.imageId;
   assert.ok(srv.server.store.has(id));
   // The image is usable: a tile comes back.

@@ -11,7 +11,8 @@ function gatedQueue(batch: number, maxQueued = 100) {
   let released = 0;
   const waiting: { n: number; go: () => void }[] = [];
   const q = new InferenceQueue<string, string>({
-    maxQueued, batch,
+    maxQueued,
+    batch,
     run: async (items) => {
       const n = ran.push(items);
       if (n > released) await new Promise<void>((go) => waiting.push({ n, go }));
@@ -20,7 +21,9 @@ function gatedQueue(batch: number, maxQueued = 100) {
   });
   const release = () => {
     released++;
-    for (const x of waiting.splice(0)) if (x.n <= released) x.go(); else waiting.push(x);
+    for (const x of waiting.splice(0))
+      if (x.n <= released) x.go();
+      else waiting.push(x);
   };
   return { q, ran, release };
 }
@@ -48,12 +51,16 @@ test('visible before prefetch, newest first; a batch takes jobs of the same wind
     q.submit('v2', 'B', () => 'visible-B', w(5)),
     q.submit('v3', 'A', () => 'visible-new', w(7)),
   ];
-  for (let i = 0; i < 4; i++) { release(); await tick(); await tick(); }
+  for (let i = 0; i < 4; i++) {
+    release();
+    await tick();
+    await tick();
+  }
   await Promise.all([first, ...all]);
   assert.deepEqual(ran, [['busy'], ['visible-new', 'visible-old'], ['visible-B'], ['prefetch-new']]);
 });
 
-test('a first job (a cold view\'s first block) goes ahead of newer visible jobs; for a prefetch waiter it is prefetch', async () => {
+test("a first job (a cold view's first block) goes ahead of newer visible jobs; for a prefetch waiter it is prefetch", async () => {
   const { q, ran, release } = gatedQueue(1);
   const busy = q.submit('busy', 'A', () => 'busy', w(0));
   await tick();
@@ -63,7 +70,11 @@ test('a first job (a cold view\'s first block) goes ahead of newer visible jobs;
     q.submit('f2', 'S', () => 'first-prefetch', w(9, false), undefined, true),
     q.submit('p1', 'A', () => 'prefetch-old', w(2, false)),
   ];
-  for (let i = 0; i < 5; i++) { release(); await tick(); await tick(); }
+  for (let i = 0; i < 5; i++) {
+    release();
+    await tick();
+    await tick();
+  }
   await Promise.all([busy, ...all]);
   assert.deepEqual(ran, [['busy'], ['first-old'], ['visible-new'], ['first-prefetch'], ['prefetch-old']]);
 });
@@ -79,7 +90,9 @@ test('an aborted waiter is rejected with SR_ERR_CANCELLED and its queued job is 
   ac.abort();
   await assert.rejects(gone, (e: { code?: string }) => e.code === 'SR_ERR_CANCELLED');
   assert.equal(q.queued, 1);
-  release(); await tick(); release();
+  release();
+  await tick();
+  release();
   await Promise.all([busy, kept]);
   assert.deepEqual(ran, [['busy'], ['kept']]);
 });
@@ -90,9 +103,16 @@ test('a full queue refuses new jobs with SR_ERR_BUSY but still joins existing on
   await tick();
   const a = q.submit('a', 'A', () => 'a', w(1));
   const b = q.submit('b', 'A', () => 'b', w(2));
-  await assert.rejects(q.submit('c', 'A', () => 'c', w(3)), (e: { code?: string }) => e.code === 'SR_ERR_BUSY');
+  await assert.rejects(
+    q.submit('c', 'A', () => 'c', w(3)),
+    (e: { code?: string }) => e.code === 'SR_ERR_BUSY',
+  );
   const joined = q.submit('a', 'A', () => 'a', w(4));
-  for (let i = 0; i < 3; i++) { release(); await tick(); await tick(); }
+  for (let i = 0; i < 3; i++) {
+    release();
+    await tick();
+    await tick();
+  }
   assert.deepEqual(await Promise.all([running, a, b, joined]), ['done:r', 'done:a', 'done:b', 'done:a']);
 });
 
@@ -106,7 +126,11 @@ test('clients take turns (newest first within each): a flood of new requests doe
     ...[5, 6, 7].map((i) => q.submit(`f${i}`, 'A', () => `flood-${i}`, w(i, true, 'flood'))),
     q.submit('q2', 'A', () => 'quiet-2', w(8, true, 'quiet')),
   ];
-  for (let i = 0; i < 9; i++) { release(); await tick(); await tick(); }
+  for (let i = 0; i < 9; i++) {
+    release();
+    await tick();
+    await tick();
+  }
   await Promise.all([busy, ...jobs]);
   assert.deepEqual(ran.flat(), ['busy', 'quiet-2', 'flood-7', 'quiet-1', 'flood-6', 'flood-5', 'flood-3', 'flood-2', 'flood-1']);
 });

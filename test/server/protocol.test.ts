@@ -4,12 +4,33 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  decodeFrame, encodeChunk, encodeFrame, FLAG_LAST, FRAME_HEADER_BYTES, type MessageError, parseClientMessage, pyramidOf, tileInView, tileRect,
-  viewportArea, type FrameHeader,
+  decodeFrame,
+  encodeChunk,
+  encodeFrame,
+  FLAG_LAST,
+  FRAME_HEADER_BYTES,
+  type MessageError,
+  parseClientMessage,
+  pyramidOf,
+  tileInView,
+  tileRect,
+  viewportArea,
+  type FrameHeader,
 } from '../../server/protocol';
 
 test('a tile frame round-trips with its header fields', () => {
-  const h: FrameHeader = { kind: 'tile', requestId: 0xfffffffe, layer: 'bicubic', encoding: 'f32', level: 13, flags: 0, x: 70000, y: 3, width: 256, height: 17 };
+  const h: FrameHeader = {
+    kind: 'tile',
+    requestId: 0xfffffffe,
+    layer: 'bicubic',
+    encoding: 'f32',
+    level: 13,
+    flags: 0,
+    x: 70000,
+    y: 3,
+    width: 256,
+    height: 17,
+  };
   const payload = Uint8Array.from({ length: 40 }, (_, i) => i);
   const bytes = encodeFrame(h, payload);
   assert.equal(bytes.byteLength, FRAME_HEADER_BYTES + 40);
@@ -24,21 +45,48 @@ test('a tile frame round-trips with its header fields', () => {
 });
 
 test('malformed frames are refused with SR_ERR_BAD_FRAME', () => {
-  const good = encodeFrame({ kind: 'tile', requestId: 1, layer: 'sr', encoding: 'png', level: 0, flags: 0, x: 0, y: 0, width: 1, height: 1 }, new Uint8Array(4));
-  const bad = (mutate: (b: Uint8Array) => Uint8Array) => assert.throws(() => decodeFrame(mutate(good.slice())), (e: { code?: string }) => e.code === 'SR_ERR_BAD_FRAME');
+  const good = encodeFrame(
+    { kind: 'tile', requestId: 1, layer: 'sr', encoding: 'png', level: 0, flags: 0, x: 0, y: 0, width: 1, height: 1 },
+    new Uint8Array(4),
+  );
+  const bad = (mutate: (b: Uint8Array) => Uint8Array) =>
+    assert.throws(
+      () => decodeFrame(mutate(good.slice())),
+      (e: { code?: string }) => e.code === 'SR_ERR_BAD_FRAME',
+    );
   bad((b) => b.subarray(0, 10)); // shorter than the header
-  bad((b) => { b[0] = 0; return b; }); // magic
-  bad((b) => { b[4] = 2; return b; }); // version
-  bad((b) => { b[5] = 9; return b; }); // kind
-  bad((b) => { b[7] = 7; return b; }); // encoding
+  bad((b) => {
+    b[0] = 0;
+    return b;
+  }); // magic
+  bad((b) => {
+    b[4] = 2;
+    return b;
+  }); // version
+  bad((b) => {
+    b[5] = 9;
+    return b;
+  }); // kind
+  bad((b) => {
+    b[7] = 7;
+    return b;
+  }); // encoding
   bad((b) => b.subarray(0, b.length - 1)); // payload length
 });
 
 test('client messages: defaults applied, bad JSON / unknown type / schema failures carry codes and ids', () => {
   const m = parseClientMessage(JSON.stringify({ type: 'tiles', requests: [{ id: 3, imageId: '0123456789abcdef', level: 2, x: 0, y: 1 }] }));
   assert.equal(m.type, 'tiles');
-  if (m.type === 'tiles') assert.deepEqual([m.requests[0]!.layer, m.requests[0]!.encoding, m.requests[0]!.priority], ['sr', 'png', 'visible']);
-  const code = (text: string) => { try { parseClientMessage(text); return 'ok'; } catch (e) { return `${(e as MessageError).code}:${(e as MessageError).id ?? ''}`; } };
+  if (m.type === 'tiles')
+    assert.deepEqual([m.requests[0]!.layer, m.requests[0]!.encoding, m.requests[0]!.priority], ['sr', 'png', 'visible']);
+  const code = (text: string) => {
+    try {
+      parseClientMessage(text);
+      return 'ok';
+    } catch (e) {
+      return `${(e as MessageError).code}:${(e as MessageError).id ?? ''}`;
+    }
+  };
   assert.equal(code('{"type":'), 'SR_ERR_BAD_MESSAGE:');
   assert.equal(code('[1,2]'), 'SR_ERR_BAD_MESSAGE:');
   assert.equal(code('{"type":"explode","id":4}'), 'SR_ERR_UNKNOWN_TYPE:4');
@@ -82,7 +130,15 @@ test('tile in view: the same answer at any reference level; touching edges are o
   assert.equal(tileInView(9, 0, 0, v, 10), false);
   // Scaling the view and its reference level together changes nothing (the viewer uses the native level).
   const half = { x0: v.x0 / 2, y0: v.y0 / 2, x1: v.x1 / 2, y1: v.y1 / 2 };
-  for (const [l, x, y] of [[10, 2, 1], [10, 1, 1], [11, 7, 2], [11, 8, 2], [9, 1, 0], [9, 0, 0], [12, 15, 4]] as const) {
+  for (const [l, x, y] of [
+    [10, 2, 1],
+    [10, 1, 1],
+    [11, 7, 2],
+    [11, 8, 2],
+    [9, 1, 0],
+    [9, 0, 0],
+    [12, 15, 4],
+  ] as const) {
     assert.equal(tileInView(l, x, y, half, 9), tileInView(l, x, y, v, 10), `${l}/${x}/${y}`);
   }
 });

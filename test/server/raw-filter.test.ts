@@ -22,13 +22,20 @@ test('filterU16 / filterF32 round-trip exactly (row starts, wrap-around differen
 });
 
 test('a u16z / f32z tile decodes to the u16 / f32 tile, and smooth data compresses', async () => {
-  const width = 256, height = 256;
-  const data = Float32Array.from({ length: width * height }, (_, i) => 0.5 + 0.4 * Math.sin((i % width) / 19) * Math.cos(Math.floor(i / width) / 23));
+  const width = 256,
+    height = 256;
+  const data = Float32Array.from(
+    { length: width * height },
+    (_, i) => 0.5 + 0.4 * Math.sin((i % width) / 19) * Math.cos(Math.floor(i / width) / 23),
+  );
   const t = { width, height, data };
   const u16 = await encodeTile(t, 'u16', 1000, 30000);
   const u16z = await encodeTile(t, 'u16z', 1000, 30000);
   assert.deepEqual(unfilterU16(zlib.inflateSync(u16z.payload), width), new Uint16Array(u16.payload.slice().buffer));
-  assert.ok(u16z.payload.byteLength < 0.6 * u16.payload.byteLength, `smooth 16-bit tile: ${u16z.payload.byteLength} of ${u16.payload.byteLength} bytes`);
+  assert.ok(
+    u16z.payload.byteLength < 0.6 * u16.payload.byteLength,
+    `smooth 16-bit tile: ${u16z.payload.byteLength} of ${u16.payload.byteLength} bytes`,
+  );
   const f32 = await encodeTile(t, 'f32', 1000, 30000);
   const f32z = await encodeTile(t, 'f32z', 1000, 30000);
   assert.deepEqual(new Uint8Array(unfilterF32(zlib.inflateSync(f32z.payload)).buffer), f32.payload);

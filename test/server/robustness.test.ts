@@ -45,13 +45,29 @@ test('malformed, unknown and invalid messages get codes; the connection stays us
   c.send(JSON.stringify({ type: 'hello', version: 1 }));
   c.ws.send(new Uint8Array([1, 2, 3])); // not a frame
   c.ws.send(encodeChunk('uploadChunk', 77, 0, new Uint8Array(4), true)); // no such upload
-  c.send(JSON.stringify({ type: 'tiles', requests: [{ id: 5, imageId: info.imageId, level: info.nativeLevel + 1, x: 0, y: 0 }, { id: 5, imageId: info.imageId, level: 0, x: 0, y: 0 }] }));
+  c.send(
+    JSON.stringify({
+      type: 'tiles',
+      requests: [
+        { id: 5, imageId: info.imageId, level: info.nativeLevel + 1, x: 0, y: 0 },
+        { id: 5, imageId: info.imageId, level: 0, x: 0, y: 0 },
+      ],
+    }),
+  );
   await c.frame(5);
   const errors = c.messages.slice(before1).filter((m): m is Extract<ServerMessage, { type: 'error' }> => m.type === 'error');
-  assert.deepEqual(errors.map((e) => [e.code, e.id]), [
-    ['SR_ERR_BAD_MESSAGE', undefined], ['SR_ERR_BAD_MESSAGE', undefined], ['SR_ERR_UNKNOWN_TYPE', 3], ['SR_ERR_BAD_MESSAGE', undefined],
-    ['SR_ERR_BAD_FRAME', undefined], ['SR_ERR_UPLOAD', 77], ['SR_ERR_DUPLICATE_ID', 5],
-  ]);
+  assert.deepEqual(
+    errors.map((e) => [e.code, e.id]),
+    [
+      ['SR_ERR_BAD_MESSAGE', undefined],
+      ['SR_ERR_BAD_MESSAGE', undefined],
+      ['SR_ERR_UNKNOWN_TYPE', 3],
+      ['SR_ERR_BAD_MESSAGE', undefined],
+      ['SR_ERR_BAD_FRAME', undefined],
+      ['SR_ERR_UPLOAD', 77],
+      ['SR_ERR_DUPLICATE_ID', 5],
+    ],
+  );
   c.close();
 });
 
@@ -65,7 +81,7 @@ test('an oversized message closes only its own connection (1009); other clients 
   other.close();
 });
 
-test('a corrupt upload is refused while another client\'s tiles still arrive', async () => {
+test("a corrupt upload is refused while another client's tiles still arrive", async () => {
   const bad = await TestClient.connect(srv.wsUrl);
   const good = await TestClient.connect(srv.wsUrl);
   const level = info.nativeLevel + 3;
@@ -111,7 +127,12 @@ test('uploads: chunk order, declared size and limits are enforced; a good upload
 });
 
 test('REST uploads: corrupt -> 422 with a code, too large -> 413, good -> 201', async () => {
-  const post = (body: Uint8Array) => fetch(`${srv.url}/api/v1/images?name=u.tif`, { method: 'POST', body: Buffer.from(body), headers: { 'Content-Type': 'application/octet-stream' } });
+  const post = (body: Uint8Array) =>
+    fetch(`${srv.url}/api/v1/images?name=u.tif`, {
+      method: 'POST',
+      body: Buffer.from(body),
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
   const corrupt = await post(new TextEncoder().encode('not an image at all'));
   assert.equal(corrupt.status, 422);
   assert.equal(((await corrupt.json()) as { error: { code: string } }).error.code, 'SR_ERR_IMAGE_DECODE');

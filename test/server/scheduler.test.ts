@@ -26,14 +26,19 @@ function level2x(info: ImageInfo, firstId: number, extra: object = {}) {
   const level = info.nativeLevel + 1;
   const l = info.levels[level]!;
   const out = [];
-  for (let y = 0; y < l.rows; y++) for (let x = 0; x < l.columns; x++) out.push({ id: firstId + out.length, imageId: info.imageId, level, x, y, ...extra });
+  for (let y = 0; y < l.rows; y++)
+    for (let x = 0; x < l.columns; x++) out.push({ id: firstId + out.length, imageId: info.imageId, level, x, y, ...extra });
   return out;
 }
 
 /** Waits until the inference queue is idle. */
 async function idle(srv: TestServer): Promise<void> {
   for (;;) {
-    const h = (await (await fetch(`${srv.url}/health`).catch((e) => { throw new Error(`health: ${(e as Error).cause}`); })).json()) as { queue: { queued: number; running: number } };
+    const h = (await (
+      await fetch(`${srv.url}/health`).catch((e) => {
+        throw new Error(`health: ${(e as Error).cause}`);
+      })
+    ).json()) as { queue: { queued: number; running: number } };
     if (h.queue.queued === 0 && h.queue.running === 0) return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -81,7 +86,8 @@ describeServer('cancel and disconnect drop queued work', async (srv) => {
   const level = info.nativeLevel + 2;
   const l = info.levels[level]!;
   const todo = [];
-  for (let y = 0; y < l.rows; y += 2) for (let x = 0; x < l.columns; x += 2) todo.push({ id: 1000 + todo.length, imageId: info.imageId, level, x, y });
+  for (let y = 0; y < l.rows; y += 2)
+    for (let x = 0; x < l.columns; x += 2) todo.push({ id: 1000 + todo.length, imageId: info.imageId, level, x, y });
   b.send({ type: 'tiles', requests: todo });
   b.close();
   await b.closed();
@@ -110,17 +116,21 @@ describeServer('a viewport hint drops queued tiles outside it', async (srv) => {
   a.close();
 });
 
-describeServer('a connection over its queue limit gets SR_ERR_BUSY', async (srv) => {
-  const a = await TestClient.connect(srv.wsUrl);
-  const info = await open(a, big, 1);
-  const reqs = level2x(info, 300).slice(0, 5);
-  a.send({ type: 'tiles', requests: reqs });
-  const outcomes = await Promise.all(reqs.map((r) => a.outcome(r.id)));
-  const busy = outcomes.filter((o) => 'type' in o && o.type === 'error' && o.code === 'SR_ERR_BUSY');
-  assert.equal(busy.length, 2);
-  assert.equal(outcomes.length - busy.length, 3);
-  a.close();
-}, { maxQueuedPerConnection: 3 });
+describeServer(
+  'a connection over its queue limit gets SR_ERR_BUSY',
+  async (srv) => {
+    const a = await TestClient.connect(srv.wsUrl);
+    const info = await open(a, big, 1);
+    const reqs = level2x(info, 300).slice(0, 5);
+    a.send({ type: 'tiles', requests: reqs });
+    const outcomes = await Promise.all(reqs.map((r) => a.outcome(r.id)));
+    const busy = outcomes.filter((o) => 'type' in o && o.type === 'error' && o.code === 'SR_ERR_BUSY');
+    assert.equal(busy.length, 2);
+    assert.equal(outcomes.length - busy.length, 3);
+    a.close();
+  },
+  { maxQueuedPerConnection: 3 },
+);
 
 /** One test with its own server (fresh counters). */
 function describeServer(name: string, fn: (srv: TestServer) => Promise<void>, opts: Parameters<typeof startServer>[0] = {}): void {

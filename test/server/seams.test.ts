@@ -12,7 +12,8 @@ import type { ImageInfo } from '../../server/protocol';
 import { memoryReader } from '../helpers/image';
 import { f32, startServer, testImage, TestClient, tinyModelDir, type TestServer } from './helpers';
 
-const W = 300, H = 200;
+const W = 300,
+  H = 200;
 let srv: TestServer;
 let client: TestClient;
 let info: ImageInfo;
@@ -25,7 +26,9 @@ before(async () => {
   srv = await startServer();
   client = await TestClient.connect(srv.wsUrl);
   client.send({ type: 'open-image', id: 1, path: file });
-  info = (await client.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')).image;
+  info = (
+    await client.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')
+  ).image;
   const m = await resolveModel(await tinyModelDir());
   engine = await createEngine(m.config, m.weights, { threads: 1, log: () => {} });
 });
@@ -44,7 +47,14 @@ test('the image uses whole-image percentiles and the documented level numbering'
   assert.equal(info.percentiles.high, p.high);
   assert.equal(info.nativeLevel, 9); // ceil(log2(300))
   assert.equal(info.maxLevel, 12);
-  assert.deepEqual(info.levels.slice(10).map((l) => [l.width, l.height, l.columns, l.rows]), [[600, 400, 3, 2], [1200, 800, 5, 4], [2400, 1600, 10, 7]]);
+  assert.deepEqual(
+    info.levels.slice(10).map((l) => [l.width, l.height, l.columns, l.rows]),
+    [
+      [600, 400, 3, 2],
+      [1200, 800, 5, 4],
+      [2400, 1600, 10, 7],
+    ],
+  );
 });
 
 test('stitched 2x, 4x and 8x float tiles equal whole-image inference; one inference per block', async () => {
@@ -53,13 +63,18 @@ test('stitched 2x, 4x and 8x float tiles equal whole-image inference; one infere
   assert.equal(srv.server.stats.blocksInferred, 20);
 });
 
-for (const [blockSize, blocks] of [[32, 10 * 7], [128, 3 * 2]] as const) {
+for (const [blockSize, blocks] of [
+  [32, 10 * 7],
+  [128, 3 * 2],
+] as const) {
   test(`block size ${blockSize}: the same stitched tiles, ${blocks} blocks`, async () => {
     const other = await startServer({ blockSize });
     const c = await TestClient.connect(other.wsUrl);
     try {
       c.send({ type: 'open-image', id: 1, path: file });
-      const i = (await c.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')).image;
+      const i = (
+        await c.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')
+      ).image;
       await checkSeams(c, i);
       assert.equal(other.server.stats.blocksInferred, blocks);
     } finally {
@@ -76,9 +91,19 @@ test('first blocks of cold views (32 inside 64): the first tile comes first, fro
   const c = await TestClient.connect(other.wsUrl);
   try {
     c.send({ type: 'open-image', id: 1, path: file });
-    const i = (await c.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')).image;
+    const i = (
+      await c.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')
+    ).image;
     const level = i.nativeLevel + 3;
-    const tile8 = (id: number, x: number, y: number) => ({ id, imageId: i.imageId, level, x, y, encoding: 'f32' as const, priority: 'visible' as const });
+    const tile8 = (id: number, x: number, y: number) => ({
+      id,
+      imageId: i.imageId,
+      level,
+      x,
+      y,
+      encoding: 'f32' as const,
+      priority: 'visible' as const,
+    });
     const stats = other.server.stats;
     // A cold view: the first request finds the engine idle, so its 64 region (1,1) is split; the other three
     // are newer (served first by newest-first order) and go at 64, yet the first tile arrives first.
@@ -111,8 +136,13 @@ test('--first-block 0 (fixed blocks): the first tile of a cold view is a whole 6
   const c = await TestClient.connect(other.wsUrl);
   try {
     c.send({ type: 'open-image', id: 1, path: file });
-    const i = (await c.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')).image;
-    c.send({ type: 'tiles', requests: [{ id: 10, imageId: i.imageId, level: i.nativeLevel + 3, x: 3, y: 2, encoding: 'f32', priority: 'visible' }] });
+    const i = (
+      await c.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')
+    ).image;
+    c.send({
+      type: 'tiles',
+      requests: [{ id: 10, imageId: i.imageId, level: i.nativeLevel + 3, x: 3, y: 2, encoding: 'f32', priority: 'visible' }],
+    });
     await c.frame(10, 600_000);
     assert.deepEqual([other.server.stats.blocksInferred, other.server.stats.firstBlocksInferred], [1, 0]);
   } finally {
@@ -129,7 +159,8 @@ async function checkSeams(client: TestClient, info: ImageInfo): Promise<void> {
     const level = info.nativeLevel + k;
     const lv = info.levels[level]!;
     const requests: { id: number; imageId: string; level: number; x: number; y: number; encoding: 'f32' }[] = [];
-    for (let y = 0; y < lv.rows; y++) for (let x = 0; x < lv.columns; x++) requests.push({ id: id++, imageId: info.imageId, level, x, y, encoding: 'f32' });
+    for (let y = 0; y < lv.rows; y++)
+      for (let x = 0; x < lv.columns; x++) requests.push({ id: id++, imageId: info.imageId, level, x, y, encoding: 'f32' });
     client.send({ type: 'tiles', requests });
     const stitched = new Float32Array(lv.width * lv.height).fill(NaN);
     for (const r of requests) {
@@ -148,7 +179,8 @@ async function checkSeams(client: TestClient, info: ImageInfo): Promise<void> {
     let d = 0;
     for (let i = 0; i < whole.length; i++) d = Math.max(d, Math.abs(whole[i]! - stitched[i]!)); // NaN (a gap) fails below
     assert.ok(d <= 1e-5, `level ${level} (${2 ** k}x): max abs diff ${d}`);
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     for (const v of whole) {
       lo = Math.min(lo, v);
       hi = Math.max(hi, v);
@@ -158,7 +190,13 @@ async function checkSeams(client: TestClient, info: ImageInfo): Promise<void> {
 }
 
 test('a block size other than 32, 64 or 128 is refused with SR_ERR_USAGE before anything starts', async () => {
-  await assert.rejects(startServer({ blockSize: 48 }), (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /block size 48/.test(e.message));
-  await assert.rejects(startServer({ firstBlockSize: 16 }), (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /first block size 16/.test(e.message));
+  await assert.rejects(
+    startServer({ blockSize: 48 }),
+    (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /block size 48/.test(e.message),
+  );
+  await assert.rejects(
+    startServer({ firstBlockSize: 16 }),
+    (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /first block size 16/.test(e.message),
+  );
   await assert.rejects(startServer({ batch: 0 }), (e: { code?: string }) => e.code === 'SR_ERR_USAGE');
 });

@@ -24,17 +24,22 @@ after(() => srv.server.close());
 function handshake(url: string, headers: Record<string, string> = {}): Promise<{ status: number; code?: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, [SUBPROTOCOL], { headers });
-    ws.on('open', () => { ws.close(); resolve({ status: 101 }); });
+    ws.on('open', () => {
+      ws.close();
+      resolve({ status: 101 });
+    });
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, code: (JSON.parse(body) as { error: { code: string } }).error.code }));
     });
-    ws.on('error', (e) => { if (!/Unexpected server response/.test(e.message)) reject(e); });
+    ws.on('error', (e) => {
+      if (!/Unexpected server response/.test(e.message)) reject(e);
+    });
   });
 }
 
-test('WebSocket Origin: foreign pages are refused, the server\'s own origin and non-browser clients pass', async () => {
+test("WebSocket Origin: foreign pages are refused, the server's own origin and non-browser clients pass", async () => {
   const own = srv.url; // http://127.0.0.1:PORT
   assert.deepEqual(await handshake(srv.wsUrl, { Origin: 'http://evil.example' }), { status: 403, code: 'SR_ERR_ORIGIN' });
   assert.deepEqual(await handshake(srv.wsUrl, { Origin: 'http://localhost:1' }), { status: 403, code: 'SR_ERR_ORIGIN' });
@@ -42,9 +47,16 @@ test('WebSocket Origin: foreign pages are refused, the server\'s own origin and 
   assert.deepEqual(await handshake(srv.wsUrl, { Origin: own }), { status: 101 });
   assert.deepEqual(await handshake(srv.wsUrl), { status: 101 });
   // DNS rebinding: the page's origin matches its Host, but the Host is not this machine.
-  assert.deepEqual(await handshake(srv.wsUrl, { Host: 'evil.example', Origin: 'http://evil.example' }), { status: 403, code: 'SR_ERR_ORIGIN' });
+  assert.deepEqual(await handshake(srv.wsUrl, { Host: 'evil.example', Origin: 'http://evil.example' }), {
+    status: 403,
+    code: 'SR_ERR_ORIGIN',
+  });
   // State-changing REST from a foreign page is refused too.
-  const r = await fetch(`${srv.url}/api/v1/images/open`, { method: 'POST', headers: { Origin: 'http://evil.example', 'Content-Type': 'application/json' }, body: JSON.stringify({ path: file }) });
+  const r = await fetch(`${srv.url}/api/v1/images/open`, {
+    method: 'POST',
+    headers: { Origin: 'http://evil.example', 'Content-Type': 'application/json' },
+    body: JSON.stringify({ path: file }),
+  });
   assert.equal(r.status, 403);
   assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'SR_ERR_ORIGIN');
 });
@@ -102,11 +114,19 @@ test('server-side paths: only inside allowed folders, after resolving symlinks a
   // --allow-dir opens another folder (its real path).
   const s = await startServer({ allowDirs: [outside] });
   try {
-    const r = await fetch(`${s.url}/api/v1/images/open`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: path.join(outside, '..', path.basename(outside), 'sample.png') }) });
+    const r = await fetch(`${s.url}/api/v1/images/open`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ path: path.join(outside, '..', path.basename(outside), 'sample.png') }),
+    });
     assert.equal(r.status, 200);
     const sibling = outsideTempDir('security-test-');
     await copyFile(image, path.join(sibling, 'sample.png'));
-    const bad = await fetch(`${s.url}/api/v1/images/open`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: path.join(sibling, 'sample.png') }) });
+    const bad = await fetch(`${s.url}/api/v1/images/open`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ path: path.join(sibling, 'sample.png') }),
+    });
     assert.equal(bad.status, 403);
   } finally {
     await s.server.close();

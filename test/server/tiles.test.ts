@@ -14,7 +14,8 @@ import { tempDir } from '../helpers/shared';
 import { f32, startServer, testImage, TestClient, u16, type TestServer } from './helpers';
 
 type Opened = Extract<ServerMessage, { type: 'image-opened' }>;
-const W = 300, H = 200;
+const W = 300,
+  H = 200;
 let srv: TestServer;
 let c: TestClient;
 let info: ImageInfo;
@@ -54,8 +55,17 @@ test('a lower level is the 2x2 box average; PNG maps low..high percentiles to 0.
   const f = await tile(N - 1, 0, 0, { encoding: 'u16' });
   assert.deepEqual([f.header.width, f.header.height], [150, 100]);
   const v = u16(f.payload);
-  for (const [x, y] of [[0, 0], [17, 33], [149, 99]] as const) {
-    const avg = (pixels[2 * y * W + 2 * x]! + pixels[2 * y * W + 2 * x + 1]! + pixels[(2 * y + 1) * W + 2 * x]! + pixels[(2 * y + 1) * W + 2 * x + 1]!) / 4;
+  for (const [x, y] of [
+    [0, 0],
+    [17, 33],
+    [149, 99],
+  ] as const) {
+    const avg =
+      (pixels[2 * y * W + 2 * x]! +
+        pixels[2 * y * W + 2 * x + 1]! +
+        pixels[(2 * y + 1) * W + 2 * x]! +
+        pixels[(2 * y + 1) * W + 2 * x + 1]!) /
+      4;
     assert.ok(Math.abs(v[y * 150 + x]! - avg) <= 0.5, `(${x},${y}): ${v[y * 150 + x]} vs ${avg}`);
   }
   // Far below native (factor 32), tiles are built from their children: still the block average inside.
@@ -69,14 +79,15 @@ test('a lower level is the 2x2 box average; PNG maps low..high percentiles to 0.
   const { data } = await sharp(Buffer.from(png.payload)).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
   const { low, high } = info.percentiles;
   let maxd = 0;
-  for (let y = 0; y < 200; y++) for (let x = 0; x < 256; x++) {
-    const want = Math.min(255, Math.max(0, ((pixels[y * W + x]! - low) / (high - low)) * 255));
-    maxd = Math.max(maxd, Math.abs(data[y * 256 + x]! - want));
-  }
+  for (let y = 0; y < 200; y++)
+    for (let x = 0; x < 256; x++) {
+      const want = Math.min(255, Math.max(0, ((pixels[y * W + x]! - low) / (high - low)) * 255));
+      maxd = Math.max(maxd, Math.abs(data[y * 256 + x]! - want));
+    }
   assert.ok(maxd <= 0.5 + 1e-3, `display mapping off by ${maxd}`);
 });
 
-test('the bicubic layer equals the evaluation\'s centre-aligned bicubic of the whole image, edges included; the SR layer differs', async () => {
+test("the bicubic layer equals the evaluation's centre-aligned bicubic of the whole image, edges included; the SR layer differs", async () => {
   for (const s of [2, 8] as const) {
     const level = info.nativeLevel + Math.log2(s);
     // The eval's bicubic: libvips Catmull-Rom for 16-bit images, and the same kernel in float for float32.
@@ -87,26 +98,38 @@ test('the bicubic layer equals the evaluation\'s centre-aligned bicubic of the w
       const fu = await tile(level, tx, ty, { layer: 'bicubic', encoding: 'u16' });
       const ff = await tile(level, tx, ty, { layer: 'bicubic', encoding: 'f32' });
       const [tw, th] = [fu.header.width, fu.header.height];
-      const vu = u16(fu.payload), vf = f32(ff.payload);
-      let d16 = 0, dF = 0;
-      for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) {
-        const at = (ty * 256 + y) * W * s + tx * 256 + x;
-        d16 = Math.max(d16, Math.abs(vu[y * tw + x]! - ref16[at]!));
-        dF = Math.max(dF, Math.abs(vf[y * tw + x]! - refF[at]!));
-      }
+      const vu = u16(fu.payload),
+        vf = f32(ff.payload);
+      let d16 = 0,
+        dF = 0;
+      for (let y = 0; y < th; y++)
+        for (let x = 0; x < tw; x++) {
+          const at = (ty * 256 + y) * W * s + tx * 256 + x;
+          d16 = Math.max(d16, Math.abs(vu[y * tw + x]! - ref16[at]!));
+          dF = Math.max(dF, Math.abs(vf[y * tw + x]! - refF[at]!));
+        }
       assert.ok(d16 <= 1, `${s}x bicubic tile ${tx},${ty} vs the eval's 16-bit bicubic: max diff ${d16}`);
       assert.ok(dF <= 0.05, `${s}x bicubic tile ${tx},${ty} vs the eval's float bicubic: max diff ${dF}`);
       if (s !== 2) continue;
       const sr = u16((await tile(level, tx, ty, { encoding: 'u16' })).payload);
       assert.equal(sr.length, vu.length);
-      assert.ok(sr.some((v, i) => Math.abs(v - vu[i]!) > 2), 'SR and bicubic tiles are different images');
+      assert.ok(
+        sr.some((v, i) => Math.abs(v - vu[i]!) > 2),
+        'SR and bicubic tiles are different images',
+      );
     }
   }
 });
 
 test('bad tile addresses get coded errors naming the request', async () => {
   const id = ++nextId;
-  c.send({ type: 'tiles', requests: [{ id, imageId: info.imageId, level: info.maxLevel, x: 10, y: 0 }, { id: id + 1, imageId: 'ffffffffffffffff', level: 0, x: 0, y: 0 }] });
+  c.send({
+    type: 'tiles',
+    requests: [
+      { id, imageId: info.imageId, level: info.maxLevel, x: 10, y: 0 },
+      { id: id + 1, imageId: 'ffffffffffffffff', level: 0, x: 0, y: 0 },
+    ],
+  });
   assert.equal((await c.errorFor(id)).code, 'SR_ERR_TILE_OUT_OF_RANGE');
   assert.equal((await c.errorFor(id + 1)).code, 'SR_ERR_NOT_FOUND');
   nextId++;
@@ -114,7 +137,10 @@ test('bad tile addresses get coded errors naming the request', async () => {
 
 test('REST: image list, descriptor, DZI XML, tiles equal to the WebSocket bytes, the image list page', async () => {
   const list = (await (await fetch(`${srv.url}/api/v1/images`)).json()) as ImageInfo[];
-  assert.deepEqual(list.map((i) => i.imageId), [info.imageId]);
+  assert.deepEqual(
+    list.map((i) => i.imageId),
+    [info.imageId],
+  );
   const d = (await (await fetch(`${srv.url}${info.descriptorUrl}`)).json()) as Record<string, unknown>;
   assert.deepEqual([d.width, d.height, d.tileSize, d.overlap, d.maxLevel, d.nativeLevel], [2400, 1600, 256, 0, 12, 9]);
   const xml = await (await fetch(`${srv.url}${info.dziUrl}`)).text();
@@ -144,7 +170,9 @@ test('repeats come from the cache; a disk cache survives a restart', async () =>
   const cacheDir = path.join(tempDir(), 'tiles');
   const a = await startServer({ cacheDir, images: [file] });
   // Image ids are per server (an HMAC of the content hash): each server names the same file its own way.
-  const b1 = new Uint8Array(await (await fetch(`${a.url}/api/v1/images/${a.server.store.list()[0]!.id}/sr_files/${level}/3_2.png`)).arrayBuffer());
+  const b1 = new Uint8Array(
+    await (await fetch(`${a.url}/api/v1/images/${a.server.store.list()[0]!.id}/sr_files/${level}/3_2.png`)).arrayBuffer(),
+  );
   assert.equal(a.server.stats.engineCalls, 1);
   await a.server.close();
   const b = await startServer({ cacheDir, images: [file] });
@@ -158,15 +186,21 @@ test('repeats come from the cache; a disk cache survives a restart', async () =>
 
 test('8-bit PNG and float32 TIFF images serve their own values (u16 / f32 native tiles)', async () => {
   const dir = tempDir();
-  const w = 40, h = 30;
+  const w = 40,
+    h = 30;
   const u8 = Uint8Array.from({ length: w * h }, (_, i) => (i * 37) % 256);
   const png = path.join(dir, 'grey8.png');
-  await sharp(u8, { raw: { width: w, height: h, channels: 1 } }).toColourspace('b-w').png().toFile(png);
+  await sharp(u8, { raw: { width: w, height: h, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toFile(png);
   const up = await fetch(`${srv.url}/api/v1/images?name=grey8.png`, { method: 'POST', body: await sharp(png).toBuffer() });
   assert.equal(up.status, 201);
   const i8 = (await up.json()) as ImageInfo;
   assert.deepEqual([i8.dtype, i8.format, i8.width, i8.height], ['uint8', 'png', w, h]);
-  const t8 = u16(new Uint8Array(await (await fetch(`${srv.url}/api/v1/images/${i8.imageId}/sr_files/${i8.nativeLevel}/0_0.u16`)).arrayBuffer()));
+  const t8 = u16(
+    new Uint8Array(await (await fetch(`${srv.url}/api/v1/images/${i8.imageId}/sr_files/${i8.nativeLevel}/0_0.u16`)).arrayBuffer()),
+  );
   assert.deepEqual([...t8], [...u8]);
 
   const { writeImage } = await import('../../models');

@@ -47,7 +47,10 @@ test('an 8x tile from the ort-webgpu server equals the ort-cpu tile; /health nam
   assert.equal(gpu.srv.server.stats.blocksInferred, 1);
   assert.equal(cpu.srv.server.stats.blocksInferred, 1);
 
-  const health = (await (await fetch(`${gpu.srv.url}/health`)).json()) as { engine: string; adapter?: { vendor: string; device: string; software: boolean } };
+  const health = (await (await fetch(`${gpu.srv.url}/health`)).json()) as {
+    engine: string;
+    adapter?: { vendor: string; device: string; software: boolean };
+  };
   assert.equal(health.engine, 'ort-webgpu');
   assert.ok(health.adapter && health.adapter.device.length > 0, JSON.stringify(health));
   assert.equal(typeof health.adapter.software, 'boolean');

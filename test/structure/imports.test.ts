@@ -12,7 +12,11 @@ const FOLDERS = ['bin', 'models', 'server', 'viewer/src', 'plugin', 'fiji-bridge
 function sources(dir: string): string[] {
   const abs = path.join(ROOT, dir);
   let names: string[];
-  try { names = readdirSync(abs); } catch { return []; }
+  try {
+    names = readdirSync(abs);
+  } catch {
+    return [];
+  }
   return names.flatMap((n) => {
     if (n === 'node_modules' || n === 'dist') return [];
     const rel = path.join(dir, n);
@@ -29,7 +33,11 @@ function importsOf(file: string): string[] {
     const spec = (m[1] ?? m[2])!;
     const base = path.join(path.dirname(file), spec);
     const hit = [`${base}.ts`, `${base}.tsx`, path.join(base, 'index.ts'), base].find((c) => {
-      try { return statSync(path.join(ROOT, c)).isFile(); } catch { return false; }
+      try {
+        return statSync(path.join(ROOT, c)).isFile();
+      } catch {
+        return false;
+      }
     });
     out.push(hit ?? base);
   }
@@ -45,14 +53,26 @@ test('the scan sees the tree (so the rules below are not vacuous)', () => {
 });
 
 test('models/ imports nothing from server/, viewer/, plugin/ or bin/', () => {
-  const bad = files.filter((f) => f.startsWith('models/'))
-    .flatMap((f) => graph.get(f)!.filter((t) => /^(server|viewer|plugin|bin)\//.test(t)).map((t) => `${f} -> ${t}`));
+  const bad = files
+    .filter((f) => f.startsWith('models/'))
+    .flatMap((f) =>
+      graph
+        .get(f)!
+        .filter((t) => /^(server|viewer|plugin|bin)\//.test(t))
+        .map((t) => `${f} -> ${t}`),
+    );
   assert.deepEqual(bad, []);
 });
 
 test('plugin/ (the contract and its plugins) imports nothing from viewer/', () => {
-  const bad = files.filter((f) => f.startsWith('plugin/'))
-    .flatMap((f) => graph.get(f)!.filter((t) => t.startsWith('viewer/')).map((t) => `${f} -> ${t}`));
+  const bad = files
+    .filter((f) => f.startsWith('plugin/'))
+    .flatMap((f) =>
+      graph
+        .get(f)!
+        .filter((t) => t.startsWith('viewer/'))
+        .map((t) => `${f} -> ${t}`),
+    );
   assert.deepEqual(bad, []);
 });
 
@@ -61,7 +81,10 @@ test('no import cycles', () => {
   const cycles: string[] = [];
   const visit = (f: string, trail: string[]): void => {
     if (state.get(f) === 'done') return;
-    if (state.get(f) === 'open') { cycles.push([...trail.slice(trail.indexOf(f)), f].join(' -> ')); return; }
+    if (state.get(f) === 'open') {
+      cycles.push([...trail.slice(trail.indexOf(f)), f].join(' -> '));
+      return;
+    }
     state.set(f, 'open');
     for (const t of graph.get(f) ?? []) if (graph.has(t)) visit(t, [...trail, f]);
     state.set(f, 'done');

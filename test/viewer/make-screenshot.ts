@@ -15,18 +15,27 @@ import { SAMPLE_FILE } from '../../server/http/viewer-routes';
 import { ROOT } from '../helpers/shared';
 import { goTo, inApp, startViewer, waitLayerLoaded } from './browser';
 
-const { values } = parseArgs({ options: {
-  x: { type: 'string', default: '790' }, y: { type: 'string', default: '1320' }, scale: { type: 'string', default: '4' },
-  model: { type: 'string', default: DEFAULT_MODEL },
-  'out-dir': { type: 'string', default: path.join(ROOT, 'docs', 'screenshots') },
-  width: { type: 'string', default: '1440' }, height: { type: 'string', default: '860' },
-} });
+const { values } = parseArgs({
+  options: {
+    x: { type: 'string', default: '790' },
+    y: { type: 'string', default: '1320' },
+    scale: { type: 'string', default: '4' },
+    model: { type: 'string', default: DEFAULT_MODEL },
+    'out-dir': { type: 'string', default: path.join(ROOT, 'docs', 'screenshots') },
+    width: { type: 'string', default: '1440' },
+    height: { type: 'string', default: '860' },
+  },
+});
 if (!existsSync(SAMPLE_FILE)) {
   mkdirSync(path.dirname(SAMPLE_FILE), { recursive: true });
   await writeSampleFile(SAMPLE_FILE, { width: 2048, height: 2048, seed: 1 });
 }
 mkdirSync(values['out-dir'], { recursive: true });
-const h = await startViewer({ images: [SAMPLE_FILE], model: values.model, viewport: { width: Number(values.width), height: Number(values.height) } });
+const h = await startViewer({
+  images: [SAMPLE_FILE],
+  model: values.model,
+  viewport: { width: Number(values.width), height: Number(values.height) },
+});
 const shot = async (name: string): Promise<void> => {
   for (const id of await inApp<string[]>(h.page, 'app.stack.compare')) await waitLayerLoaded(h.page, id, 900_000);
   await inApp(h.page, '(app.display.refreshHistogram(), true)');

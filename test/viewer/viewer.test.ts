@@ -13,11 +13,22 @@ import { ImageSource } from '../../models/io/image-source';
 import { writeImage } from '../../models/io/write-image';
 import { tempDir } from '../helpers/shared';
 import {
-  goTo, greyStd, inApp, meanAbsDiff, meanGrey, sleep, startViewer, viewPixels, waitApp, waitLayerLoaded, type ViewerHarness,
+  goTo,
+  greyStd,
+  inApp,
+  meanAbsDiff,
+  meanGrey,
+  sleep,
+  startViewer,
+  viewPixels,
+  waitApp,
+  waitLayerLoaded,
+  type ViewerHarness,
 } from './browser';
 
 // Larger than the 1280x720 page's view, so the first (home) view is below native and asks no model tiles.
-const W = 1024, H = 768;
+const W = 1024,
+  H = 768;
 // Inside one 128x128 LR region (x 384..512, y 256..384: 2x2 blocks of the default 64): at x8 the whole view needs
 // those four inferences only.
 const SPOT = { x: 448, y: 320 };
@@ -31,7 +42,7 @@ after(async () => {
   await h?.close();
 });
 
-test('the page loads the sample with the SR plugin\'s layers and dock widget, and logs no errors', async () => {
+test("the page loads the sample with the SR plugin's layers and dock widget, and logs no errors", async () => {
   assert.equal(await h.page.title(), 'phasesr viewer');
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a template literal evaluated in the page
   const layers = await inApp<string[]>(h.page, 'app.stack.layers().map((l) => `${l.id}:${l.plugin ?? "core"}`)');
@@ -70,7 +81,10 @@ test('past native the SR layer draws model tiles that differ from the bicubic la
   await goTo(h.page, SPOT.x, SPOT.y, 8);
   // While SR tiles compute, the hidden bicubic layer is drawn under the SR layer as its placeholder.
   await waitLayerLoaded(h.page, 'bicubic');
-  assert.deepEqual(await inApp(h.page, '[app.stack.layers().find((l) => l.id === "bicubic").visible, app.stack.item("bicubic").getOpacity()]'), [false, 1]);
+  assert.deepEqual(
+    await inApp(h.page, '[app.stack.layers().find((l) => l.id === "bicubic").visible, app.stack.item("bicubic").getOpacity()]'),
+    [false, 1],
+  );
   await inApp(h.page, '(app.stack.set("sr", { visible: false }), app.stack.set("bicubic", { visible: true }), true)');
   await waitLayerLoaded(h.page, 'bicubic');
   const bicubic = await viewPixels(h.page);
@@ -96,7 +110,8 @@ test('"Compare with bicubic" works from a fresh page in one click: both halves h
     const halves = async (how: string): Promise<void> => {
       for (const id of await inApp<string[]>(page, 'app.stack.compare')) await waitLayerLoaded(page, id);
       const shot = await viewPixels(page);
-      const left = greyStd(crop(shot, 0.05, 0.45)), right = greyStd(crop(shot, 0.55, 0.95));
+      const left = greyStd(crop(shot, 0.05, 0.45)),
+        right = greyStd(crop(shot, 0.55, 0.95));
       assert.ok(left > 5 && right > 5, `${how}: both halves drawn (grey std left ${left.toFixed(1)}, right ${right.toFixed(1)})`);
     };
     await page.click('#compare-toggle'); // the Compare panel with the pair it offers a new page
@@ -154,7 +169,10 @@ test('the compare split and the contrast limits change what is drawn', async () 
   await h.page.locator('#contrast-min').fill('600');
   await h.page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
   const contrasted = await viewPixels(h.page);
-  assert.ok(meanGrey(contrasted) < meanGrey(plain) - 10, `darker after raising min (${meanGrey(plain).toFixed(1)} -> ${meanGrey(contrasted).toFixed(1)})`);
+  assert.ok(
+    meanGrey(contrasted) < meanGrey(plain) - 10,
+    `darker after raising min (${meanGrey(plain).toFixed(1)} -> ${meanGrey(contrasted).toFixed(1)})`,
+  );
   await h.page.click('#auto-contrast');
   const auto = await inApp<{ min: number; max: number }>(h.page, 'app.display.settings');
   assert.ok(auto.min < auto.max, 'auto-contrast sets ordered limits');
@@ -180,8 +198,12 @@ test('a drawn region exports as a super-resolved TIFF with its pixel size (expor
   await download.saveAs(file);
   const src = await ImageSource.open(file);
   try {
-    const expectW = Math.round((view.width * 0.1) / 4), expectH = Math.round((view.height * 0.1) / 4);
-    assert.ok(Math.abs(src.width - 2 * expectW) <= 4 && Math.abs(src.height - 2 * expectH) <= 4, `x2 of the ${expectW}x${expectH} region, got ${src.width}x${src.height}`);
+    const expectW = Math.round((view.width * 0.1) / 4),
+      expectH = Math.round((view.height * 0.1) / 4);
+    assert.ok(
+      Math.abs(src.width - 2 * expectW) <= 4 && Math.abs(src.height - 2 * expectH) <= 4,
+      `x2 of the ${expectW}x${expectH} region, got ${src.width}x${src.height}`,
+    );
     assert.equal(src.dtype, 'uint16');
     assert.ok(src.pixelSize && Math.abs(src.pixelSize.x - 0.87 / 2) < 1e-3, `pixel size halved: ${JSON.stringify(src.pixelSize)}`);
   } finally {
@@ -196,10 +218,10 @@ test('keys 0, + and - navigate after a button click; ? lists them', async () => 
   const home = await inApp<number>(h.page, 'app.viewer.viewport.getHomeZoom()');
   const z0 = await zoom();
   await h.page.keyboard.press('+');
-  assert.ok(await zoom() > z0 * 1.1, `+ zooms in (${z0} -> ${await zoom()})`);
+  assert.ok((await zoom()) > z0 * 1.1, `+ zooms in (${z0} -> ${await zoom()})`);
   await h.page.keyboard.press('-');
   await h.page.keyboard.press('-');
-  assert.ok(await zoom() < z0 * 0.9, `- zooms out (${z0} -> ${await zoom()})`);
+  assert.ok((await zoom()) < z0 * 0.9, `- zooms out (${z0} -> ${await zoom()})`);
   await h.page.keyboard.press('0');
   assert.ok(Math.abs((await zoom()) - home) < 1e-9, '0 goes home');
   const c0 = await inApp<{ x: number }>(h.page, 'app.viewer.viewport.getCenter(false)');
@@ -208,7 +230,8 @@ test('keys 0, + and - navigate after a button click; ? lists them', async () => 
   await h.page.keyboard.press('0');
   await h.page.click('#help-button');
   const help = (await h.page.textContent('#help-keys'))!;
-  for (const k of ['pan left', 'pan right', 'zoom in', 'zoom out', 'whole image (home)', '↑ or W', '0']) assert.ok(help.includes(k), `help lists ${k}`);
+  for (const k of ['pan left', 'pan right', 'zoom in', 'zoom out', 'whole image (home)', '↑ or W', '0'])
+    assert.ok(help.includes(k), `help lists ${k}`);
   await h.page.keyboard.press('Escape');
 });
 
@@ -218,7 +241,9 @@ test('"Server path…" is a dialog listing the allowed folders; a large image\'s
   const exchange = h.server.store.exchange.path;
   const file = path.join(exchange, 'large.tif');
   await sharp({ create: { width: 16000, height: 16000, channels: 3, background: { r: 90, g: 90, b: 90 } } })
-    .toColourspace('b-w').tiff({ tile: true, tileWidth: 256, tileHeight: 256, compression: 'deflate' }).toFile(file);
+    .toColourspace('b-w')
+    .tiff({ tile: true, tileWidth: 256, tileHeight: 256, compression: 'deflate' })
+    .toFile(file);
   await h.page.click('#open-button');
   await h.page.click('#path-button');
   assert.ok(await h.page.locator('#path-dialog').isVisible(), 'the dialog opens');
@@ -250,17 +275,23 @@ test('"Server path…" is a dialog listing the allowed folders; a large image\'s
   assert.match((await h.page.textContent('#image-info'))!, /16000 × 16000/);
   // Close it (its overview tiles read much of 256 megapixels) and show the sample again for the next tests.
   const large = h.server.store.list().find((i) => i.name === 'large.tif')!;
-  const sample = h.server.store.list().find((i) => i.name === 'sample.tif')!.info();
+  const sample = h.server.store
+    .list()
+    .find((i) => i.name === 'sample.tif')!
+    .info();
   await inApp(h.page, `(app.openImage(${JSON.stringify(sample)}), true)`);
   assert.equal((await fetch(`${h.url}/api/v1/images/${large.id}`, { method: 'DELETE' })).status, 204);
 });
 
-test('a file from disk uploads and opens, with the plugin\'s layers', async () => {
+test("a file from disk uploads and opens, with the plugin's layers", async () => {
   const file = path.join(tempDir('phasesr-upload-'), 'upload-test.png');
-  const w = 320, hgt = 240;
+  const w = 320,
+    hgt = 240;
   const px = Buffer.alloc(w * hgt);
   for (let y = 0; y < hgt; y++) for (let x = 0; x < w; x++) px[y * w + x] = 128 + Math.round(100 * Math.sin(x / 9) * Math.cos(y / 13));
-  await sharp(px, { raw: { width: w, height: hgt, channels: 1 } }).png().toFile(file);
+  await sharp(px, { raw: { width: w, height: hgt, channels: 1 } })
+    .png()
+    .toFile(file);
   await h.page.setInputFiles('#file-input', file);
   await waitApp(h.page, 'app.stack.image && app.stack.image.name === "upload-test.png"', 60_000);
   assert.deepEqual(await inApp(h.page, 'app.stack.layers().map((l) => l.id)'), ['original', 'bicubic', 'sr']);
@@ -268,7 +299,10 @@ test('a file from disk uploads and opens, with the plugin\'s layers', async () =
   await waitLayerLoaded(h.page, 'original');
   assert.ok(greyStd(await viewPixels(h.page)) > 10, 'the uploaded image is drawn');
   const listed = (await (await fetch(`${h.url}/api/v1/images`)).json()) as { name: string }[];
-  assert.ok(listed.some((i) => i.name === 'upload-test.png'), 'the server has it open');
+  assert.ok(
+    listed.some((i) => i.name === 'upload-test.png'),
+    'the server has it open',
+  );
   assert.match((await h.page.textContent('#image-name'))!, /upload-test\.png · 320 × 240 uint8/);
   assert.deepEqual(h.errors, []);
 });
@@ -290,7 +324,8 @@ test('16-bit display: auto-contrast on a background-heavy 8x view maps the raw s
     for (let y = 0; y + 44 <= H; y += 40) {
       for (let x = 0; x + 64 <= W; x += 40) {
         const px = await src.readRegion(x, y, 64, 44);
-        let m = 0, s = 0;
+        let m = 0,
+          s = 0;
         for (const v of px) m += v;
         m /= px.length;
         for (const v of px) s += (v - m) ** 2;
@@ -300,7 +335,10 @@ test('16-bit display: auto-contrast on a background-heavy 8x view maps the raw s
   } finally {
     await src.close();
   }
-  const sample = h.server.store.list().find((i) => i.name === 'sample.tif')!.info();
+  const sample = h.server.store
+    .list()
+    .find((i) => i.name === 'sample.tif')!
+    .info();
   await inApp(h.page, `(app.openImage(${JSON.stringify(sample)}), true)`); // the sample again, its default display
   await inApp(h.page, '(app.stack.set("sr", { visible: false }), app.stack.setSmooth(false), true)'); // native pixels as blocks
   await goTo(h.page, best.x + 32, best.y + 22, 8);
@@ -309,35 +347,51 @@ test('16-bit display: auto-contrast on a background-heavy 8x view maps the raw s
   await h.page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
   const shot = await viewPixels(h.page);
   const levels = new Set<number>();
-  const x0 = Math.floor(shot.width / 2 - 250), y0 = Math.floor(shot.height / 2 - 175);
+  const x0 = Math.floor(shot.width / 2 - 250),
+    y0 = Math.floor(shot.height / 2 - 175);
   for (let y = y0; y < y0 + 350; y++) for (let x = x0; x < x0 + 500; x++) levels.add(shot.rgb[3 * (y * shot.width + x)]!);
-  assert.ok(levels.size > 60, `a 500x350 crop shows ${levels.size} grey levels after auto-contrast (grey std of the window ${best.std.toFixed(1)})`);
+  assert.ok(
+    levels.size > 60,
+    `a 500x350 crop shows ${levels.size} grey levels after auto-contrast (grey std of the window ${best.std.toFixed(1)})`,
+  );
   await inApp(h.page, '(app.stack.set("sr", { visible: true }), app.stack.setSmooth(true), true)');
 });
 
 test('an image with saturated pixels opens with limits that ignore them (not washed out)', async () => {
-  const w = 512, hgt = 384;
+  const w = 512,
+    hgt = 384;
   const px = new Uint16Array(w * hgt);
   for (let y = 0; y < hgt; y++) {
-    for (let x = 0; x < w; x++) px[y * w + x] = Math.round(3000 + 1500 * Math.sin(x / 11) * Math.cos(y / 17) + 40 * Math.sin(x * 7.3 + y * 3.1));
+    for (let x = 0; x < w; x++)
+      px[y * w + x] = Math.round(3000 + 1500 * Math.sin(x / 11) * Math.cos(y / 17) + 40 * Math.sin(x * 7.3 + y * 3.1));
   }
   for (let y = 0; y < 80; y++) for (let x = 0; x < 80; x++) px[y * w + x] = 65535; // 3 % saturated: their 99.9th percentile is 65535
   const file = path.join(tempDir('phasesr-saturated-'), 'saturated.tif');
   await writeImage(file, { width: w, height: hgt, dtype: 'uint16', data: px });
-  const info = await (await fetch(`${h.url}/api/v1/images/open`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: file }) })).json() as { percentiles: { high: number }; displayRange: { high: number } };
+  const info = (await (
+    await fetch(`${h.url}/api/v1/images/open`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ path: file }),
+    })
+  ).json()) as { percentiles: { high: number }; displayRange: { high: number } };
   assert.equal(info.percentiles.high, 65535);
   assert.ok(info.displayRange.high < 5000, `default display limit below the saturated value (${info.displayRange.high})`);
   await inApp(h.page, `(app.openImage(${JSON.stringify(info)}), true)`);
   await waitLayerLoaded(h.page, 'original');
-  assert.ok(await inApp<number>(h.page, 'app.display.settings.max') < 5000);
+  assert.ok((await inApp<number>(h.page, 'app.display.settings.max')) < 5000);
   const shot = await viewPixels(h.page);
   const away = { x0: 0.45, y0: 0.45, x1: 0.9, y1: 0.9 }; // the sine pattern, away from the saturated corner
   const grey = greyStd(cropRect(shot, away));
   assert.ok(grey > 40, `the pattern spans the display (grey std ${grey.toFixed(1)}; washed out it was a few levels)`);
 });
 
-function cropRect(a: { width: number; height: number; grey: Float32Array }, r: { x0: number; y0: number; x1: number; y1: number }): { grey: Float32Array } {
+function cropRect(
+  a: { width: number; height: number; grey: Float32Array },
+  r: { x0: number; y0: number; x1: number; y1: number },
+): { grey: Float32Array } {
   const out: number[] = [];
-  for (let y = Math.floor(r.y0 * a.height); y < Math.floor(r.y1 * a.height); y++) for (let x = Math.floor(r.x0 * a.width); x < Math.floor(r.x1 * a.width); x++) out.push(a.grey[y * a.width + x]!);
+  for (let y = Math.floor(r.y0 * a.height); y < Math.floor(r.y1 * a.height); y++)
+    for (let x = Math.floor(r.x0 * a.width); x < Math.floor(r.x1 * a.width); x++) out.push(a.grey[y * a.width + x]!);
   return { grey: Float32Array.from(out) };
 }

@@ -23,9 +23,14 @@ test('an RGB upload opens with the grey-conversion warning in the status line', 
   const file = path.join(tempDir('phasesr-rgb-'), 'colour-cells.png');
   const px = Buffer.alloc(64 * 48 * 3);
   for (let i = 0; i < 64 * 48; i++) px.set([(i * 7) % 256, (i * 3) % 256, 40], i * 3);
-  await sharp(px, { raw: { width: 64, height: 48, channels: 3 } }).png().toFile(file);
+  await sharp(px, { raw: { width: 64, height: 48, channels: 3 } })
+    .png()
+    .toFile(file);
   await h.page.setInputFiles('#file-input', file);
   await waitApp(h.page, 'app.stack.image && app.stack.image.name === "colour-cells.png"', 60_000);
-  assert.match((await h.page.textContent('#status-message'))!, /^colour-cells\.png: warning: colour image converted to grey \(luma 0\.299 R/);
+  assert.match(
+    (await h.page.textContent('#status-message'))!,
+    /^colour-cells\.png: warning: colour image converted to grey \(luma 0\.299 R/,
+  );
   assert.deepEqual(h.errors, []);
 });

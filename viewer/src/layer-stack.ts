@@ -31,7 +31,10 @@ export class LayerStack {
   /** Zoom, visible area, wanted tiles and the server's viewport hints. */
   readonly view: ViewportHints;
 
-  constructor(readonly viewer: OpenSeadragon.Viewer, readonly socket: ViewerSocket) {
+  constructor(
+    readonly viewer: OpenSeadragon.Viewer,
+    readonly socket: ViewerSocket,
+  ) {
     const onMove = (): void => this.#applyClips();
     viewer.addHandler('animation', onMove);
     viewer.addHandler('viewport-change', onMove);
@@ -69,10 +72,19 @@ export class LayerStack {
     if (!this.#image) throw new Error('no image is open');
     if (this.#layers.some((l) => l.state.id === spec.id)) this.removeLayer(spec.id);
     const modelScale = 2 ** (this.#image.maxLevel - this.#image.nativeLevel);
-    this.#add({
-      id: spec.id, name: spec.name, kind: 'tiles', visible: spec.visible ?? true, opacity: spec.opacity ?? 1,
-      maxScale: Math.min(Math.max(1, spec.maxScale), modelScale), serverLayer: spec.serverLayer, ...(plugin ? { plugin } : {}),
-    }, spec.placeholder);
+    this.#add(
+      {
+        id: spec.id,
+        name: spec.name,
+        kind: 'tiles',
+        visible: spec.visible ?? true,
+        opacity: spec.opacity ?? 1,
+        maxScale: Math.min(Math.max(1, spec.maxScale), modelScale),
+        serverLayer: spec.serverLayer,
+        ...(plugin ? { plugin } : {}),
+      },
+      spec.placeholder,
+    );
   }
 
   removeLayer(id: string): void {
@@ -121,10 +133,19 @@ export class LayerStack {
     this.#layers.push(entry);
     const maxLevel = img.nativeLevel + Math.round(Math.log2(state.maxScale));
     const tileSource = createWsTileSource({
-      image: img, layer: state.serverLayer, maxLevel, socket: this.socket, renderer: this.renderer, wanted: (l, x, y) => this.view.wanted(l, x, y),
+      image: img,
+      layer: state.serverLayer,
+      maxLevel,
+      socket: this.socket,
+      renderer: this.renderer,
+      wanted: (l, x, y) => this.view.wanted(l, x, y),
     });
     this.viewer.addTiledImage({
-      tileSource, x: 0, y: 0, width: 1, opacity: 0,
+      tileSource,
+      x: 0,
+      y: 0,
+      width: 1,
+      opacity: 0,
       success: (e: { item: OpenSeadragon.TiledImage }) => {
         if (!this.#layers.includes(entry)) return void this.viewer.world.removeItem(e.item);
         entry.item = e.item;

@@ -54,7 +54,13 @@ async function main(): Promise<void> {
   const status = new StatusBar(socket, stack, health.engine ?? 'unknown');
   const display = new DisplayPanel(viewer, stack);
   const app: App = {
-    viewer, stack, socket, engine: health.engine ?? 'unknown', display, status, registry: undefined as unknown as PluginRegistry,
+    viewer,
+    stack,
+    socket,
+    engine: health.engine ?? 'unknown',
+    display,
+    status,
+    registry: undefined as unknown as PluginRegistry,
     openImage(info) {
       stack.setImage(info);
       const size = info.pixelSize ? ` · ${info.pixelSize.x.toPrecision(3)} ${info.pixelSize.unit}/px` : '';
@@ -81,7 +87,7 @@ async function main(): Promise<void> {
     const cfg = pluginConfig(manifest);
     return {
       server: { hello: socket.hello, engine: app.engine },
-      config: <T,>(key: string) => cfg.get(key) as T,
+      config: <T>(key: string) => cfg.get(key) as T,
       setConfig: (key, value) => {
         cfg.set(key, value);
         localStorage.setItem(`phasesr.config.${key}`, JSON.stringify(value));
@@ -108,7 +114,8 @@ async function main(): Promise<void> {
   mountComparePanel(app);
   mountScaleBar(app);
   mountInfoPanel(app);
-  $('model-badge').textContent = `${socket.hello.model.name} ×${socket.hello.model.scale}${socket.hello.model.trained ? '' : ' (untrained)'} · ${app.engine}`;
+  $('model-badge').textContent =
+    `${socket.hello.model.name} ×${socket.hello.model.scale}${socket.hello.model.trained ? '' : ' (untrained)'} · ${app.engine}`;
   app.registry = await loadPlugins(makeApi);
   for (const p of app.registry.plugins) {
     for (const w of p.widgets) {

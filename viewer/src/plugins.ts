@@ -25,7 +25,14 @@ export interface PluginRegistry {
 export type ApiFactory = (manifest: PluginManifest, registry: PluginRegistry) => ViewerApi;
 
 export async function loadPlugins(makeApi: ApiFactory): Promise<PluginRegistry> {
-  const reg: PluginRegistry = { plugins: [], commands: new Map(), keybindings: new Map(), readableExtensions: new Set(), writers: [], samples: [] };
+  const reg: PluginRegistry = {
+    plugins: [],
+    commands: new Map(),
+    keybindings: new Map(),
+    readableExtensions: new Set(),
+    writers: [],
+    samples: [],
+  };
   const res = await fetch('/api/v1/plugins');
   if (!res.ok) throw new Error(`GET /api/v1/plugins: HTTP ${res.status}`);
   const listed = (await res.json()) as { plugins: ListedPlugin[]; errors: { dir: string; error: string }[] };

@@ -51,7 +51,7 @@ export class RawTileRenderer {
       let t = (i / (LUT_SIZE - 1)) ** s.gamma;
       for (const f of stages) t = Math.min(1, Math.max(0, f(t)));
       const [r, g, b] = colormapAt(s.colormap, t);
-      this.#lut[i] = (0xff << 24 | Math.round(b) << 16 | Math.round(g) << 8 | Math.round(r)) >>> 0;
+      this.#lut[i] = ((0xff << 24) | (Math.round(b) << 16) | (Math.round(g) << 8) | Math.round(r)) >>> 0;
     }
   }
 
@@ -96,7 +96,10 @@ export class RawTileRenderer {
     const img = ctx.createImageData(t.width, t.height);
     const px = new Uint32Array(img.data.buffer);
     const { data } = t;
-    const lut = this.#lut, min = this.#min, scale = this.#scale, top = LUT_SIZE - 1;
+    const lut = this.#lut,
+      min = this.#min,
+      scale = this.#scale,
+      top = LUT_SIZE - 1;
     for (let i = 0; i < data.length; i++) {
       const k = (data[i]! - min) * scale + 0.5;
       px[i] = lut[k > 0 ? (k < top ? k | 0 : top) : 0]!; // NaN -> 0
@@ -109,7 +112,13 @@ export class RawTileRenderer {
  * Samples (intensity units) of the finest tiles that cover the native-pixel rectangle `view`, at most about
  * `max` of them, evenly strided; the image's saturated value (dtype maximum) left out when `saturated` is given.
  */
-export function viewSamples(tiles: RawTile[], img: ImageInfo, view: { x0: number; y0: number; x1: number; y1: number }, max = 200_000, saturated?: number): Float32Array {
+export function viewSamples(
+  tiles: RawTile[],
+  img: ImageInfo,
+  view: { x0: number; y0: number; x1: number; y1: number },
+  max = 200_000,
+  saturated?: number,
+): Float32Array {
   const covering = (t: RawTile): boolean => {
     const f = 2 ** (img.nativeLevel - t.level) * img.tileSize; // native pixels per tile
     return t.x * f < view.x1 && (t.x + 1) * f > view.x0 && t.y * f < view.y1 && (t.y + 1) * f > view.y0;
@@ -121,9 +130,12 @@ export function viewSamples(tiles: RawTile[], img: ImageInfo, view: { x0: number
   let n = 0;
   for (const t of use) {
     const s = 2 ** (t.level - img.nativeLevel); // level pixels per native pixel
-    const ox = t.x * img.tileSize, oy = t.y * img.tileSize;
-    const x0 = Math.max(0, Math.floor(view.x0 * s) - ox), y0 = Math.max(0, Math.floor(view.y0 * s) - oy);
-    const x1 = Math.min(t.width, Math.ceil(view.x1 * s) - ox), y1 = Math.min(t.height, Math.ceil(view.y1 * s) - oy);
+    const ox = t.x * img.tileSize,
+      oy = t.y * img.tileSize;
+    const x0 = Math.max(0, Math.floor(view.x0 * s) - ox),
+      y0 = Math.max(0, Math.floor(view.y0 * s) - oy);
+    const x1 = Math.min(t.width, Math.ceil(view.x1 * s) - ox),
+      y1 = Math.min(t.height, Math.ceil(view.y1 * s) - oy);
     if (x1 <= x0 || y1 <= y0) continue;
     parts.push({ t, x0, y0, x1, y1 });
     n += (x1 - x0) * (y1 - y0);

@@ -3,8 +3,16 @@
 // viewer's own bookkeeping: which tiles it still waits for (the layer stack cancels those out of view), the
 // counters and round-trip times the status bar shows, and callbacks the OpenSeadragon tile source can finish.
 import {
-  acceptServerHello, PhasesrClientError, ProtocolSession, WS_PATH, SUBPROTOCOL,
-  type Encoding, type ImageInfo, type Layer, type ServerMessageOf, type TileAnswer,
+  acceptServerHello,
+  PhasesrClientError,
+  ProtocolSession,
+  WS_PATH,
+  SUBPROTOCOL,
+  type Encoding,
+  type ImageInfo,
+  type Layer,
+  type ServerMessageOf,
+  type TileAnswer,
 } from '../../server/protocol';
 
 export type { TileAnswer } from '../../server/protocol';
@@ -44,13 +52,21 @@ export class ViewerSocket {
   onTileTiming: (ask: TileAsk, ms: number) => void = () => undefined;
   onClose: (reason: string) => void = () => undefined;
 
-  private constructor(ws: WebSocket, readonly hello: ServerMessageOf<'hello'>) {
+  private constructor(
+    ws: WebSocket,
+    readonly hello: ServerMessageOf<'hello'>,
+  ) {
     this.#ws = ws;
-    this.#session = new ProtocolSession({
-      // A closing socket discards what it is given, as the browser's WebSocket does once it is closed.
-      send: (d) => { if (ws.readyState === WebSocket.OPEN) ws.send(d); },
-      buffered: () => ws.bufferedAmount,
-    }, hello);
+    this.#session = new ProtocolSession(
+      {
+        // A closing socket discards what it is given, as the browser's WebSocket does once it is closed.
+        send: (d) => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(d);
+        },
+        buffered: () => ws.bufferedAmount,
+      },
+      hello,
+    );
     this.#session.onConnectionError = (e) => console.warn(`phasesr server: ${e.code}: ${e.message}`);
     ws.onmessage = (ev) => this.#session.receive(typeof ev.data === 'string' ? ev.data : new Uint8Array(ev.data as ArrayBuffer));
     ws.onclose = (ev) => {
@@ -113,7 +129,9 @@ export class ViewerSocket {
     if (live.length === 0) return;
     try {
       this.#session.cancel(live);
-    } catch { /* closed: nothing to tell the server */ }
+    } catch {
+      /* closed: nothing to tell the server */
+    }
     this.counters.cancelledByViewer += live.length;
     const pending = live.map((id) => this.#tiles.get(id)!);
     for (const id of live) this.#tiles.delete(id);
@@ -139,7 +157,12 @@ export class ViewerSocket {
    * Super-resolves a region (native pixels) of an open image on the server (export-region): resolves with the
    * result file it sends back (a TIFF with the pixel size), reporting progress on the way.
    */
-  async exportRegion(imageId: string, region: { x: number; y: number; width: number; height: number }, scale: 2 | 4 | 8, onProgress: (p: ServerMessageOf<'progress'>) => void): Promise<{ result: ServerMessageOf<'batch-result'>; file: Blob }> {
+  async exportRegion(
+    imageId: string,
+    region: { x: number; y: number; width: number; height: number },
+    scale: 2 | 4 | 8,
+    onProgress: (p: ServerMessageOf<'progress'>) => void,
+  ): Promise<{ result: ServerMessageOf<'batch-result'>; file: Blob }> {
     const id = this.#session.nextId();
     const parts: Uint8Array[] = [];
     const job = this.#session.resultJob(id, { progress: onProgress, chunk: (payload) => void parts.push(payload.slice()) });
@@ -169,7 +192,9 @@ export class ViewerSocket {
   #quietly(send: () => void): void {
     try {
       send();
-    } catch { /* closed: the page has been told through onClose */ }
+    } catch {
+      /* closed: the page has been told through onClose */
+    }
   }
 }
 

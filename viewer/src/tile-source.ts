@@ -36,7 +36,12 @@ export function createWsTileSource(o: WsTileSourceOptions): OpenSeadragon.TileSo
   const { image } = o;
   const top = levelSize(image.width, image.height, image.nativeLevel, o.maxLevel);
   const src = new OpenSeadragon.TileSource({
-    width: top.width, height: top.height, tileSize: image.tileSize, tileOverlap: 0, minLevel: 0, maxLevel: o.maxLevel,
+    width: top.width,
+    height: top.height,
+    tileSize: image.tileSize,
+    tileOverlap: 0,
+    minLevel: 0,
+    maxLevel: o.maxLevel,
   } as OpenSeadragon.TileSourceOptions);
   // At and below native every layer is the same source pixels: one cache key, so layers share those tiles.
   src.getTileUrl = (level: number, x: number, y: number) =>
@@ -51,16 +56,19 @@ export function createWsTileSource(o: WsTileSourceOptions): OpenSeadragon.TileSo
       return;
     }
     const encoding = rawEncoding(image);
-    d.requestId = o.socket.requestTile({ imageId: image.imageId, level, x, y, layer: level <= image.nativeLevel ? 'sr' : o.layer, encoding }, (a) => {
-      if (d.settled) return;
-      d.settled = true;
-      if (!a.ok) return void job.fail(a.code === 'SR_ERR_CANCELLED' ? `${CANCEL_MARK}: ${a.message}` : `${a.code}: ${a.message}`, null);
-      const { width, height } = a.header;
-      decodeRawTile(a.payload, a.header.encoding, width).then(
-        (data) => job.finish(o.renderer.canvasFor({ imageId: image.imageId, level, x, y, width, height, data }), null, 'context2d'),
-        (e: Error) => job.fail(`tile ${level}/${x}_${y}: ${e.message}`, null),
-      );
-    });
+    d.requestId = o.socket.requestTile(
+      { imageId: image.imageId, level, x, y, layer: level <= image.nativeLevel ? 'sr' : o.layer, encoding },
+      (a) => {
+        if (d.settled) return;
+        d.settled = true;
+        if (!a.ok) return void job.fail(a.code === 'SR_ERR_CANCELLED' ? `${CANCEL_MARK}: ${a.message}` : `${a.code}: ${a.message}`, null);
+        const { width, height } = a.header;
+        decodeRawTile(a.payload, a.header.encoding, width).then(
+          (data) => job.finish(o.renderer.canvasFor({ imageId: image.imageId, level, x, y, width, height, data }), null, 'context2d'),
+          (e: Error) => job.fail(`tile ${level}/${x}_${y}: ${e.message}`, null),
+        );
+      },
+    );
   };
   src.downloadTileAbort = (job: OpenSeadragon.ImageJob) => {
     const d = job.userData as JobData;
@@ -79,7 +87,10 @@ export function createWsTileSource(o: WsTileSourceOptions): OpenSeadragon.TileSo
 export function reviveCancelledTiles(viewer: OpenSeadragon.Viewer): void {
   viewer.addHandler('tile-load-failed', (e) => {
     const ev = e as unknown as { message?: string; tile: OpenSeadragon.Tile };
-    if (ev.message?.startsWith(CANCEL_MARK)) setTimeout(() => { ev.tile.exists = true; }, 0);
+    if (ev.message?.startsWith(CANCEL_MARK))
+      setTimeout(() => {
+        ev.tile.exists = true;
+      }, 0);
   });
   const osd = OpenSeadragon as unknown as { console: Console };
   const base = osd.console;

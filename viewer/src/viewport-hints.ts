@@ -24,11 +24,18 @@ export interface ShownImage {
 }
 
 export class ViewportHints {
-  constructor(readonly viewer: OpenSeadragon.Viewer, readonly socket: ViewerSocket, readonly shown: ShownImage) {
+  constructor(
+    readonly viewer: OpenSeadragon.Viewer,
+    readonly socket: ViewerSocket,
+    readonly shown: ShownImage,
+  ) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const hint = (): void => {
       if (timer) return;
-      timer = setTimeout(() => { timer = undefined; this.sendViewportHint(); }, 150);
+      timer = setTimeout(() => {
+        timer = undefined;
+        this.sendViewportHint();
+      }, 150);
     };
     viewer.addHandler('animation', hint);
     viewer.addHandler('viewport-change', hint);

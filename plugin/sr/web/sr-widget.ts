@@ -8,8 +8,21 @@ const BICUBIC = 'bicubic';
 
 function addLayers(api: ViewerApi): void {
   const scale = api.config<number>('phasesr-sr.scale');
-  api.addTileLayer({ id: BICUBIC, name: 'bicubic', serverLayer: 'bicubic', maxScale: scale, visible: api.config<boolean>('phasesr-sr.show_bicubic') });
-  api.addTileLayer({ id: SR, name: `SR ×${scale} (${api.server.hello.model.name})`, serverLayer: 'sr', maxScale: scale, placeholder: BICUBIC, visible: true });
+  api.addTileLayer({
+    id: BICUBIC,
+    name: 'bicubic',
+    serverLayer: 'bicubic',
+    maxScale: scale,
+    visible: api.config<boolean>('phasesr-sr.show_bicubic'),
+  });
+  api.addTileLayer({
+    id: SR,
+    name: `SR ×${scale} (${api.server.hello.model.name})`,
+    serverLayer: 'sr',
+    maxScale: scale,
+    placeholder: BICUBIC,
+    visible: true,
+  });
 }
 
 /** Command: the SR layer on, zoomed to the model's scale. */

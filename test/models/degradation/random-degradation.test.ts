@@ -24,7 +24,8 @@ test('draws cover every part of the recipe, and a quarter are the plain box mean
 });
 
 test('noise is added at the drawn strength, after sampling', () => {
-  const size = 256, s = 8;
+  const size = 256,
+    s = 8;
   const flat = new Float32Array(size * size).fill(0.5);
   const lr = degrade(flat, size, s, { ...NO_DEGRADATION, gauss: 0.02 }, new Mulberry32(1));
   const mean = lr.reduce((a, v) => a + v, 0) / lr.length;
@@ -34,7 +35,14 @@ test('noise is added at the drawn strength, after sampling', () => {
 });
 
 test('a training batch: LR is the box mean without the degradation, differs with it, and replays from the RNG state', () => {
-  const img: TrainImage = { name: 'synth', width: 160, height: 144, data: synthImage(160, 144, 2).map((v) => v / 1000), low: 0, high: 1000 };
+  const img: TrainImage = {
+    name: 'synth',
+    width: 160,
+    height: 144,
+    data: synthImage(160, 144, 2).map((v) => v / 1000),
+    low: 0,
+    high: 1000,
+  };
   const plain = trainingBatch([img], new Mulberry32(9), 64, 3, 8, false);
   for (let b = 0; b < 3; b++) {
     const want = downsample(plain.hr.subarray(b * 4096, (b + 1) * 4096), 64, 64, 8, 'box');
@@ -67,8 +75,16 @@ test('--box-share sets the share of crops that keep the plain box mean, and the 
 });
 
 test('--wide-share draws that share of crops from the wide-pixel images, and none draws as before', () => {
-  const flat = (v: number, w: number, h: number): TrainImage => ({ name: `flat${v}`, width: w, height: h, data: new Float32Array(w * h).fill(v), low: 0, high: 1 });
-  const images = [flat(1, 160, 144)], wide = [flat(7, 80, 72)];
+  const flat = (v: number, w: number, h: number): TrainImage => ({
+    name: `flat${v}`,
+    width: w,
+    height: h,
+    data: new Float32Array(w * h).fill(v),
+    low: 0,
+    high: 1,
+  });
+  const images = [flat(1, 160, 144)],
+    wide = [flat(7, 80, 72)];
   const fromWide = (share: number) => {
     const { hr } = trainingBatch(images, new Mulberry32(4), 64, 64, 8, false, 0.25, { images: wide, share });
     let n = 0;
@@ -80,5 +96,8 @@ test('--wide-share draws that share of crops from the wide-pixel images, and non
   const half = fromWide(0.5);
   assert.ok(half > 20 && half < 44, `${half} of 64 crops from the wide images`);
   // Share 0 replays the stream of a run made before the option.
-  assert.deepEqual(trainingBatch(images, new Mulberry32(4), 64, 4, 8, true, 0.25, { images: wide, share: 0 }), trainingBatch(images, new Mulberry32(4), 64, 4, 8, true));
+  assert.deepEqual(
+    trainingBatch(images, new Mulberry32(4), 64, 4, 8, true, 0.25, { images: wide, share: 0 }),
+    trainingBatch(images, new Mulberry32(4), 64, 4, 8, true),
+  );
 });

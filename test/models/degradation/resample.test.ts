@@ -6,9 +6,11 @@ import { downsample, gaussianBlur, type DownKernel } from '../../../models/degra
 import { boxDownsample } from '../../../models/eval/pairs';
 import { synthImage } from '../../helpers/image';
 
-const W = 96, H = 64, F = 8;
+const W = 96,
+  H = 64,
+  F = 8;
 
-test('box downsampling equals the evaluation\'s box mean', () => {
+test("box downsampling equals the evaluation's box mean", () => {
   const img = synthImage(W, H, 3);
   const a = downsample(img, W, H, F, 'box');
   const b = boxDownsample(img, W, H, F, 'float32');
@@ -49,7 +51,11 @@ test('Gaussian blur keeps a constant and the mean, and smooths', () => {
   const b = gaussianBlur(img, W, H, 2);
   const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
   assert.ok(Math.abs(mean(b) - mean(img)) < 0.02 * mean(img));
-  const tv = (a: Float32Array) => { let s = 0; for (let i = 1; i < a.length; i++) s += Math.abs(a[i]! - a[i - 1]!); return s; };
+  const tv = (a: Float32Array) => {
+    let s = 0;
+    for (let i = 1; i < a.length; i++) s += Math.abs(a[i]! - a[i - 1]!);
+    return s;
+  };
   assert.ok(tv(b) < 0.7 * tv(img), 'blur lowers the total variation');
   assert.ok(gaussianBlur(new Float32Array(W * H).fill(3), W, H, 3).every((v) => Math.abs(v - 3) < 1e-5));
 });

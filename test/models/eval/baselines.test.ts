@@ -11,12 +11,14 @@ import { CATMULL_ROM, sharpBicubic, upsample } from '../../../models/eval/resamp
 import { generatorParams, initWeights } from '../../../models/params';
 import { synthImage } from '../../helpers/image';
 
-const W = 128, H = 96;
+const W = 128,
+  H = 96;
 
 /** Largest |a - b| over pixels at least `margin` from every edge of a w-wide image. */
 function maxDiff(a: Float32Array, b: Float32Array, w: number, h: number, margin = 0): number {
   let m = 0;
-  for (let y = margin; y < h - margin; y++) for (let x = margin; x < w - margin; x++) m = Math.max(m, Math.abs(a[y * w + x]! - b[y * w + x]!));
+  for (let y = margin; y < h - margin; y++)
+    for (let x = margin; x < w - margin; x++) m = Math.max(m, Math.abs(a[y * w + x]! - b[y * w + x]!));
   return m;
 }
 
@@ -26,7 +28,10 @@ test('bicubic and lanczos3 of a constant image are that constant, at every level
     for (let level = 1; level <= 3; level++) {
       const up = await resizeBaseline(p, kernel, level);
       assert.equal(up.length, (16 << level) * (12 << level));
-      assert.ok(up.every((v) => v === 12345), `${kernel} level ${level}`);
+      assert.ok(
+        up.every((v) => v === 12345),
+        `${kernel} level ${level}`,
+      );
     }
   }
 });
@@ -44,7 +49,8 @@ test('bicubic and lanczos3 of the box-mean LR of a ramp land on the HR ramp (cen
   // zero if the grid is centred.
   const lanczos = await resizeBaseline(p, 'lanczos3');
   assert.ok(maxDiff(lanczos, hr, W, H, 24) <= 0.155 * 50 + 0.5, `lanczos3 off the ramp by ${maxDiff(lanczos, hr, W, H, 24)}`);
-  let sum = 0, n = 0;
+  let sum = 0,
+    n = 0;
   for (let y = 24; y < H - 24; y++) for (let x = 24; x < W - 24; x++, n++) sum += lanczos[y * W + x]! - hr[y * W + x]!;
   assert.ok(Math.abs(sum / n) < 0.5, `lanczos3 mean error ${sum / n}`);
   // At the lower levels the reference is the HR box-downsampled by 4 and 2, itself a ramp.
@@ -53,16 +59,28 @@ test('bicubic and lanczos3 of the box-mean LR of a ramp land on the HR ramp (cen
     assert.ok(maxDiff(await resizeBaseline(p, 'cubic', level), t.data, t.width, t.height, 2 << level) <= 0.5, `bicubic level ${level}`);
   }
   // float32 images (no rounding anywhere): bicubic lands on the ramp to float precision
-  const f = await makeEvalPair('ramp-f', hr.map((v) => v / 7), W, H, 'float32', 8);
+  const f = await makeEvalPair(
+    'ramp-f',
+    hr.map((v) => v / 7),
+    W,
+    H,
+    'float32',
+    8,
+  );
   assert.ok(maxDiff(await resizeBaseline(f, 'cubic'), f.hr, W, H, 16) < 1e-3);
 });
 
 test('sharp.resize would not do: its upsizing ignores the kernel and is half an output pixel off centre', async () => {
   // Why resample.ts calls affine() and has its own Lanczos; if a sharp upgrade fixes this, revisit that.
-  const lw = 16, lh = 12;
+  const lw = 16,
+    lh = 12;
   const lr = Uint16Array.from({ length: lw * lh }, (_, i) => 1000 + 40 * (8 * (i % lw) + 3.5) + 10 * (8 * Math.floor(i / lw) + 3.5));
   const resize = async (kernel: 'cubic' | 'lanczos3'): Promise<Uint16Array> => {
-    const b = await sharp(lr, { raw: { width: lw, height: lh, channels: 1 } }).resize(lw * 8, lh * 8, { kernel }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+    const b = await sharp(lr, { raw: { width: lw, height: lh, channels: 1 } })
+      .resize(lw * 8, lh * 8, { kernel })
+      .toColourspace('grey16')
+      .raw({ depth: 'ushort' })
+      .toBuffer();
     return new Uint16Array(b.buffer, b.byteOffset, b.length / 2);
   };
   const c = await resize('cubic');

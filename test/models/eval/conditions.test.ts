@@ -13,7 +13,8 @@ import { DEFAULT_SPLIT, splitFiles } from '../../../models/splits/split';
 import { synthImage } from '../../helpers/image';
 import { DATA as SHARED_DATA, tempDir } from '../../helpers/shared';
 
-const W = 128, H = 96;
+const W = 128,
+  H = 96;
 
 test('blur-noise: LR = Gaussian blur, centre sample, 1% noise of the HR range, rounded, the same every time', async () => {
   const hr = synthImage(W, H, 4).map((v) => 20 * v);
@@ -28,7 +29,10 @@ test('blur-noise: LR = Gaussian blur, centre sample, 1% noise of the HR range, r
   const sd = Math.sqrt(resid.reduce((a, v) => a + v * v, 0) / resid.length);
   const want = BLUR_NOISE.noise * (bn.high - bn.low);
   assert.ok(Math.abs(sd - want) < 0.25 * want, `noise sd ${sd}, want ~${want}`);
-  assert.ok(box.lr.some((v, i) => Math.abs(v - bn.lr[i]!) > 2 * want), 'differs from the box mean');
+  assert.ok(
+    box.lr.some((v, i) => Math.abs(v - bn.lr[i]!) > 2 * want),
+    'differs from the box mean',
+  );
 });
 
 test('other-scope: the HR is the 2x2 mean stretched over 8 bits, and the LR is its box mean', async () => {
@@ -47,7 +51,10 @@ test('other-scope: the HR is the 2x2 mean stretched over 8 bits, and the LR is i
   const mean00 = (hr[0]! + hr[1]! + hr[W]! + hr[W + 1]!) / 4;
   assert.ok(Math.abs(wide[0]! - mean00) < 1e-3);
   assert.ok(Math.abs(o.hr[0]! - Math.min(255, Math.max(0, OTHER_SCOPE.low8 + (mean00 - p.low) * k))) <= 0.5 + 1e-6);
-  assert.deepEqual(o.lr, downsample(o.hr, o.width, o.height, 8, 'box').map((v) => Math.round(v)));
+  assert.deepEqual(
+    o.lr,
+    downsample(o.hr, o.width, o.height, 8, 'box').map((v) => Math.round(v)),
+  );
 });
 
 test('the shipped split: sets are disjoint, test has >= 5 fields, every file exists', async () => {
@@ -61,5 +68,8 @@ test('the shipped split: sets are disjoint, test has >= 5 fields, every file exi
 test('a split file that puts one image in two sets is refused with a coded error', async () => {
   const f = path.join(tempDir(), 'bad.json');
   await writeFile(f, JSON.stringify({ description: 'x', train: ['a.png'], val: ['b.png'], test: ['a.png'] }));
-  await assert.rejects(splitFiles(f, '/data', 'test'), (e: { code?: string; message: string }) => e.code === 'SR_ERR_EVAL_DATA' && /both train and test/.test(e.message));
+  await assert.rejects(
+    splitFiles(f, '/data', 'test'),
+    (e: { code?: string; message: string }) => e.code === 'SR_ERR_EVAL_DATA' && /both train and test/.test(e.message),
+  );
 });

@@ -6,7 +6,8 @@ import { busiestCrop, makeFigure, nearestUp } from '../../../models/eval/figure'
 import { makeEvalPair } from '../../../models/eval/pairs';
 
 test('figure: one labelled panel per method, on the crop with the most detail', async () => {
-  const w = 96, h = 64;
+  const w = 96,
+    h = 64;
   const hr = new Float32Array(w * h).fill(1000);
   // Texture only in the lower right quarter.
   // mean ~1000: only the texture raises the variance
@@ -16,7 +17,14 @@ test('figure: one labelled panel per method, on the crop with the most detail', 
   const lr = nearestUp(pair);
   assert.equal(lr[0], pair.lr[0]);
   assert.equal(lr[9 * w + 17], pair.lr[1 * pair.lrWidth + 2]);
-  const png = await makeFigure(pair, [{ label: 'LR', data: lr }, { label: 'HR', data: pair.hr, scored: true }], { size: 32, zoom: 2 });
+  const png = await makeFigure(
+    pair,
+    [
+      { label: 'LR', data: lr },
+      { label: 'HR', data: pair.hr, scored: true },
+    ],
+    { size: 32, zoom: 2 },
+  );
   const meta = await sharp(png).metadata();
   assert.equal(meta.width, 2 * 64 + 6);
   assert.equal(meta.height, 64 + 28);

@@ -19,7 +19,8 @@ function rng(seed: number): () => number {
 function texture(w: number, h: number, seed: number): Float32Array {
   const r = rng(seed);
   const a = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) a[y * w + x] = 0.5 + 0.2 * Math.sin(x * 0.4) * Math.cos(y * 0.3) + 0.1 * (r() - 0.5);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) a[y * w + x] = 0.5 + 0.2 * Math.sin(x * 0.4) * Math.cos(y * 0.3) + 0.1 * (r() - 0.5);
   return a;
 }
 
@@ -36,23 +37,36 @@ function addNoise(a: Float32Array, sigma: number, seed: number): Float32Array {
 function directSsim(a: Float32Array, b: Float32Array, w: number, h: number): number {
   const wts: number[] = [];
   let z = 0;
-  for (let j = -5; j <= 5; j++) for (let i = -5; i <= 5; i++) { const v = Math.exp(-(i * i + j * j) / (2 * 1.5 * 1.5)); wts.push(v); z += v; }
-  const c1 = 0.01 ** 2, c2 = 0.03 ** 2;
-  let total = 0, count = 0;
+  for (let j = -5; j <= 5; j++)
+    for (let i = -5; i <= 5; i++) {
+      const v = Math.exp(-(i * i + j * j) / (2 * 1.5 * 1.5));
+      wts.push(v);
+      z += v;
+    }
+  const c1 = 0.01 ** 2,
+    c2 = 0.03 ** 2;
+  let total = 0,
+    count = 0;
   for (let cy = 5; cy < h - 5; cy++) {
     for (let cx = 5; cx < w - 5; cx++) {
-      let mx = 0, my = 0;
-      for (let j = -5, k = 0; j <= 5; j++) for (let i = -5; i <= 5; i++, k++) {
-        mx += (wts[k]! / z) * a[(cy + j) * w + cx + i]!;
-        my += (wts[k]! / z) * b[(cy + j) * w + cx + i]!;
-      }
-      let vx = 0, vy = 0, cov = 0;
-      for (let j = -5, k = 0; j <= 5; j++) for (let i = -5; i <= 5; i++, k++) {
-        const dx = a[(cy + j) * w + cx + i]! - mx, dy = b[(cy + j) * w + cx + i]! - my;
-        vx += (wts[k]! / z) * dx * dx;
-        vy += (wts[k]! / z) * dy * dy;
-        cov += (wts[k]! / z) * dx * dy;
-      }
+      let mx = 0,
+        my = 0;
+      for (let j = -5, k = 0; j <= 5; j++)
+        for (let i = -5; i <= 5; i++, k++) {
+          mx += (wts[k]! / z) * a[(cy + j) * w + cx + i]!;
+          my += (wts[k]! / z) * b[(cy + j) * w + cx + i]!;
+        }
+      let vx = 0,
+        vy = 0,
+        cov = 0;
+      for (let j = -5, k = 0; j <= 5; j++)
+        for (let i = -5; i <= 5; i++, k++) {
+          const dx = a[(cy + j) * w + cx + i]! - mx,
+            dy = b[(cy + j) * w + cx + i]! - my;
+          vx += (wts[k]! / z) * dx * dx;
+          vy += (wts[k]! / z) * dy * dy;
+          cov += (wts[k]! / z) * dx * dy;
+        }
       total += ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
       count++;
     }
@@ -85,7 +99,8 @@ test('SSIM of two flat images is the luminance term worked out by hand', () => {
 });
 
 test('SSIM equals the direct-sum formula for a shift, a contrast change and noise', () => {
-  const w = 37, h = 29;
+  const w = 37,
+    h = 29;
   const a = texture(w, h, 2);
   const cases: [string, Float32Array][] = [
     ['shift +0.1', a.map((v) => v + 0.1)],
@@ -101,7 +116,8 @@ test('SSIM equals the direct-sum formula for a shift, a contrast change and nois
 });
 
 test('SSIM is symmetric and lower for noisier images; PSNR too', () => {
-  const w = 48, h = 40;
+  const w = 48,
+    h = 40;
   const a = texture(w, h, 3);
   const less = addNoise(a, 0.02, 4);
   const more = addNoise(a, 0.1, 5);

@@ -30,20 +30,24 @@ test('box downsampling of a known 4x4 array: exact means (float32), rounded half
 
 test('box downsampling drops the rows and columns past the last whole block', () => {
   // 5x3, f = 2 -> 2x1 from the top-left 4x2; the last column (100s) and row (1000s) are ignored
-  const a = new Float32Array([
-    1, 2, 3, 4, 100,
-    5, 6, 7, 8, 100,
-    1000, 1000, 1000, 1000, 1000,
-  ]);
+  const a = new Float32Array([1, 2, 3, 4, 100, 5, 6, 7, 8, 100, 1000, 1000, 1000, 1000, 1000]);
   assert.deepEqual([...boxDownsample(a, 5, 3, 2, 'float32')], [3.5, 5.5]);
 });
 
 test('a pair crops HR top-left to a multiple of the scale; a constant HR gives that constant LR', async () => {
-  const w = 131, h = 99;
+  const w = 131,
+    h = 99;
   const ramp = Float32Array.from({ length: w * h }, (_, i) => (i % w) + 100 * Math.floor(i / w));
   const p = await makeEvalPair('ramp', ramp, w, h, 'uint16', 8);
   assert.deepEqual([p.width, p.height, p.lrWidth, p.lrHeight, p.scale], [128, 96, 16, 12, 8]);
-  for (const [x, y] of [[0, 0], [127, 0], [0, 95], [127, 95], [60, 41]] as const) assert.equal(p.hr[y * 128 + x], x + 100 * y);
+  for (const [x, y] of [
+    [0, 0],
+    [127, 0],
+    [0, 95],
+    [127, 95],
+    [60, 41],
+  ] as const)
+    assert.equal(p.hr[y * 128 + x], x + 100 * y);
   // block (1, 2): x 8..15, y 16..23 -> mean 11.5 + 100 * 19.5 = 1961.5 -> 1962 (uint16)
   assert.equal(p.lr[2 * 16 + 1], 1962);
   const flat = await makeEvalPair('flat', new Float32Array(w * h).fill(1234), w, h, 'uint16', 8);
@@ -55,14 +59,24 @@ test('a pair crops HR top-left to a multiple of the scale; a constant HR gives t
 test('loading 16-bit PNG and TIFF files: raw values, crop, HR percentiles; the folder sorted by name', async () => {
   const data = path.join(dir, 'pairs');
   mkdirSync(data);
-  const w = 70, h = 53;
-  const px = Float32Array.from({ length: w * h }, (_, i) => (i * 7919) % 60000 + 17);
-  await sharp(Uint16Array.from(px), { raw: { width: w, height: h, channels: 1 } }).toColourspace('grey16').png().toFile(path.join(data, 'b.png'));
+  const w = 70,
+    h = 53;
+  const px = Float32Array.from({ length: w * h }, (_, i) => ((i * 7919) % 60000) + 17);
+  await sharp(Uint16Array.from(px), { raw: { width: w, height: h, channels: 1 } })
+    .toColourspace('grey16')
+    .png()
+    .toFile(path.join(data, 'b.png'));
   await writeImage(path.join(data, 'a.tif'), { width: w, height: h, dtype: 'uint16', data: Uint16Array.from(px) });
   writeFileSync(path.join(data, 'notes.txt'), 'not an image');
-  assert.deepEqual((await listEvalImages(data)).map((f) => path.basename(f)), ['a.tif', 'b.png']);
+  assert.deepEqual(
+    (await listEvalImages(data)).map((f) => path.basename(f)),
+    ['a.tif', 'b.png'],
+  );
   const pairs = await loadEvalPairs(data, 8);
-  assert.deepEqual(pairs.map((p) => p.name), ['a.tif', 'b.png']);
+  assert.deepEqual(
+    pairs.map((p) => p.name),
+    ['a.tif', 'b.png'],
+  );
   for (const p of pairs) {
     assert.equal(p.dtype, 'uint16');
     assert.deepEqual([p.width, p.height, p.lrWidth, p.lrHeight], [64, 48, 8, 6]);

@@ -46,16 +46,28 @@ export function buildTiff(pages: RawPage[]): Buffer {
     const extra: Buffer[] = [];
     let extraAt = 0;
     const entries: [number, number, number, number | Buffer][] = [
-      [256, 4, 1, p.width], [257, 4, 1, p.height],
+      [256, 4, 1, p.width],
+      [257, 4, 1, p.height],
       [258, 3, spp, spp === 1 ? (p.bitsPerSample ?? 16) : Buffer.from(new Uint16Array(spp).fill(p.bitsPerSample ?? 8).buffer)],
-      [259, 3, 1, 1], [262, 3, 1, spp >= 3 ? 2 : 1], [273, 4, 1, dataAt], [277, 3, 1, spp],
-      [278, 4, 1, p.height], [279, 4, 1, p.data.length], [284, 3, 1, 1], [339, 3, 1, p.sampleFormat ?? 1],
+      [259, 3, 1, 1],
+      [262, 3, 1, spp >= 3 ? 2 : 1],
+      [273, 4, 1, dataAt],
+      [277, 3, 1, spp],
+      [278, 4, 1, p.height],
+      [279, 4, 1, p.data.length],
+      [284, 3, 1, 1],
+      [339, 3, 1, p.sampleFormat ?? 1],
     ];
     if (p.description !== undefined) {
       const d = Buffer.from(`${p.description}\0`, 'utf8');
       entries.push([270, 2, d.length, d]);
     }
-    const rat = (v: [number, number]): Buffer => { const b = Buffer.alloc(8); b.writeUInt32LE(v[0]); b.writeUInt32LE(v[1], 4); return b; };
+    const rat = (v: [number, number]): Buffer => {
+      const b = Buffer.alloc(8);
+      b.writeUInt32LE(v[0]);
+      b.writeUInt32LE(v[1], 4);
+      return b;
+    };
     if (p.xResolution) entries.push([282, 5, 1, rat(p.xResolution)]);
     if (p.yResolution) entries.push([283, 5, 1, rat(p.yResolution)]);
     if (p.resolutionUnit !== undefined) entries.push([296, 3, 1, p.resolutionUnit]);
@@ -69,9 +81,19 @@ export function buildTiff(pages: RawPage[]): Buffer {
       ifd.writeUInt16LE(tag, o);
       ifd.writeUInt16LE(type, o + 2);
       ifd.writeUInt32LE(count, o + 4);
-      if (typeof v === 'number') { if (type === 3) ifd.writeUInt16LE(v, o + 8); else ifd.writeUInt32LE(v, o + 8); }
-      else if (v.length <= 4) v.copy(ifd, o + 8);
-      else { ifd.writeUInt32LE(extraAt, o + 8); extra.push(v); extraAt += v.length; if (v.length % 2) { extra.push(Buffer.alloc(1)); extraAt++; } }
+      if (typeof v === 'number') {
+        if (type === 3) ifd.writeUInt16LE(v, o + 8);
+        else ifd.writeUInt32LE(v, o + 8);
+      } else if (v.length <= 4) v.copy(ifd, o + 8);
+      else {
+        ifd.writeUInt32LE(extraAt, o + 8);
+        extra.push(v);
+        extraAt += v.length;
+        if (v.length % 2) {
+          extra.push(Buffer.alloc(1));
+          extraAt++;
+        }
+      }
     }
     ifdStarts.push(ifdAt);
     nextSlots.push(ifdAt + 2 + entries.length * 12);

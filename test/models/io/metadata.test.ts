@@ -26,7 +26,12 @@ test('normaliseUnit: micron spellings -> µm, others as given', () => {
 test('ImageJ description: unit + X/YResolution as pixels per unit', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const a = await sizeOf(dir, 'ij.tif', { description: 'ImageJ=1.54f\nunit=micron\nspacing=2\n', xResolution: [20, 13], yResolution: [40, 13], resolutionUnit: 1 });
+    const a = await sizeOf(dir, 'ij.tif', {
+      description: 'ImageJ=1.54f\nunit=micron\nspacing=2\n',
+      xResolution: [20, 13],
+      yResolution: [40, 13],
+      resolutionUnit: 1,
+    });
     assert.equal(a.source, 'imagej');
     assert.ok(near(a.pixelSize!.x, 0.65) && near(a.pixelSize!.y, 0.325) && a.pixelSize!.unit === 'µm');
     const esc = await sizeOf(dir, 'ij2.tif', { description: 'ImageJ=1.54f\nunit=\\u00B5m\n', xResolution: [2, 1], yResolution: [2, 1] });
@@ -36,13 +41,16 @@ test('ImageJ description: unit + X/YResolution as pixels per unit', async () => 
     assert.deepEqual(nm.pixelSize, { x: 100, y: 100, unit: 'nm' });
     const px = await sizeOf(dir, 'ij4.tif', { description: 'ImageJ=1.54f\nunit=pixel\n', xResolution: [1, 1], yResolution: [1, 1] });
     assert.equal(px.pixelSize, undefined);
-  } finally { cleanup(); }
+  } finally {
+    cleanup();
+  }
 });
 
 test('OME-XML description: PhysicalSizeX/Y with and without units', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const ome = (attrs: string): string => `<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06"><Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16" SizeX="3" SizeY="2" SizeZ="1" SizeC="1" SizeT="1" ${attrs}><TiffData/></Pixels></Image></OME>`;
+    const ome = (attrs: string): string =>
+      `<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06"><Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16" SizeX="3" SizeY="2" SizeZ="1" SizeC="1" SizeT="1" ${attrs}><TiffData/></Pixels></Image></OME>`;
     const a = await sizeOf(dir, 'o1.ome.tif', { description: ome('PhysicalSizeX="0.1625" PhysicalSizeY="0.2"') });
     assert.equal(a.source, 'ome');
     assert.deepEqual(a.pixelSize, { x: 0.1625, y: 0.2, unit: 'µm' });
@@ -50,7 +58,9 @@ test('OME-XML description: PhysicalSizeX/Y with and without units', async () => 
     assert.deepEqual(b.pixelSize, { x: 65, y: 65, unit: 'nm' });
     const c = await sizeOf(dir, 'o3.ome.tif', { description: ome('PhysicalSizeX="0.5" PhysicalSizeXUnit="&#181;m"') });
     assert.deepEqual(c.pixelSize, { x: 0.5, y: 0.5, unit: 'µm' });
-  } finally { cleanup(); }
+  } finally {
+    cleanup();
+  }
 });
 
 test('plain TIFF resolution: cm and inch converted to µm; software-default dpi ignored', async () => {
@@ -71,16 +81,32 @@ test('plain TIFF resolution: cm and inch converted to µm; software-default dpi 
     const none = await sizeOf(dir, 'none.tif', { xResolution: [3, 1], yResolution: [3, 1], resolutionUnit: 1 });
     assert.equal(none.pixelSize, undefined);
     assert.equal((await sizeOf(dir, 'bare.tif', {})).pixelSize, undefined);
-  } finally { cleanup(); }
+  } finally {
+    cleanup();
+  }
 });
 
 test('ImageSource exposes the pixel size of an ImageJ TIFF', async () => {
   const { dir, cleanup } = tempDir();
   try {
     const p = join(dir, 'ij.tif');
-    writeFileSync(p, buildTiff([{ width: 3, height: 2, data: bytesOf(new Uint16Array(6)), description: 'ImageJ=1.54f\nunit=micron\n', xResolution: [4, 1], yResolution: [4, 1] }]));
+    writeFileSync(
+      p,
+      buildTiff([
+        {
+          width: 3,
+          height: 2,
+          data: bytesOf(new Uint16Array(6)),
+          description: 'ImageJ=1.54f\nunit=micron\n',
+          xResolution: [4, 1],
+          yResolution: [4, 1],
+        },
+      ]),
+    );
     const src = await ImageSource.open(p);
     assert.deepEqual(src.pixelSize, { x: 0.25, y: 0.25, unit: 'µm' });
     await src.close();
-  } finally { cleanup(); }
+  } finally {
+    cleanup();
+  }
 });

@@ -13,13 +13,16 @@ import { tempDir } from './helpers';
 
 /** numpy.percentile(values, p) with the default linear interpolation. */
 function brute(values: ArrayLike<number>, p: number): number {
-  const s = Array.from(values).filter(Number.isFinite).sort((a, b) => a - b);
+  const s = Array.from(values)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   const pos = (p / 100) * (s.length - 1);
   const lo = Math.floor(pos);
   return lo + 1 < s.length ? s[lo]! + (s[lo + 1]! - s[lo]!) * (pos - lo) : s[lo]!;
 }
 
-const W = 71, H = 53;
+const W = 71,
+  H = 53;
 
 async function withImage(dtype: PixelDtype, data: PixelArray, run: (src: ImageSource) => Promise<void>): Promise<void> {
   const { dir, cleanup } = tempDir();
@@ -27,13 +30,19 @@ async function withImage(dtype: PixelDtype, data: PixelArray, run: (src: ImageSo
     const p = join(dir, `p-${dtype}.tif`);
     await writeImage(p, { width: W, height: H, dtype, data });
     const src = await ImageSource.open(p);
-    try { await run(src); } finally { await src.close(); }
-  } finally { cleanup(); }
+    try {
+      await run(src);
+    } finally {
+      await src.close();
+    }
+  } finally {
+    cleanup();
+  }
 }
 
 test('imagePercentiles equals a brute-force sort for uint8, uint16 and float32', async () => {
   let seed = 12345;
-  const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const cases: [PixelDtype, PixelArray][] = [
     ['uint8', new Uint8Array(W * H).map(() => Math.floor(rnd() * 256))],
     ['uint16', new Uint16Array(W * H).map(() => Math.floor(rnd() ** 3 * 65536))],
@@ -41,10 +50,18 @@ test('imagePercentiles equals a brute-force sort for uint8, uint16 and float32',
   ];
   for (const [dtype, data] of cases) {
     await withImage(dtype, data, async (src) => {
-      for (const pct of [[0.1, 99.9], [0, 100], [2, 98], [50, 50]] as [number, number][]) {
+      for (const pct of [
+        [0.1, 99.9],
+        [0, 100],
+        [2, 98],
+        [50, 50],
+      ] as [number, number][]) {
         const r = await imagePercentiles(src, pct, { bandPixels: W * 7 }); // several bands, a short last one
         assert.equal(r.sampled, false);
-        assert.ok(Math.abs(r.low - brute(data, pct[0])) < 1e-6 * Math.max(1, Math.abs(r.low)), `${dtype} ${pct} low ${r.low} vs ${brute(data, pct[0])}`);
+        assert.ok(
+          Math.abs(r.low - brute(data, pct[0])) < 1e-6 * Math.max(1, Math.abs(r.low)),
+          `${dtype} ${pct} low ${r.low} vs ${brute(data, pct[0])}`,
+        );
         assert.ok(Math.abs(r.high - brute(data, pct[1])) < 1e-6 * Math.max(1, Math.abs(r.high)), `${dtype} ${pct} high`);
       }
       const def = await imagePercentiles(src);
@@ -58,7 +75,10 @@ test('imagePercentiles: band and pixel sampling above the limits say sampled', a
   await withImage('uint16', data, async (src) => {
     const r = await imagePercentiles(src, [1, 99], { bandPixels: W * 4, maxPixels: 1000 });
     assert.equal(r.sampled, true);
-    assert.ok(Math.abs(r.low - brute(data, 1)) < 30 && Math.abs(r.high - brute(data, 99)) < 30, `${r.low} ${r.high} vs ${brute(data, 1)} ${brute(data, 99)}`);
+    assert.ok(
+      Math.abs(r.low - brute(data, 1)) < 30 && Math.abs(r.high - brute(data, 99)) < 30,
+      `${r.low} ${r.high} vs ${brute(data, 1)} ${brute(data, 99)}`,
+    );
   });
   const f = new Float32Array(W * H).map((_, i) => i);
   await withImage('float32', f, async (src) => {
@@ -83,9 +103,15 @@ test('normalise / denormalise', () => {
 });
 
 test('imagePercentiles: unsaturated percentiles leave out the dtype maximum (display limits of saturated images)', async () => {
-  const w = 100, h = 100;
+  const w = 100,
+    h = 100;
   const px = Float32Array.from({ length: w * h }, (_, i) => (i < 500 ? 65535 : 1000 + (i % 1000))); // 5 % saturated
-  const src = { width: w, height: h, dtype: 'uint16' as const, readRegion: async (_x: number, y: number, _rw: number, rh: number) => px.slice(y * w, (y + rh) * w) };
+  const src = {
+    width: w,
+    height: h,
+    dtype: 'uint16' as const,
+    readRegion: async (_x: number, y: number, _rw: number, rh: number) => px.slice(y * w, (y + rh) * w),
+  };
   const p = await imagePercentiles(src);
   assert.equal(p.high, 65535);
   assert.ok(p.unsaturated.high >= 1990 && p.unsaturated.high <= 1999, `unsaturated 99.9th percentile ${p.unsaturated.high}`);

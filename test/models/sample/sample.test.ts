@@ -24,7 +24,13 @@ test('same seed gives identical bytes, another seed differs', () => {
 });
 
 test('size respected, incl. non-square and tiny images', () => {
-  for (const [w, h] of [[64, 48], [48, 64], [1, 1], [7, 300], [513, 37]] as const) {
+  for (const [w, h] of [
+    [64, 48],
+    [48, 64],
+    [1, 1],
+    [7, 300],
+    [513, 37],
+  ] as const) {
     const s = makeSample({ width: w, height: h, seed: 2 });
     assert.equal(s.width, w);
     assert.equal(s.height, h);
@@ -40,7 +46,9 @@ test('statistics look like the real 10x Ph1 fields', () => {
   const s = makeSample({ width: 512, height: 512, seed: 1 });
   const med = median(s.data);
   assert.ok(med > 30500 && med < 33000, `background median ${med}`);
-  let halo = 0, dark = 0, dev = 0;
+  let halo = 0,
+    dark = 0,
+    dev = 0;
   for (const v of s.data) {
     if (v > 1.3 * med) halo++; // bright halos / rounded cells
     if (v < 0.7 * med) dark++; // dark cell edges and granules
@@ -55,7 +63,9 @@ test('statistics look like the real 10x Ph1 fields', () => {
 
 test('background noise is at the real camera level', () => {
   // An empty specimen: only illumination and camera noise remain.
-  const w = 128, h = 128, m = opticsMargin(DEFAULT_OPTICS);
+  const w = 128,
+    h = 128,
+    m = opticsMargin(DEFAULT_OPTICS);
   const rel = imagePhase(new Float32Array((w + 2 * m) * (h + 2 * m)), w, h);
   for (const v of rel) assert.ok(Math.abs(v - 1) < 1e-9, 'empty field images to the background');
   const adu = expose(rel, w, h, 1);
@@ -71,7 +81,9 @@ test('background noise is at the real camera level', () => {
 });
 
 test('optics: tiling does not change the image', () => {
-  const w = 200, h = 150, m = opticsMargin(DEFAULT_OPTICS);
+  const w = 200,
+    h = 150,
+    m = opticsMargin(DEFAULT_OPTICS);
   const phase = phaseMap(w + 2 * m, h + 2 * m, 5);
   const one = imagePhase(phase, w, h, DEFAULT_OPTICS, 512);
   const tiled = imagePhase(phase, w, h, DEFAULT_OPTICS, 64);
@@ -86,7 +98,9 @@ test('optics: ring low-pass has unit sum and is symmetric; a phase step gets a d
   assert.ok(Math.abs(L.reduce((a, b) => a + b, 0) - 1) < 1e-12);
   for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) assert.ok(Math.abs(L[y * n + x]! - L[x * n + (n - 1 - y)]!) < 1e-12);
   // A disc of phase 0.4 rad, radius 20 px: shade-off (centre back near 1), dark inside its edge, bright halo outside.
-  const w = 96, m = opticsMargin(DEFAULT_OPTICS), pw = w + 2 * m;
+  const w = 96,
+    m = opticsMargin(DEFAULT_OPTICS),
+    pw = w + 2 * m;
   const ph = new Float32Array(pw * pw);
   for (let y = 0; y < pw; y++) for (let x = 0; x < pw; x++) if (Math.hypot(x - pw / 2, y - pw / 2) < 20) ph[y * pw + x] = 0.4;
   const I = imagePhase(ph, w, w);
@@ -99,7 +113,8 @@ test('optics: ring low-pass has unit sum and is symmetric; a phase step gets a d
 test('fft1d round trip', () => {
   const re = Float64Array.from({ length: 16 }, (_, i) => Math.sin(i * 1.3) + i);
   const im = Float64Array.from({ length: 16 }, (_, i) => Math.cos(i * 0.7));
-  const r0 = re.slice(), i0 = im.slice();
+  const r0 = re.slice(),
+    i0 = im.slice();
   fft1d(re, im);
   fft1d(re, im, true);
   for (let i = 0; i < 16; i++) {

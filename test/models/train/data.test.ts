@@ -28,7 +28,8 @@ function planeImage(w: number, h: number): TrainImage {
 function boxMean(a: Float32Array, size: number): Float32Array {
   const n = size / S;
   const out = new Float32Array(n * n);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) out[Math.floor(y / S) * n + Math.floor(x / S)]! += a[y * size + x]! / (S * S);
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) out[Math.floor(y / S) * n + Math.floor(x / S)]! += a[y * size + x]! / (S * S);
   return out;
 }
 
@@ -38,17 +39,22 @@ before(async () => {
 
 test('crop + box mean of an HR that is a bilinear upsample gives back the LR, under all 8 symmetries', () => {
   const img = planeImage(200, 160);
-  const size = 64, n = size / S, ox = 40, oy = 24; // offsets on the LR grid: LR origin (5, 3)
+  const size = 64,
+    n = size / S,
+    ox = 40,
+    oy = 24; // offsets on the LR grid: LR origin (5, 3)
   for (let v = 0; v < 8; v++) {
     const lr = boxMean(cropAt(img, ox, oy, size, v), size);
-    for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) {
-      // The same symmetry applied to LR coordinates (see cropAt): transpose, then flips.
-      let sr = v & 4 ? c : r, sc = v & 4 ? r : c;
-      if (v & 1) sc = n - 1 - sc;
-      if (v & 2) sr = n - 1 - sr;
-      const want = lrAt(ox / S + sc, oy / S + sr);
-      assert.ok(Math.abs(lr[r * n + c]! - want) < 1e-5, `variant ${v} LR(${c},${r}) = ${lr[r * n + c]}, want ${want}`);
-    }
+    for (let r = 0; r < n; r++)
+      for (let c = 0; c < n; c++) {
+        // The same symmetry applied to LR coordinates (see cropAt): transpose, then flips.
+        let sr = v & 4 ? c : r,
+          sc = v & 4 ? r : c;
+        if (v & 1) sc = n - 1 - sc;
+        if (v & 2) sr = n - 1 - sr;
+        const want = lrAt(ox / S + sc, oy / S + sr);
+        assert.ok(Math.abs(lr[r * n + c]! - want) < 1e-5, `variant ${v} LR(${c},${r}) = ${lr[r * n + c]}, want ${want}`);
+      }
   }
 });
 
@@ -64,7 +70,8 @@ test('the untrained lite model (exactly bilinear) reproduces such an HR crop awa
   const fin = out[2]!;
   // Inside a margin of one LR pixel the bilinear upsample is exact; at the border it clamps.
   let worst = 0;
-  for (let y = S; y < size - S; y++) for (let x = S; x < size - S; x++) worst = Math.max(worst, Math.abs(fin[y * size + x]! - hr[y * size + x]!));
+  for (let y = S; y < size - S; y++)
+    for (let x = S; x < size - S; x++) worst = Math.max(worst, Math.abs(fin[y * size + x]! - hr[y * size + x]!));
   assert.ok(worst < 1e-5, `max |SR - HR| inside = ${worst}`);
   let border = 0;
   for (let x = 0; x < size; x++) border = Math.max(border, Math.abs(fin[x]! - hr[x]!));
@@ -77,7 +84,8 @@ test('the untrained lite model (exactly bilinear) reproduces such an HR crop awa
 
 test('random crops are reproducible from the RNG state and stay inside the images', () => {
   const imgs = [planeImage(100, 90), planeImage(300, 64)];
-  const a = new Mulberry32(7), b = new Mulberry32(7);
+  const a = new Mulberry32(7),
+    b = new Mulberry32(7);
   const c1 = randomCrops(imgs, a, 64, 3);
   const c2 = randomCrops(imgs, b, 64, 3);
   assert.deepEqual(c1, c2);
@@ -88,10 +96,14 @@ test('random crops are reproducible from the RNG state and stay inside the image
 
 test('a 16-bit training image is normalised by the percentiles of its box-mean LR', async () => {
   const dir = tempDir();
-  const w = 64, h = 48;
+  const w = 64,
+    h = 48;
   const px = new Uint16Array(w * h).map((_, i) => 1000 + (i % w) * 100);
   const file = path.join(dir, 'ramp.png');
-  await sharp(px, { raw: { width: w, height: h, channels: 1 } }).toColourspace('grey16').png().toFile(file);
+  await sharp(px, { raw: { width: w, height: h, channels: 1 } })
+    .toColourspace('grey16')
+    .png()
+    .toFile(file);
   const img = await loadTrainImage(file, S);
   // LR columns are box means of 8 columns: 1000 + 100 * (8k + 3.5) = 1350 + 800k, k = 0..7, so the
   // 0.1/99.9 percentiles of the 8x6 LR are exactly 1350 and 6950 (the HR's would be ~1005 and ~7295).

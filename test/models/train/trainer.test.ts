@@ -24,7 +24,10 @@ const val = path.join(root, 'val');
 
 before(async () => {
   await initTfjs('wasm');
-  for (const [dir, seeds] of [[data, [1, 2]], [val, [3]]] as const) {
+  for (const [dir, seeds] of [
+    [data, [1, 2]],
+    [val, [3]],
+  ] as const) {
     await fs.mkdir(dir, { recursive: true });
     for (const s of seeds) {
       const px = Uint16Array.from(synthImage(72, 64, s), (v) => Math.round(v * 40));
@@ -34,8 +37,25 @@ before(async () => {
 });
 
 const base = (out: string, over: Partial<TrainOptions> = {}): TrainOptions => ({
-  data, out: path.join(root, out), preset: 'lite', scale: 8, loss: 'full', dpf: true, alpha: 1, warmup: 0,
-  batch: 1, crop: 32, lr: 1e-3, seed: 5, stepsPerEpoch: 2, steps: 4, resume: false, workers: 1, prefer: 'wasm', log: () => {}, ...over,
+  data,
+  out: path.join(root, out),
+  preset: 'lite',
+  scale: 8,
+  loss: 'full',
+  dpf: true,
+  alpha: 1,
+  warmup: 0,
+  batch: 1,
+  crop: 32,
+  lr: 1e-3,
+  seed: 5,
+  stepsPerEpoch: 2,
+  steps: 4,
+  resume: false,
+  workers: 1,
+  prefer: 'wasm',
+  log: () => {},
+  ...over,
 });
 
 const keys = (r: EpochRecord) => Object.keys(r.losses).sort().join(',');
@@ -88,13 +108,15 @@ test('--no-dpf: single-image input, and the content loss is the plain L1 at ever
   const outs = gc.generate(boxLr(hr, size), 1, size);
   let want = 0;
   outs.forEach((y, i) => {
-    const f = 2 ** (2 - i), n = size / f; // level i+1 has side size / 2^(3-(i+1))
+    const f = 2 ** (2 - i),
+      n = size / f; // level i+1 has side size / 2^(3-(i+1))
     let l1 = 0;
-    for (let r0 = 0; r0 < n; r0++) for (let c0 = 0; c0 < n; c0++) {
-      let t = 0;
-      for (let a = 0; a < f; a++) for (let b = 0; b < f; b++) t += hr[(r0 * f + a) * size + c0 * f + b]!;
-      l1 += Math.abs(y[r0 * n + c0]! - t / (f * f));
-    }
+    for (let r0 = 0; r0 < n; r0++)
+      for (let c0 = 0; c0 < n; c0++) {
+        let t = 0;
+        for (let a = 0; a < f; a++) for (let b = 0; b < f; b++) t += hr[(r0 * f + a) * size + c0 * f + b]!;
+        l1 += Math.abs(y[r0 * n + c0]! - t / (f * f));
+      }
     want += l1 / (n * n);
   });
   const got = gc.generator(hr, boxLr(hr, size), 1, size, { content: true, adversarial: false, alpha: 1 }).losses.g_content!;
@@ -118,17 +140,25 @@ test('a run stopped and resumed ends with the very weights of an uninterrupted r
   // best/ holds the EMA of the generator (no validation set: the last step's), so the EMA resumed exactly too.
   const emaA = await loadModel(path.join(root, 'straight', 'best'));
   assert.equal((await loadModel(path.join(root, 'resumed', 'best'))).sha256, emaA.sha256);
-  assert.ok([...emaA.weights].some(([n, t]) => n.startsWith('g.') && t.data.some((v, i) => v !== a.weights.get(n)!.data[i])), 'the EMA differs from the raw weights');
+  assert.ok(
+    [...emaA.weights].some(([n, t]) => n.startsWith('g.') && t.data.some((v, i) => v !== a.weights.get(n)!.data[i])),
+    'the EMA differs from the raw weights',
+  );
   assert.deepEqual(resumed.history.map(keys), straight.history.map(keys));
   await assert.rejects(train(base('nothing-here', { resume: true })), /nothing to resume/);
   // The one schedule option a resume may change: the warm-up, recorded in the run.
   const logs: string[] = [];
   const changed = await train(base('resumed', { steps: 6, resume: true, warmup: 6, log: (l) => logs.push(l) }));
-  assert.ok(logs.some((l) => l === 'warm-up changed from 1 to 6 steps at step 4'), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => l === 'warm-up changed from 1 to 6 steps at step 4'),
+    logs.join('\n'),
+  );
   // Steps 5 and 6 fall inside the new warm-up: content only again, no discriminator step.
-  assert.deepEqual(changed.history.map((h) => h.adversarial), [true, true, false]);
+  assert.deepEqual(
+    changed.history.map((h) => h.adversarial),
+    [true, true, false],
+  );
   assert.deepEqual(changed.history.map(keys).at(-1), 'g,g_content');
-
 });
 
 test('--init starts a new run from a model: its weights, its lineage in the provenance; another architecture or --resume is refused', async () => {
@@ -140,22 +170,29 @@ test('--init starts a new run from a model: its weights, its lineage in the prov
   const b = await loadModel(path.join(root, 'init-b', 'best'));
   const seeded = initWeights([...generatorParams(PRESETS.lite(8)), ...discriminatorParams(PRESETS.lite(8))], 9);
   let worst = 0;
-  for (const [n, t] of a.weights) for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(t.data[i]! - b.weights.get(n)!.data[i]!));
+  for (const [n, t] of a.weights)
+    for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(t.data[i]! - b.weights.get(n)!.data[i]!));
   assert.ok(worst < 1e-6, `the run starts from the model's weights (max diff ${worst})`);
   assert.ok(changed(b.weights, seeded, 'g.'), 'not from its own seeded initialisation');
   assert.deepEqual(b.provenance.initFrom, { sha256: a.sha256, description: a.provenance.description, steps: 2 });
   assert.match(b.provenance.description, /starting from a model of 2 steps/);
 
-  await assert.rejects(train(base('init-c', { init: path.join(root, 'init-a', 'best'), dpf: false })),
-    (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /different architecture/.test(e.message));
-  await assert.rejects(train(base('init-b', { init: path.join(root, 'init-a', 'best'), resume: true })),
-    (e: { code?: string }) => e.code === 'SR_ERR_USAGE');
+  await assert.rejects(
+    train(base('init-c', { init: path.join(root, 'init-a', 'best'), dpf: false })),
+    (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /different architecture/.test(e.message),
+  );
+  await assert.rejects(
+    train(base('init-b', { init: path.join(root, 'init-a', 'best'), resume: true })),
+    (e: { code?: string }) => e.code === 'SR_ERR_USAGE',
+  );
 });
 
 test('a gradient step leaves no tensors behind (the parameters are re-uploaded every step)', async () => {
   const cfg = PRESETS.lite(8);
   const gc = await GradientComputer.create(cfg, 'wasm');
-  const params = Object.fromEntries([...initWeights([...generatorParams(cfg), ...discriminatorParams(cfg)], 3)].map(([k, t]) => [k, t.data]));
+  const params = Object.fromEntries(
+    [...initWeights([...generatorParams(cfg), ...discriminatorParams(cfg)], 3)].map(([k, t]) => [k, t.data]),
+  );
   const hr = Float32Array.from(synthImage(32, 32, 4), (v) => v / 1000);
   const counts: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -175,14 +212,18 @@ test('two worker threads give the averaged gradient of the same batch in one pro
   const size = 32;
   const hr = new Float32Array(2 * size * size);
   hr.set(Float32Array.from(synthImage(size, size, 4), (v) => v / 1000));
-  hr.set(Float32Array.from(synthImage(size, size, 6), (v) => v / 1000), size * size);
+  hr.set(
+    Float32Array.from(synthImage(size, size, 6), (v) => v / 1000),
+    size * size,
+  );
   const terms = { content: true, adversarial: true, alpha: 1 };
   const one = await WorkerPool.create(cfg, 1, 'wasm');
   const two = await WorkerPool.create(cfg, 2, 'wasm');
   try {
     const [g1] = await one.run('g', params, hr, boxLr(hr, size), 2, size, terms);
     const g2 = averageGrads((await two.run('g', params, hr, boxLr(hr, size), 2, size, terms)).map((r) => r.grads));
-    let worst = 0, scale = 0;
+    let worst = 0,
+      scale = 0;
     for (const [n, a] of Object.entries(g1!.grads)) {
       for (let i = 0; i < a.length; i++) {
         worst = Math.max(worst, Math.abs(a[i]! - g2[n]![i]!));

@@ -20,7 +20,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function waitUntil<T>(what: string, get: () => T | undefined | false | Promise<T | undefined | false>, ms = 180_000, every = 100): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  get: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 180_000,
+  every = 100,
+): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await get();
@@ -35,7 +40,10 @@ export class Proc {
   readonly lines: string[] = [];
   readonly exited: Promise<number | null>;
 
-  constructor(readonly name: string, readonly child: ChildProcess) {
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
     const keep = (b: Buffer): void => void this.lines.push(...b.toString().split('\n').filter(Boolean));
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
@@ -43,13 +51,17 @@ export class Proc {
   }
 
   line(re: RegExp, ms = 180_000): Promise<RegExpExecArray> {
-    return waitUntil(`${this.name}: a line matching ${re} (got: ${this.lines.slice(-5).join(' | ')})`, () => {
-      for (const l of this.lines) {
-        const m = re.exec(l);
-        if (m) return m;
-      }
-      return undefined;
-    }, ms);
+    return waitUntil(
+      `${this.name}: a line matching ${re} (got: ${this.lines.slice(-5).join(' | ')})`,
+      () => {
+        for (const l of this.lines) {
+          const m = re.exec(l);
+          if (m) return m;
+        }
+        return undefined;
+      },
+      ms,
+    );
   }
 
   /** Sends `sig` and waits for the exit. */
@@ -64,7 +76,10 @@ export class Proc {
 export class RedisProc {
   #proc: Proc | undefined;
 
-  private constructor(readonly port: number, readonly dir: string) {}
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+  ) {}
 
   static async start(dir: string): Promise<RedisProc> {
     const r = new RedisProc(await freePort(), dir);
@@ -77,7 +92,24 @@ export class RedisProc {
   }
 
   async start(): Promise<void> {
-    const child = spawn(REDIS_SERVER, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--maxmemory-policy', 'noeviction'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      REDIS_SERVER,
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     this.#proc = new Proc('redis', child);
     await this.#proc.line(/Ready to accept connections/, 120_000);
   }
@@ -103,13 +135,23 @@ export function phasesr(name: string, args: string[]): Proc {
 /** A started `phasesr serve` and its base URL. */
 export async function startServe(name: string, args: string[], ms = START_MS): Promise<{ proc: Proc; url: string; wsUrl: string }> {
   const proc = phasesr(name, ['serve', '--port', '0', ...args]);
-  const m = await Promise.race([proc.line(/phasesr server: (http:\/\/[^/\s]+)/, ms), proc.exited.then((c) => { throw new Error(`${name} exited (${c}): ${proc.lines.join('\n')}`); })]);
+  const m = await Promise.race([
+    proc.line(/phasesr server: (http:\/\/[^/\s]+)/, ms),
+    proc.exited.then((c) => {
+      throw new Error(`${name} exited (${c}): ${proc.lines.join('\n')}`);
+    }),
+  ]);
   return { proc, url: m[1]!, wsUrl: `${m[1]!.replace('http:', 'ws:')}/ws` };
 }
 
 export async function startWorker(name: string, args: string[], ms = START_MS): Promise<Proc> {
   const proc = phasesr(name, ['worker', '--name', name, ...args]);
-  await Promise.race([proc.line(/phasesr worker /, ms), proc.exited.then((c) => { throw new Error(`${name} exited (${c}): ${proc.lines.join('\n')}`); })]);
+  await Promise.race([
+    proc.line(/phasesr worker /, ms),
+    proc.exited.then((c) => {
+      throw new Error(`${name} exited (${c}): ${proc.lines.join('\n')}`);
+    }),
+  ]);
   return proc;
 }
 

@@ -20,7 +20,14 @@ import { testImage, TestClient, tinyModelDir } from '../helpers';
 import { freePort, health, RedisProc, startServe, startWorker, waitUntil, type Proc } from './processes';
 
 type Opened = Extract<ServerMessage, { type: 'image-opened' }>;
-interface Worker { id: string; jobsDone: number; blocksInferred: number; dropped: number; engineCalls: number; failed: number }
+interface Worker {
+  id: string;
+  jobsDone: number;
+  blocksInferred: number;
+  dropped: number;
+  engineCalls: number;
+  failed: number;
+}
 interface Health {
   model: { sha256: string };
   redis: { status: 'up' | 'down'; waitingHere: number; workers?: Worker[]; queue?: { depth: number }; counters: { engineCalls: number } };
@@ -34,7 +41,19 @@ let A: Awaited<ReturnType<typeof startServe>>;
 let B: Awaited<ReturnType<typeof startServe>>;
 let w1: Proc | undefined;
 
-const serveArgs = (): string[] => ['--allow-dir', testTempRoot(), '--model', model, '--redis', redis.url, '--shared-dir', shared, '--no-local-engine', '--lock-ms', '2000'];
+const serveArgs = (): string[] => [
+  '--allow-dir',
+  testTempRoot(),
+  '--model',
+  model,
+  '--redis',
+  redis.url,
+  '--shared-dir',
+  shared,
+  '--no-local-engine',
+  '--lock-ms',
+  '2000',
+];
 const workerArgs = (): string[] => ['--model', model, '--redis', redis.url, '--shared-dir', shared, '--threads', '1', '--lock-ms', '2000'];
 const worker = (h: Health, id: string): Worker | undefined => (h.redis.workers ?? []).find((w) => w.id === id);
 
@@ -62,7 +81,10 @@ function marker(imageSha: string, modelSha: string, bx: number, by: number): str
   return path.join(shared, 'cache', imageSha, modelSha, 'blocks64', `${bx}_${by}.done`);
 }
 
-const sha256 = async (file: string): Promise<string> => createHash('sha256').update(await readFile(file)).digest('hex');
+const sha256 = async (file: string): Promise<string> =>
+  createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 
 test('a server killed (kill -9) with queued jobs only it wanted: workers skip them once its liveness key lapses; a job another server wants too is computed', async () => {
   // 256x128 at block 64: 4x2 blocks, one 4x tile each. A wants blocks 0..3 of row 0, B only block 0.
@@ -70,7 +92,10 @@ test('a server killed (kill -9) with queued jobs only it wanted: workers skip th
   const a = await open(A.wsUrl, file);
   const b = await open(B.wsUrl, file);
   const level = a.image.nativeLevel + 2;
-  a.c.send({ type: 'tiles', requests: [0, 1, 2, 3].map((x) => ({ id: 10 + x, imageId: a.image.imageId, level, x, y: 0, priority: 'visible' })) });
+  a.c.send({
+    type: 'tiles',
+    requests: [0, 1, 2, 3].map((x) => ({ id: 10 + x, imageId: a.image.imageId, level, x, y: 0, priority: 'visible' })),
+  });
   b.c.send({ type: 'tiles', requests: [{ id: 10, imageId: b.image.imageId, level, x: 0, y: 0, priority: 'visible' }] });
   // No worker yet: the four jobs wait in Redis, block 0 wanted by both servers.
   await waitUntil('4 queued jobs, B waiting on one', async () => {
@@ -81,17 +106,21 @@ test('a server killed (kill -9) with queued jobs only it wanted: workers skip th
   const r = new Redis(redis.url);
   try {
     // Only B's liveness key is left once A's time to live has run out (server/scale/block-jobs.ts SERVER_TTL_MS).
-    await waitUntil('A\'s liveness key expired', async () => (await r.keys('phasesr:*:alive:*')).length === 1, 120_000, 500);
+    await waitUntil("A's liveness key expired", async () => (await r.keys('phasesr:*:alive:*')).length === 1, 120_000, 500);
   } finally {
     r.disconnect();
   }
   w1 = await startWorker('w1', workerArgs());
   const o = await b.c.outcome(10, 300_000);
   assert.ok(!('type' in o), `B's tile arrives (${'type' in o ? o.code : ''})`);
-  const h = await waitUntil('the queue drained', async () => {
-    const x = await health<Health>(B.url);
-    return x.redis.queue?.depth === 0 && (worker(x, 'w1')?.jobsDone ?? 0) >= 4 && x;
-  }, 300_000);
+  const h = await waitUntil(
+    'the queue drained',
+    async () => {
+      const x = await health<Health>(B.url);
+      return x.redis.queue?.depth === 0 && (worker(x, 'w1')?.jobsDone ?? 0) >= 4 && x;
+    },
+    300_000,
+  );
   const w = worker(h, 'w1')!;
   assert.equal(w.blocksInferred, 1, `only the block B still wants was inferred (w1: ${JSON.stringify(w)})`);
   assert.equal(w.dropped, 3, 'the three blocks only dead A wanted were skipped');

@@ -19,12 +19,20 @@ import { startServer, testImage, TestClient, tinyModelDir } from '../helpers';
 import { health, RedisProc, startServe, startWorker, waitUntil, type Proc } from './processes';
 
 type Opened = Extract<ServerMessage, { type: 'image-opened' }>;
-interface Worker { id: string; alive: boolean; jobsDone: number; blocksInferred: number }
+interface Worker {
+  id: string;
+  alive: boolean;
+  jobsDone: number;
+  blocksInferred: number;
+}
 interface Health {
   role: string;
   stats: { percentilesComputed: number; tilesSent: number; cacheHits: number };
   redis: {
-    status: 'up' | 'down'; waitingHere: number; workersSeen: number; workers?: Worker[];
+    status: 'up' | 'down';
+    waitingHere: number;
+    workersSeen: number;
+    workers?: Worker[];
     queue?: { depth: number; active: number };
     counters: { added: number; removed: number; stalled: number; completed: number; priorityChanges: number; unavailable: number };
   };
@@ -33,7 +41,8 @@ interface Health {
 const dir = tempDir('phasesr-scale-');
 const shared = path.join(dir, 'shared');
 // 256x192 at block 64: 4x3 = 12 blocks, one 4x tile (level nativeLevel+2) each.
-const W = 256, H = 192;
+const W = 256,
+  H = 192;
 let redis: RedisProc;
 let model: string;
 let img: string;
@@ -43,7 +52,20 @@ const workers = new Map<string, Proc>();
 let imageId: string;
 let native: number;
 
-const serveArgs = (): string[] => [img, '--allow-dir', testTempRoot(), '--model', model, '--redis', redis.url, '--shared-dir', shared, '--no-local-engine', '--lock-ms', '2000'];
+const serveArgs = (): string[] => [
+  img,
+  '--allow-dir',
+  testTempRoot(),
+  '--model',
+  model,
+  '--redis',
+  redis.url,
+  '--shared-dir',
+  shared,
+  '--no-local-engine',
+  '--lock-ms',
+  '2000',
+];
 const workerArgs = (): string[] => ['--model', model, '--redis', redis.url, '--shared-dir', shared, '--threads', '1', '--lock-ms', '2000'];
 const inferredBy = (h: Health): number => (h.redis.workers ?? []).reduce((s, w) => s + w.blocksInferred, 0);
 
@@ -70,7 +92,10 @@ after(async () => {
 });
 
 /** Tiles of the test image through one server; each server names it by its own id (an HMAC of the content). */
-async function tilesVia(url: string, reqs: { level: number; x: number; y: number; encoding?: string; priority?: string }[]): Promise<Uint8Array[]> {
+async function tilesVia(
+  url: string,
+  reqs: { level: number; x: number; y: number; encoding?: string; priority?: string }[],
+): Promise<Uint8Array[]> {
   const c = await TestClient.connect(url);
   try {
     c.send({ type: 'open-image', id: 1000, path: img });
@@ -88,13 +113,15 @@ async function tilesVia(url: string, reqs: { level: number; x: number; y: number
   }
 }
 
-test('both servers are front ends on one queue; the image\'s percentiles were computed once for both', async () => {
+test("both servers are front ends on one queue; the image's percentiles were computed once for both", async () => {
   const [a, b] = await Promise.all([health<Health>(A.url), health<Health>(B.url)]);
   assert.equal(a.role, 'front');
   assert.equal(b.role, 'front');
   assert.equal(a.redis.status, 'up');
   assert.equal(a.stats.percentilesComputed + b.stats.percentilesComputed, 1, 'one of the two servers computed them');
-  assert.ok(B.proc.lines.some((l) => /read from the shared folder/.test(l)) || A.proc.lines.some((l) => /read from the shared folder/.test(l)));
+  assert.ok(
+    B.proc.lines.some((l) => /read from the shared folder/.test(l)) || A.proc.lines.some((l) => /read from the shared folder/.test(l)),
+  );
 });
 
 test('queued jobs no viewer wants any more are removed from Redis when the viewer pans away', async () => {
@@ -107,27 +134,37 @@ test('queued jobs no viewer wants any more are removed from Redis when the viewe
   await c.waitFor((m) => m.type === 'cancelled' && m.reason === 'viewport', 180_000);
   await waitUntil('an empty queue', async () => (await health<Health>(A.url)).redis.queue?.depth === 0);
   // The counter moves when each remove() call returns, which can be after Redis already shows the queue empty.
-  const h = await waitUntil('4 removals counted', async () => { const x = await health<Health>(A.url); return x.redis.counters.removed >= 4 && x; }, 30_000);
+  const h = await waitUntil(
+    '4 removals counted',
+    async () => {
+      const x = await health<Health>(A.url);
+      return x.redis.counters.removed >= 4 && x;
+    },
+    30_000,
+  );
   assert.equal(h.redis.counters.removed, 4, 'all four jobs were removed, not left for the workers');
   assert.equal(h.redis.waitingHere, 0);
   c.close();
 });
 
-test('the same tiles through server A and server B are identical bytes, equal to the single-process server\'s, and each block is inferred once', async () => {
+test("the same tiles through server A and server B are identical bytes, equal to the single-process server's, and each block is inferred once", async () => {
   workers.set('w1', await startWorker('w1', workerArgs()));
   workers.set('w2', await startWorker('w2', workerArgs()));
   await waitUntil('two workers seen', async () => (await health<Health>(A.url)).redis.workersSeen === 2);
   // A 2x tile spans 2x2 blocks (x 0..1, y 0..1 at block 64 -> blocks 0..1 x 0..1), the 8x tile lies in block (3, 2).
   const reqs = [
-    { level: native + 1, x: 0, y: 0, encoding: 'f32' }, { level: native + 1, x: 0, y: 0, encoding: 'png' },
-    { level: native + 3, x: 7, y: 5, encoding: 'f32' }, { level: native + 3, x: 7, y: 5, encoding: 'png' },
+    { level: native + 1, x: 0, y: 0, encoding: 'f32' },
+    { level: native + 1, x: 0, y: 0, encoding: 'png' },
+    { level: native + 3, x: 7, y: 5, encoding: 'f32' },
+    { level: native + 3, x: 7, y: 5, encoding: 'png' },
   ];
   const [viaA, viaB] = await Promise.all([tilesVia(A.wsUrl, reqs), tilesVia(B.wsUrl, reqs)]);
   for (let i = 0; i < reqs.length; i++) assert.deepEqual(Buffer.from(viaB[i]!), Buffer.from(viaA[i]!), `request ${i}: A and B agree`);
   const single = await startServer({ model, images: [img] });
   try {
     const viaSingle = await tilesVia(single.wsUrl, reqs);
-    for (let i = 0; i < reqs.length; i++) assert.deepEqual(Buffer.from(viaSingle[i]!), Buffer.from(viaA[i]!), `request ${i}: equals the single process`);
+    for (let i = 0; i < reqs.length; i++)
+      assert.deepEqual(Buffer.from(viaSingle[i]!), Buffer.from(viaA[i]!), `request ${i}: equals the single process`);
   } finally {
     await single.server.close();
   }
@@ -136,20 +173,34 @@ test('the same tiles through server A and server B are identical bytes, equal to
   assert.ok((h.redis.workers ?? []).every((w) => w.alive));
 });
 
-test('the viewer pointed at server B shows SR tiles that server A\'s traffic computed, without new inference', async () => {
+test("the viewer pointed at server B shows SR tiles that server A's traffic computed, without new inference", async () => {
   // A's traffic: every block of the image (one 4x tile each).
-  await tilesVia(A.wsUrl, [0, 1, 2].flatMap((y) => [0, 1, 2, 3].map((x) => ({ level: native + 2, x, y }))));
+  await tilesVia(
+    A.wsUrl,
+    [0, 1, 2].flatMap((y) => [0, 1, 2, 3].map((x) => ({ level: native + 2, x, y }))),
+  );
   const before = await health<Health>(B.url);
   const inferredBefore = inferredBy(before);
-  const context = await chromium.launchPersistentContext(path.join(dir, 'profile'), { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: { width: 800, height: 600 } });
+  const context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    headless: true,
+    viewport: { width: 800, height: 600 },
+  });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     const errors: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    });
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     await page.goto(`${B.url}/`);
     await page.waitForFunction('document.body.dataset.ready !== undefined', undefined, { timeout: 300_000 });
-    assert.equal(await page.evaluate('document.body.dataset.ready'), 'true', `${await page.textContent('#status-message')} ${errors.join('; ')}`);
+    assert.equal(
+      await page.evaluate('document.body.dataset.ready'),
+      'true',
+      `${await page.textContent('#status-message')} ${errors.join('; ')}`,
+    );
     await goTo(page, 128, 96, 8);
     await waitApp(page, 'app.socket.counters.requested > 0', 180_000);
     await waitLayerLoaded(page, 'sr', 300_000);
@@ -169,12 +220,23 @@ test('a worker killed (kill -9) mid-job: its job goes to the other worker and ev
   const c = await TestClient.connect(A.wsUrl);
   c.send({ type: 'open-image', id: 1, path: file });
   const big = (await c.waitFor<Opened>((m) => m.type === 'image-opened', 300_000)).image;
-  const reqs = Array.from({ length: 64 }, (_, i) => ({ id: 10 + i, imageId: big.imageId, level: big.nativeLevel + 2, x: i % 8, y: Math.floor(i / 8) }));
+  const reqs = Array.from({ length: 64 }, (_, i) => ({
+    id: 10 + i,
+    imageId: big.imageId,
+    level: big.nativeLevel + 2,
+    x: i % 8,
+    y: Math.floor(i / 8),
+  }));
   // w2 frozen meanwhile: w1 alone works the queue, so while jobs wait it holds one (BullMQ hands it the next
   // job as it finishes one); on a fast machine two workers could drain the queue before the kill.
   workers.get('w2')!.child.kill('SIGSTOP');
   c.send({ type: 'tiles', requests: reqs });
-  await waitUntil('w1 busy', async () => ((await health<Health>(A.url)).redis.workers ?? []).find((w) => w.id === 'w1')!.jobsDone >= 2, 300_000, 20);
+  await waitUntil(
+    'w1 busy',
+    async () => ((await health<Health>(A.url)).redis.workers ?? []).find((w) => w.id === 'w1')!.jobsDone >= 2,
+    300_000,
+    20,
+  );
   await workers.get('w1')!.stop('SIGKILL');
   const atKill = await health<Health>(A.url);
   workers.get('w2')!.child.kill('SIGCONT');
@@ -221,7 +283,11 @@ test('an upload through server B lands in the shared folder, by its content hash
   const images = await readdir(path.join(shared, 'images'));
   const sha = createHash('sha256').update(bytes).digest('hex');
   assert.ok(images.includes(`${sha}.tif`), `images/${sha}.tif in the shared folder: ${images.join(', ')}`);
-  assert.deepEqual((await readdir(path.join(shared, 'uploads'))).filter((f) => !f.endsWith('.partial')), [], 'nothing left in uploads/');
+  assert.deepEqual(
+    (await readdir(path.join(shared, 'uploads'))).filter((f) => !f.endsWith('.partial')),
+    [],
+    'nothing left in uploads/',
+  );
   const before = inferredBy(await health<Health>(B.url));
   c.send({ type: 'tiles', requests: [{ id: 2, imageId: up.imageId, level: up.nativeLevel + 1, x: 0, y: 0 }] });
   const o = await c.outcome(2, 300_000);
@@ -230,7 +296,7 @@ test('an upload through server B lands in the shared folder, by its content hash
   c.close();
 });
 
-test('a server killed (kill -9) while its jobs are queued takes no one else\'s work down: server B gets every tile', async () => {
+test("a server killed (kill -9) while its jobs are queued takes no one else's work down: server B gets every tile", async () => {
   // A fourth image, new to both servers: 256x256 = 16 blocks, one 4x tile each, asked for through A and B.
   const { file } = await testImage(256, 256, 10, 'scale-fourth.tif');
   const open = async (url: string): Promise<{ c: TestClient; image: Opened['image'] }> => {
@@ -240,7 +306,8 @@ test('a server killed (kill -9) while its jobs are queued takes no one else\'s w
   };
   const a = await open(A.wsUrl);
   const b = await open(B.wsUrl);
-  const reqs = (imageId: string) => Array.from({ length: 16 }, (_, i) => ({ id: 10 + i, imageId, level: b.image.nativeLevel + 2, x: i % 4, y: Math.floor(i / 4) }));
+  const reqs = (imageId: string) =>
+    Array.from({ length: 16 }, (_, i) => ({ id: 10 + i, imageId, level: b.image.nativeLevel + 2, x: i % 4, y: Math.floor(i / 4) }));
   await waitUntil('B sees redis up', async () => (await health<Health>(B.url)).redis.status === 'up', 180_000);
   const inferredBefore = inferredBy(await health<Health>(B.url));
   const addedByA = (await health<Health>(A.url)).redis.counters.added;

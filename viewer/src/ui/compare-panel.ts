@@ -12,7 +12,10 @@ export function mountComparePanel(app: App): void {
   const sync = (): void => {
     const layers = app.stack.layers();
     const cmp = app.stack.compare;
-    for (const [sel, i] of [[a, 0], [b, 1]] as const) {
+    for (const [sel, i] of [
+      [a, 0],
+      [b, 1],
+    ] as const) {
       const keep = cmp?.[i] ?? sel.value;
       sel.replaceChildren(...layers.map((l) => new Option(l.name, l.id)));
       sel.value = layers.some((l) => l.id === keep) ? keep : (layers[i === 0 ? layers.length - 1 : 0]?.id ?? '');

@@ -21,7 +21,10 @@ export class DisplayPanel {
   #redraw: number | undefined;
   readonly #el = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
-  constructor(private readonly viewer: OpenSeadragon.Viewer, private readonly stack: LayerStack) {
+  constructor(
+    private readonly viewer: OpenSeadragon.Viewer,
+    private readonly stack: LayerStack,
+  ) {
     const cm = this.#el<HTMLSelectElement>('colormap');
     for (const name of Object.keys(COLORMAPS)) cm.add(new Option(name, name));
     cm.onchange = () => this.set({ colormap: cm.value as ColormapName });
@@ -35,7 +38,11 @@ export class DisplayPanel {
     this.#el<HTMLButtonElement>('reset-contrast').onclick = () => this.set({ min: this.#defaults[0], max: this.#defaults[1], gamma: 1 });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const later = (): void => {
-      if (!timer) timer = setTimeout(() => { timer = undefined; this.refreshHistogram(); }, 400);
+      if (!timer)
+        timer = setTimeout(() => {
+          timer = undefined;
+          this.refreshHistogram();
+        }, 400);
     };
     viewer.addHandler('animation-finish', later);
     viewer.addHandler('tile-loaded', later);

@@ -58,7 +58,10 @@ export function mountExportPanel(app: App): void {
     const move = (e: PointerEvent): void => {
       if (!start) return;
       const p = toImage(e);
-      drawn = clampRegion({ x: Math.min(start.x, p.x), y: Math.min(start.y, p.y), w: Math.abs(p.x - start.x), h: Math.abs(p.y - start.y) }, app.stack.image!);
+      drawn = clampRegion(
+        { x: Math.min(start.x, p.x), y: Math.min(start.y, p.y), w: Math.abs(p.x - start.x), h: Math.abs(p.y - start.y) },
+        app.stack.image!,
+      );
       regionSel.value = 'drawn';
       placeBox();
     };
@@ -81,13 +84,21 @@ export function mountExportPanel(app: App): void {
     const v = app.stack.view.visibleNativeRect(0)!;
     const region = regionSel.value === 'drawn' && drawn ? drawn : clampRegion({ x: v.x0, y: v.y0, w: v.x1 - v.x0, h: v.y1 - v.y0 }, img);
     if (region.w < 1 || region.h < 1) return void app.notify('the region is outside the image');
-    if (region.w * region.h > MAX_REGION_PIXELS) return void app.notify(`region of ${region.w}×${region.h} px is too large to export from the viewer; use \`phasesr sr\` for whole images`);
+    if (region.w * region.h > MAX_REGION_PIXELS)
+      return void app.notify(
+        `region of ${region.w}×${region.h} px is too large to export from the viewer; use \`phasesr sr\` for whole images`,
+      );
     const scale = Number(scaleSel.value) as 2 | 4 | 8;
     try {
       status.textContent = `super-resolving ${region.w}×${region.h} px…`;
-      const { result, file } = await app.socket.exportRegion(img.imageId, { x: region.x, y: region.y, width: region.w, height: region.h }, scale, (p) => {
-        status.textContent = `${p.stage} ${p.total ? Math.round((100 * p.done) / p.total) : 0}%`;
-      });
+      const { result, file } = await app.socket.exportRegion(
+        img.imageId,
+        { x: region.x, y: region.y, width: region.w, height: region.h },
+        scale,
+        (p) => {
+          status.textContent = `${p.stage} ${p.total ? Math.round((100 * p.done) / p.total) : 0}%`;
+        },
+      );
       const a = document.createElement('a');
       a.href = URL.createObjectURL(file);
       a.download = result.name;

@@ -20,18 +20,24 @@ export function mountInfoPanel(app: App): void {
     ];
     for (const l of img.levels.filter((l) => l.level >= img.nativeLevel - 2)) {
       const what = l.source === 'model' ? `×${l.scale} model` : l.source === 'native' ? 'native' : `1/${1 / l.scale}`;
-      rows.push([`level ${l.level}`, `${what} · ${l.width}×${l.height}`, `${l.source === 'model' ? 'model' : ''}${l.level === current ? ' current' : ''}`]);
+      rows.push([
+        `level ${l.level}`,
+        `${what} · ${l.width}×${l.height}`,
+        `${l.source === 'model' ? 'model' : ''}${l.level === current ? ' current' : ''}`,
+      ]);
     }
-    table.replaceChildren(...rows.map(([k, v, cls]) => {
-      const tr = document.createElement('tr');
-      if (cls) tr.className = cls.trim();
-      const a = document.createElement('td');
-      a.textContent = k;
-      const b = document.createElement('td');
-      b.textContent = v;
-      tr.append(a, b);
-      return tr;
-    }));
+    table.replaceChildren(
+      ...rows.map(([k, v, cls]) => {
+        const tr = document.createElement('tr');
+        if (cls) tr.className = cls.trim();
+        const a = document.createElement('td');
+        a.textContent = k;
+        const b = document.createElement('td');
+        b.textContent = v;
+        tr.append(a, b);
+        return tr;
+      }),
+    );
   };
   app.viewer.addHandler('animation', render);
   app.viewer.addHandler('animation-finish', render);

@@ -55,8 +55,10 @@ export function mountLayersPanel(app: App): void {
     name.textContent = l.name;
     const tags = document.createElement('span');
     tags.className = 'tags';
-    if (l.kind === 'tiles' && l.serverLayer === 'sr') tags.append(tag('model', `levels past native are made by the model (up to ×${l.maxScale})`));
-    if (l.kind === 'tiles' && l.serverLayer === 'bicubic') tags.append(tag('cubic', `levels past native are a bicubic resize (up to ×${l.maxScale})`));
+    if (l.kind === 'tiles' && l.serverLayer === 'sr')
+      tags.append(tag('model', `levels past native are made by the model (up to ×${l.maxScale})`));
+    if (l.kind === 'tiles' && l.serverLayer === 'bicubic')
+      tags.append(tag('cubic', `levels past native are a bicubic resize (up to ×${l.maxScale})`));
     if (cmp?.[0] === l.id) tags.append(tag('L', 'compare: left of the split'));
     if (cmp?.[1] === l.id) tags.append(tag('R', 'compare: right of the split'));
     li.append(eye, name, tags);

@@ -8,12 +8,16 @@ export function mountOpenMenu(app: App): void {
   const button = document.getElementById('open-button')!;
   const items = document.getElementById('open-items')!;
   const input = document.getElementById('file-input') as HTMLInputElement;
-  const close = (): void => { items.hidden = true; };
+  const close = (): void => {
+    items.hidden = true;
+  };
   button.onclick = (ev) => {
     ev.stopPropagation();
     items.hidden = !items.hidden;
   };
-  document.addEventListener('click', (ev) => { if (!items.contains(ev.target as Node)) close(); });
+  document.addEventListener('click', (ev) => {
+    if (!items.contains(ev.target as Node)) close();
+  });
 
   const samples = document.getElementById('sample-items')!;
   for (const s of app.registry.samples) {
@@ -72,19 +76,25 @@ export async function openFile(app: App, file: File): Promise<void> {
     label.textContent = `${what} ${file.name}: ${(done / 2 ** 20).toFixed(1)} / ${(total / 2 ** 20).toFixed(1)} MiB`;
   };
   try {
-    await run(app, () => new Promise<ImageInfo>((resolve, reject) => {
-      const xhr = new XMLHttpRequest();
-      xhr.open('POST', `/api/v1/images?name=${encodeURIComponent(file.name)}`);
-      xhr.upload.onprogress = (e) => progress(e.loaded, e.total || file.size, 'uploading');
-      xhr.upload.onload = () => { label.textContent = `opening ${file.name} (hashing, percentiles)…`; };
-      xhr.onload = () => {
-        const body = safeJson(xhr.responseText);
-        if (xhr.status >= 200 && xhr.status < 300) resolve(body as ImageInfo);
-        else reject(errorOf(body, xhr.status));
-      };
-      xhr.onerror = () => reject(new Error('upload failed: the connection broke'));
-      xhr.send(file);
-    }));
+    await run(
+      app,
+      () =>
+        new Promise<ImageInfo>((resolve, reject) => {
+          const xhr = new XMLHttpRequest();
+          xhr.open('POST', `/api/v1/images?name=${encodeURIComponent(file.name)}`);
+          xhr.upload.onprogress = (e) => progress(e.loaded, e.total || file.size, 'uploading');
+          xhr.upload.onload = () => {
+            label.textContent = `opening ${file.name} (hashing, percentiles)…`;
+          };
+          xhr.onload = () => {
+            const body = safeJson(xhr.responseText);
+            if (xhr.status >= 200 && xhr.status < 300) resolve(body as ImageInfo);
+            else reject(errorOf(body, xhr.status));
+          };
+          xhr.onerror = () => reject(new Error('upload failed: the connection broke'));
+          xhr.send(file);
+        }),
+    );
   } finally {
     bar.hidden = true;
   }
@@ -95,12 +105,16 @@ async function run(app: App, open: () => Promise<ImageInfo>): Promise<void> {
     const info = await open();
     app.openImage(info); // announces it, with the server's warnings
   } catch (e) {
-    app.notify(`cannot open: ${(e as Error).message}`, );
+    app.notify(`cannot open: ${(e as Error).message}`);
   }
 }
 
 async function postJson(url: string, body: unknown): Promise<ImageInfo> {
-  const res = await fetch(url, { method: 'POST', headers: body === undefined ? {} : { 'Content-Type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   const json = safeJson(await res.text());
   if (!res.ok) throw errorOf(json, res.status);
   return json as ImageInfo;

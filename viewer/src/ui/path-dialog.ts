@@ -39,21 +39,23 @@ export function mountPathDialog(o: PathDialogOptions): { show(): Promise<void> }
       try {
         const res = await fetch('/api/v1/folders');
         const { folders } = (await res.json()) as { folders: string[] };
-        list.replaceChildren(...folders.map((f) => {
-          const li = document.createElement('li');
-          const b = document.createElement('button');
-          b.type = 'button';
-          b.textContent = `${f}/`;
-          b.title = 'start the path in this folder';
-          b.onclick = () => {
-            input.value = `${f}/`;
-            input.focus();
-          };
-          li.append(b);
-          return li;
-        }));
+        list.replaceChildren(
+          ...folders.map((f) => {
+            const li = document.createElement('li');
+            const b = document.createElement('button');
+            b.type = 'button';
+            b.textContent = `${f}/`;
+            b.title = 'start the path in this folder';
+            b.onclick = () => {
+              input.value = `${f}/`;
+              input.focus();
+            };
+            li.append(b);
+            return li;
+          }),
+        );
       } catch {
-        error.textContent = 'cannot list the server\'s folders';
+        error.textContent = "cannot list the server's folders";
       }
     },
   };

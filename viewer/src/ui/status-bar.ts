@@ -11,7 +11,11 @@ export class StatusBar {
   #server = { queued: 0, running: 0 };
   #messageTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly socket: ViewerSocket, private readonly stack: LayerStack, engine: string) {
+  constructor(
+    private readonly socket: ViewerSocket,
+    private readonly stack: LayerStack,
+    engine: string,
+  ) {
     document.getElementById('status-engine')!.textContent = `engine ${engine}`;
     socket.onTileTiming = (ask, ms) => {
       const img = stack.image;
@@ -24,7 +28,14 @@ export class StatusBar {
       this.render();
       if (polling || (socket.counters.inFlight === 0 && this.#server.running === 0 && this.#server.queued === 0)) return;
       polling = true;
-      socket.status().then((s) => { this.#server = s; }).finally(() => { polling = false; });
+      socket
+        .status()
+        .then((s) => {
+          this.#server = s;
+        })
+        .finally(() => {
+          polling = false;
+        });
     }, 500);
     this.render();
   }
@@ -43,13 +54,17 @@ export class StatusBar {
     const ms = this.msPerTile;
     document.getElementById('status-timing')!.textContent = ms === undefined ? 'SR tile: –' : `SR tile: ${Math.round(ms)} ms`;
     const img = this.stack.image;
-    document.getElementById('status-level')!.textContent = img ? `levels 0–${img.nativeLevel} source · ${img.nativeLevel + 1}–${img.maxLevel} model` : '';
+    document.getElementById('status-level')!.textContent = img
+      ? `levels 0–${img.nativeLevel} source · ${img.nativeLevel + 1}–${img.maxLevel} model`
+      : '';
   }
 
   message(text: string, ms = 6000): void {
     const el = document.getElementById('status-message')!;
     el.textContent = text;
     clearTimeout(this.#messageTimer);
-    this.#messageTimer = setTimeout(() => { el.textContent = ''; }, ms);
+    this.#messageTimer = setTimeout(() => {
+      el.textContent = '';
+    }, ms);
   }
 }
