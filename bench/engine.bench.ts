@@ -363,8 +363,20 @@ ${(() => {
   );
 })()}
 - What the tile server pays per 256² tile, a 64² LR block with its halo on every side (4 tiles per block):
-${haloRows.map((h) => `  - ${h.cfg.name}: halo ${h.halo}, window ${64 + 2 * h.halo}², ${f1(h.t.median)} ms a block, **${f1(h.t.median / 4)} ms per tile** (${h.t.reps} reps)`).join('\n')}
-${haloRows.length === 2 ? `  - ratio body/lite with the halo: **${(haloRows[1]!.t.median / haloRows[0]!.t.median).toFixed(2)}x**: the LR body's wider receptive field (halo ${haloRows[1]!.halo} vs ${haloRows[0]!.halo}) makes every block's window larger.` : ''}
+${haloRows
+  .map(
+    (h) =>
+      `  - ${h.cfg.name}: halo ${h.halo}, window ${64 + 2 * h.halo}², ${f1(h.t.median)} ms a block, ` +
+      `**${f1(h.t.median / 4)} ms per tile** (${h.t.reps} reps)`,
+  )
+  .join('\n')}
+${
+  haloRows.length === 2
+    ? `  - ratio body/lite with the halo: ` +
+      `**${(haloRows[1]!.t.median / haloRows[0]!.t.median).toFixed(2)}x**: the LR body's wider receptive field ` +
+      `(halo ${haloRows[1]!.halo} vs ${haloRows[0]!.halo}) makes every block's window larger.`
+    : ''
+}
 
 ## Layer norm formulation in the ONNX graph (lite, ORT)
 

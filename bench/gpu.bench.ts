@@ -210,11 +210,18 @@ function writeReport(pending: string[]): void {
   const loadAtEnd = os.loadavg()[0]!;
   const reduced =
     SIZE.window !== undefined
-      ? `A software adapter is far slower than the CPU engine, so this run is cut to small sizes: LR windows of ${SIZE.window}² pixels with no halo (not 32² + halo) at batch ${SIZE.batches.join(' and ')}, ${SIZE.reps} timed call after one warm-up call (the parity check's call), and through the server a ${SIZE.viewW}x${SIZE.viewH} viewport (one tile, not 1920x1080) and ${SIZE.throughputTiles} more tile(s) for throughput. The machine's load (above) slows both engines alike; on a busy machine these are upper bounds. "ms per 256² tile" is then the call time per window scaled by pixel count to a tile's window (32 + 2 x halo)², an extrapolation, marked ≈. The goals below only mean something on a hardware GPU.`
+      ? `A software adapter is far slower than the CPU engine, so this run is cut to small sizes: LR windows ` +
+        `of ${SIZE.window}² pixels with no halo (not 32² + halo) at batch ${SIZE.batches.join(' and ')}, ${SIZE.reps} timed call ` +
+        `after one warm-up call (the parity check's call), and through the server a ${SIZE.viewW}x${SIZE.viewH} viewport (one ` +
+        `tile, not 1920x1080) and ${SIZE.throughputTiles} more tile(s) for throughput. The machine's load (above) slows both ` +
+        `engines alike; on a busy machine these are upper bounds. "ms per 256² tile" is then the call time per window scaled by ` +
+        `pixel count to a tile's window (32 + 2 x halo)², an extrapolation, marked ≈. The goals below only mean something on a hardware GPU.`
       : '';
-  const md = `# GPU benchmark (\`npm run bench:gpu\`)
+  const md =
+    `# GPU benchmark (\`npm run bench:gpu\`)
 
-Run ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.availableParallelism()} cores), in ${totalS.toFixed(0)} s; 1-minute load average ${loadAtStart.toFixed(1)} at the start and ${loadAtEnd.toFixed(1)} at the end.
+Run ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.availableParallelism()} ` +
+    `cores), in ${totalS.toFixed(0)} s; 1-minute load average ${loadAtStart.toFixed(1)} at the start and ${loadAtEnd.toFixed(1)} at the end.
 
 - **Adapter (WebGPU engine):** ${adapter ? describeAdapter(adapter) : `none: ${probe.reason}`}
 - Other Vulkan devices: ${probe.adapters.slice(1).map(describeAdapter).join('; ') || 'none'}
@@ -224,15 +231,26 @@ ${pending.length ? `- **INCOMPLETE: this report was written before these parts h
 
 | preset | weights | per level | max | <= 1e-4 |
 |---|---|---|---|---|
-${parity.map((p) => `| ${p.preset} | ${p.weights} | ${p.levels} | ${p.max.toExponential(1)} | ${p.max <= 1e-4 ? 'yes' : '**NO**'} |`).join('\n') || '| - | - | no WebGPU adapter | - | - |'}
+${
+  parity
+    .map((p) => `| ${p.preset} | ${p.weights} | ${p.levels} | ${p.max.toExponential(1)} ` + `| ${p.max <= 1e-4 ? 'yes' : '**NO**'} |`)
+    .join('\n') || '| - | - | no WebGPU adapter | - | - |'
+}
 
 ## Engine: ms per 8x tile of 256² (median of ${SIZE.reps} call(s) after a warm-up call)
 
 | preset | engine | batch | LR window | first call | ms per call | ms per 256² tile |
 |---|---|---|---|---|---|---|
-${rows.map((r) => `| ${r.preset} | ${r.engine} | ${r.batch} | ${r.window}² | ${ms(r.firstMs)} | ${ms(r.callMs)} | ${SIZE.window ? '≈ ' : ''}${ms(r.perTileMs)} |`).join('\n')}
+${rows
+  .map(
+    (r) =>
+      `| ${r.preset} | ${r.engine} | ${r.batch} | ${r.window}² | ${ms(r.firstMs)} | ${ms(r.callMs)} ` +
+      `| ${SIZE.window ? '≈ ' : ''}${ms(r.perTileMs)} |`,
+  )
+  .join('\n')}
 
-## Through the tile server (default model ${DEFAULT_MODEL}, block 32, batch ${SIZE.batches[SIZE.batches.length - 1]}, PNG tiles at 8x of a 1024² sample, after a warm-up tile)
+## Through the tile server (default model ${DEFAULT_MODEL}, block 32, batch ${SIZE.batches[SIZE.batches.length - 1]}, ` +
+    `PNG tiles at 8x of a 1024² sample, after a warm-up tile)
 
 | engine | cold ${SIZE.viewW}x${SIZE.viewH} 8x viewport | first tile | tiles/s |
 |---|---|---|---|
@@ -242,8 +260,14 @@ ${serverRows.map((r) => `| ${r.engine} | ${ms(r.viewportMs)} (${r.viewportTiles}
 
 | goal | result | met |
 |---|---|---|
-| cold 1920x1080 8x viewport, default model, <= ${GOALS.viewportMs} ms | ${gpuServer && !software ? ms(gpuServer.viewportMs) : 'not measured (no hardware GPU in this run)'} | ${gpuServer && !software ? (gpuServer.viewportMs <= GOALS.viewportMs ? 'yes' : 'no') : '-'} |
-| paper preset <= ${GOALS.paperTileMs} ms per tile | ${paperGpu && !software ? ms(paperGpu.perTileMs) : 'not measured (no hardware GPU in this run)'} | ${paperGpu && !software ? (paperGpu.perTileMs <= GOALS.paperTileMs ? 'yes' : 'no') : '-'} |
+| cold 1920x1080 8x viewport, default model, <= ${GOALS.viewportMs} ms ` +
+    `| ${
+      gpuServer && !software ? ms(gpuServer.viewportMs) : 'not measured (no hardware GPU in this ' + 'run)'
+    } | ${gpuServer && !software ? (gpuServer.viewportMs <= GOALS.viewportMs ? 'yes' : 'no') : '-'} |
+| paper preset <= ${GOALS.paperTileMs} ms per tile ` +
+    `| ${
+      paperGpu && !software ? ms(paperGpu.perTileMs) : 'not measured (no hardware GPU in this ' + 'run)'
+    } | ${paperGpu && !software ? (paperGpu.perTileMs <= GOALS.paperTileMs ? 'yes' : 'no') : '-'} |
 
 ## Notes
 

@@ -109,7 +109,8 @@ for (const spec of ['lite', 'body']) {
       cold[k].adaptive.first.push(first);
     }
     log(
-      `${spec} rep ${r + 1}/${REPS}: tile fp32 ${f0(tile.fp32.at(-1)!)} int8 ${f0(tile.int8.at(-1)!)} ms; viewport fp32 ${f0(cold.fp32.fixed.all.at(-1)!)} int8 ${f0(cold.int8.fixed.all.at(-1)!)} ms`,
+      `${spec} rep ${r + 1}/${REPS}: tile fp32 ${f0(tile.fp32.at(-1)!)} int8 ${f0(tile.int8.at(-1)!)} ms; viewport ` +
+        `fp32 ${f0(cold.fp32.fixed.all.at(-1)!)} int8 ${f0(cold.int8.fixed.all.at(-1)!)} ms`,
     );
   }
   await engines.fp32.dispose();
@@ -185,7 +186,8 @@ const lines: string[] = [
     }),
   ),
   '',
-  `GEMM ceilings measured in this run (1024³, ${THREADS} threads, best of 5): float32 MatMul ${f1(gemm32)} GFLOP/s, int8 MatMulInteger (u8 x s8) ${f1(gemm8)} GOP/s.`,
+  `GEMM ceilings measured in this run (1024³, ${THREADS} threads, best of 5): float32 MatMul ${f1(gemm32)} GFLOP/s, int8 ` +
+    `MatMulInteger (u8 x s8) ${f1(gemm8)} GOP/s.`,
   'The floor counts convolution FLOPs only (models/engine/flops.ts) and assumes every one runs at the GEMM ceiling; layer norms,',
   'resizes, quantise/dequantise steps and the float32 convolutions the int8 graph keeps come on top.',
   '',

@@ -340,27 +340,36 @@ const goals = {
   returns: endRss - beforeHostile <= cacheMiB,
 };
 const seconds = (x: number) => `${(x / 1000).toFixed(1)} s`;
-const md = `# Soak: ${VIEWERS} viewers, a slow reader and a flood client
+const md =
+  `# Soak: ${VIEWERS} viewers, a slow reader and a flood client
 
-\`npm run bench:soak\`${SECONDS !== 240 ? ` (PHASESR_SOAK_SECONDS=${SECONDS})` : ''}, ${new Date().toISOString().slice(0, 10)}, ${os.availableParallelism()} cores (load average ${load0.toFixed(1)} at start).
+\`npm run bench:soak\`${
+    SECONDS !== 240 ? ` ` + `(PHASESR_SOAK_SECONDS=${SECONDS})` : ''
+  }, ${new Date().toISOString().slice(0, 10)}, ${os.availableParallelism()} cores ` +
+  `(load average ${load0.toFixed(1)} at start).
 The whole run: ${seconds(performance.now() - started)}.
 
 | goal | measured | target | |
 |---|---|---|---|
 | errors to the viewers | ${errorCount}${errorCount ? ` (${[...stats.errors].map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} | 0 | ${met(goals.errors)} |
-| longest wait for a visible tile | ${seconds(maxWait)} | <= 10 x ${ms(eng.median)} (median engine time per block) = ${seconds(10 * eng.median)} | ${met(goals.wait)} |
-| RSS growth after warm-up (minute 1 to just before the hostile clients) | ${(growth * 100).toFixed(1)} % (${warm.toFixed(0)} -> ${beforeHostile.toFixed(0)} MiB) | <= 10 % | ${met(goals.flat)} |
-| RSS after the slow reader and the flood client left, over before they came | ${(endRss - beforeHostile).toFixed(0)} MiB (${beforeHostile.toFixed(0)} -> peak ${h.peak.toFixed(0)} -> ${endRss.toFixed(0)} MiB) | <= the tile caches, ${cacheMiB} MiB | ${met(goals.returns)} |
+| longest wait for a visible tile | ${seconds(maxWait)} | <= 10 x ${ms(eng.median)} (median engine time per block) ` +
+  `= ${seconds(10 * eng.median)} | ${met(goals.wait)} |
+| RSS growth after warm-up (minute 1 to just before the hostile clients) | ${(growth * 100).toFixed(1)} % ` +
+  `(${warm.toFixed(0)} -> ${beforeHostile.toFixed(0)} MiB) | <= 10 % | ${met(goals.flat)} |
+| RSS after the slow reader and the flood client left, over before they came | ${(endRss - beforeHostile).toFixed(0)} ` +
+  `MiB (${beforeHostile.toFixed(0)} -> peak ${h.peak.toFixed(0)} -> ${endRss.toFixed(0)} MiB) | <= the tile caches, ${cacheMiB} MiB | ${met(goals.returns)} |
 
 ## Viewers
 
 - Visible tiles requested ${stats.requested}, served ${stats.served}, cancelled by the viewer's own moves ${stats.cancelled}
-  (the \`viewport\` message drops queued tiles that left the view), unanswered at the end ${waitingAtEnd.length}${waitingAtEnd.length ? ` (oldest ${seconds(Math.max(...waitingAtEnd))})` : ''}.
-- Latency of served visible tiles (request to frame): p50 ${ms(quantile(lat, 0.5))}, p95 ${ms(quantile(lat, 0.95))}, p99 ${ms(quantile(lat, 0.99))}, max ${ms(quantile(lat, 1))}.
+  (the \`viewport\` message drops queued tiles that left the view), unanswered at the ` +
+  `end ${waitingAtEnd.length}${waitingAtEnd.length ? ` (oldest ${seconds(Math.max(...waitingAtEnd))})` : ''}.
+- Latency of served visible tiles (request to frame): p50 ${ms(quantile(lat, 0.5))}, p95 ${ms(quantile(lat, 0.95))}, ` +
+  `p99 ${ms(quantile(lat, 0.99))}, max ${ms(quantile(lat, 1))}.
   The longest wait above also counts tiles still unanswered at the end, by their age.
 - Server counters at the end: ${Object.entries(health.stats)
-  .map(([k, v]) => `${k} ${v}`)
-  .join(', ')}.
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}.
 
 ## Hostile clients (from ${(SECONDS * HOSTILE_FROM).toFixed(0)} s to ${(SECONDS * HOSTILE_TO).toFixed(0)} s)
 
@@ -379,8 +388,11 @@ ${minuteRows.join('\n')}
 ## Setup
 
 - Server: \`phasesr serve --port 0 --model ${MODEL}\` as a child process with its defaults (block ${SERVER_DEFAULTS.blockSize}, batch ${SERVER_DEFAULTS.batch},
-  all cores, tile caches ${SERVER_DEFAULTS.memoryCacheBytes / 2 ** 20} + ${SERVER_DEFAULTS.floatCacheBytes / 2 ** 20} MiB), images opened at start: ${source}.${MODEL === 'lite' ? ' The lite model, not the default (body): the default is too slow on 2 cores for 10 viewers in a few minutes.' : ''}
-- Engine yardstick: the raw engine (same model and engine as the server, ${os.availableParallelism()} threads) on one ${eng.window}x${eng.window} window (a ${SERVER_DEFAULTS.blockSize} px block and its halo), batch 1,
+  all cores, tile caches ${SERVER_DEFAULTS.memoryCacheBytes / 2 ** 20} + ${SERVER_DEFAULTS.floatCacheBytes / 2 ** 20} ` +
+  `MiB), images opened at ` +
+  `start: ${source}.${MODEL === 'lite' ? ' The lite model, not the default (body): the default is too slow on 2 cores for 10 viewers in a few minutes.' : ''}
+- Engine yardstick: the raw engine (same model and engine as the server, ${os.availableParallelism()} threads) on ` +
+  `one ${eng.window}x${eng.window} window (a ${SERVER_DEFAULTS.blockSize} px block and its halo), batch 1,
   median of 12 runs before the server started: ${ms(eng.median)}.
 - Viewers: ${VIEWERS} WebSocket clients (server/client), a ${VIEW_W}x${VIEW_H} view each, on the images in turn, starting at a
   random place and SR level (seeded). Every ${MOVE_MS[0] / 1000}-${MOVE_MS[1] / 1000} s a viewer pans a quarter view (80 %) or zooms one

@@ -66,6 +66,7 @@ for (const c of [resizeNhwc(), convVec3()]) {
   let d = 0;
   for (let i = 0; i < cpu.length; i++) d = Math.max(d, Math.abs(cpu[i]! - gpu[i]!));
   console.log(
-    `${c.what}\n  model:  ${file}\n  cpu:    ${Array.from(cpu.slice(0, 16)).join(' ')}\n  webgpu: ${Array.from(gpu.slice(0, 16)).join(' ')}\n  max |cpu - webgpu| = ${d}\n`,
+    `${c.what}\n  model:  ${file}\n  cpu:    ${Array.from(cpu.slice(0, 16)).join(' ')}\n  ` +
+      `webgpu: ${Array.from(gpu.slice(0, 16)).join(' ')}\n  max |cpu - webgpu| = ${d}\n`,
   );
 }

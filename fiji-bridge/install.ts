@@ -68,7 +68,8 @@ export async function installMacro(folder: string, source = MACRO_SOURCE): Promi
       path.basename(abs) === 'plugins' && (await imagejEvidence(path.dirname(abs))) ? ` (did you mean ${path.dirname(abs)}?)` : '';
     throw new InstallError(
       'SR_ERR_USAGE',
-      `${folder} is not a Fiji or ImageJ folder: expected a plugins/ folder beside ij.jar, jars/ij-*.jar, macros/ or luts/${parent}. Pass the Fiji.app folder, e.g. phasesr fiji-install ~/Fiji.app`,
+      `${folder} is not a Fiji or ImageJ folder: expected a plugins/ folder beside ij.jar, jars/ij-*.jar, macros/ or ` +
+        `luts/${parent}. Pass the Fiji.app folder, e.g. phasesr fiji-install ~/Fiji.app`,
     );
   }
   const dir = path.join(abs, 'plugins', 'PhaseSR');

@@ -30,6 +30,8 @@ export function describeModel(m: LoadedModel): string {
   const state = m.provenance.trained ? `trained (${m.provenance.description})` : `UNTRAINED: ${m.provenance.description}`;
   return (
     `${c.name} ${c.scale}x, widths ${c.widths.join('/')}, ${c.convsPerModule} conv/module, ` +
-    `${c.body ? `LR body ${c.body.blocks} blocks${c.body.mixer ? ' + 1x1 mixers' : ''}, ` : ''}DPF ${c.dpf ? 'on' : 'off'}, skip ${c.skip}; ${state}; sha256 ${m.sha256.slice(0, 12)}`
+    `${
+      c.body ? `LR body ${c.body.blocks} ` + `blocks${c.body.mixer ? ' + 1x1 mixers' : ''}, ` : ''
+    }DPF ${c.dpf ? 'on' : 'off'}, skip ${c.skip}; ${state}; sha256 ${m.sha256.slice(0, 12)}`
   );
 }

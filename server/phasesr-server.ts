@@ -137,7 +137,8 @@ export class PhasesrServer implements ServerContext {
     if (options.token === '' && !isLoopback(options.host)) {
       throw new ServerError(
         'SR_ERR_USAGE',
-        `an empty token serves everyone who can reach ${options.host} without authentication: bind to 127.0.0.1, or leave --token out (one is generated) or give a non-empty one`,
+        `an empty token serves everyone who can reach ${options.host} without authentication: bind to 127.0.0.1, or ` +
+          `leave --token out (one is generated) or give a non-empty one`,
       );
     }
     checkScaleOptions(options);

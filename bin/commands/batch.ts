@@ -108,7 +108,10 @@ async function runBatch(inputs: string[], o: BatchCliOptions): Promise<number> {
           },
         });
         const m = r.result;
-        const line = `${tag} -> ${job.output} (${m.width}x${m.height} ${m.dtype}${m.pixelSize ? `, ${m.pixelSize.x.toPrecision(4)} ${m.pixelSize.unit}/px` : ''}) in ${(m.ms / 1000).toFixed(1)} s`;
+        const line =
+          `${tag} -> ${job.output} ` +
+          `(${m.width}x${m.height} ${m.dtype}${m.pixelSize ? `, ${m.pixelSize.x.toPrecision(4)} ${m.pixelSize.unit}/px` : ''}) ` +
+          `in ${(m.ms / 1000).toFixed(1)} s`;
         if (bar) bar.interrupt(line);
         else say(line);
         // Shown even with -q, as `phasesr sr` shows them: the output is not what a grey input would give.

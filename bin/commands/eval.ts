@@ -24,7 +24,9 @@ export function evalCommand(): Command {
     .addOption(
       new Option(
         '--condition <c>',
-        "how the LR is made: box = the paper's block mean; blur-noise = Gaussian PSF, centre sampling and 1% noise (a microscope the training never drew); other-scope = the HR recorded with 2x wider pixels by an 8-bit camera, then the box mean (a stand-in for another lab)",
+        "how the LR is made: box = the paper's block mean; blur-noise = Gaussian PSF, centre sampling and 1% noise (a " +
+          'microscope the training never drew); other-scope = the HR recorded with 2x wider pixels by an 8-bit camera, ' +
+          'then the box mean (a stand-in for another lab)',
       )
         .choices([...CONDITIONS])
         .default('box'),

@@ -39,7 +39,11 @@ export async function collectInfo() {
     versions: { onnxruntime: ortVersion(), tfjs: tf.version.tfjs, sharp: sharp.versions.sharp ?? '', libvips: sharp.versions.vips },
     accelerators: {
       'ort-webgpu': gpu.adapters[0]
-        ? `${describeAdapter(gpu.adapters[0])}${gpu.adapters[0].software ? ': a software adapter, slower than the CPU engine (--engine ort-webgpu runs on it; auto does not)' : ' (--engine ort-webgpu or auto)'}`
+        ? `${describeAdapter(gpu.adapters[0])}${
+            gpu.adapters[0].software
+              ? ': a software adapter, slower than the CPU ' + 'engine (--engine ort-webgpu runs on it; auto does not)'
+              : ' (--engine ort-webgpu or auto)'
+          }`
         : `not available (${gpu.reason})`,
       'ort-cuda': cuda ? 'available (--engine ort-cuda)' : 'not available (no CUDA execution provider in this onnxruntime-node install)',
       'tfjs-node-gpu': tfjsNativeInstalled('@tensorflow/tfjs-node-gpu')

@@ -48,7 +48,8 @@ export function serveCommand(): Command {
     )
     .option(
       '--exchange-dir <dir>',
-      'the private folder (yours alone: created 0700) where the Fiji bridge puts images to open by path (default: a fresh one in the OS temp folder, removed at exit)',
+      'the private folder (yours alone: created 0700) where the Fiji bridge puts images to open by path (default: a ' +
+        'fresh one in the OS temp folder, removed at exit)',
     )
     .option(
       '--cors-origin <origin>',

@@ -72,7 +72,8 @@ export function trainCommand(): Command {
     .option('--box-share <p>', 'with the random degradation: the share of crops whose LR stays exactly the box mean (default 0.25)', share)
     .option(
       '--wide-share <p>',
-      'the share of crops taken from the training images recorded at twice the pixel pitch (cells at two sizes in pixels, as other microscopes record them; default 0)',
+      'the share of crops taken from the training images recorded at twice the pixel pitch (cells at two sizes in ' +
+        'pixels, as other microscopes record them; default 0)',
       share,
     )
     .option(
@@ -99,7 +100,8 @@ export function trainCommand(): Command {
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option(
       '--init <model>',
-      'start a new run from this model directory (same architecture; e.g. the best/ of a content-only run) instead of the seeded initialisation; fresh optimiser, lineage kept in the provenance',
+      'start a new run from this model directory (same architecture; e.g. the best/ of a content-only run) instead of ' +
+        'the seeded initialisation; fresh optimiser, lineage kept in the provenance',
     )
     .addOption(
       new Option('--loss <mode>', 'full = adversarial + alpha * content; the ablations: content, adversarial')
@@ -223,7 +225,8 @@ Example (the shipped model's command is in models/shipped/lite/README.md):
         },
       }).finally(() => bar?.stop());
       process.stderr.write(
-        `done: ${r.steps} steps on ${r.flavour}; best ${r.best ? `PSNR ${r.best.psnr.toFixed(2)} dB at step ${r.best.step}` : 'model = last step'} in ${r.out}/best\n`,
+        `done: ${r.steps} steps on ${r.flavour}; ` +
+          `best ${r.best ? `PSNR ${r.best.psnr.toFixed(2)} dB at step ${r.best.step}` : 'model = last step'} in ${r.out}/best\n`,
       );
     });
 }

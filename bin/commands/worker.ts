@@ -79,7 +79,8 @@ async function runWorker(o: WorkerCliOptions): Promise<void> {
     log,
   });
   process.stdout.write(
-    `phasesr worker ${worker.id}: ${engine.engine} x ${engine.threads} threads, queue ${worker.queueName} on ${redactUrl(o.redis)}, shared folder ${shared.root}\n`,
+    `phasesr worker ${worker.id}: ${engine.engine} x ${engine.threads} threads, queue ${worker.queueName} ` +
+      `on ${redactUrl(o.redis)}, shared folder ${shared.root}\n`,
   );
   const stop = (sig: NodeJS.Signals): void => {
     log(`${sig}: finishing the job in hand, then stopping`);

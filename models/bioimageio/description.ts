@@ -14,7 +14,9 @@ export const PAPER_CITATION = {
   url: 'https://link.springer.com/chapter/10.1007/978-3-030-00934-2_39',
 };
 export const USIIGACI_CITATION = {
-  text: 'Tsai, H.-F. et al. Usiigaci: Instance-aware cell tracking in stain-free phase contrast microscopy enabled by machine learning. SoftwareX, 2019. (training data)',
+  text:
+    'Tsai, H.-F. et al. Usiigaci: Instance-aware cell tracking in stain-free phase contrast microscopy enabled by ' +
+    'machine learning. SoftwareX, 2019. (training data)',
   doi: '10.1016/j.softx.2019.02.007',
   url: 'https://github.com/oist/usiigaci',
 };

@@ -36,11 +36,13 @@ export function validationSection(card: string): string | undefined {
 export function documentation(d: DocumentationInput): string {
   const c = d.config;
   const validation = d.card ? validationSection(d.card) : undefined;
-  return `# phasesr \`${c.name}\` ${c.scale}x: phase contrast super-resolution
+  return (
+    `# phasesr \`${c.name}\` ${c.scale}x: phase contrast super-resolution
 
 The generator of the Cascaded Refinement GAN (Han & Yin, MICCAI 2018) as trained by phasesr: one grey phase
 contrast image in, super-resolved images out (${d.outputs.join(', ')}: the cascade's ${d.outputs.map((o) => `${o.slice(1)}x`).join(', ')}
-levels, all from one run). Weights: ONNX (\`weights.onnx\`). ${d.provenance.trained ? '' : '**These weights are not trained** (a random initialisation). '}Training: ${d.provenance.description}.
+levels, all from one run). Weights: ONNX ` +
+    `(\`weights.onnx\`). ${d.provenance.trained ? '' : '**These weights are not trained** (a random initialisation). '}Training: ${d.provenance.description}.
 
 ## Input and output
 
@@ -74,5 +76,6 @@ What phasesr's own tests check instead: the yaml validates against the bioimage.
 onnxruntime reproduces each test output from the test input within the spec's default tolerances
 (relative 1e-3, absolute 1e-3, at most 100 mismatched elements per million), and every sha256 in the yaml
 matches its file in the zip.
-`;
+`
+  );
 }

@@ -93,7 +93,9 @@ export async function calibrate(
     format: INT8_CALIBRATION_FORMAT,
     formatVersion: 1,
     weightsSha256,
-    method: `min/max of every Conv input and output (float32 graph) over ${files.length} image(s): each one's 8x box-mean LR (normalised by its 0.1/99.9 percentiles) and its native centre ${CALIBRATION_CROP}x${CALIBRATION_CROP} crop (normalised by the image's)`,
+    method:
+      `min/max of every Conv input and output (float32 graph) over ${files.length} image(s): each one's 8x ` +
+      `box-mean LR (normalised by its 0.1/99.9 percentiles) and its native centre ${CALIBRATION_CROP}x${CALIBRATION_CROP} crop (normalised by the image's)`,
     created: new Date().toISOString(),
     ranges,
   };

@@ -131,7 +131,8 @@ function startError(engine: OrtEngine, e: Error): Error {
   const why = e.message.split('\n')[0]!.replace(/^.*(Failed to get a WebGPU adapter)/, '$1');
   if (/fallback to CPU EP has been explicitly disabled/.test(e.message))
     return new EngineFallbackError(
-      `${engine}: ONNX Runtime ${ortVersion()} would run part of this model on the CPU (an op its ${PROVIDER[engine]} provider lacks); refused rather than mixing engines: use --engine ort-cpu`,
+      `${engine}: ONNX Runtime ${ortVersion()} would run part of this model on the CPU (an op its ${PROVIDER[engine]} ` +
+        `provider lacks); refused rather than mixing engines: use --engine ort-cpu`,
       { cause: e },
     );
   if (engine === 'ort-webgpu') {
@@ -140,7 +141,8 @@ function startError(engine: OrtEngine, e: Error): Error {
       ? `Vulkan lists ${probe.adapters.map(describeAdapter).join(', ')}`
       : (probe.reason ?? 'no Vulkan device');
     return new EngineUnavailableError(
-      `ort-webgpu: ONNX Runtime ${ortVersion()} could not start its WebGPU engine (${why}); ${listed}. It needs a Vulkan driver (docs/gpu.md); use --engine ort-cpu`,
+      `ort-webgpu: ONNX Runtime ${ortVersion()} could not start its WebGPU engine (${why}); ${listed}. It needs a Vulkan ` +
+        `driver (docs/gpu.md); use --engine ort-cpu`,
       { cause: e },
     );
   }

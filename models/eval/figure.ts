@@ -76,7 +76,9 @@ export async function makeFigure(pair: EvalPair, panels: FigurePanel[], o: Figur
       const s = scoreAgainst(target, p.data);
       label += `  ${s.psnr.toFixed(2)} dB / ${s.ssim.toFixed(3)}`;
     }
-    const svg = `<svg width="${side}" height="${labelH}"><text x="4" y="20" font-family="DejaVu Sans, sans-serif" font-size="15" fill="#ffffff">${escapeXml(label)}</text></svg>`;
+    const svg =
+      `<svg width="${side}" height="${labelH}"><text x="4" y="20" font-family="DejaVu Sans, sans-serif" ` +
+      `font-size="15" fill="#ffffff">${escapeXml(label)}</text></svg>`;
     tiles.push({ input: Buffer.from(svg), left, top: 0 });
   }
   const width = panels.length * side + (panels.length - 1) * gap;

@@ -130,7 +130,8 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   const condition = o.condition ?? 'box';
   const pairs = await loadEvalPairs(files, o.scale, condition);
   log(
-    `eval: ${pairs.length} image(s) from ${o.data}${o.split ? ` (${o.split.set} set of ${path.basename(o.split.file)})` : ''} at ${o.scale}x, LR by '${condition}'`,
+    `eval: ${pairs.length} image(s) ` +
+      `from ${o.data}${o.split ? ` (${o.split.set} set of ${path.basename(o.split.file)})` : ''} at ${o.scale}x, LR by '${condition}'`,
   );
   const top = Math.log2(o.scale);
   const targets: LevelTarget[][] = [];

@@ -217,7 +217,8 @@ async function checkPixelData(r: Reader, ifd: Map<number, Entry>, page: TiffPage
   if (!offs || !cnts || offs.count < parts || cnts.count < parts) {
     throw new ImageError(
       'SR_ERR_IMAGE_DECODE',
-      `${r.path}: TIFF declares ${page.width}x${page.height} pixels in ${parts} ${what} but locates ${Math.min(offs?.count ?? 0, cnts?.count ?? 0)} (corrupt or truncated)`,
+      `${r.path}: TIFF declares ${page.width}x${page.height} pixels in ${parts} ${what} but ` +
+        `locates ${Math.min(offs?.count ?? 0, cnts?.count ?? 0)} (corrupt or truncated)`,
       { path: r.path },
     );
   }

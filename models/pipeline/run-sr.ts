@@ -76,7 +76,8 @@ export async function runSr(o: RunSrOptions): Promise<RunSrResult> {
     for (const w of src.warnings) log(`warning: ${w}`);
     const { low, high, sampled = false } = o.percentiles ?? (await imagePercentiles(src, NORMALISATION_PERCENTILES));
     log(
-      `normalisation: ${src.dtype} ${NORMALISATION_PERCENTILES.join('/')} percentiles = ${+low.toPrecision(6)}..${+high.toPrecision(6)}${sampled ? ' (sampled)' : ''}`,
+      `normalisation: ${src.dtype} ${NORMALISATION_PERCENTILES.join('/')} percentiles ` +
+        `= ${+low.toPrecision(6)}..${+high.toPrecision(6)}${sampled ? ' (sampled)' : ''}`,
     );
     let window;
     try {

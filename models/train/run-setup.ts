@@ -176,7 +176,9 @@ export async function loadTrainingData(o: TrainOptions, run: RunOptions, files: 
   const bicubicOS = pairsOS.length ? await validateBicubic(pairsOS) : undefined;
   if (bicubic)
     log(
-      `validation: ${pairs.length} images from ${typeof valFiles === 'string' ? valFiles : "the split's val set"}; bicubic PSNR ${bicubic.psnr.toFixed(2)} dB, SSIM ${bicubic.ssim.toFixed(4)}${bicubicBN ? `; blur-noise: bicubic ${bicubicBN.psnr.toFixed(2)} dB, SSIM ${bicubicBN.ssim.toFixed(4)}` : ''}`,
+      `validation: ${pairs.length} images from ${typeof valFiles === 'string' ? valFiles : "the split's val set"}; ` +
+        `bicubic PSNR ${bicubic.psnr.toFixed(2)} dB, ` +
+        `SSIM ${bicubic.ssim.toFixed(4)}${bicubicBN ? `; blur-noise: bicubic ${bicubicBN.psnr.toFixed(2)} dB, SSIM ${bicubicBN.ssim.toFixed(4)}` : ''}`,
     );
   return {
     images,

@@ -130,7 +130,18 @@ function newTally(): EpochTally {
 }
 
 function describeRun(config: ModelConfig, run: RunOptions, recipe: Recipe, pool: WorkerPool): string {
-  return `training ${config.name} ${run.scale}x (${run.loss} loss${run.loss === 'full' ? `, alpha ${run.alpha}, ${run.warmup} content-only warm-up steps` : ''}, DPF ${run.dpf ? 'on' : 'off'}; degradation ${recipe.degrade ? `random (${run.boxShare ?? DEFAULT_BOX_SHARE} box mean)` : 'box mean'}${run.wideShare ? `, ${run.wideShare} of crops at 2x pixel pitch` : ''}, pixel L1 ${recipe.pixelL1}, EMA ${recipe.ema || 'off'}, lr ${run.lr} ${recipe.schedule}${recipe.schedule === 'cosine' ? ` over ${recipe.scheduleSteps} steps` : ''}, warm-up ${recipe.lrWarmup}) on ${pool.flavour} with ${pool.size} worker(s), batch ${run.batch}, crop ${run.crop}`;
+  return (
+    `training ${config.name} ${run.scale}x (${run.loss} ` +
+    `loss${
+      run.loss === 'full' ? `, alpha ${run.alpha}, ${run.warmup} content-only warm-up ` + `steps` : ''
+    }, DPF ${run.dpf ? 'on' : 'off'}; ` +
+    `degradation ${recipe.degrade ? `random (${run.boxShare ?? DEFAULT_BOX_SHARE} box ` + `mean)` : 'box mean'}${
+      run.wideShare ? `, ${run.wideShare} of crops at 2x pixel ` + `pitch` : ''
+    }, pixel L1 ${recipe.pixelL1}, EMA ${recipe.ema || 'off'}, ` +
+    `lr ${run.lr} ${recipe.schedule}${
+      recipe.schedule === 'cosine' ? ` over ${recipe.scheduleSteps} ` + `steps` : ''
+    }, warm-up ${recipe.lrWarmup}) on ${pool.flavour} with ${pool.size} worker(s), batch ${run.batch}, crop ${run.crop}`
+  );
 }
 
 /** One step: a discriminator update (once adversarial), then a generator update and the EMA. */
@@ -202,12 +213,16 @@ async function endEpoch(t: Training, tally: EpochTally, sps: number, adversarial
     if (pairsBN.length) {
       const bn = await validate(config, shipped, pairsBN);
       record.blurNoise = { psnr: bn.psnr, ssim: bn.ssim, bicubicPsnr: bicubicBN!.psnr, bicubicSsim: bicubicBN!.ssim };
-      extra += `; blur-noise ${bn.psnr.toFixed(2)} dB (${signed(bn.psnr - bicubicBN!.psnr)}), SSIM ${bn.ssim.toFixed(4)} (bicubic ${bicubicBN!.ssim.toFixed(4)})`;
+      extra +=
+        `; blur-noise ${bn.psnr.toFixed(2)} dB (${signed(bn.psnr - bicubicBN!.psnr)}), SSIM ${bn.ssim.toFixed(4)} ` +
+        `(bicubic ${bicubicBN!.ssim.toFixed(4)})`;
     }
     if (pairsOS.length) {
       const os = await validate(config, shipped, pairsOS);
       record.otherScope = { psnr: os.psnr, ssim: os.ssim, bicubicPsnr: bicubicOS!.psnr, bicubicSsim: bicubicOS!.ssim };
-      extra += `; other-scope ${os.psnr.toFixed(2)} dB (${signed(os.psnr - bicubicOS!.psnr)}), SSIM ${os.ssim.toFixed(4)} (bicubic ${bicubicOS!.ssim.toFixed(4)})`;
+      extra +=
+        `; other-scope ${os.psnr.toFixed(2)} dB (${signed(os.psnr - bicubicOS!.psnr)}), ` +
+        `SSIM ${os.ssim.toFixed(4)} (bicubic ${bicubicOS!.ssim.toFixed(4)})`;
     }
     if (t.c.ema) {
       // The raw weights too, so the EMA's worth is measured, not assumed.
@@ -218,7 +233,9 @@ async function endEpoch(t: Training, tally: EpochTally, sps: number, adversarial
     const score = selectionScore(record);
     const better = !state.best || score > (state.best.score ?? state.best.psnr - record.bicubicPsnr);
     t.log(
-      `epoch ${state.epoch} (step ${state.step}): val PSNR ${v.psnr.toFixed(2)} dB (bicubic ${bicubic!.psnr.toFixed(2)}, ${signed(v.psnr - bicubic!.psnr)}), SSIM ${v.ssim.toFixed(4)}${extra}, lr ${t.c.adamG.opts.lr.toExponential(2)}, ${sps.toFixed(3)} steps/s${better ? ' — best so far, saved' : ''}`,
+      `epoch ${state.epoch} (step ${state.step}): val PSNR ${v.psnr.toFixed(2)} dB ` +
+        `(bicubic ${bicubic!.psnr.toFixed(2)}, ${signed(v.psnr - bicubic!.psnr)}), SSIM ${v.ssim.toFixed(4)}${extra}, ` +
+        `lr ${t.c.adamG.opts.lr.toExponential(2)}, ${sps.toFixed(3)} steps/s${better ? ' — best so far, saved' : ''}`,
     );
     if (better) {
       state.best = { psnr: v.psnr, ssim: v.ssim, step: state.step, epoch: state.epoch, score };
@@ -271,7 +288,14 @@ function provenance(t: Training, what: string): Provenance {
     created: new Date().toISOString(),
     steps: state.step,
     data: o.data,
-    description: `${what}: ${config.name} ${run.scale}x, ${run.loss} loss${run.loss === 'full' ? ` (alpha ${run.alpha}${run.warmup ? `, the first ${Math.min(run.warmup, state.step)} steps content-only` : ''})` : ''}, ${state.step} steps of batch ${run.batch} on ${path.basename(path.resolve(o.data))}${run.init ? `, starting from a model of ${run.init.steps} steps` : ''}`,
+    description:
+      `${what}: ${config.name} ${run.scale}x, ${run.loss} ` +
+      `loss${
+        run.loss === 'full'
+          ? ` ` + `(alpha ${run.alpha}${run.warmup ? `, the first ${Math.min(run.warmup, state.step)} steps ` + `content-only` : ''})`
+          : ''
+      }, ${state.step} steps of batch ${run.batch} ` +
+      `on ${path.basename(path.resolve(o.data))}${run.init ? `, starting from a model of ${run.init.steps} steps` : ''}`,
     ...(o.command ? { command: o.command } : {}),
     ...(run.init ? { initFrom: withoutDir(run.init) } : {}),
   };

@@ -95,7 +95,8 @@ export function mountImageRoutes(app: Express, ctx: ServerContext): void {
     res
       .type('application/xml')
       .send(
-        `<?xml version="1.0" encoding="UTF-8"?>\n<Image xmlns="http://schemas.microsoft.com/deepzoom/2008" Format="png" Overlap="0" TileSize="${img.pyramid.tileSize}">` +
+        `<?xml version="1.0" encoding="UTF-8"?>\n<Image xmlns="http://schemas.microsoft.com/deepzoom/2008" Format="png" ` +
+          `Overlap="0" TileSize="${img.pyramid.tileSize}">` +
           `<Size Width="${top.width}" Height="${top.height}"/></Image>\n`,
       );
   });

@@ -36,7 +36,8 @@ export class ExchangeDir {
     if ((st.mode & 0o022) !== 0)
       throw new ServerError(
         'SR_ERR_USAGE',
-        `exchange folder ${dir} is writable by other users (mode ${(st.mode & 0o777).toString(8)}): chmod 700 it, or leave --exchange-dir out for a private one`,
+        `exchange folder ${dir} is writable by other users (mode ${(st.mode & 0o777).toString(8)}): chmod 700 it, or ` +
+          `leave --exchange-dir out for a private one`,
       );
     return new ExchangeDir(real, false);
   }

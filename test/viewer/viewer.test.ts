@@ -266,11 +266,14 @@ test('"Server path…" is a dialog listing the allowed folders; a large image\'s
   await waitApp(h.page, 'app.stack.image && app.stack.image.name === "large.tif"', 120_000);
   assert.equal(await h.page.locator('#path-dialog').isVisible(), false);
   // Every cell inside the section's content box (a panel scrollbar, when there is one, takes its padding).
-  const overflow = await h.page.evaluate(`(() => {
+  const overflow = await h.page.evaluate(
+    `(() => {
     const sec = document.getElementById('image-info').closest('section');
     const right = sec.getBoundingClientRect().left + sec.clientWidth - parseFloat(getComputedStyle(sec).paddingRight);
-    return [...document.querySelectorAll('#image-info td')].filter((td) => td.scrollWidth > td.clientWidth + 1 || td.getBoundingClientRect().right > right + 0.5).map((td) => td.textContent);
-  })()`);
+    return [...document.querySelectorAll('#image-info td')].filter((td) => td.scrollWidth > td.clientWidth + 1 || ` +
+      `td.getBoundingClientRect().right > right + 0.5).map((td) => td.textContent);
+  })()`,
+  );
   assert.deepEqual(overflow, [], 'no Image panel cell is clipped');
   assert.match((await h.page.textContent('#image-info'))!, /16000 × 16000/);
   // Close it (its overview tiles read much of 256 megapixels) and show the sample again for the next tests.

@@ -47,8 +47,10 @@ export function createWidget(api: ViewerApi): HTMLElement {
   root.className = 'sr-widget';
   const m = api.server.hello.model;
   const modelScale = m.scale;
-  root.innerHTML = `
-    <div class="kv"><span>model</span><b title="${esc(m.description)}">${esc(m.name)} ×${modelScale}${m.trained ? '' : ' <em class="warn">untrained</em>'}</b></div>
+  root.innerHTML =
+    `
+    <div class="kv"><span>model</span><b title="${esc(m.description)}">${esc(m.name)} ` +
+    `×${modelScale}${m.trained ? '' : ' <em class="warn">untrained</em>'}</b></div>
     <div class="kv"><span>engine</span><b data-role="engine">${esc(api.server.engine)}</b></div>
     <label class="row">layer <select data-role="layer"></select></label>
     <label class="row">scale <select data-role="scale"></select></label>

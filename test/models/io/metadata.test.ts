@@ -50,7 +50,9 @@ test('OME-XML description: PhysicalSizeX/Y with and without units', async () => 
   const { dir, cleanup } = tempDir();
   try {
     const ome = (attrs: string): string =>
-      `<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06"><Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16" SizeX="3" SizeY="2" SizeZ="1" SizeC="1" SizeT="1" ${attrs}><TiffData/></Pixels></Image></OME>`;
+      `<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06"><Image ` +
+      `ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16" SizeX="3" SizeY="2" SizeZ="1" SizeC="1" ` +
+      `SizeT="1" ${attrs}><TiffData/></Pixels></Image></OME>`;
     const a = await sizeOf(dir, 'o1.ome.tif', { description: ome('PhysicalSizeX="0.1625" PhysicalSizeY="0.2"') });
     assert.equal(a.source, 'ome');
     assert.deepEqual(a.pixelSize, { x: 0.1625, y: 0.2, unit: 'µm' });

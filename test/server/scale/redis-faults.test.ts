@@ -86,107 +86,119 @@ const sha256 = async (file: string): Promise<string> =>
     .update(await readFile(file))
     .digest('hex');
 
-test('a server killed (kill -9) with queued jobs only it wanted: workers skip them once its liveness key lapses; a job another server wants too is computed', async () => {
-  // 256x128 at block 64: 4x2 blocks, one 4x tile each. A wants blocks 0..3 of row 0, B only block 0.
-  const { file } = await testImage(256, 128, 21, 'dead-server.tif');
-  const a = await open(A.wsUrl, file);
-  const b = await open(B.wsUrl, file);
-  const level = a.image.nativeLevel + 2;
-  a.c.send({
-    type: 'tiles',
-    requests: [0, 1, 2, 3].map((x) => ({ id: 10 + x, imageId: a.image.imageId, level, x, y: 0, priority: 'visible' })),
-  });
-  b.c.send({ type: 'tiles', requests: [{ id: 10, imageId: b.image.imageId, level, x: 0, y: 0, priority: 'visible' }] });
-  // No worker yet: the four jobs wait in Redis, block 0 wanted by both servers.
-  await waitUntil('4 queued jobs, B waiting on one', async () => {
-    const h = await health<Health>(B.url);
-    return h.redis.queue?.depth === 4 && h.redis.waitingHere === 1;
-  });
-  await A.proc.stop('SIGKILL');
-  const r = new Redis(redis.url);
-  try {
-    // Only B's liveness key is left once A's time to live has run out (server/scale/block-jobs.ts SERVER_TTL_MS).
-    await waitUntil("A's liveness key expired", async () => (await r.keys('phasesr:*:alive:*')).length === 1, 120_000, 500);
-  } finally {
-    r.disconnect();
-  }
-  w1 = await startWorker('w1', workerArgs());
-  const o = await b.c.outcome(10, 300_000);
-  assert.ok(!('type' in o), `B's tile arrives (${'type' in o ? o.code : ''})`);
-  const h = await waitUntil(
-    'the queue drained',
-    async () => {
-      const x = await health<Health>(B.url);
-      return x.redis.queue?.depth === 0 && (worker(x, 'w1')?.jobsDone ?? 0) >= 4 && x;
-    },
-    300_000,
-  );
-  const w = worker(h, 'w1')!;
-  assert.equal(w.blocksInferred, 1, `only the block B still wants was inferred (w1: ${JSON.stringify(w)})`);
-  assert.equal(w.dropped, 3, 'the three blocks only dead A wanted were skipped');
-  const imageSha = await sha256(file);
-  assert.ok(existsSync(marker(imageSha, h.model.sha256, 0, 0)), 'block 0 is in the shared cache');
-  for (const bx of [1, 2, 3]) assert.ok(!existsSync(marker(imageSha, h.model.sha256, bx, 0)), `block ${bx} was not computed`);
-  a.c.close();
-  b.c.close();
-});
+test(
+  'a server killed (kill -9) with queued jobs only it wanted: workers skip them once its liveness key lapses; a job ' +
+    'another server wants too is computed',
+  async () => {
+    // 256x128 at block 64: 4x2 blocks, one 4x tile each. A wants blocks 0..3 of row 0, B only block 0.
+    const { file } = await testImage(256, 128, 21, 'dead-server.tif');
+    const a = await open(A.wsUrl, file);
+    const b = await open(B.wsUrl, file);
+    const level = a.image.nativeLevel + 2;
+    a.c.send({
+      type: 'tiles',
+      requests: [0, 1, 2, 3].map((x) => ({ id: 10 + x, imageId: a.image.imageId, level, x, y: 0, priority: 'visible' })),
+    });
+    b.c.send({ type: 'tiles', requests: [{ id: 10, imageId: b.image.imageId, level, x: 0, y: 0, priority: 'visible' }] });
+    // No worker yet: the four jobs wait in Redis, block 0 wanted by both servers.
+    await waitUntil('4 queued jobs, B waiting on one', async () => {
+      const h = await health<Health>(B.url);
+      return h.redis.queue?.depth === 4 && h.redis.waitingHere === 1;
+    });
+    await A.proc.stop('SIGKILL');
+    const r = new Redis(redis.url);
+    try {
+      // Only B's liveness key is left once A's time to live has run out (server/scale/block-jobs.ts SERVER_TTL_MS).
+      await waitUntil("A's liveness key expired", async () => (await r.keys('phasesr:*:alive:*')).length === 1, 120_000, 500);
+    } finally {
+      r.disconnect();
+    }
+    w1 = await startWorker('w1', workerArgs());
+    const o = await b.c.outcome(10, 300_000);
+    assert.ok(!('type' in o), `B's tile arrives (${'type' in o ? o.code : ''})`);
+    const h = await waitUntil(
+      'the queue drained',
+      async () => {
+        const x = await health<Health>(B.url);
+        return x.redis.queue?.depth === 0 && (worker(x, 'w1')?.jobsDone ?? 0) >= 4 && x;
+      },
+      300_000,
+    );
+    const w = worker(h, 'w1')!;
+    assert.equal(w.blocksInferred, 1, `only the block B still wants was inferred (w1: ${JSON.stringify(w)})`);
+    assert.equal(w.dropped, 3, 'the three blocks only dead A wanted were skipped');
+    const imageSha = await sha256(file);
+    assert.ok(existsSync(marker(imageSha, h.model.sha256, 0, 0)), 'block 0 is in the shared cache');
+    for (const bx of [1, 2, 3]) assert.ok(!existsSync(marker(imageSha, h.model.sha256, bx, 0)), `block ${bx} was not computed`);
+    a.c.close();
+    b.c.close();
+  },
+);
 
-test('a tile the worker cannot write into the shared cache fails the job (retried, then SR_ERR_CACHE_WRITE to the client), the block is not marked done, and once the cache is writable again the tile is computed', async () => {
-  const { file } = await testImage(128, 128, 22, 'unwritable.tif');
-  const b = await open(B.wsUrl, file);
-  const h0 = await health<Health>(B.url);
-  const imageSha = await sha256(file);
-  // A plain file where the worker's whole SR tiles go (cache/<image>/<model>/sr/...): every write under it fails.
-  const blocker = path.join(shared, 'cache', imageSha, h0.model.sha256, 'sr');
-  await mkdir(path.dirname(blocker), { recursive: true });
-  await writeFile(blocker, 'not a folder');
-  const failedBefore = worker(h0, 'w1')?.failed ?? 0;
-  const level = b.image.nativeLevel + 2;
-  b.c.send({ type: 'tiles', requests: [{ id: 1, imageId: b.image.imageId, level, x: 0, y: 0 }] });
-  const err = await b.c.errorFor(1, 300_000);
-  assert.equal(err.code, 'SR_ERR_CACHE_WRITE', err.message);
-  assert.ok(!err.message.includes(shared), `the message names no server path: ${err.message}`);
-  assert.ok(!existsSync(marker(imageSha, h0.model.sha256, 0, 0)), 'the block is not marked done');
-  const h1 = await health<Health>(B.url);
-  // At least BullMQ's three attempts; more when a run outlived its lock on a loaded machine (stalled, run again).
-  const tries = (worker(h1, 'w1')?.failed ?? 0) - failedBefore;
-  assert.ok(tries >= 3, `the job was tried three times (BullMQ attempts): ${tries}`);
-  await rm(blocker);
-  b.c.send({ type: 'tiles', requests: [{ id: 2, imageId: b.image.imageId, level, x: 0, y: 0, encoding: 'f32' }] });
-  const o = await b.c.outcome(2, 300_000);
-  assert.ok(!('type' in o), `the tile arrives once the cache is writable (${'type' in o ? `${o.code} ${o.message}` : ''})`);
-  assert.ok(existsSync(marker(imageSha, h0.model.sha256, 0, 0)), 'now the block is marked done');
-  b.c.close();
-});
+test(
+  'a tile the worker cannot write into the shared cache fails the job (retried, then SR_ERR_CACHE_WRITE to the ' +
+    'client), the block is not marked done, and once the cache is writable again the tile is computed',
+  async () => {
+    const { file } = await testImage(128, 128, 22, 'unwritable.tif');
+    const b = await open(B.wsUrl, file);
+    const h0 = await health<Health>(B.url);
+    const imageSha = await sha256(file);
+    // A plain file where the worker's whole SR tiles go (cache/<image>/<model>/sr/...): every write under it fails.
+    const blocker = path.join(shared, 'cache', imageSha, h0.model.sha256, 'sr');
+    await mkdir(path.dirname(blocker), { recursive: true });
+    await writeFile(blocker, 'not a folder');
+    const failedBefore = worker(h0, 'w1')?.failed ?? 0;
+    const level = b.image.nativeLevel + 2;
+    b.c.send({ type: 'tiles', requests: [{ id: 1, imageId: b.image.imageId, level, x: 0, y: 0 }] });
+    const err = await b.c.errorFor(1, 300_000);
+    assert.equal(err.code, 'SR_ERR_CACHE_WRITE', err.message);
+    assert.ok(!err.message.includes(shared), `the message names no server path: ${err.message}`);
+    assert.ok(!existsSync(marker(imageSha, h0.model.sha256, 0, 0)), 'the block is not marked done');
+    const h1 = await health<Health>(B.url);
+    // At least BullMQ's three attempts; more when a run outlived its lock on a loaded machine (stalled, run again).
+    const tries = (worker(h1, 'w1')?.failed ?? 0) - failedBefore;
+    assert.ok(tries >= 3, `the job was tried three times (BullMQ attempts): ${tries}`);
+    await rm(blocker);
+    b.c.send({ type: 'tiles', requests: [{ id: 2, imageId: b.image.imageId, level, x: 0, y: 0, encoding: 'f32' }] });
+    const o = await b.c.outcome(2, 300_000);
+    assert.ok(!('type' in o), `the tile arrives once the cache is writable (${'type' in o ? `${o.code} ${o.message}` : ''})`);
+    assert.ok(existsSync(marker(imageSha, h0.model.sha256, 0, 0)), 'now the block is marked done');
+    b.c.close();
+  },
+);
 
-test('the batch API on a --no-local-engine server runs through the queue: a worker runs its engine calls, and the result equals runSr of the same file', async () => {
-  const { file } = await testImage(80, 72, 23, 'batch.tif');
-  const out = path.join(dir, 'batch-x8.tif');
-  const h0 = await health<Health>(B.url);
-  const client = await PhasesrClient.connect(B.wsUrl);
-  try {
-    const r = await client.batch(file, { scale: 8, output: out });
-    assert.deepEqual([r.result.width, r.result.height], [640, 576]);
-  } finally {
-    await client.close();
-  }
-  const ref = path.join(dir, 'batch-ref.tif');
-  await runSr({ input: file, output: ref, scale: 8, model, threads: 1, log: () => {} });
-  const [got, want] = await Promise.all([ImageSource.open(out), ImageSource.open(ref)]);
-  try {
-    assert.deepEqual([got.width, got.height, got.dtype], [want.width, want.height, want.dtype]);
-    assert.deepEqual(await got.readRegion(0, 0, got.width, got.height), await want.readRegion(0, 0, want.width, want.height));
-  } finally {
-    await got.close();
-    await want.close();
-  }
-  const h1 = await health<Health>(B.url);
-  const calls = (worker(h1, 'w1')?.engineCalls ?? 0) - (worker(h0, 'w1')?.engineCalls ?? 0);
-  // 80x72 LR in 64x64 tiles (runSr's, one per engine call): 2x2 calls.
-  assert.equal(calls, 4, 'the worker ran the four engine calls');
-  assert.equal(h1.redis.counters.engineCalls - h0.redis.counters.engineCalls, 4);
-  assert.deepEqual(readdirSync(path.join(shared, 'calls')), [], 'no engine-call files are left in the shared folder');
-});
+test(
+  'the batch API on a --no-local-engine server runs through the queue: a worker runs its engine calls, and the result ' +
+    'equals runSr of the same file',
+  async () => {
+    const { file } = await testImage(80, 72, 23, 'batch.tif');
+    const out = path.join(dir, 'batch-x8.tif');
+    const h0 = await health<Health>(B.url);
+    const client = await PhasesrClient.connect(B.wsUrl);
+    try {
+      const r = await client.batch(file, { scale: 8, output: out });
+      assert.deepEqual([r.result.width, r.result.height], [640, 576]);
+    } finally {
+      await client.close();
+    }
+    const ref = path.join(dir, 'batch-ref.tif');
+    await runSr({ input: file, output: ref, scale: 8, model, threads: 1, log: () => {} });
+    const [got, want] = await Promise.all([ImageSource.open(out), ImageSource.open(ref)]);
+    try {
+      assert.deepEqual([got.width, got.height, got.dtype], [want.width, want.height, want.dtype]);
+      assert.deepEqual(await got.readRegion(0, 0, got.width, got.height), await want.readRegion(0, 0, want.width, want.height));
+    } finally {
+      await got.close();
+      await want.close();
+    }
+    const h1 = await health<Health>(B.url);
+    const calls = (worker(h1, 'w1')?.engineCalls ?? 0) - (worker(h0, 'w1')?.engineCalls ?? 0);
+    // 80x72 LR in 64x64 tiles (runSr's, one per engine call): 2x2 calls.
+    assert.equal(calls, 4, 'the worker ran the four engine calls');
+    assert.equal(h1.redis.counters.engineCalls - h0.redis.counters.engineCalls, 4);
+    assert.deepEqual(readdirSync(path.join(shared, 'calls')), [], 'no engine-call files are left in the shared folder');
+  },
+);
 
 /** Sends `sig` and waits (a liveness bound, not a timing check) for the exit code; null if it did not exit. */
 async function exitOn(p: Proc, sig: NodeJS.Signals): Promise<number | null> {

@@ -25,7 +25,9 @@ export function mountScaleBar(app: App): void {
     const level = app.stack.view.targetLevel();
     const made = level > img.nativeLevel;
     const sr = app.stack.layers().some((l) => l.serverLayer === 'sr' && l.kind === 'tiles' && l.visible);
-    badge.textContent = `×${z >= 10 ? z.toFixed(1) : z.toPrecision(2)} of native · level ${level}/${img.maxLevel}${made ? ` · ×${2 ** (level - img.nativeLevel)} ${sr ? 'model-made' : 'upscaled'}` : ''}`;
+    badge.textContent =
+      `×${z >= 10 ? z.toFixed(1) : z.toPrecision(2)} of native · ` +
+      `level ${level}/${img.maxLevel}${made ? ` · ×${2 ** (level - img.nativeLevel)} ${sr ? 'model-made' : 'upscaled'}` : ''}`;
     badge.classList.toggle('model', made && sr);
     const px = img.pixelSize;
     bar.hidden = !px;

@@ -49,7 +49,9 @@ export class StatusBar {
     const c = this.socket.counters;
     const computing = Math.min(c.inFlight, this.#server.running);
     const el = document.getElementById('status-tiles')!;
-    el.textContent = `tiles: ${Math.max(0, c.inFlight - computing)} queued · ${computing} computing · ${c.received} done · ${c.cancelledByServer + c.cancelledByViewer} cancelled`;
+    el.textContent =
+      `tiles: ${Math.max(0, c.inFlight - computing)} queued · ${computing} computing · ${c.received} done ` +
+      `· ${c.cancelledByServer + c.cancelledByViewer} cancelled`;
     el.classList.toggle('busy', c.inFlight > 0);
     const ms = this.msPerTile;
     document.getElementById('status-timing')!.textContent = ms === undefined ? 'SR tile: –' : `SR tile: ${Math.round(ms)} ms`;
