@@ -1,7 +1,8 @@
 // The folder every server and worker sees (--shared-dir, e.g. an NFS mount): source images by content hash
 // (images/<sha256><ext>), uploads while they arrive (uploads/), each image's percentiles computed once
 // (percentiles/<sha256>.json), the shared tile cache (cache/, the --cache-dir layout) with one marker
-// per finished block, and the pixels of whole-image jobs' engine calls while they run (calls/). Every file appears by an atomic rename, so a reader never sees half of one.
+// per finished block, and the pixels of whole-image jobs' engine calls while they run (calls/). Every file
+// appears by an atomic rename, so a reader never sees half of one.
 import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 

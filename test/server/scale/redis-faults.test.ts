@@ -1,8 +1,9 @@
 // Scale-out faults with real parts (Debian's redis-server on a free loopback port, `phasesr serve --redis`
 // and `phasesr worker` child processes, one shared folder): jobs only a dead server wanted are skipped, not
 // computed; a tile the worker cannot write into the shared cache fails its job with a coded error instead
-// of marking the block done; the batch API on a front end without an engine runs through the workers; SIGTERM/SIGINT end servers and workers promptly and cleanly whether Redis was
-// never reachable or went away. The steps run in order: the first kills server A, the third stops Redis.
+// of marking the block done; the batch API on a front end without an engine runs through the workers;
+// SIGTERM/SIGINT end servers and workers promptly and cleanly whether Redis was never reachable or went away.
+// The steps run in order: the first kills server A, the third stops Redis.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
