@@ -237,7 +237,20 @@ test('a worker killed (kill -9) mid-job: its job goes to the other worker and ev
     300_000,
     20,
   );
-  await workers.get('w1')!.stop('SIGKILL');
+  // With the tiny model a job takes a few ms, so w1 spends much of its time between jobs. Freeze it and read
+  // BullMQ's active count: only a kill while it holds a job (active >= 1, w2 frozen too) is a kill mid-job.
+  const w1 = workers.get('w1')!;
+  let holding = false;
+  for (let i = 0; i < 50 && !holding; i++) {
+    w1.child.kill('SIGSTOP');
+    holding = ((await health<Health>(A.url)).redis.queue?.active ?? 0) >= 1;
+    if (!holding) {
+      w1.child.kill('SIGCONT');
+      await new Promise((r) => setTimeout(r, 3 + (i % 7)));
+    }
+  }
+  assert.ok(holding, 'w1 was caught holding a job');
+  await w1.stop('SIGKILL');
   const atKill = await health<Health>(A.url);
   workers.get('w2')!.child.kill('SIGCONT');
   assert.ok((atKill.redis.queue?.depth ?? 0) > 0, 'jobs still queued when w1 died, so it was holding one');
