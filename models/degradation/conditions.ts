@@ -34,19 +34,10 @@ export function describeCondition(c: Condition, scale: number): string {
 }
 
 /**
- * The unrounded LR of `hr` (w x h, a multiple of scale) under a non-box condition. `low`/`high` are the HR's
+ * The unrounded LR of `hr` (w x h, a multiple of scale) under 'blur-noise' ('other-scope' changes the HR and then uses the box mean). `low`/`high` are the HR's
  * percentiles (the noise scale); `name` seeds the noise, so every run sees the same noise for an image.
  */
-export function conditionLr(
-  _condition: 'blur-noise',
-  hr: Float32Array,
-  w: number,
-  h: number,
-  scale: number,
-  low: number,
-  high: number,
-  name: string,
-): Float32Array {
+export function blurNoiseLr(hr: Float32Array, w: number, h: number, scale: number, low: number, high: number, name: string): Float32Array {
   const lr = downsample(gaussianBlur(hr, w, h, BLUR_NOISE.sigmaPerScale * scale), w, h, scale, 'centre');
   let seed = BLUR_NOISE.seed;
   for (const ch of name) seed = (Math.imul(seed, 31) + ch.charCodeAt(0)) >>> 0;

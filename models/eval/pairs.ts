@@ -2,7 +2,7 @@
 // the degradation the model is trained on (docs/evaluation.md). Both stay in the HR file's own units.
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { conditionLr, stretchTo8Bit, widerPixels, type Condition } from '../degradation/conditions';
+import { blurNoiseLr, stretchTo8Bit, widerPixels, type Condition } from '../degradation/conditions';
 import { ImageSource } from '../io/image-source';
 import { imagePercentiles } from '../io/percentiles';
 import { roundToDtype, type PixelDtype } from '../io/types';
@@ -124,9 +124,7 @@ export async function makeEvalPair(
   const hr = cropTopLeft(data, width, w, h);
   const { low, high } = await percentilesOf(hr, w, h, dtype);
   const lr =
-    condition === 'box'
-      ? boxDownsample(hr, w, h, scale, dtype)
-      : roundToDtype(conditionLr(condition, hr, w, h, scale, low, high, name), dtype);
+    condition === 'box' ? boxDownsample(hr, w, h, scale, dtype) : roundToDtype(blurNoiseLr(hr, w, h, scale, low, high, name), dtype);
   return { name, dtype, width: w, height: h, hr, lr, lrWidth: w / scale, lrHeight: h / scale, low, high, scale };
 }
 
