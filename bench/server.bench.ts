@@ -20,6 +20,7 @@ import { PhasesrClient, type TileRequestInput } from '../server/client/phasesr-c
 import { SERVER_DEFAULTS } from '../server/config';
 import type { ImageInfo } from '../server/protocol';
 import { inputImages } from './input-images';
+import { quantile } from './stats';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TILE = 256;
@@ -159,15 +160,6 @@ function blocksOf(v: { rect: [number, number, number, number] }, img: ImageInfo)
   const lastX = Math.min(img.width - 1, Math.floor(((x1 + 1) * TILE - 1) / s));
   const lastY = Math.min(img.height - 1, Math.floor(((y1 + 1) * TILE - 1) / s));
   return (Math.floor(lastX / BLOCK) - first(x0) + 1) * (Math.floor(lastY / BLOCK) - first(y0) + 1);
-}
-
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const i = (s.length - 1) * q;
-  const lo = Math.floor(i),
-    hi = Math.ceil(i);
-  return s[lo]! + (s[hi]! - s[lo]!) * (i - lo);
 }
 
 const median = (xs: number[]) => quantile(xs, 0.5);

@@ -18,6 +18,7 @@ import { PhasesrClient, type TileRequestInput } from '../server/client/phasesr-c
 import { SERVER_DEFAULTS } from '../server/config';
 import { SUBPROTOCOL, type ImageInfo } from '../server/protocol';
 import { inputImages } from './input-images';
+import { quantile } from './stats';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT_MD = path.join(ROOT, 'docs', 'benchmarks', 'soak.md');
@@ -53,14 +54,6 @@ function rng(seed: number): () => number {
   return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const i = (s.length - 1) * q;
-  const lo = Math.floor(i),
-    hi = Math.ceil(i);
-  return s[lo]! + (s[hi]! - s[lo]!) * (i - lo);
-}
 const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(x < 10 ? 1 : 0)} ms` : '-');
 const met = (ok: boolean) => (ok ? 'met' : '**not met**');
 
