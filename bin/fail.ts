@@ -28,6 +28,18 @@ export function intOption(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/**
+ * An option parser for comma-separated pixel pitches above 1 and at most 4 (train --wide-pitches, eval
+ * --scope-pitch): past 4, a 1024^2 field at 8x leaves too few crops, and cells a few pixels across.
+ */
+export function pitchList(v: string): number[] {
+  const list = v.split(',').map((x) => Number(x.trim()));
+  if (list.some((p) => !Number.isFinite(p) || p <= 1 || p > 4)) {
+    throw new InvalidArgumentError('must be pixel pitches above 1 and at most 4, comma-separated (e.g. 1.5,2,3).');
+  }
+  return list;
+}
+
 /** An option parser for a finite number > 0. */
 export function positiveNumber(v: string): number {
   const n = Number(v);

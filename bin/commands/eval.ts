@@ -2,13 +2,13 @@
 // protocol of docs/evaluation.md; prints the markdown tables and writes PREFIX.json and PREFIX.md.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { EngineChoice } from '../../models/engine/backend';
 import { CONDITIONS, type Condition } from '../../models/degradation/conditions';
 import { SPLIT_SETS, type SplitSet } from '../../models/splits/split';
 import { DEFAULT_MODEL } from '../../models/registry';
 import { engineOption } from '../engine-option';
-import { intOption } from '../fail';
+import { intOption, pitchList } from '../fail';
 import { CodedError } from '../../models/error-codes';
 
 function collect(v: string, prev: string[]): string[] {
@@ -30,6 +30,15 @@ export function evalCommand(): Command {
       )
         .choices([...CONDITIONS])
         .default('box'),
+    )
+    .option(
+      '--scope-pitch <p>',
+      "with --condition other-scope: the other camera's pixel pitch, in HR pixels (default 2; 1 < p <= 4)",
+      (v) => {
+        const [p, ...more] = pitchList(v);
+        if (more.length) throw new InvalidArgumentError('one pitch per run.');
+        return p;
+      },
     )
     .addOption(new Option('--scale <n>', 'downsampling factor of the LR made from each HR').choices(['2', '4', '8']).default('8'))
     .addOption(
@@ -69,6 +78,7 @@ Example:
         split?: string;
         set: SplitSet;
         condition: Condition;
+        scopePitch?: number;
         scale: string;
         model: string[];
         out: string;
@@ -85,6 +95,7 @@ Example:
           data: o.data,
           ...(o.split ? { split: { file: o.split, set: o.set } } : {}),
           condition: o.condition,
+          ...(o.scopePitch ? { scopePitch: o.scopePitch } : {}),
           scale: Number(o.scale) as 2 | 4 | 8,
           models: o.model,
           tile: o.tile,

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError } from 'commander';
-import { intOption, nonNegative, positiveNumber } from '../fail';
+import { intOption, nonNegative, pitchList, positiveNumber } from '../fail';
 
 function emaDecay(v: string): number {
   const n = nonNegative(v);
@@ -24,6 +24,7 @@ interface TrainFlags {
   degrade: boolean;
   boxShare?: number;
   wideShare?: number;
+  widePitches?: number[];
   pixelL1: number;
   ema: number;
   schedule: 'constant' | 'cosine';
@@ -75,6 +76,11 @@ export function trainCommand(): Command {
       'the share of crops taken from the training images recorded at twice the pixel pitch (cells at two sizes in ' +
         'pixels, as other microscopes record them; default 0)',
       share,
+    )
+    .option(
+      '--wide-pitches <list>',
+      'with --wide-share: the pixel pitches of the wide crops, comma-separated, each drawn equally often (e.g. 1.5,2,3; default 2)',
+      pitchList,
     )
     .option(
       '--pixel-l1 <w>',
@@ -184,6 +190,7 @@ Example (the shipped model's command is in models/shipped/lite/README.md):
         degrade: f.degrade,
         ...(f.boxShare !== undefined ? { boxShare: f.boxShare } : {}),
         ...(f.wideShare ? { wideShare: f.wideShare } : {}),
+        ...(f.widePitches ? { widePitches: f.widePitches } : {}),
         pixelL1: f.pixelL1,
         ema: f.ema,
         schedule: f.schedule,

@@ -6,7 +6,7 @@
 // hidden cross-lab test sees it: the same scene recorded with pixels twice as wide (cells half as many pixels
 // across, so more detail per pixel than anything trained on) by an 8-bit camera, then the box-mean LR.
 import { mulberry32, gaussian } from '../params';
-import { downsample, gaussianBlur } from './resample';
+import { areaResample, downsample, gaussianBlur } from './resample';
 
 export const CONDITIONS = ['box', 'blur-noise', 'other-scope'] as const;
 export type Condition = (typeof CONDITIONS)[number];
@@ -20,10 +20,10 @@ export const OTHER_SCOPE = { pitch: 2, low8: 16, high8: 240 } as const;
 /** Parameters of 'blur-noise', in HR pixels and in fractions of the HR's 0.1..99.9 percentile range. */
 export const BLUR_NOISE = { sigmaPerScale: 0.5, noise: 0.01, seed: 7 } as const;
 
-export function describeCondition(c: Condition, scale: number): string {
+export function describeCondition(c: Condition, scale: number, pitch: number = OTHER_SCOPE.pitch): string {
   if (c === 'other-scope') {
     return (
-      `HR = mean over ${OTHER_SCOPE.pitch}x${OTHER_SCOPE.pitch} pixels, its 0.1..99.9 percentiles stretched to ${OTHER_SCOPE.low8}..${OTHER_SCOPE.high8} ` +
+      `HR = mean over ${pitch}x${pitch} pixels (area), its 0.1..99.9 percentiles stretched to ${OTHER_SCOPE.low8}..${OTHER_SCOPE.high8} ` +
       `of 8 bits; LR = mean over ${scale}x${scale} blocks of that, rounded to 8 bits`
     );
   }
@@ -47,14 +47,18 @@ export function blurNoiseLr(hr: Float32Array, w: number, h: number, scale: numbe
   return lr;
 }
 
-/** 'other-scope', first half: the HR (w x h) recorded with pixels OTHER_SCOPE.pitch times as wide (area mean). */
-export function widerPixels(hr: Float32Array, w: number, h: number): { hr: Float32Array; width: number; height: number } {
-  const p = OTHER_SCOPE.pitch;
-  const width = Math.floor(w / p),
-    height = Math.floor(h / p);
-  const cropped = new Float32Array(width * p * height * p);
-  for (let r = 0; r < height * p; r++) cropped.set(hr.subarray(r * w, r * w + width * p), r * width * p);
-  return { hr: downsample(cropped, width * p, height * p, p, 'box'), width, height };
+/**
+ * 'other-scope', first half: the HR (w x h) recorded with pixels `pitch` times as wide (area mean; the
+ * condition's pitch is OTHER_SCOPE.pitch, eval --scope-pitch tries others).
+ */
+export function widerPixels(
+  hr: Float32Array,
+  w: number,
+  h: number,
+  pitch: number = OTHER_SCOPE.pitch,
+): { hr: Float32Array; width: number; height: number } {
+  const r = areaResample(hr, w, h, pitch);
+  return { hr: r.data, width: r.width, height: r.height };
 }
 
 /** 'other-scope', second half: the 8-bit camera, exposed so that low..high (its percentiles) fill low8..high8. */

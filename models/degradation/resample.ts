@@ -71,3 +71,42 @@ export function downsample(data: Float32Array, width: number, height: number, f:
   if (data.length !== width * height) throw new RangeError(`${data.length} values for a ${width}x${height} image`);
   return separable(data, width, height, downTaps(width, f, kernel), downTaps(height, f, kernel));
 }
+
+/**
+ * Area taps for a real pitch p >= 1: output j integrates input [j*p, (j+1)*p) exactly, each input pixel
+ * weighted by its overlap. This is what a camera with p times wider pixels records of the same field.
+ */
+function areaTaps(size: number, p: number): Taps {
+  const out = Math.floor(size / p);
+  const n = Math.ceil(p) + 1;
+  const index = new Int32Array(out * n);
+  const weight = new Float64Array(out * n);
+  for (let j = 0; j < out; j++) {
+    const a = j * p,
+      b = a + p;
+    for (let k = 0; k < n; k++) {
+      const i = Math.min(Math.floor(a) + k, size - 1);
+      index[j * n + k] = i;
+      weight[j * n + k] = Math.floor(a) + k < size ? Math.max(0, Math.min(b, i + 1) - Math.max(a, i)) / p : 0;
+    }
+  }
+  return { index, weight, n };
+}
+
+/**
+ * The field recorded with pixels `pitch` times as wide (area mean over pitch x pitch, pitch >= 1 and not
+ * necessarily an integer): floor(width/pitch) x floor(height/pitch) values. An integer pitch is exactly
+ * downsample(..., 'box') of the top-left crop.
+ */
+export function areaResample(
+  data: Float32Array,
+  width: number,
+  height: number,
+  pitch: number,
+): { data: Float32Array; width: number; height: number } {
+  if (!(pitch >= 1) || !Number.isFinite(pitch)) throw new RangeError(`pixel pitch must be a number >= 1, got ${pitch}`);
+  if (data.length !== width * height) throw new RangeError(`${data.length} values for a ${width}x${height} image`);
+  const w = Math.floor(width / pitch),
+    h = Math.floor(height / pitch);
+  return { data: separable(data, width, height, areaTaps(width, pitch), areaTaps(height, pitch)), width: w, height: h };
+}

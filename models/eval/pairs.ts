@@ -110,11 +110,12 @@ export async function makeEvalPair(
   dtype: PixelDtype,
   scale: number,
   condition: Condition = 'box',
+  pitch?: number,
 ): Promise<EvalPair> {
   if (!Number.isInteger(scale) || scale < 1) throw new RangeError(`scale must be a positive integer, got ${scale}`);
   if (condition === 'other-scope') {
     // The other microscope's HR is what gets scored, and its LR is the plain box mean of it.
-    const wide = widerPixels(data, width, height);
+    const wide = widerPixels(data, width, height, pitch);
     const { low, high } = await percentilesOf(wide.hr, wide.width, wide.height, 'float32');
     return makeEvalPair(name, stretchTo8Bit(wide.hr, low, high), wide.width, wide.height, 'uint8', scale, 'box');
   }
@@ -129,11 +130,11 @@ export async function makeEvalPair(
 }
 
 /** Loads an HR image file whole and makes its pair. */
-export async function loadEvalPair(file: string, scale: number, condition: Condition = 'box'): Promise<EvalPair> {
+export async function loadEvalPair(file: string, scale: number, condition: Condition = 'box', pitch?: number): Promise<EvalPair> {
   const src = await ImageSource.open(file);
   try {
     const data = await src.readRegion(0, 0, src.width, src.height);
-    return await makeEvalPair(path.basename(file), data, src.width, src.height, src.dtype, scale, condition);
+    return await makeEvalPair(path.basename(file), data, src.width, src.height, src.dtype, scale, condition, pitch);
   } finally {
     await src.close();
   }
@@ -150,9 +151,15 @@ export async function listEvalImages(dir: string): Promise<string[]> {
 }
 
 /** Every image of a folder (sorted by name), or the files listed, as pairs. */
-export async function loadEvalPairs(dirOrFiles: string | string[], scale: number, condition: Condition = 'box'): Promise<EvalPair[]> {
+/** `pitch`: with 'other-scope', the pixel pitch of the other camera (default OTHER_SCOPE.pitch). */
+export async function loadEvalPairs(
+  dirOrFiles: string | string[],
+  scale: number,
+  condition: Condition = 'box',
+  pitch?: number,
+): Promise<EvalPair[]> {
   const files = typeof dirOrFiles === 'string' ? await listEvalImages(dirOrFiles) : dirOrFiles;
   const pairs: EvalPair[] = [];
-  for (const f of files) pairs.push(await loadEvalPair(f, scale, condition));
+  for (const f of files) pairs.push(await loadEvalPair(f, scale, condition, pitch));
   return pairs;
 }

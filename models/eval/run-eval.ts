@@ -19,6 +19,8 @@ export interface EvalOptions {
   split?: { file: string; set: SplitSet };
   /** How the LR is made from each HR (default 'box', the paper's protocol). */
   condition?: Condition;
+  /** With 'other-scope': the other camera's pixel pitch (default OTHER_SCOPE.pitch). */
+  scopePitch?: number;
   scale: 2 | 4 | 8;
   /** Model specs: a preset name (its shipped weights) or a model directory (default: DEFAULT_MODEL). */
   models?: string[];
@@ -128,10 +130,10 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   }
   const labels = modelLabels(specs);
   const condition = o.condition ?? 'box';
-  const pairs = await loadEvalPairs(files, o.scale, condition);
+  const pairs = await loadEvalPairs(files, o.scale, condition, o.scopePitch);
   log(
     `eval: ${pairs.length} image(s) ` +
-      `from ${o.data}${o.split ? ` (${o.split.set} set of ${path.basename(o.split.file)})` : ''} at ${o.scale}x, LR by '${condition}'`,
+      `from ${o.data}${o.split ? ` (${o.split.set} set of ${path.basename(o.split.file)})` : ''} at ${o.scale}x, LR by '${condition}'${o.scopePitch && condition === 'other-scope' ? ` at pitch ${o.scopePitch}` : ''}`,
   );
   const top = Math.log2(o.scale);
   const targets: LevelTarget[][] = [];
@@ -223,7 +225,7 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
     models: infos,
     protocol: {
       crop: `HR cropped top-left to a multiple of ${o.scale}`,
-      degradation: describeCondition(condition, o.scale),
+      degradation: describeCondition(condition, o.scale, o.scopePitch),
       metricMapping: `reference and SR mapped through the reference's ${METRIC_PERCENTILES.join('/')} percentiles to [0,1], clipped`,
       psnrDataRange: 1,
       ssim: {

@@ -5,8 +5,7 @@ import { boxDownsample, listEvalImages, percentilesOf } from '../eval/pairs';
 import { ImageSource } from '../io/image-source';
 import { normalise } from '../io/normalisation';
 import { applyResponse, DEFAULT_BOX_SHARE, degrade, drawDegradation } from '../degradation/random-degradation';
-import { downsample } from '../degradation/resample';
-import { widerPixels } from '../degradation/conditions';
+import { areaResample, downsample } from '../degradation/resample';
 import type { Mulberry32 } from '../params';
 import { NORMALISATION_PERCENTILES } from '../pipeline/run-sr';
 
@@ -27,13 +26,13 @@ export interface TrainImage {
 /** The image files of a folder (sorted), as evaluation lists them. */
 export const listImages = listEvalImages;
 
-export async function loadTrainImage(file: string, scale: number, wide = false): Promise<TrainImage> {
+export async function loadTrainImage(file: string, scale: number, pitch = 1): Promise<TrainImage> {
   const src = await ImageSource.open(file);
   try {
     const whole = await src.readRegion(0, 0, src.width, src.height);
-    // wide: the same field as a camera with twice the pixel pitch records it (the 'other-scope' HR, without 8-bit).
-    const w2 = wide ? widerPixels(whole, src.width, src.height) : undefined;
-    const [raw, width, height, dtype] = w2 ? [w2.hr, w2.width, w2.height, 'float32' as const] : [whole, src.width, src.height, src.dtype];
+    // pitch > 1: the same field as a camera with pitch times wider pixels records it (at 2, the 'other-scope' HR without 8-bit).
+    const w2 = pitch > 1 ? areaResample(whole, src.width, src.height, pitch) : undefined;
+    const [raw, width, height, dtype] = w2 ? [w2.data, w2.width, w2.height, 'float32' as const] : [whole, src.width, src.height, src.dtype];
     const lr = boxDownsample(raw, width, height, scale, dtype);
     const { low, high } = await percentilesOf(lr, Math.floor(width / scale), Math.floor(height / scale), dtype, NORMALISATION_PERCENTILES);
     return { name: path.basename(file), width, height, data: normalise(raw, low, high), low, high };
@@ -73,7 +72,10 @@ export function cropAt(
   return out;
 }
 
-/** The training images at twice the pixel pitch, and the share of crops drawn from them (--wide-share). */
+/**
+ * The training images at wider pixel pitches (--wide-pitches, each image once per pitch, so a uniform draw
+ * of an image is a uniform draw of a pitch), and the share of crops drawn from them (--wide-share).
+ */
 export interface WideImages {
   images: TrainImage[];
   share: number;
@@ -81,7 +83,7 @@ export interface WideImages {
 
 /**
  * `batch` random crops (random image, position and symmetry), packed NHWC [batch, size, size, 1]; with
- * `wide`, that share of the crops comes from the wide-pixel images, so cells are seen at two sizes in pixels.
+ * `wide`, that share of the crops comes from the wide-pixel images, so cells are seen at several sizes in pixels.
  */
 export function randomCrops(images: TrainImage[], rng: Mulberry32, size: number, batch: number, wide?: WideImages): Float32Array {
   const out = new Float32Array(batch * size * size);

@@ -28,8 +28,10 @@ export interface RunOptions {
   degrade?: boolean;
   /** With degrade: the share of crops whose LR stays exactly the box mean (absent: DEFAULT_BOX_SHARE, the rule before the option). */
   boxShare?: number;
-  /** The share of crops taken from the training images at twice the pixel pitch (absent: none). */
+  /** The share of crops taken from the training images at wider pixel pitches (absent: none). */
   wideShare?: number;
+  /** The pitches of those wide crops, each drawn equally often (absent: [2], the rule before the option). */
+  widePitches?: number[];
   /** Weight of the pixel L1 added to the content loss at every level. */
   pixelL1?: number;
   /** Decay of the exponential moving average of the generator's weights (0: none). The EMA is what validates and ships. */
@@ -39,6 +41,9 @@ export interface RunOptions {
   scheduleSteps?: number;
   lrWarmup?: number;
 }
+
+/** The pitch of the wide crops when --wide-pitches is not given: the rule when --wide-share came in. */
+export const DEFAULT_WIDE_PITCHES: readonly number[] = [2];
 
 export type TrainPreset = 'lite' | 'paper' | 'body';
 

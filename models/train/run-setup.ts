@@ -15,7 +15,7 @@ import { Adam, PAPER_ADAM } from './adam';
 import { loadCheckpoint, type Checkpoint, type TrainerState } from './checkpoint';
 import { loadTrainImage, type TrainImage } from './data';
 import type { ParamValues } from './gradients';
-import { DEFAULT_RECIPE, runConfig, type InitFrom, type RunOptions, type TrainOptions } from './run-options';
+import { DEFAULT_RECIPE, DEFAULT_WIDE_PITCHES, runConfig, type InitFrom, type RunOptions, type TrainOptions } from './run-options';
 import { validateBicubic, type ValidationScore } from './validate';
 
 type Log = (line: string) => void;
@@ -23,11 +23,13 @@ type Log = (line: string) => void;
 /**
  * The run to train: the checkpoint in `o.out` (--resume), or a new run seeded from `o.seed` (and --init).
  * A resume keeps the run's own options except --warmup and --schedule-steps, whose changes it records.
- * @throws CodedError SR_ERR_USAGE (--resume with --init; a new run into a folder that holds one; a bad --init)
+ * @throws CodedError SR_ERR_USAGE (--resume with --init; --wide-pitches without --wide-share; a new run into a folder that holds one; a bad --init)
  */
 export async function openRun(o: TrainOptions, log: Log): Promise<Checkpoint<RunOptions>> {
   const adamOpts = { ...PAPER_ADAM, lr: o.lr };
   if (o.resume && o.init) throw new CodedError('SR_ERR_USAGE', '--init starts a new run from a model; --resume continues a run: use one');
+  if (o.widePitches && !o.wideShare)
+    throw new CodedError('SR_ERR_USAGE', '--wide-pitches sets the pitches of the --wide-share crops: give a --wide-share too');
   if (!o.resume) return newRun(o, adamOpts, log);
   const c = await loadCheckpoint<RunOptions>(o.out, adamOpts);
   // The run's own learning rate, not this command line's.
@@ -78,6 +80,7 @@ async function newRun(o: TrainOptions, adamOpts: typeof PAPER_ADAM, log: Log): P
     degrade: o.degrade ?? DEFAULT_RECIPE.degrade,
     ...(o.boxShare !== undefined ? { boxShare: o.boxShare } : {}),
     ...(o.wideShare ? { wideShare: o.wideShare } : {}),
+    ...(o.wideShare && o.widePitches ? { widePitches: o.widePitches } : {}),
     pixelL1: o.pixelL1 ?? DEFAULT_RECIPE.pixelL1,
     ema: o.ema ?? DEFAULT_RECIPE.ema,
     schedule: o.schedule ?? DEFAULT_RECIPE.schedule,
@@ -143,7 +146,7 @@ export function defaultWorkers(batch: number, prefer: 'best' | 'wasm' | 'cpu'): 
 /** The images a run trains on and validates with. */
 export interface TrainingData {
   images: TrainImage[];
-  /** The same images at twice the pixel pitch, and the share of crops taken from them (--wide-share). */
+  /** The same images at wider pixel pitches, and the share of crops taken from them (--wide-share, --wide-pitches). */
   wide?: { images: TrainImage[]; share: number };
   /** Validation pairs, box condition (empty without --val or a split). */
   pairs: EvalPair[];
@@ -162,8 +165,9 @@ export async function loadTrainingData(o: TrainOptions, run: RunOptions, files: 
   const images: TrainImage[] = [];
   for (const f of files) images.push(await loadTrainImage(f, run.scale));
   const wide = run.wideShare ? { images: [] as TrainImage[], share: run.wideShare } : undefined;
-  if (wide) for (const f of files) wide.images.push(await loadTrainImage(f, run.scale, true));
-  const small = images.filter((im) => im.width < run.crop || im.height < run.crop);
+  if (wide)
+    for (const p of run.widePitches ?? DEFAULT_WIDE_PITCHES) for (const f of files) wide.images.push(await loadTrainImage(f, run.scale, p));
+  const small = [...images, ...(wide?.images ?? [])].filter((im) => im.width < run.crop || im.height < run.crop);
   if (small.length) throw new CodedError('SR_ERR_USAGE', `${small.map((i) => i.name).join(', ')} smaller than the ${run.crop}px crop`);
   const valFiles = o.val ?? (o.split ? await splitFiles(o.split, o.data, 'val') : undefined);
   const pairs = valFiles ? await loadEvalPairs(valFiles, run.scale) : [];

@@ -15,7 +15,7 @@ import { averageGrads } from './adam';
 import { saveCheckpoint, toWeights, type Checkpoint, type EpochRecord, type TrainerState } from './checkpoint';
 import { listImages, trainingBatch } from './data';
 import type { ParamValues } from './gradients';
-import { learningRate, recipeOf, type Recipe, type RunOptions, type TrainOptions } from './run-options';
+import { DEFAULT_WIDE_PITCHES, learningRate, recipeOf, type Recipe, type RunOptions, type TrainOptions } from './run-options';
 import { defaultWorkers, loadTrainingData, openRun, withoutDir, type TrainingData } from './run-setup';
 import { validate } from './validate';
 import { WorkerPool } from './worker-pool';
@@ -136,7 +136,7 @@ function describeRun(config: ModelConfig, run: RunOptions, recipe: Recipe, pool:
       run.loss === 'full' ? `, alpha ${run.alpha}, ${run.warmup} content-only warm-up ` + `steps` : ''
     }, DPF ${run.dpf ? 'on' : 'off'}; ` +
     `degradation ${recipe.degrade ? `random (${run.boxShare ?? DEFAULT_BOX_SHARE} box ` + `mean)` : 'box mean'}${
-      run.wideShare ? `, ${run.wideShare} of crops at 2x pixel ` + `pitch` : ''
+      run.wideShare ? `, ${run.wideShare} of crops at ${(run.widePitches ?? DEFAULT_WIDE_PITCHES).join('/')}x pixel ` + `pitch` : ''
     }, pixel L1 ${recipe.pixelL1}, EMA ${recipe.ema || 'off'}, ` +
     `lr ${run.lr} ${recipe.schedule}${
       recipe.schedule === 'cosine' ? ` over ${recipe.scheduleSteps} ` + `steps` : ''

@@ -2,7 +2,7 @@
 // on the ramp's value at each block's centre, constants stay constant, and box equals the eval's box mean.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { downsample, gaussianBlur, type DownKernel } from '../../../models/degradation/resample';
+import { areaResample, downsample, gaussianBlur, type DownKernel } from '../../../models/degradation/resample';
 import { boxDownsample } from '../../../models/eval/pairs';
 import { synthImage } from '../../helpers/image';
 
@@ -58,4 +58,37 @@ test('Gaussian blur keeps a constant and the mean, and smooths', () => {
   };
   assert.ok(tv(b) < 0.7 * tv(img), 'blur lowers the total variation');
   assert.ok(gaussianBlur(new Float32Array(W * H).fill(3), W, H, 3).every((v) => Math.abs(v - 3) < 1e-5));
+});
+
+test('areaResample: an integer pitch is the box mean of the top-left crop (the other-scope HR before --scope-pitch), bit for bit', () => {
+  const w = W + 1,
+    h = H + 1;
+  const img = synthImage(w, h, 5);
+  for (const p of [2, 3]) {
+    const a = areaResample(img, w, h, p);
+    const cw = Math.floor(w / p) * p,
+      ch = Math.floor(h / p) * p;
+    const cropped = new Float32Array(cw * ch);
+    for (let r = 0; r < ch; r++) cropped.set(img.subarray(r * w, r * w + cw), r * cw);
+    assert.deepEqual([a.width, a.height], [cw / p, ch / p]);
+    assert.deepEqual(a.data, downsample(cropped, cw, ch, p, 'box'));
+  }
+});
+
+test('areaResample: a fractional pitch integrates each wider pixel exactly (= the box mean of the image split into half pixels)', () => {
+  const img = synthImage(W, H, 7);
+  // Each pixel split into 2x2 equal halves (nearest): a pitch of 1.5 or 2.5 is then an integer box of 3 or 5.
+  const fine = new Float32Array(4 * W * H);
+  for (let y = 0; y < 2 * H; y++) for (let x = 0; x < 2 * W; x++) fine[y * 2 * W + x] = img[(y >> 1) * W + (x >> 1)]!;
+  for (const p of [1.5, 2.5, 3]) {
+    const r = areaResample(img, W, H, p);
+    assert.deepEqual([r.width, r.height], [Math.floor(W / p), Math.floor(H / p)]);
+    const want = areaResample(fine, 2 * W, 2 * H, 2 * p);
+    assert.deepEqual([want.width, want.height], [r.width, r.height]);
+    let worst = 0;
+    for (let i = 0; i < r.data.length; i++) worst = Math.max(worst, Math.abs(r.data[i]! - want.data[i]!));
+    assert.ok(worst < 1e-4, `pitch ${p}: max diff ${worst}`);
+    assert.ok(areaResample(new Float32Array(W * H).fill(7), W, H, p).data.every((v) => Math.abs(v - 7) < 1e-5));
+  }
+  assert.throws(() => areaResample(img, W, H, 0.5), RangeError);
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { BLUR_NOISE, OTHER_SCOPE } from '../../../models/degradation/conditions';
+import { BLUR_NOISE, describeCondition, OTHER_SCOPE } from '../../../models/degradation/conditions';
 import { downsample, gaussianBlur } from '../../../models/degradation/resample';
 import { makeEvalPair, percentilesOf } from '../../../models/eval/pairs';
 import { DEFAULT_SPLIT, splitFiles } from '../../../models/splits/split';
@@ -55,6 +55,15 @@ test('other-scope: the HR is the 2x2 mean stretched over 8 bits, and the LR is i
     o.lr,
     downsample(o.hr, o.width, o.height, 8, 'box').map((v) => Math.round(v)),
   );
+});
+
+test('other-scope at another pitch (eval --scope-pitch 3): the HR has a third of the pixels across', async () => {
+  const hr = synthImage(W, H, 4).map((v) => 20 * v);
+  const o = await makeEvalPair('a.png', hr, W, H, 'uint16', 8, 'other-scope', 3);
+  assert.equal(o.width, Math.floor(W / 3 / 8) * 8);
+  assert.equal(o.height, Math.floor(H / 3 / 8) * 8);
+  assert.equal(o.dtype, 'uint8');
+  assert.match(describeCondition('other-scope', 8, 3), /mean over 3x3 pixels/);
 });
 
 test('the shipped split: sets are disjoint, test has >= 5 fields, every file exists', async () => {

@@ -1,0 +1,62 @@
+// --wide-pitches: the wide crops come from each training image once per pitch (area-resampled, so a uniform
+// draw of an image is a uniform draw of a pitch); a pitch that leaves an image smaller than the crop, or
+// pitches without --wide-share, are usage errors before any step.
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { before, test } from 'node:test';
+import { writeImage } from '../../../models/io/write-image';
+import { loadTrainingData, openRun } from '../../../models/train/run-setup';
+import type { RunOptions, TrainOptions } from '../../../models/train/run-options';
+import { synthImage } from '../../helpers/image';
+import { tempDir } from '../../helpers/shared';
+
+const root = tempDir();
+const files = [1, 2].map((s) => path.join(root, `img${s}.tif`));
+
+before(async () => {
+  for (const [i, f] of files.entries()) {
+    const px = Uint16Array.from(synthImage(72, 64, i + 1), (v) => Math.round(v * 40));
+    await writeImage(f, { width: 72, height: 64, dtype: 'uint16', data: px });
+  }
+});
+
+const run = (over: Partial<RunOptions>) => ({ scale: 8, crop: 16, ...over }) as RunOptions;
+const opts = { data: root } as TrainOptions;
+
+test('each image once per pitch, at floor(size / pitch); without --wide-pitches the one pitch is 2 (as before the option)', async () => {
+  const d = await loadTrainingData(opts, run({ wideShare: 0.5, widePitches: [1.5, 3] }), files, () => {});
+  assert.equal(d.images.length, 2);
+  assert.deepEqual(
+    d.wide?.images.map((im) => [im.width, im.height]),
+    [
+      [48, 42],
+      [48, 42],
+      [24, 21],
+      [24, 21],
+    ],
+  );
+  assert.equal(d.wide?.share, 0.5);
+  const old = await loadTrainingData(opts, run({ wideShare: 0.3 }), files, () => {});
+  assert.deepEqual(
+    old.wide?.images.map((im) => [im.width, im.height]),
+    [
+      [36, 32],
+      [36, 32],
+    ],
+  );
+  assert.equal((await loadTrainingData(opts, run({}), files, () => {})).wide, undefined);
+});
+
+test('a pitch that leaves an image smaller than the crop, or --wide-pitches without --wide-share: SR_ERR_USAGE', async () => {
+  await assert.rejects(
+    loadTrainingData(opts, run({ crop: 32, wideShare: 0.5, widePitches: [3] }), files, () => {}),
+    (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /smaller than the 32px crop/.test(e.message),
+  );
+  const out = path.join(root, 'run');
+  await assert.rejects(
+    openRun({ ...opts, out, widePitches: [1.5], preset: 'lite', scale: 8, steps: 1, resume: false } as TrainOptions, () => {}),
+    (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /--wide-share/.test(e.message),
+  );
+  await assert.rejects(fs.access(out), 'nothing written');
+});
