@@ -4,10 +4,15 @@
 // blocks), and each block is inferred exactly once for all three levels. Block sizes 32 (a 4x tile spans 2x2
 // blocks) and 128 (one block holds a whole 2x tile) must give the same pixels, and so must the default mix
 // of 64 blocks and the 32 first blocks of cold views (counted per size, so a region computed twice fails).
+// The int8 engine (the default on a calibrated model) is held to the same at every block size.
 import assert from 'node:assert/strict';
+import { cp } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { createEngine, imagePercentiles, ImageSource, resolveModel, superResolve, type SuperResBackend } from '../../models';
+import { calibrate } from '../../models/engine/int8-calibration';
+import { saveCalibration } from '../../models/engine/int8-calibration-file';
 import type { ImageInfo } from '../../server/protocol';
 import { memoryReader } from '../helpers/image';
 import { f32, startServer, testImage, TestClient, tinyModelDir, type TestServer } from './helpers';
@@ -20,6 +25,8 @@ let info: ImageInfo;
 let pixels: Uint16Array;
 let file: string;
 let engine: SuperResBackend;
+/** The float32 whole-image reference, shared by every float32 server below. */
+let fp32Whole: ReturnType<typeof wholeImage>;
 
 before(async () => {
   ({ file, pixels } = await testImage(W, H, 3));
@@ -31,6 +38,7 @@ before(async () => {
   ).image;
   const m = await resolveModel(await tinyModelDir());
   engine = await createEngine(m.config, m.weights, { threads: 1, log: () => {} });
+  fp32Whole = wholeImage(engine);
 });
 
 after(async () => {
@@ -151,9 +159,73 @@ test('--first-block 0 (fixed blocks): the first tile of a cold view is a whole 6
   }
 });
 
-async function checkSeams(client: TestClient, info: ImageInfo): Promise<void> {
+test('ort-int8 (a calibrated copy of the tiny model): tiled equals whole int8 at block sizes 64 (with first blocks of 32), 32 and 128', async () => {
+  // The default engine on a calibrated model is int8; its static scales make every block match the whole
+  // image, whatever the block size. The int8 whole-image reference is computed once per level and shared.
+  const m = await resolveModel(await tinyModelDir());
+  const dir = path.join(path.dirname(m.dir), 'tiny-int8');
+  await cp(m.dir, dir, { recursive: true });
+  await saveCalibration(dir, await calibrate(m.config, m.weights, m.sha256, [file], { threads: 1, log: () => {} }));
+  const cal = (await resolveModel(dir)).int8;
+  assert.ok(cal && !(cal instanceof Error), 'the copy is calibrated');
+  const int8 = await createEngine(m.config, m.weights, { engine: 'ort-int8', int8: cal, threads: 1, log: () => {} });
+  const whole = wholeImage(int8);
+  try {
+    // [block size, blocks inferred, of which first blocks]: at 64 a cold 8x view first splits region (1,1)
+    // into four 32 blocks, so 19 regions at 64 and 4 at 32.
+    for (const [blockSize, blocks, firstBlocks] of [
+      [64, 23, 4],
+      [32, 70, 0],
+      [128, 6, 0],
+    ] as const) {
+      const other = await startServer({ model: dir, blockSize });
+      const c = await TestClient.connect(other.wsUrl);
+      try {
+        assert.equal(other.server.engine.engine, 'ort-int8', 'the default engine on a calibrated model');
+        c.send({ type: 'open-image', id: 1, path: file });
+        const i = (
+          await c.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>(
+            (msg) => msg.type === 'image-opened',
+          )
+        ).image;
+        if (blockSize === 64) {
+          c.send({ type: 'tiles', requests: [{ id: 10, imageId: i.imageId, level: i.nativeLevel + 3, x: 3, y: 2, encoding: 'f32' }] });
+          await c.frame(10, 600_000);
+          assert.equal(other.server.stats.firstBlocksInferred, 1, 'the cold view split its region');
+        }
+        await checkSeams(c, i, whole);
+        assert.deepEqual([other.server.stats.blocksInferred, other.server.stats.firstBlocksInferred], [blocks, firstBlocks]);
+      } finally {
+        c.close();
+        await other.server.close();
+      }
+    }
+  } finally {
+    await int8.dispose();
+  }
+});
+
+/** Whole-image inference by `reference` at level k (2^k x), in normalised units; computed once per level. */
+function wholeImage(reference: SuperResBackend): (k: number, low: number, high: number) => Promise<Float32Array> {
+  const done = new Map<string, Promise<Float32Array>>();
+  return (k, low, high) => {
+    const key = `${k}/${low}/${high}`;
+    let p = done.get(key);
+    if (!p) {
+      p = (async () => {
+        const out = new Float32Array(W * 2 ** k * H * 2 ** k);
+        const reader = memoryReader(Float32Array.from(pixels), W, H);
+        await superResolve(reader, reference, { tile: 1000, level: k, low, high }, async (b) => out.set(b.data, b.y * b.width));
+        return out;
+      })();
+      done.set(key, p);
+    }
+    return p;
+  };
+}
+
+async function checkSeams(client: TestClient, info: ImageInfo, whole = fp32Whole): Promise<void> {
   const { low, high } = info.percentiles;
-  const reader = memoryReader(Float32Array.from(pixels), W, H);
   let id = 100;
   for (const k of [1, 2, 3]) {
     const level = info.nativeLevel + k;
@@ -174,14 +246,13 @@ async function checkSeams(client: TestClient, info: ImageInfo): Promise<void> {
         }
       }
     }
-    const whole = new Float32Array(lv.width * lv.height);
-    await superResolve(reader, engine, { tile: 1000, level: k, low, high }, async (b) => whole.set(b.data, b.y * b.width));
+    const ref = await whole(k, low, high);
     let d = 0;
-    for (let i = 0; i < whole.length; i++) d = Math.max(d, Math.abs(whole[i]! - stitched[i]!)); // NaN (a gap) fails below
+    for (let i = 0; i < ref.length; i++) d = Math.max(d, Math.abs(ref[i]! - stitched[i]!)); // NaN (a gap) fails below
     assert.ok(d <= 1e-5, `level ${level} (${2 ** k}x): max abs diff ${d}`);
     let lo = Infinity,
       hi = -Infinity;
-    for (const v of whole) {
+    for (const v of ref) {
       lo = Math.min(lo, v);
       hi = Math.max(hi, v);
     }
