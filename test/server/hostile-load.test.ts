@@ -1,22 +1,25 @@
 // Greedy clients, over real sockets: one connection flooding the engine with new requests does not starve
-// another (clients take turns).
+// another (clients take turns), and a client's own newer requests do not starve its older ones (ageing).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import type { ImageInfo, ServerMessage } from '../../server/protocol';
+import { AGE_AFTER_CALLS } from '../../server/tiles/inference-queue';
 import { startServer, testImage, TestClient, type TestServer } from './helpers';
 
 type Opened = Extract<ServerMessage, { type: 'image-opened' }>;
 let srv: TestServer;
 let file: string;
+let big: string;
 before(async () => {
   ({ file } = await testImage(256, 256, 11));
+  ({ file: big } = await testImage(512, 512, 12));
   srv = await startServer();
 });
 after(() => srv.server.close());
 
-async function open(c: TestClient, id: number): Promise<ImageInfo> {
-  c.send({ type: 'open-image', id, path: file });
+async function open(c: TestClient, id: number, path = file): Promise<ImageInfo> {
+  c.send({ type: 'open-image', id, path });
   return (await c.waitFor<Opened>((m) => m.type === 'image-opened' && m.id === id)).image;
 }
 
@@ -64,6 +67,38 @@ test('a flooding client does not starve another: their visible requests are serv
   assert.equal(srv.server.stats.engineCalls - calls0, 14, 'one engine call per block');
   flood.close();
   quiet.close();
+});
+
+test("a client's oldest visible requests are served once they have waited AGE_AFTER_CALLS engine calls, not after all its newer ones", async () => {
+  const c = await TestClient.connect(srv.wsUrl);
+  const info = await open(c, 1, big);
+  const level = info.nativeLevel + 2; // 4x: 8x8 tiles, each one 64-pixel LR block: one engine call per request
+  const n = 48;
+  const calls0 = srv.server.stats.engineCalls;
+  // One message: every request waits from (about) the same engine call; ids 1..n, oldest to newest.
+  c.send({
+    type: 'tiles',
+    requests: Array.from({ length: n }, (_, k) => ({
+      id: 1 + k,
+      imageId: info.imageId,
+      level,
+      x: k % 8,
+      y: Math.floor(k / 8),
+      encoding: 'u16',
+      priority: 'visible',
+    })),
+  });
+  for (let id = 1; id <= n; id++) assert.ok('header' in (await c.outcome(id, 300_000)), `request ${id} got a tile`);
+  assert.equal(srv.server.stats.engineCalls - calls0, n, 'one engine call per block');
+  const arrival = c.frames.map((f) => f.header.requestId);
+  assert.equal(arrival.length, n);
+  // Newest first alone serves ids 2 and 3 among the last three; ageing serves them right after the first
+  // AGE_AFTER_CALLS calls (+1: the first job may start before the rest are queued).
+  for (const id of [2, 3]) {
+    const at = arrival.indexOf(id) + 1;
+    assert.ok(at <= AGE_AFTER_CALLS + 4, `request ${id} was tile ${at} of ${n}: ${arrival.join(',')}`);
+  }
+  c.close();
 });
 
 test('a client that stops reading holds a bounded number of unread bytes; the rest of its tiles get SR_ERR_SLOW_CLIENT', async () => {

@@ -1,4 +1,4 @@
-// The shared inference queue in process: dedupe of identical jobs, first-visible-then-newest order, micro-batches
+// The shared inference queue in process: dedupe of identical jobs, first-visible-then-newest order (oldest first once aged), micro-batches
 // of one window size, cancellation (a job nobody waits for is dropped) and the bound (SR_ERR_BUSY).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -6,13 +6,14 @@ import { test } from 'node:test';
 import { InferenceQueue, type Waiter } from '../../server/tiles/inference-queue';
 
 /** A queue whose n-th batch waits until release() was called n times, recording what ran. */
-function gatedQueue(batch: number, maxQueued = 100) {
+function gatedQueue(batch: number, maxQueued = 100, ageAfterCalls?: number) {
   const ran: string[][] = [];
   let released = 0;
   const waiting: { n: number; go: () => void }[] = [];
   const q = new InferenceQueue<string, string>({
     maxQueued,
     batch,
+    ageAfterCalls,
     run: async (items) => {
       const n = ran.push(items);
       if (n > released) await new Promise<void>((go) => waiting.push({ n, go }));
@@ -58,6 +59,21 @@ test('visible before prefetch, newest first; a batch takes jobs of the same wind
   }
   await Promise.all([first, ...all]);
   assert.deepEqual(ran, [['busy'], ['visible-new', 'visible-old'], ['visible-B'], ['prefetch-new']]);
+});
+
+test("a request that has waited through ageAfterCalls engine calls goes ahead of its client's newer ones, oldest first", async () => {
+  const { q, ran, release } = gatedQueue(1, 100, 2);
+  const busy = q.submit('busy', 'A', () => 'busy', w(0));
+  await tick();
+  const all = [1, 2, 3, 4, 5].map((k) => q.submit(`v${k}`, 'A', () => `v${k}`, w(k)));
+  for (let i = 0; i < 6; i++) {
+    release();
+    await tick();
+    await tick();
+  }
+  await Promise.all([busy, ...all]);
+  // Two calls newest first (v5, v4), then v1..v3 have waited 2 calls: oldest first. Newest first alone ran v3, v2, v1.
+  assert.deepEqual(ran.flat(), ['busy', 'v5', 'v4', 'v1', 'v2', 'v3']);
 });
 
 test("a first job (a cold view's first block) goes ahead of newer visible jobs; for a prefetch waiter it is prefetch", async () => {
