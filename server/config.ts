@@ -1,5 +1,4 @@
 // Every server option with its default in one place; createServer merges {...SERVER_DEFAULTS, ...opts}.
-import os from 'node:os';
 import { DEFAULT_MODEL } from '../models';
 
 import type { EngineChoice } from '../models';
@@ -121,5 +120,3 @@ export const SERVER_DEFAULTS: ServerOptions = {
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
-
-export const OS_TEMP = os.tmpdir();
