@@ -47,6 +47,8 @@ process.on('exit', () => {
 });
 process.on('SIGINT', () => process.exit(130));
 process.on('SIGTERM', () => process.exit(143));
+/** The clients wait up to a minute for the server's hello: a loaded machine must not end the soak at a connect. */
+const CONNECT = { timeoutMs: 60_000 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A seeded generator, so every run makes the same moves. */
 function rng(seed: number): () => number {
@@ -84,7 +86,7 @@ async function startServer(args: string[]): Promise<string> {
 // ---- the engine's time per block, the yardstick of the latency goal --------------------------------
 
 /** Median time of one LR block (BLOCK + 2 halo square, batch 1) on the raw engine with the server's threads. */
-async function engineMsPerBlock(): Promise<{ median: number; window: number }> {
+async function engineMsPerBlock(): Promise<{ median: number; window: number; name: string }> {
   const model = await resolveModel(MODEL);
   const win = SERVER_DEFAULTS.blockSize + 2 * haloFor(model.config);
   // As the server's engine worker starts it (server/engine/engine-worker-main.ts): the same default engine.
@@ -99,7 +101,7 @@ async function engineMsPerBlock(): Promise<{ median: number; window: number }> {
       await engine.run(input, 1, win, win);
       times.push(performance.now() - t0);
     }
-    return { median: quantile(times, 0.5), window: win };
+    return { median: quantile(times, 0.5), window: win, name: engine.engine };
   } finally {
     await engine.dispose();
   }
@@ -109,6 +111,8 @@ async function engineMsPerBlock(): Promise<{ median: number; window: number }> {
 
 interface ViewerStats {
   latencies: number[];
+  /** When each served tile was asked for (s since the soak began), in the order of `latencies`. */
+  askedAt: number[];
   served: number;
   errors: Map<string, number>;
   cancelled: number;
@@ -117,6 +121,25 @@ interface ViewerStats {
   pending: Map<number, number>;
   /** Ages of the tiles still unanswered when their viewer stopped. */
   unanswered: number[];
+  /** Every LR block the requested model tiles need ("imageId/bx/by"): the work the viewers offered. */
+  offered: Set<string>;
+  /** The blocks of each viewer's opening view. */
+  opening: Set<string>[];
+}
+
+/** The serving-grid LR blocks (SERVER_DEFAULTS.blockSize) a model tile needs; none for source levels. */
+function blocksOf(img: ImageInfo, level: number, x: number, y: number): string[] {
+  if (level <= img.nativeLevel) return [];
+  const s = 2 ** (level - img.nativeLevel);
+  const B = SERVER_DEFAULTS.blockSize;
+  const x0 = (x * TILE) / s,
+    y0 = (y * TILE) / s;
+  const x1 = Math.min(img.width, ((x + 1) * TILE) / s),
+    y1 = Math.min(img.height, ((y + 1) * TILE) / s);
+  const out: string[] = [];
+  for (let by = Math.floor(y0 / B); by < Math.ceil(y1 / B); by++)
+    for (let bx = Math.floor(x0 / B); bx < Math.ceil(x1 / B); bx++) out.push(`${img.imageId}/${bx}/${by}`);
+  return out;
 }
 
 /** The tile rectangle of a VIEW_W x VIEW_H view centred at (cx, cy) in level pixels. */
@@ -135,8 +158,12 @@ function viewRect(img: ImageInfo, level: number, cx: number, cy: number): [numbe
 /** A viewer: starts at a random place and level, then pans a quarter view (80 %) or zooms one level (20 %). */
 async function viewer(url: string, img: ImageInfo, seed: number, until: number, st: ViewerStats): Promise<void> {
   const r = rng(seed);
-  const client = await PhasesrClient.connect(url);
+  const client = await PhasesrClient.connect(url, CONNECT);
   const have = new Set<string>();
+  /** Tiles asked for and not answered yet: not asked again (OpenSeadragon does not re-request a loading tile). */
+  const waiting = new Set<string>();
+  const opening = new Set<string>();
+  st.opening.push(opening);
   let level = img.nativeLevel + 1 + Math.floor(r() * (img.maxLevel - img.nativeLevel));
   let f = 2 ** (level - img.nativeLevel);
   let cx = r() * img.width * f,
@@ -150,7 +177,13 @@ async function viewer(url: string, img: ImageInfo, seed: number, until: number, 
     for (let y = y0; y <= y1; y++) {
       for (let x = x0; x <= x1; x++) {
         const key = `${level}/${x}/${y}`;
-        if (!have.has(key)) reqs.push({ imageId: img.imageId, level, x, y, encoding: 'png', priority: 'visible' });
+        if (have.has(key) || waiting.has(key)) continue;
+        waiting.add(key);
+        reqs.push({ imageId: img.imageId, level, x, y, encoding: 'png', priority: 'visible' });
+        for (const b of blocksOf(img, level, x, y)) {
+          st.offered.add(b);
+          if (readers.length === 0) opening.add(b);
+        }
       }
     }
     if (reqs.length > 0) {
@@ -163,8 +196,10 @@ async function viewer(url: string, img: ImageInfo, seed: number, until: number, 
         (async () => {
           for await (const o of it) {
             st.pending.delete(o.id + seed * 1e7);
+            waiting.delete(`${o.request.level}/${o.request.x}/${o.request.y}`);
             if (o.ok) {
               st.latencies.push(performance.now() - t0);
+              st.askedAt.push((t0 - started) / 1000 - soakStart);
               st.served++;
               have.add(`${o.request.level}/${o.request.x}/${o.request.y}`);
             } else if (o.code === 'SR_ERR_CANCELLED') st.cancelled++;
@@ -236,7 +271,7 @@ async function slowReader(wsUrl: string, img: ImageInfo, leaveAt: number): Promi
 
 /** 20 new visible 8x tiles every 250 ms at random places, cancelling the previous 20 (stays under the cap). */
 async function flood(url: string, img: ImageInfo, leaveAt: number): Promise<{ sent: number; busy: number }> {
-  const client = await PhasesrClient.connect(url);
+  const client = await PhasesrClient.connect(url, CONNECT);
   const r = rng(99);
   const l = img.levels[img.maxLevel]!;
   let sent = 0;
@@ -281,13 +316,25 @@ const images = (await (await fetch(`${url}/api/v1/images`)).json()) as ImageInfo
 log(`server ${url} (pid ${pid}), ${images.length} images; soak ${SECONDS} s, ${VIEWERS} viewers`);
 
 const t0 = now();
+const soakStart = t0;
 const end = t0 + SECONDS;
 const hostileFrom = t0 + SECONDS * HOSTILE_FROM,
   hostileTo = t0 + SECONDS * HOSTILE_TO;
 const rss: { t: number; mib: number }[] = [];
 const sampler = setInterval(() => rss.push({ t: now() - t0, mib: rssMiB(pid) }), SAMPLE_MS);
 rss.push({ t: 0, mib: rssMiB(pid) });
-const stats: ViewerStats = { latencies: [], served: 0, errors: new Map(), cancelled: 0, requested: 0, pending: new Map(), unanswered: [] };
+const stats: ViewerStats = {
+  latencies: [],
+  askedAt: [],
+  served: 0,
+  errors: new Map(),
+  cancelled: 0,
+  requested: 0,
+  pending: new Map(),
+  unanswered: [],
+  offered: new Set(),
+  opening: [],
+};
 const viewers = Array.from({ length: VIEWERS }, (_, i) => viewer(url, images[i % images.length]!, i + 1, end, stats));
 const hostile = (async () => {
   await sleep((hostileFrom - now()) * 1000);
@@ -307,7 +354,7 @@ const h = await hostile;
 const waitingAtEnd = stats.unanswered;
 clearInterval(sampler);
 rss.push({ t: now() - t0, mib: rssMiB(pid) });
-const health = (await (await fetch(`${url}/health`)).json()) as { stats: Record<string, number> };
+const health = (await (await fetch(`${url}/health`)).json()) as { engine: string; stats: Record<string, number> };
 server!.kill('SIGTERM');
 
 // ---- report ------------------------------------------------------------------------------------
@@ -333,6 +380,12 @@ const goals = {
   returns: endRss - beforeHostile <= cacheMiB,
 };
 const seconds = (x: number) => `${(x / 1000).toFixed(1)} s`;
+// What the wait goal asks of this engine: the work the viewers offered, against what it can do.
+const openingAll = new Set(stats.opening.flatMap((o) => [...o])).size;
+const openingMax = Math.max(...stats.opening.map((o) => o.size));
+const afterWarm = Math.max(...lat.filter((_, i) => stats.askedAt[i]! >= 60), ...waitingAtEnd);
+const blocksRun = health.stats.blocksInferred ?? 0;
+const openingMin = Math.min(...stats.opening.map((o) => o.size));
 const md =
   `# Soak: ${VIEWERS} viewers, a slow reader and a flood client
 
@@ -351,6 +404,16 @@ The whole run: ${seconds(performance.now() - started)}.
   `(${warm.toFixed(0)} -> ${beforeHostile.toFixed(0)} MiB) | <= 10 % | ${met(goals.flat)} |
 | RSS after the slow reader and the flood client left, over before they came | ${(endRss - beforeHostile).toFixed(0)} ` +
   `MiB (${beforeHostile.toFixed(0)} -> peak ${h.peak.toFixed(0)} -> ${endRss.toFixed(0)} MiB) | <= the tile caches, ${cacheMiB} MiB | ${met(goals.returns)} |
+
+## The work offered, against the engine
+
+- The engine ran ${blocksRun} blocks in ${SECONDS} s (one every ${ms((SECONDS * 1000) / blocksRun)}).
+  The viewers' requests needed ${stats.offered.size} distinct blocks (${seconds(stats.offered.size * eng.median)} of engine time at the median).
+- The ${VIEWERS} opening views alone need ${openingAll} distinct blocks, ${seconds(openingAll * eng.median)} of engine time, all asked
+  for in the first second; the largest opening view needs ${openingMax} blocks, ${seconds(openingMax * eng.median)} on an idle engine.
+  Even on an idle engine, a wait of at most 10 block times can hold only for a view of at most 10 blocks;
+  the opening views need ${openingMin} to ${openingMax} (a 2x tile needs 4 blocks of ${SERVER_DEFAULTS.blockSize}, a 4x tile 1, an 8x tile a quarter).
+- Longest wait of a tile asked for after the first minute (or unanswered at the end): ${seconds(afterWarm)}.
 
 ## Viewers
 
@@ -384,13 +447,14 @@ ${minuteRows.join('\n')}
   all cores, tile caches ${SERVER_DEFAULTS.memoryCacheBytes / 2 ** 20} + ${SERVER_DEFAULTS.floatCacheBytes / 2 ** 20} ` +
   `MiB), images opened at ` +
   `start: ${source}.${MODEL === 'lite' ? ' The lite model, not the default (body): the default is too slow on 2 cores for 10 viewers in a few minutes.' : ''}
-- Engine yardstick: the raw engine (same model and engine as the server, ${os.availableParallelism()} threads) on ` +
+- Engine: the server's default, \`${health.engine}\`. Yardstick: the raw engine (\`${eng.name}\`, same model as the ` +
+  `server, ${os.availableParallelism()} threads) on ` +
   `one ${eng.window}x${eng.window} window (a ${SERVER_DEFAULTS.blockSize} px block and its halo), batch 1,
   median of 12 runs before the server started: ${ms(eng.median)}.
 - Viewers: ${VIEWERS} WebSocket clients (server/client), a ${VIEW_W}x${VIEW_H} view each, on the images in turn, starting at a
   random place and SR level (seeded). Every ${MOVE_MS[0] / 1000}-${MOVE_MS[1] / 1000} s a viewer pans a quarter view (80 %) or zooms one
-  level (20 %), sends \`viewport\`, and asks for the tiles of the view it has not got yet (PNG, visible). It
-  does not wait for the last view to finish, as a person panning does not.
+  level (20 %), sends \`viewport\`, and asks for the tiles of the view it has neither got nor still waits for (PNG,
+  visible). It does not wait for the last view to finish, as a person panning does not.
 - RSS: the server's VmRSS from /proc every ${SAMPLE_MS / 1000} s; "warm-up" is the first minute.
 `;
 writeFileSync(OUT_MD, md);
