@@ -304,6 +304,28 @@ async function flood(url: string, img: ImageInfo, leaveAt: number): Promise<{ se
   return { sent, busy };
 }
 
+/** Breaks prose lines of the report past 120 characters at spaces (list items go on indented); tables stay. */
+function wrapLines(text: string, width = 120): string {
+  return text
+    .split('\n')
+    .flatMap((line) => {
+      if (line.length <= width || line.startsWith('|')) return [line];
+      const indent = /^(\s*)(- )?/.exec(line)!;
+      const pad = ' '.repeat(indent[1]!.length + (indent[2] ? 2 : 0));
+      const out: string[] = [];
+      const [head, ...words] = line.slice(indent[0].length).split(' ');
+      let cur = indent[0] + head;
+      for (const word of words) {
+        if (cur.length + 1 + word.length > width) {
+          out.push(cur);
+          cur = pad + word;
+        } else cur = `${cur} ${word}`;
+      }
+      return [...out, cur];
+    })
+    .join('\n');
+}
+
 // ---- the run -----------------------------------------------------------------------------------
 
 const eng = await engineMsPerBlock();
@@ -457,7 +479,7 @@ ${minuteRows.join('\n')}
   visible). It does not wait for the last view to finish, as a person panning does not.
 - RSS: the server's VmRSS from /proc every ${SAMPLE_MS / 1000} s; "warm-up" is the first minute.
 `;
-writeFileSync(OUT_MD, md);
+writeFileSync(OUT_MD, wrapLines(md));
 process.stdout.write(md);
 log(`wrote ${path.relative(ROOT, OUT_MD)}`);
 process.exit(0);
