@@ -12,6 +12,7 @@ import { BLOCK_SIZES, isLoopback, SERVER_DEFAULTS, type ServerOptions } from './
 import { ServerError } from './errors';
 import { checkPortFree, portInUse } from './port-check';
 import type { ServerContext } from './context';
+import { WarmUp, warmUpWindows } from './engine/warm-up';
 import { WorkerEngine } from './engine/worker-engine';
 import { createApp, finishApp } from './http/app';
 import { mountImageRoutes } from './http/image-routes';
@@ -52,6 +53,8 @@ export class PhasesrServer implements ServerContext {
   readonly hub: WsHub;
   readonly options: ServerOptions;
   readonly token: string;
+  /** The engine's first runs, started before the server listens (server/engine/warm-up.ts). */
+  readonly warmUp: WarmUp;
   #http: Server | undefined;
   #seq = 0;
 
@@ -64,6 +67,10 @@ export class PhasesrServer implements ServerContext {
     redis: { queue: RedisBlockQueue; shared: SharedDir } | undefined,
   ) {
     this.options = options;
+    // A --redis front end without a local engine runs nothing; in --redis mode every block is served at the block size.
+    const halo = haloFor(model.config);
+    const windows = !options.localEngine ? [] : warmUpWindows(options.blockSize, redis ? 0 : options.firstBlockSize, halo);
+    this.warmUp = WarmUp.start(engine, windows, options.log);
     if (redis) {
       const { queue, shared } = redis;
       const worker = options.localEngine
@@ -93,7 +100,7 @@ export class PhasesrServer implements ServerContext {
     this.tiles = new TileService({
       engine,
       modelSha: model.sha256,
-      halo: haloFor(model.config),
+      halo,
       cache,
       stats: this.stats,
       maxQueued: options.maxQueued,
@@ -263,6 +270,7 @@ export class PhasesrServer implements ServerContext {
       role: this.role,
       model: this.modelInfo(),
       engine: s && !s.worker ? 'none' : this.engine.engine,
+      warmUp: this.warmUp.report,
       ...(this.engine.adapter ? { adapter: this.engine.adapter } : {}),
       connections: this.hub.connectionCount,
       openImages: this.store.list().length,

@@ -20,6 +20,7 @@ export class WorkerEngine implements SuperResBackend {
   #threads = 1;
   #adapter: GpuAdapter | undefined;
   #nextId = 1;
+  #runs = 0;
   readonly #calls = new Map<number, Call>();
   #disposed = false;
 
@@ -48,6 +49,11 @@ export class WorkerEngine implements SuperResBackend {
     return this.#adapter;
   }
 
+  /** Runs handed to the worker so far; its thread runs them in this order (a run blocks it until done). */
+  get runs(): number {
+    return this.#runs;
+  }
+
   async run(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]> {
     if (this.#disposed) throw new ServerError('SR_ERR_INTERNAL', 'engine disposed');
     if (!this.#worker) await this.#start();
@@ -56,6 +62,7 @@ export class WorkerEngine implements SuperResBackend {
       this.#calls.set(id, { resolve, reject });
       const msg: WorkerRequest = { type: 'run', id, input, n, height, width };
       this.#worker!.postMessage(msg, [input.buffer as ArrayBuffer]);
+      this.#runs++;
     });
   }
 
