@@ -14,8 +14,8 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 
 import { createEngine, DEFAULT_MODEL, haloFor, resolveModel } from '../models';
-import { generatorFlops } from '../models/engine/flops';
-import { ortMatMulGflops } from '../models/engine/ort-backend';
+import { generatorConvs, generatorFlops } from '../models/engine/flops';
+import { ortConvGflops, ortMatMulGflops } from '../models/engine/ort-backend';
 import { PhasesrClient, type TileRequestInput } from '../server/client/phasesr-client';
 import { SERVER_DEFAULTS } from '../server/config';
 import type { ImageInfo } from '../server/protocol';
@@ -58,9 +58,12 @@ interface ServerChild {
   proc: ChildProcess;
   url: string;
   readyMs: number;
+  /** From start to the end of the engine's warm-up (server/engine/warm-up.ts). */
+  warmMs: number;
 }
 
-/** `phasesr serve --port 0 ...` as a child; resolves when it prints its URL. */
+/** `phasesr serve --port 0 ...` as a child; resolves when it listens and its engine warm-up has ended, as a
+ *  server started ahead of its users would be. */
 async function startServer(args: string[]): Promise<ServerChild> {
   const t0 = performance.now();
   const proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'phasesr.js'), 'serve', '--port', '0', ...args], {
@@ -78,7 +81,10 @@ async function startServer(args: string[]): Promise<ServerChild> {
     });
     proc.once('exit', (code) => reject(new Error(`server exited (${code}) before listening: ${err.slice(-2000)}`)));
   });
-  return { proc, url, readyMs: performance.now() - t0 };
+  const readyMs = performance.now() - t0;
+  while (((await (await fetch(`${url}/health`)).json()) as { warmUp?: { state: string } }).warmUp?.state === 'running')
+    await new Promise((r) => setTimeout(r, 20));
+  return { proc, url, readyMs, warmMs: performance.now() - t0 };
 }
 
 async function stopServer(s: ServerChild): Promise<void> {
@@ -181,6 +187,18 @@ async function coldMatrix(): Promise<void> {
   const model = await resolveModel(modelName);
   const gemm32 = await ortMatMulGflops(1024, threads, 5, 'float32');
   const gemm8 = await ortMatMulGflops(1024, threads, 5, 'int8');
+  // The ceiling for the floor: ORT's own 3x3 convolutions (chains of 4, the model's channel counts), best shape.
+  const convShapes = [
+    { channels: 96, size: 96 },
+    { channels: 64, size: 192 },
+    { channels: 48, size: 256 },
+    { channels: 32, size: 384 },
+  ];
+  const convRates = { float32: [] as number[], int8: [] as number[] };
+  for (const p of ['float32', 'int8'] as const) for (const c of convShapes) convRates[p].push(await ortConvGflops(c, threads, 5, p));
+  const conv32 = Math.max(...convRates.float32),
+    conv8 = Math.max(...convRates.int8);
+  log(`ceilings: GEMM ${gemm32.toFixed(0)} / ${gemm8.toFixed(0)}, conv ${conv32.toFixed(0)} / ${conv8.toFixed(0)} (float32 / int8)`);
   const settings = [
     ['ort-cpu', '0'],
     ['ort-cpu', '32'],
@@ -196,6 +214,7 @@ async function coldMatrix(): Promise<void> {
     blocks: number;
     small: number;
     ready: number;
+    warm: number;
     errors: string[];
   }[] = [];
   for (const [engine, first] of settings) {
@@ -242,13 +261,40 @@ async function coldMatrix(): Promise<void> {
       blocks: h.blocksInferred,
       small: h.firstBlocksInferred ?? 0,
       ready: s.readyMs,
+      warm: s.warmMs,
       errors,
     });
     log(`${engine} first-block ${first}: all ${all.map((x) => x.toFixed(0))} first ${first1.map((x) => x.toFixed(0))} ms`);
   }
-  const win = BLOCK + 2 * haloFor(model.config);
+  const halo = haloFor(model.config);
+  const win = BLOCK + 2 * halo;
+  const flopsBlock = generatorFlops(model.config, win, win);
+  const flopsSmall = generatorFlops(model.config, 32 + 2 * halo, 32 + 2 * halo);
   const blocksPerView = 12; // a block-aligned 1920x1080 8x view: 4x3 blocks of 64 LR px (240x135 LR)
-  const flopsView = blocksPerView * generatorFlops(model.config, win, win);
+  const flopsView = blocksPerView * flopsBlock;
+  // What the model needs at the least: the viewport's 240x135 LR pixels plus one halo around them, in one window.
+  const flopsMin = generatorFlops(model.config, 135 + 2 * halo, 240 + 2 * halo);
+  /** The FLOPs one viewport of a row really ran (its blocks inferred, of them first blocks of 32). */
+  const flopsRow = (r: { blocks: number; small: number }): number => ((r.blocks - r.small) * flopsBlock + r.small * flopsSmall) / nSpots;
+  const floor = (flops: number, rate: number): number => flops / (rate * 1e6);
+  /** Each of a block's convolutions at the rate measured for its output channel count (the nearest shape measured). */
+  const perShape = (p: 'float32' | 'int8'): number => {
+    const rate = (cout: number): number => {
+      const i = convShapes.reduce((b, c, j) => (Math.abs(c.channels - cout) < Math.abs(convShapes[b]!.channels - cout) ? j : b), 0);
+      return convRates[p][i]!;
+    };
+    return blocksPerView * generatorConvs(model.config, win, win).reduce((a, c) => a + floor(c.flops, rate(c.cout)), 0);
+  };
+  const rowFloor = (r: { engine: string; blocks: number; small: number }, p: 'float32' | 'int8'): string =>
+    (r.engine === 'ort-int8') === (p === 'int8') ? ms(floor(flopsRow(r), p === 'int8' ? conv8 : conv32)) : '-';
+  const runRow = (r: (typeof rows)[number]): string =>
+    `| as run, best rate: ${r.engine} ${r.first === '0' ? 'fixed' : 'adaptive'} (${(flopsRow(r) / 1e9).toFixed(0)} GFLOP) ` +
+    `| ${rowFloor(r, 'float32')} | ${rowFloor(r, 'int8')} |`;
+  const shapeRow = (c: { channels: number; size: number }, i: number): string =>
+    `| 4 chained 3x3 Convs, ${c.channels} -> ${c.channels} ch, ${c.size}^2 | ${convRates.float32[i]!.toFixed(0)} | ${convRates.int8[i]!.toFixed(0)} |`;
+  const int8Row = rows.find((r) => r.engine === 'ort-int8' && r.first !== '0');
+  const int8Rate = int8Row ? (flopsRow(int8Row) / (median(int8Row.all) * 1e6)).toFixed(0) : '?';
+  const reach = (f: number): string => (f <= GOALS.coldMs ? '**reachable on paper**' : '**not reachable**');
   const load1 = os.loadavg()[0]!;
   const md =
     `# Cold 8x viewport through the server (issue 17)
@@ -282,18 +328,47 @@ ${rows.some((r) => r.errors.length) ? `Tile errors: ${rows.flatMap((r) => r.erro
 
 ## Physical floor
 
-Convolution FLOPs of one cold viewport: ${blocksPerView} blocks of ${win}x${win} LR px (64 + halo) ` +
-    `= ${(flopsView / 1e9).toFixed(1)} GFLOP (models/engine/flops.ts).
-Measured GEMM ceilings in this run (1024^3, ${threads} threads): float32 ${gemm32.toFixed(0)} GFLOP/s, int8 (MatMulInteger u8 x s8) ${gemm8.toFixed(0)} GOP/s.
-Floor = FLOPs / ceiling: **float32 ${ms(flopsView / (gemm32 * 1e6))}, int8 ${ms(flopsView / (gemm8 * 1e6))}** per viewport, if every conv ran at the ceiling and
-nothing else (layer norms, resizes, Q/DQ, PNG) cost time.
+FLOPs count 2 per multiply-add, convolutions only (models/engine/flops.ts; it matches a count of every Conv's weights x output
+pixels in the exported graph). One block of ${win}x${win} LR px (64 + halo ${halo}): ${(flopsBlock / 1e9).toFixed(1)} GFLOP; a first block
+of ${32 + 2 * halo}x${32 + 2 * halo}: ${(flopsSmall / 1e9).toFixed(1)} GFLOP. A cold viewport at fixed blocks is ${blocksPerView} blocks = ` +
+    `${(flopsView / 1e9).toFixed(1)} GFLOP; the viewport's own
+${240}x${135} LR px plus one halo, in one window, would be ${(flopsMin / 1e9).toFixed(1)} GFLOP (the rest is halo overlap between blocks).
+
+Ceilings measured in this run (${threads} threads, best of 5), GFLOP/s (float32) and GOP/s (int8):
+
+| kernel | float32 | int8 |
+|---|---|---|
+| MatMul 1024^3 (int8: MatMulInteger u8 x s8) | ${gemm32.toFixed(0)} | ${gemm8.toFixed(0)} |
+${convShapes.map(shapeRow).join('\n')}
+
+int8 convolutions are the engine's own QDQ form (models/engine/int8-quantize.ts), which ORT fuses into QLinearConv.
+The floor uses the best convolution rate (**float32 ${conv32.toFixed(0)}, int8 ${conv8.toFixed(0)}**): a GEMM is not a ceiling for
+ORT's convolution kernels (the server's measured times beat a GEMM-based floor). "Per shape" runs each of the model's
+convolutions at the rate measured for its output channel count instead (nearest shape): nearer what the model can get.
+
+| per viewport | float32 | int8 |
+|---|---|---|
+| ${blocksPerView} blocks of 64 (fixed), best rate | ${ms(floor(flopsView, conv32))} | ${ms(floor(flopsView, conv8))} |
+| ${blocksPerView} blocks of 64 (fixed), per shape | ${ms(perShape('float32'))} | ${ms(perShape('int8'))} |
+${rows.map(runRow).join('\n')}
+| one window, no overlap (${(flopsMin / 1e9).toFixed(0)} GFLOP), best rate | ${ms(floor(flopsMin, conv32))} | ${ms(floor(flopsMin, conv8))} |
+
+Each floor assumes nothing but the convolutions (layer norms, resizes, Q/DQ, PNG) costs time. The default server
+(int8, adaptive) ran at ${int8Rate} GOP/s over a whole viewport (median).
+
+**Is 2.0 s reachable with ${modelName} on ${threads} cores?** int8 with the server's blocks: ${reach(floor(flopsView, conv8))} at the best
+rate (${ms(floor(flopsView, conv8))}), ${reach(perShape('int8'))} per shape (${ms(perShape('int8'))}); with no halo overlap at all:
+${reach(floor(flopsMin, conv8))} (${ms(floor(flopsMin, conv8))}). float32 with the server's blocks: ${reach(floor(flopsView, conv32))}
+(${ms(floor(flopsView, conv32))}).
 
 ## Setup
 
 - Machine: ${os.cpus()[0]?.model ?? '?'}, ${threads} cores; Node ${process.version}. 1-minute load ` +
     `average ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end
   (the end counts the bench itself).${process.env.PHASESR_BENCH_QUIET ? ` ${process.env.PHASESR_BENCH_QUIET}` : ''}
-- Images: ${source}. Server start to listening per row: ${rows.map((r) => `${ms(r.ready)}`).join(', ')}.
+- Images: ${source}. Server start to listening / to the end of its engine warm-up (measured before the first viewport) per row: ${rows
+      .map((r) => `${ms(r.ready)} / ${ms(r.warm)}`)
+      .join(', ')}.
 `;
   const out = path.join(ROOT, 'docs', 'benchmarks', modelName === DEFAULT_MODEL && nSpots >= 4 ? 'server-cold.md' : 'server-cold-dry.md');
   writeFileSync(out, md);

@@ -12,6 +12,7 @@ import type { Weights } from '../params';
 import type { LevelBatch, SuperResBackend } from './backend';
 import { describeAdapter, probeGpuAdapters, type GpuAdapter } from './gpu-adapter';
 import { CalibrationError, type Int8Calibration } from './int8-calibration-file';
+import { quantizeConvs, type ConvRanges } from './int8-quantize';
 import { exportOnnx, type ExportOptions } from './onnx-export';
 import { countOps, GraphBuilder } from './onnx-graph';
 
@@ -205,14 +206,60 @@ export async function ortMatMulGflops(n: number, threads: number, reps = 5, prec
   const model = g.toBytes({ name: 'gemm', inputs: [['a', [n, n]]], outputs: [['c', [n, n]]], opset: 17 });
   const s = await ort.InferenceSession.create(model, sessionOptions('ort-cpu', threads));
   const feeds = { a: new ort.Tensor('float32', b.slice(), [n, n]) };
-  let best = Infinity;
-  for (let i = 0; i <= reps; i++) {
-    const t0 = performance.now();
-    await s.run(feeds);
-    if (i > 0) best = Math.min(best, performance.now() - t0);
+  return (2 * n ** 3) / ((await bestRunMs(s, feeds, reps)) * 1e6);
+}
+
+/**
+ * Measured convolution throughput of ORT here (GFLOP/s, or int8 GOP/s; 2 per multiply-add): a chain of
+ * `depth` 3x3 Convs of `channels` in and out on a `size`² map, best of `reps`. 'int8' is the engine's own
+ * QDQ form (int8-quantize.ts), which ORT fuses into QLinearConv as it does for the model. A GEMM understates
+ * what MLAS's convolution kernels reach (measured: a 1024³ MatMul below the model's own conv rate), so the
+ * floor uses this.
+ */
+export async function ortConvGflops(
+  shape: { channels: number; size: number; depth?: number },
+  threads: number,
+  reps = 5,
+  precision: 'float32' | 'int8' = 'float32',
+): Promise<number> {
+  const { channels: c, size, depth = 4 } = shape;
+  const g = new GraphBuilder();
+  const ranges: ConvRanges = {};
+  let x = 'x';
+  for (let d = 0; d < depth; d++) {
+    const w = new Float32Array(c * c * 9).map((_, i) => (((i + d) * 7919) % 1000) / 1000 - 0.5);
+    g.init(`c${d}.w`, [c, c, 3, 3], w);
+    g.init(`c${d}.b`, [c], new Float32Array(c));
+    x = g.node('Conv', [x, `c${d}.w`, `c${d}.b`], { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] } });
+    ranges[`c${d}.w`] = { input: [-1, 1], output: [-1, 1] };
   }
-  await s.release();
-  return (2 * n ** 3) / (best * 1e6);
+  g.node('Identity', [x], {}, 'y');
+  if (precision === 'int8') quantizeConvs(g, ranges);
+  const model = g.toBytes({ name: 'conv', inputs: [['x', [1, c, size, size]]], outputs: [['y', [1, c, size, size]]], opset: 17 });
+  const s = await ort.InferenceSession.create(model, sessionOptions('ort-cpu', threads));
+  const feeds = {
+    x: new ort.Tensor(
+      'float32',
+      new Float32Array(c * size * size).map((_, i) => ((i * 31) % 200) / 100 - 1),
+      [1, c, size, size],
+    ),
+  };
+  return (depth * 2 * 9 * c * c * size * size) / ((await bestRunMs(s, feeds, reps)) * 1e6);
+}
+
+/** The fastest of `reps` timed runs (after one untimed first run), in ms; releases the session. */
+async function bestRunMs(s: ort.InferenceSession, feeds: Record<string, ort.Tensor>, reps: number): Promise<number> {
+  let best = Infinity;
+  try {
+    for (let i = 0; i <= reps; i++) {
+      const t0 = performance.now();
+      await s.run(feeds);
+      if (i > 0) best = Math.min(best, performance.now() - t0);
+    }
+  } finally {
+    await s.release();
+  }
+  return best;
 }
 
 /**
