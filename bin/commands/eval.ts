@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { EngineChoice } from '../../models/engine/backend';
+import type { EvalEngineOptions } from '../../models/eval/eval-engine';
 import { CONDITIONS, type Condition } from '../../models/degradation/conditions';
 import { SPLIT_SETS, type SplitSet } from '../../models/splits/split';
 import { DEFAULT_MODEL } from '../../models/registry';
@@ -91,6 +92,8 @@ Example:
       }) => {
         const { runEval } = await import('../../models/eval/run-eval');
         const { reportMarkdown } = await import('../../models/eval/report');
+        // The scores and the figures run each model on the same engine (models/eval/eval-engine.ts).
+        const engineOpts: EvalEngineOptions = { engine: o.engine, threads: o.threads };
         const report = await runEval({
           data: o.data,
           ...(o.split ? { split: { file: o.split, set: o.set } } : {}),
@@ -100,8 +103,7 @@ Example:
           models: o.model,
           tile: o.tile,
           batch: o.batch,
-          ...(o.engine ? { engine: o.engine } : {}),
-          ...(o.threads ? { threads: o.threads } : {}),
+          ...engineOpts,
         });
         const md = reportMarkdown(report);
         const json = `${o.out}.json`;
@@ -116,7 +118,10 @@ Example:
           const { nativeFigure } = await import('../../models/eval/native-figure');
           await writeFile(
             o.nativeFigure,
-            await nativeFigure(o.nativeImage, o.model.length ? o.model : [DEFAULT_MODEL], { scale: Number(o.scale) as 2 | 4 | 8 }),
+            await nativeFigure(o.nativeImage, o.model.length ? o.model : [DEFAULT_MODEL], {
+              scale: Number(o.scale) as 2 | 4 | 8,
+              ...engineOpts,
+            }),
           );
           process.stderr.write(`wrote ${o.nativeFigure}\n`);
         }
@@ -124,7 +129,15 @@ Example:
           const { splitFiles } = await import('../../models/splits/split');
           const { listEvalImages } = await import('../../models/eval/pairs');
           const files = o.split ? await splitFiles(o.split, o.data, o.set) : await listEvalImages(o.data);
-          await writeFigure(o.figure, files, o.condition, Number(o.scale), o.model.length ? o.model : [DEFAULT_MODEL], o.figureImage);
+          await writeFigure(
+            o.figure,
+            files,
+            o.condition,
+            Number(o.scale),
+            o.model.length ? o.model : [DEFAULT_MODEL],
+            engineOpts,
+            o.figureImage,
+          );
           process.stderr.write(`wrote ${o.figure}\n`);
         }
       },
@@ -137,13 +150,14 @@ async function writeFigure(
   condition: Condition,
   scale: number,
   models: string[],
+  engineOpts: EvalEngineOptions,
   image?: string,
 ): Promise<void> {
   const { loadEvalPair } = await import('../../models/eval/pairs');
   const { modelLevels, resizeBaseline } = await import('../../models/eval/evaluate');
   const { makeFigure, nearestUp } = await import('../../models/eval/figure');
   const { resolveModel } = await import('../../models/registry');
-  const { createEngine } = await import('../../models/engine/create-engine');
+  const { evalEngine } = await import('../../models/eval/eval-engine');
   const pick = image ? files.find((f) => path.basename(f) === image) : files[0];
   if (!pick) throw new Error(`--figure-image ${image} is not among the images scored`);
   const pair = await loadEvalPair(pick, scale, condition);
@@ -153,7 +167,7 @@ async function writeFigure(
   ];
   for (const spec of models) {
     const m = await resolveModel(spec);
-    const backend = await createEngine(m.config, m.weights, { log: () => {} });
+    const backend = await evalEngine(m, engineOpts);
     try {
       panels.push({ label: `phasesr ${path.basename(spec)}`, data: (await modelLevels(backend, pair)).at(-1)!, scored: true });
     } finally {

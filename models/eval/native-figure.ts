@@ -2,12 +2,13 @@
 // by the model(s), side by side on the busiest region. The image is used as it came off the camera, so the
 // model meets the camera's own noise and optics, not a synthetic LR.
 import path from 'node:path';
-import { createEngine } from '../engine/create-engine';
+import type { EngineChoice } from '../engine/backend';
 import { ImageSource } from '../io/image-source';
 import { resolveModel } from '../registry';
 import { cropRect } from '../tiling';
 import { modelLevels, resizeBaseline } from './evaluate';
 import { makeFigure, nearestUp, type FigurePanel } from './figure';
+import { evalEngine } from './eval-engine';
 import { percentilesOf, type EvalPair } from './pairs';
 
 export interface NativeFigureOptions {
@@ -18,6 +19,9 @@ export interface NativeFigureOptions {
   scale?: 2 | 4 | 8;
   /** Native pixels of context around the region given to every method (so no method sees an edge). */
   margin?: number;
+  /** The engine the scores ran with (evalEngine: int8 by default on a calibrated model). */
+  engine?: EngineChoice;
+  threads?: number;
 }
 
 export async function nativeFigure(file: string, models: string[], o: NativeFigureOptions = {}): Promise<Buffer> {
@@ -57,7 +61,7 @@ export async function nativeFigure(file: string, models: string[], o: NativeFigu
   ];
   for (const spec of models) {
     const m = await resolveModel(spec);
-    const backend = await createEngine(m.config, m.weights, { log: () => {} });
+    const backend = await evalEngine(m, { engine: o.engine, threads: o.threads });
     try {
       panels.push({ label: `phasesr ${path.basename(spec)} ${scale}x`, data: (await modelLevels(backend, pair)).at(-1)! });
     } finally {

@@ -2,8 +2,8 @@
 // level, scored by the protocol of docs/evaluation.md.
 import path from 'node:path';
 import type { EngineChoice, SuperResBackend } from '../engine/backend';
-import { createEngine } from '../engine/create-engine';
 import { isPresetName } from '../config';
+import { evalEngine } from './eval-engine';
 import { DEFAULT_MODEL, describeModel, resolveModel } from '../registry';
 import { SSIM_K1, SSIM_K2, SSIM_SIGMA, SSIM_WINDOW } from './metrics';
 import { levelTarget, modelLevels, resizeBaseline, scoreAgainst, type BaselineKernel, type LevelTarget } from './evaluate';
@@ -159,12 +159,7 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   const infos: ModelInfo[] = [];
   for (const [k, m] of models.entries()) {
     log(`model ${labels[k]}: ${describeModel(m)}`);
-    const backend: SuperResBackend = await createEngine(m.config, m.weights, {
-      int8: m.int8,
-      ...(o.engine ? { engine: o.engine } : {}),
-      ...(o.threads ? { threads: o.threads } : {}),
-      log,
-    });
+    const backend: SuperResBackend = await evalEngine(m, { engine: o.engine, threads: o.threads, log });
     try {
       for (const [i, p] of pairs.entries()) {
         const t0 = performance.now();
