@@ -166,20 +166,8 @@ async function answer(
     if (stop.signal.aborted) return;
     if (job.error) throw new ServerError(job.error.code, job.error.message);
     const r = job.outcome!;
-    const url = `${RESULTS_PATH}/${r.resultId}.tif`;
-    if (text) return void res.type('text/plain').send(`${absolute(req, url)}\n${warningLines(r.warnings)}`);
-    res.json({
-      url,
-      absoluteUrl: absolute(req, url),
-      width: r.width,
-      height: r.height,
-      dtype: r.dtype,
-      pixelSize: r.pixelSize,
-      scale: r.scale,
-      bytes: r.bytes,
-      ms: r.ms,
-      warnings: r.warnings,
-    });
+    if (text) return void res.type('text/plain').send(`${absolute(req, `${RESULTS_PATH}/${r.resultId}.tif`)}\n${warningLines(r.warnings)}`);
+    res.json(outcomeJson(req, r));
   } catch (e) {
     const w = toWireError(e);
     if (w.internal) o.log(`${req.method} ${SR_PATH}: ${(e as Error)?.stack ?? String(e)}`);
@@ -230,11 +218,13 @@ async function compute(
 function statusJson(req: Request, job: OneShotJob<SrOutcome>): object {
   const base = { id: job.id, state: job.state, done: job.done, total: job.total };
   if (job.error) return { ...base, error: job.error };
-  const r = job.outcome;
-  if (!r) return base;
+  return job.outcome ? { ...base, ...outcomeJson(req, job.outcome) } : base;
+}
+
+/** A finished job's result as JSON: where to download it and what it is. */
+function outcomeJson(req: Request, r: SrOutcome): object {
   const url = `${RESULTS_PATH}/${r.resultId}.tif`;
   return {
-    ...base,
     url,
     absoluteUrl: absolute(req, url),
     width: r.width,
