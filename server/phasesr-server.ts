@@ -276,6 +276,7 @@ export class PhasesrServer implements ServerContext {
       openImages: this.store.list().length,
       queue: { queued: this.tiles.queue.queued, running: this.tiles.queue.running },
       stats: { ...this.stats },
+      ...(this.engine.busyMs !== undefined && !(s && !s.worker) ? { engineBusyMs: Math.round(this.engine.busyMs) } : {}),
       ...(s ? { redis: await s.queue.health(), ...(s.worker ? { localWorker: { id: s.worker.id, ...s.worker.counters } } : {}) } : {}),
     };
   }

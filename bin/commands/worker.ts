@@ -12,7 +12,7 @@ interface WorkerCliOptions {
   model: string;
   engine?: EngineChoice;
   threads?: number;
-  concurrency: number;
+  concurrency?: number;
   lockMs: number;
   name?: string;
 }
@@ -29,7 +29,11 @@ export function workerCommand(): Command {
     )
     .addOption(engineOption())
     .option('--threads <n>', 'engine threads (default: all cores)', intOption(1, 256))
-    .option('--concurrency <n>', "jobs held at once (2 overlaps one block's reading with the other's inference)", intOption(1, 64), 1)
+    .option(
+      '--concurrency <n>',
+      "jobs held at once; the engine runs one at a time, the other's reading and writing overlap it (default 2)",
+      intOption(1, 64),
+    )
     .option(
       '--lock-ms <n>',
       'how long a job stays with this worker without a sign of life before another takes it',
@@ -73,7 +77,7 @@ async function runWorker(o: WorkerCliOptions): Promise<void> {
     shared,
     model,
     engine,
-    concurrency: o.concurrency,
+    ...(o.concurrency ? { concurrency: o.concurrency } : {}),
     lockMs: o.lockMs,
     ...(o.name ? { id: o.name } : {}),
     log,

@@ -37,6 +37,8 @@ export interface SuperResBackend {
   readonly threads: number;
   /** The GPU it runs on (GPU engines only). */
   readonly adapter?: GpuAdapter | undefined;
+  /** Wall time (ms) with a run in flight, where the engine counts it (the server's worker-thread engine). */
+  readonly busyMs?: number;
   /**
    * Runs the generator on `n` normalised LR patches of `height` x `width` (micro-batching: one engine
    * call for all of them), packed row-major in `input` (length n*height*width).

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 
 import type { EngineName, GpuAdapter, LevelBatch, ModelConfig, SuperResBackend } from '../../models';
 import { ServerError } from '../errors';
+import { BusyClock } from './busy-clock';
 import type { WorkerData, WorkerReply, WorkerRequest } from './worker-messages';
 
 const ENTRY = new URL('./engine-worker.js', import.meta.url);
@@ -23,6 +24,7 @@ export class WorkerEngine implements SuperResBackend {
   #runs = 0;
   readonly #calls = new Map<number, Call>();
   #disposed = false;
+  readonly #busy = new BusyClock();
 
   private constructor(
     readonly config: ModelConfig,
@@ -54,16 +56,24 @@ export class WorkerEngine implements SuperResBackend {
     return this.#runs;
   }
 
+  /** Wall time with a call in flight (calls run one at a time in the engine thread; queued ones count once). */
+  get busyMs(): number {
+    return this.#busy.ms;
+  }
+
   async run(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]> {
     if (this.#disposed) throw new ServerError('SR_ERR_INTERNAL', 'engine disposed');
     if (!this.#worker) await this.#start();
     const id = this.#nextId++;
-    return new Promise<LevelBatch[]>((resolve, reject) => {
-      this.#calls.set(id, { resolve, reject });
-      const msg: WorkerRequest = { type: 'run', id, input, n, height, width };
-      this.#worker!.postMessage(msg, [input.buffer as ArrayBuffer]);
-      this.#runs++;
-    });
+    return this.#busy.time(
+      () =>
+        new Promise<LevelBatch[]>((resolve, reject) => {
+          this.#calls.set(id, { resolve, reject });
+          const msg: WorkerRequest = { type: 'run', id, input, n, height, width };
+          this.#worker!.postMessage(msg, [input.buffer as ArrayBuffer]);
+          this.#runs++;
+        }),
+    );
   }
 
   async dispose(): Promise<void> {

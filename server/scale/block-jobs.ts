@@ -50,6 +50,8 @@ export interface BlockJobResult {
   /** true: no live server wanted the job any more (they died), so it was skipped, not computed. */
   dropped?: boolean;
   ms: number;
+  /** The worker's clock (Date.now()) as the job ended: servers sum how late they hear of it (QueueCounters.notifyMs). */
+  finishedAt?: number;
 }
 
 /** A worker's counters as it publishes them (HSET workers <id> <json>). */
@@ -65,6 +67,9 @@ export interface WorkerBeat {
   failed: number;
   engine: string;
   threads: number;
+  /** Wall time (ms) with a job in hand, and with an engine run in flight (bench:scale sets them against elapsed time). */
+  jobMs?: number;
+  engineMs?: number;
 }
 
 export function queueName(modelSha: string): string {

@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 
 import { haloFor, ImageSource, type LoadedModel, type SuperResBackend } from '../../models';
 import { ServerError } from '../errors';
+import { BusyClock } from '../engine/busy-clock';
 import { ServedImage } from '../images/served-image';
 import { inferBlocks } from '../tiles/block-inference';
 import { TileCache } from '../tiles/tile-cache';
@@ -38,13 +39,19 @@ export interface BlockWorkerOptions {
   engine: SuperResBackend;
   /** Name in /health (default host:pid). */
   id?: string;
-  /** Jobs held at once (default 1: the engine runs one call at a time anyway). */
+  /**
+   * Jobs held at once (default 2). The engine thread still runs one call at a time (WorkerEngine); the second job
+   * is read, checked and written around the first one's engine run, so the engine does not wait for the queue
+   * and the shared folder between blocks (docs/benchmarks/scale.md).
+   */
   concurrency?: number;
   /** A job whose worker has not renewed its lock for this long goes to another worker (BullMQ lockDuration). */
   lockMs?: number;
   log: (line: string) => void;
 }
 
+/** Jobs a worker holds at once unless told otherwise. */
+export const WORKER_CONCURRENCY = 2;
 /** Source images kept open by a worker (most recently used). */
 const OPEN_IMAGES = 8;
 const BEAT_MS = 2_000;
@@ -59,6 +66,7 @@ export class BlockWorker {
   readonly #images = new Map<string, Promise<ServedImage>>();
   readonly #timer: NodeJS.Timeout;
   readonly #inference = { engineCalls: 0, blocksInferred: 0, tilesComputed: 0 };
+  readonly #jobClock = new BusyClock();
 
   constructor(private readonly opts: BlockWorkerOptions) {
     this.id = opts.id ?? `${hostname()}:${process.pid}`;
@@ -75,10 +83,10 @@ export class BlockWorker {
     });
     const conn = redisOptions(opts.url);
     const lockMs = opts.lockMs ?? 30_000;
-    this.#worker = new Worker<BlockJobData | EngineCallData, BlockJobResult>(name, (job) => this.#process(job), {
+    this.#worker = new Worker<BlockJobData | EngineCallData, BlockJobResult>(name, (job) => this.#jobClock.time(() => this.#process(job)), {
       connection: { ...conn, maxRetriesPerRequest: null },
       prefix: QUEUE_PREFIX,
-      concurrency: opts.concurrency ?? 1,
+      concurrency: opts.concurrency ?? WORKER_CONCURRENCY,
       lockDuration: lockMs,
       stalledInterval: lockMs,
       maxStalledCount: 2,
@@ -147,11 +155,11 @@ export class BlockWorker {
       if (Number(live) === 0) {
         this.counters.done++;
         this.counters.dropped++;
-        return { worker: this.id, inferred: false, dropped: true, ms: performance.now() - t0 };
+        return { worker: this.id, inferred: false, dropped: true, ms: performance.now() - t0, finishedAt: Date.now() };
       }
       const inferred = job.name === JOB_NAME.engineCall ? await this.#call(d as EngineCallData) : await this.#block(d as BlockJobData);
       this.counters.done++;
-      return { worker: this.id, inferred, ms: performance.now() - t0 };
+      return { worker: this.id, inferred, ms: performance.now() - t0, finishedAt: Date.now() };
     } catch (e) {
       this.counters.failed++;
       const err = e as { code?: unknown; message?: string };
@@ -244,7 +252,15 @@ export class BlockWorker {
   }
 
   async #beat(): Promise<void> {
-    const b: WorkerBeat = { seen: Date.now(), ...this.counters, engine: this.opts.engine.engine, threads: this.opts.engine.threads };
+    const e = this.opts.engine;
+    const b: WorkerBeat = {
+      seen: Date.now(),
+      ...this.counters,
+      engine: e.engine,
+      threads: e.threads,
+      jobMs: Math.round(this.#jobClock.ms),
+      ...(e.busyMs !== undefined ? { engineMs: Math.round(e.busyMs) } : {}),
+    };
     await this.#beats.hset(this.#keys.workers, this.id, JSON.stringify(b)).catch(() => undefined);
   }
 }

@@ -81,6 +81,8 @@ export interface QueueCounters {
   unavailable: number;
   /** Engine calls of whole-image jobs that workers ran for this server. */
   engineCalls: number;
+  /** Summed over completed jobs: ms from a worker ending the job to this server hearing of it (QueueEvents). */
+  notifyMs: number;
 }
 
 /** A heartbeat older than this: the worker is listed but not counted as seen. */
@@ -104,6 +106,7 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
     priorityChanges: 0,
     unavailable: 0,
     engineCalls: 0,
+    notifyMs: 0,
   };
   readonly #client: Redis;
   readonly #queue: Queue<BlockJobData | EngineCallData, BlockJobResult>;
@@ -252,6 +255,8 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
           failed: b.failed,
           engine: b.engine,
           threads: b.threads,
+          jobMs: b.jobMs ?? 0,
+          engineMs: b.engineMs ?? 0,
         };
       });
       const depth = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
@@ -369,6 +374,7 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
       return;
     }
     this.counters.completed++;
+    if (r?.finishedAt) this.counters.notifyMs += Math.max(0, Date.now() - r.finishedAt);
     this.#settle(jobId);
   }
 

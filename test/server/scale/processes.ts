@@ -37,6 +37,8 @@ export async function waitUntil<T>(
 
 /** A child process with its output lines kept. */
 export class Proc {
+  /** Every process started and not yet exited (a bench's exit handler kills them, also those still starting). */
+  static readonly running = new Set<Proc>();
   readonly lines: string[] = [];
   readonly exited: Promise<number | null>;
 
@@ -44,6 +46,8 @@ export class Proc {
     readonly name: string,
     readonly child: ChildProcess,
   ) {
+    Proc.running.add(this);
+    child.once('exit', () => Proc.running.delete(this));
     const keep = (b: Buffer): void => void this.lines.push(...b.toString().split('\n').filter(Boolean));
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
