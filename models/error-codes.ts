@@ -57,6 +57,11 @@ export const ERROR_CODES = {
    * not marked done and can be asked for again.
    */
   SR_ERR_CACHE_WRITE: { status: 503, text: 'tile cache write failed', close: 'tryAgainLater' },
+  /**
+   * `serve --redis`: no worker has shown a sign of life for a while (none started, all stopped), so queued work would
+   * wait forever; retry when /health lists a live worker.
+   */
+  SR_ERR_NO_WORKER: { status: 503, text: 'no live worker', close: 'tryAgainLater' },
   /** The request was cancelled (by the client, a viewport change, or image close). */
   SR_ERR_CANCELLED: { status: 499, text: 'cancelled', close: 'policyViolation' },
   /** Image I/O errors passed through from models/io. */

@@ -81,6 +81,8 @@ export interface ServerOptions {
   localEngine: boolean;
   /** With redis: a job whose worker went silent this long goes to another worker (BullMQ lockDuration). */
   lockMs: number;
+  /** With redis: how long work waits while no worker is alive before it fails SR_ERR_NO_WORKER (0: at once). */
+  workerWaitMs: number;
   log: (line: string) => void;
 }
 
@@ -113,6 +115,7 @@ export const SERVER_DEFAULTS: ServerOptions = {
   firstBlockSize: 32,
   localEngine: true,
   lockMs: 30_000,
+  workerWaitMs: 10_000,
   log: (line) => process.stderr.write(`${line}\n`),
 };
 

@@ -160,6 +160,7 @@ export class PhasesrServer implements ServerContext {
           modelSha: model.sha256,
           serverId: `${hostname()}:${process.pid}`,
           maxQueued: options.maxQueued,
+          workerWaitMs: options.workerWaitMs,
           log: options.log,
         })
       : undefined;
@@ -327,6 +328,7 @@ function checkScaleOptions(o: ServerOptions): void {
   if (!o.sharedDir) throw usage('--redis needs --shared-dir: a folder every server and worker sees (images, uploads, tile cache)');
   if (o.cacheDir) throw usage("--cache-dir with --redis: the tile cache is the shared folder's cache/");
   if (!Number.isInteger(o.lockMs) || o.lockMs < 1000) throw usage(`lock ${o.lockMs} ms: use a whole number >= 1000`);
+  if (!Number.isInteger(o.workerWaitMs) || o.workerWaitMs < 0) throw usage(`no-worker wait ${o.workerWaitMs} ms: use a whole number >= 0`);
 }
 
 /** The image store's view of the shared folder; counts the percentiles this server computed itself. */

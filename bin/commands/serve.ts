@@ -25,6 +25,7 @@ export interface ServeCliOptions {
   /** commander's --no-local-engine: false when given. */
   localEngine?: boolean;
   lockMs?: number;
+  workerWaitMs?: number;
 }
 
 export function serveCommand(): Command {
@@ -91,6 +92,11 @@ export function serveCommand(): Command {
       'with --redis: a job whose worker went silent this long goes to another worker (default 30000)',
       intOption(1000),
     )
+    .option(
+      '--worker-wait-ms <n>',
+      'with --redis: while no worker is alive, tile and batch requests wait this long, then fail with SR_ERR_NO_WORKER (default 10000)',
+      intOption(0),
+    )
     .addHelpText(
       'after',
       `
@@ -128,6 +134,7 @@ export async function runServe(images: string[], o: ServeCliOptions, banner?: (u
     ...(o.sharedDir ? { sharedDir: o.sharedDir } : {}),
     ...(o.localEngine === false ? { localEngine: false } : {}),
     ...(o.lockMs ? { lockMs: o.lockMs } : {}),
+    ...(o.workerWaitMs !== undefined ? { workerWaitMs: o.workerWaitMs } : {}),
   });
   await server.listen();
   process.stdout.write(

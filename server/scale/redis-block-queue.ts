@@ -48,6 +48,8 @@ export interface RedisBlockQueueOptions {
   serverId: string;
   /** Jobs this server waits on at most before SR_ERR_BUSY. */
   maxQueued: number;
+  /** While no worker is alive, work waits this long, then fails SR_ERR_NO_WORKER (requests after that fail at once). */
+  workerWaitMs: number;
   log: (line: string) => void;
 }
 
@@ -81,6 +83,8 @@ export interface QueueCounters {
   unavailable: number;
   /** Engine calls of whole-image jobs that workers ran for this server. */
   engineCalls: number;
+  /** Block jobs and engine calls failed, and requests refused, with SR_ERR_NO_WORKER. */
+  noWorker: number;
   /** Summed over completed jobs: ms from a worker ending the job to this server hearing of it (QueueEvents). */
   notifyMs: number;
 }
@@ -106,6 +110,7 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
     priorityChanges: 0,
     unavailable: 0,
     engineCalls: 0,
+    noWorker: 0,
     notifyMs: 0,
   };
   readonly #client: Redis;
@@ -119,6 +124,9 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
   #since = Date.now();
   #closed = false;
   #beatAt = 0;
+  /** When this server found no live worker in the workers hash (undefined: one is alive, or not looked yet). */
+  #noWorkerSince: number | undefined;
+  #workersAt = 0;
 
   constructor(private readonly opts: RedisBlockQueueOptions) {
     const name = queueName(opts.modelSha);
@@ -164,6 +172,7 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
     let job = this.#pending.get(id);
     if (!job) {
       if (await this.opts.shared.isBlockDone(img.sha256, this.opts.modelSha, img.blockSize, bx, by)) return;
+      await this.#checkWorker();
       job = this.#pending.get(id); // created by a request that ran while this one looked
     }
     if (!job) {
@@ -199,6 +208,7 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
    */
   async engineCall(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]> {
     if (!this.#up) throw this.#unavailable();
+    await this.#checkWorker();
     const id = `call-${randomBytes(12).toString('hex')}`;
     const files = this.opts.shared.callFiles(id);
     const data: EngineCallData = { v: 1, modelSha: this.opts.modelSha, input: files.input, output: files.output, n, height, width };
@@ -213,7 +223,8 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
     } finally {
       this.#calls.delete(id);
       await Promise.all([files.input, files.output].map((f) => rm(this.opts.shared.resolve(f), { force: true })));
-      if (this.#up) await this.#client.del(this.#keys.wanted(id)).catch(() => undefined);
+      // A call that failed (no worker, cancelled) leaves no job behind; a finished one is gone already.
+      if (this.#up) await Promise.all([this.#client.del(this.#keys.wanted(id)), this.#queue.remove(id)]).catch(() => undefined);
     }
   }
 
@@ -409,6 +420,7 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
     if (!this.#up) return;
     const now = Date.now();
     if (now - this.#beatAt >= SERVER_BEAT_MS) void this.#beat();
+    if (now - this.#workersAt >= RECHECK_MS) await this.#lookForWorkers(now);
     for (const job of [...this.#pending.values()]) {
       let visible = false;
       for (const w of job.waiters.keys()) if (w.visible) visible = true;
@@ -441,6 +453,49 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
     }
   }
 
+  /** Reads the workers' heartbeats; with none alive for workerWaitMs, fails what waits here with SR_ERR_NO_WORKER. */
+  async #lookForWorkers(now: number): Promise<void> {
+    this.#workersAt = now;
+    let alive: boolean;
+    try {
+      const beats = await this.#client.hgetall(this.#keys.workers);
+      alive = Object.values(beats).some((json) => now - (JSON.parse(json) as WorkerBeat).seen < WORKER_SEEN_MS);
+    } catch {
+      return; // Redis away (SR_ERR_QUEUE_UNAVAILABLE says that), or a beat that is not ours
+    }
+    if (alive) this.#noWorkerSince = undefined;
+    else this.#noWorkerSince ??= now;
+    if (!this.#noWorkerYet()) return;
+    for (const job of [...this.#pending.values()]) {
+      this.#fail(job, this.#noWorker());
+      void this.#unwant(job.id);
+    }
+    for (const call of this.#calls.values()) call.reject(this.#noWorker());
+  }
+
+  /** True once no worker has been alive for workerWaitMs. */
+  #noWorkerYet(): boolean {
+    return this.#noWorkerSince !== undefined && Date.now() - this.#noWorkerSince >= this.opts.workerWaitMs;
+  }
+
+  /** @throws SR_ERR_NO_WORKER when no worker has been alive for workerWaitMs (new work would wait forever) */
+  async #checkWorker(): Promise<void> {
+    if (!this.#noWorkerYet()) return;
+    // A worker may have started since the last look: work resumes with its first heartbeat.
+    await this.#lookForWorkers(Date.now());
+    if (this.#noWorkerYet()) throw this.#noWorker();
+  }
+
+  #noWorker(): ServerError {
+    this.counters.noWorker++;
+    const s = ((Date.now() - this.#noWorkerSince!) / 1000).toFixed(0);
+    return new ServerError(
+      'SR_ERR_NO_WORKER',
+      `no worker of queue ${this.#queue.name} on ${redactUrl(this.opts.url)} has been alive (a heartbeat within ${WORKER_SEEN_MS / 1000} s) ` +
+        `for ${s} s: start \`phasesr worker\` with this server's --redis, --shared-dir and model, or retry when /health lists a live worker`,
+    );
+  }
+
   #isDone(job: PendingJob): Promise<boolean> {
     const d = job.data;
     return this.opts.shared.isBlockDone(d.imageSha, d.modelSha, d.blockSize, d.bx, d.by);
@@ -453,6 +508,9 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
     this.#since = Date.now();
     const url = redactUrl(this.opts.url);
     if (up) {
+      // After an outage (Redis restarted empty) the workers need a beat to show up again: start the wait afresh.
+      this.#noWorkerSince = undefined;
+      this.#workersAt = 0;
       this.opts.log(
         `redis: connected to ${url}${was && this.#everUp ? ` again after ${((this.#since - was) / 1000).toFixed(1)} s` : ''}; queue ${this.#queue.name}`,
       );

@@ -16,9 +16,10 @@ import { Redis } from 'ioredis';
 import { ImageSource, runSr } from '../../../models';
 import { PhasesrClient } from '../../../server/client/phasesr-client';
 import type { ServerMessage } from '../../../server/protocol';
-import { tempDir, testTempRoot } from '../../helpers/shared';
-import { testImage, TestClient, tinyModelDir } from '../helpers';
-import { freePort, health, RedisProc, startServe, startWorker, waitUntil, type Proc } from './processes';
+import { tempDir } from '../../helpers/shared';
+import { testImage, TestClient } from '../helpers';
+import { freePort, health, startServe, startWorker, waitUntil, type Proc, type RedisProc } from './processes';
+import { ScaleGroup } from './scale-group';
 
 type Opened = Extract<ServerMessage, { type: 'image-opened' }>;
 interface Worker {
@@ -36,40 +37,24 @@ interface Health {
 
 const dir = tempDir('phasesr-scale-faults-');
 const shared = path.join(dir, 'shared');
+let group: ScaleGroup;
 let redis: RedisProc;
 let model: string;
 let A: Awaited<ReturnType<typeof startServe>>;
 let B: Awaited<ReturnType<typeof startServe>>;
 let w1: Proc | undefined;
 
-const serveArgs = (): string[] => [
-  '--allow-dir',
-  testTempRoot(),
-  '--model',
-  model,
-  '--redis',
-  redis.url,
-  '--shared-dir',
-  shared,
-  '--no-local-engine',
-  '--lock-ms',
-  '2000',
-];
-const workerArgs = (): string[] => ['--model', model, '--redis', redis.url, '--shared-dir', shared, '--threads', '1', '--lock-ms', '2000'];
+const serveArgs = (): string[] => group.serveArgs();
+const workerArgs = (): string[] => group.workerArgs();
 const worker = (h: Health, id: string): Worker | undefined => (h.redis.workers ?? []).find((w) => w.id === id);
 
 before(async () => {
-  model = await tinyModelDir();
-  redis = await RedisProc.start(dir);
+  group = await ScaleGroup.start(dir);
+  ({ redis, model } = group);
   [A, B] = await Promise.all([startServe('A', serveArgs()), startServe('B', serveArgs())]);
 });
 
-after(async () => {
-  await w1?.stop('SIGKILL');
-  await A?.proc.stop('SIGKILL');
-  await B?.proc.stop('SIGKILL');
-  await redis?.stop();
-});
+after(() => group?.stop([w1, A?.proc, B?.proc]));
 
 async function open(url: string, file: string): Promise<{ c: TestClient; image: Opened['image'] }> {
   const c = await TestClient.connect(url);

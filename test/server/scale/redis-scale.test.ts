@@ -13,10 +13,11 @@ import { chromium } from 'playwright-core';
 
 import { encodeChunk, type ServerMessage } from '../../../server/protocol';
 import { buildViewer } from '../../../viewer/build';
-import { tempDir, testTempRoot } from '../../helpers/shared';
+import { tempDir } from '../../helpers/shared';
 import { CHROMIUM, CHROMIUM_ARGS, goTo, inApp, waitApp, waitLayerLoaded } from '../../viewer/browser';
-import { startServer, testImage, TestClient, tinyModelDir } from '../helpers';
-import { health, RedisProc, startServe, startWorker, waitUntil, type Proc } from './processes';
+import { startServer, testImage, TestClient } from '../helpers';
+import { health, startServe, startWorker, waitUntil, type Proc, type RedisProc } from './processes';
+import { ScaleGroup } from './scale-group';
 
 type Opened = Extract<ServerMessage, { type: 'image-opened' }>;
 interface Worker {
@@ -43,6 +44,7 @@ const shared = path.join(dir, 'shared');
 // 256x192 at block 64: 4x3 = 12 blocks, one 4x tile (level nativeLevel+2) each.
 const W = 256,
   H = 192;
+let group: ScaleGroup;
 let redis: RedisProc;
 let model: string;
 let img: string;
@@ -52,28 +54,15 @@ const workers = new Map<string, Proc>();
 let imageId: string;
 let native: number;
 
-const serveArgs = (): string[] => [
-  img,
-  '--allow-dir',
-  testTempRoot(),
-  '--model',
-  model,
-  '--redis',
-  redis.url,
-  '--shared-dir',
-  shared,
-  '--no-local-engine',
-  '--lock-ms',
-  '2000',
-];
-const workerArgs = (): string[] => ['--model', model, '--redis', redis.url, '--shared-dir', shared, '--threads', '1', '--lock-ms', '2000'];
+const serveArgs = (): string[] => [img, ...group.serveArgs()];
+const workerArgs = (): string[] => group.workerArgs();
 const inferredBy = (h: Health): number => (h.redis.workers ?? []).reduce((s, w) => s + w.blocksInferred, 0);
 
 before(async () => {
-  model = await tinyModelDir();
+  group = await ScaleGroup.start(dir);
+  ({ redis, model } = group);
   ({ file: img } = await testImage(W, H, 7, 'scale.tif'));
   await buildViewer(); // before the servers start: they serve viewer/dist only if it exists then
-  redis = await RedisProc.start(dir);
   A = await startServe('A', serveArgs());
   B = await startServe('B', serveArgs());
   const c = await TestClient.connect(A.wsUrl);
@@ -84,12 +73,7 @@ before(async () => {
   native = info.nativeLevel;
 });
 
-after(async () => {
-  for (const w of workers.values()) await w.stop('SIGKILL');
-  await A?.proc.stop('SIGKILL');
-  await B?.proc.stop('SIGKILL');
-  await redis?.stop();
-});
+after(() => group?.stop([...workers.values(), A?.proc, B?.proc]));
 
 /** Tiles of the test image through one server; each server names it by its own id (an HMAC of the content). */
 async function tilesVia(
