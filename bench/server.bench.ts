@@ -175,7 +175,8 @@ const met = (ok: boolean) => (ok ? 'met' : '**not met**');
 
 // ---- cold-viewport matrix (PHASESR_BENCH_COLD=1) --------------------------------------------------
 // The issue-17 goals through the server: cold 1920x1080 8x viewports with the default model, fp32 vs int8
-// engine and fixed (--first-block 0) vs adaptive first blocks (the default, 32), one fresh server each;
+// engine and fixed (--first-block 0) vs adaptive first blocks (the default, 32), without spatial merging
+// (--merge-blocks 1) and with it (the default, 12; int8 also 4) for adaptive first blocks, one fresh server each;
 // peak RSS per server; the physical floor (conv FLOPs per viewport / measured GEMM ceilings). Writes
 // docs/benchmarks/server-cold.md (PHASESR_BENCH_COLD_MODEL / _SPOTS for a dry run: lite, fewer viewports).
 async function coldMatrix(): Promise<void> {
@@ -200,14 +201,19 @@ async function coldMatrix(): Promise<void> {
     conv8 = Math.max(...convRates.int8);
   log(`ceilings: GEMM ${gemm32.toFixed(0)} / ${gemm8.toFixed(0)}, conv ${conv32.toFixed(0)} / ${conv8.toFixed(0)} (float32 / int8)`);
   const settings = [
-    ['ort-cpu', '0'],
-    ['ort-cpu', '32'],
-    ['ort-int8', '0'],
-    ['ort-int8', '32'],
+    ['ort-cpu', '0', '1'],
+    ['ort-cpu', '32', '1'],
+    ['ort-cpu', '32', String(SERVER_DEFAULTS.mergeBlocks)],
+    ['ort-int8', '0', '1'],
+    ['ort-int8', '32', '1'],
+    ['ort-int8', '32', '4'],
+    ['ort-int8', '32', String(SERVER_DEFAULTS.mergeBlocks)],
   ] as const;
   const rows: {
     engine: string;
     first: string;
+    merge: string;
+    calls: number;
     all: number[];
     first1: number[];
     hwm: number;
@@ -217,7 +223,7 @@ async function coldMatrix(): Promise<void> {
     warm: number;
     errors: string[];
   }[] = [];
-  for (const [engine, first] of settings) {
+  for (const [engine, first, merge] of settings) {
     const s = await startServer([
       '--model',
       modelName,
@@ -225,6 +231,8 @@ async function coldMatrix(): Promise<void> {
       engine,
       '--first-block',
       first,
+      '--merge-blocks',
+      merge,
       '--block',
       String(BLOCK),
       '--batch',
@@ -248,13 +256,15 @@ async function coldMatrix(): Promise<void> {
       first1.push(f.firstMs);
       errors.push(...f.errors);
     }
-    const h = (await health(s.url)).stats as { blocksInferred: number; firstBlocksInferred?: number };
+    const h = (await health(s.url)).stats as { blocksInferred: number; firstBlocksInferred?: number; engineCalls: number };
     await c.close();
     const mem = memOf(s.proc.pid!);
     await stopServer(s);
     rows.push({
       engine,
       first,
+      merge,
+      calls: h.engineCalls,
       all,
       first1,
       hwm: mem.hwmMiB,
@@ -264,7 +274,7 @@ async function coldMatrix(): Promise<void> {
       warm: s.warmMs,
       errors,
     });
-    log(`${engine} first-block ${first}: all ${all.map((x) => x.toFixed(0))} first ${first1.map((x) => x.toFixed(0))} ms`);
+    log(`${engine} first-block ${first} merge ${merge}: all ${all.map((x) => x.toFixed(0))} first ${first1.map((x) => x.toFixed(0))} ms`);
   }
   const halo = haloFor(model.config);
   const win = BLOCK + 2 * halo;
@@ -287,12 +297,13 @@ async function coldMatrix(): Promise<void> {
   };
   const rowFloor = (r: { engine: string; blocks: number; small: number }, p: 'float32' | 'int8'): string =>
     (r.engine === 'ort-int8') === (p === 'int8') ? ms(floor(flopsRow(r), p === 'int8' ? conv8 : conv32)) : '-';
+  // A merged row's windows vary in size, so only unmerged rows get an as-run floor from their block counts.
   const runRow = (r: (typeof rows)[number]): string =>
-    `| as run, best rate: ${r.engine} ${r.first === '0' ? 'fixed' : 'adaptive'} (${(flopsRow(r) / 1e9).toFixed(0)} GFLOP) ` +
+    `| as run, best rate: ${r.engine} ${r.first === '0' ? 'fixed' : 'adaptive'}, unmerged (${(flopsRow(r) / 1e9).toFixed(0)} GFLOP) ` +
     `| ${rowFloor(r, 'float32')} | ${rowFloor(r, 'int8')} |`;
   const shapeRow = (c: { channels: number; size: number }, i: number): string =>
     `| 4 chained 3x3 Convs, ${c.channels} -> ${c.channels} ch, ${c.size}^2 | ${convRates.float32[i]!.toFixed(0)} | ${convRates.int8[i]!.toFixed(0)} |`;
-  const int8Row = rows.find((r) => r.engine === 'ort-int8' && r.first !== '0');
+  const int8Row = rows.find((r) => r.engine === 'ort-int8' && r.first !== '0' && r.merge === '1');
   const int8Rate = int8Row ? (flopsRow(int8Row) / (median(int8Row.all) * 1e6)).toFixed(0) : '?';
   const reach = (f: number): string => (f <= GOALS.coldMs ? '**reachable on paper**' : '**not reachable**');
   const load1 = os.loadavg()[0]!;
@@ -306,13 +317,14 @@ Do not edit by hand: re-run the bench.
 Model **${modelName}** (${model.sha256.slice(0, 12)}), server defaults (blocks of ${BLOCK} LR px, batch ${BATCH}), one fresh \`phasesr serve\` child per
 row, ${nSpots} block-aligned cold 1920x1080 viewports at 8x each (\`viewport\` message, then all its tiles as visible, PNG), one at a time.
 
-| engine | first blocks | all tiles: median / p95 | first tile: median / p95 | blocks inferred (of them 32) | peak RSS | goals (2.0 s / 150 ms) |
-|---|---|---|---|---|---|---|
+| engine | first blocks | merging | all tiles: median / p95 | first tile: median / p95 | blocks (of them 32) / engine calls | peak RSS | goals (2 s / 150 ms) |
+|---|---|---|---|---|---|---|---|
 ${rows
   .map(
     (r) =>
       `| ${r.engine} | ${r.first === '0' ? 'fixed (--first-block 0)' : `adaptive (${r.first})`} ` +
-      `| ${ms(median(r.all))} / ${ms(p95(r.all))} | ${ms(median(r.first1))} / ${ms(p95(r.first1))} | ${r.blocks} (${r.small}) ` +
+      `| ${r.merge === '1' ? 'off (--merge-blocks 1)' : `up to ${r.merge}`} ` +
+      `| ${ms(median(r.all))} / ${ms(p95(r.all))} | ${ms(median(r.first1))} / ${ms(p95(r.first1))} | ${r.blocks} (${r.small}) / ${r.calls} ` +
       `| ${r.hwm.toFixed(0)} MiB | ${met(median(r.all) <= GOALS.coldMs)} / ${met(median(r.first1) <= GOALS.firstMs)} |`,
   )
   .join('\n')}
@@ -320,7 +332,7 @@ ${rows
 Per viewport (ms): ${rows
       .map(
         (r) =>
-          `${r.engine}/${r.first}: all ${r.all.map((x) => x.toFixed(0)).join(', ')}; ` +
+          `${r.engine}/${r.first}/merge ${r.merge}: all ${r.all.map((x) => x.toFixed(0)).join(', ')}; ` +
           `first ${r.first1.map((x) => x.toFixed(0)).join(', ')}`,
       )
       .join('. ')}.
@@ -350,11 +362,14 @@ convolutions at the rate measured for its output channel count instead (nearest 
 |---|---|---|
 | ${blocksPerView} blocks of 64 (fixed), best rate | ${ms(floor(flopsView, conv32))} | ${ms(floor(flopsView, conv8))} |
 | ${blocksPerView} blocks of 64 (fixed), per shape | ${ms(perShape('float32'))} | ${ms(perShape('int8'))} |
-${rows.map(runRow).join('\n')}
+${rows
+  .filter((r) => r.merge === '1')
+  .map(runRow)
+  .join('\n')}
 | one window, no overlap (${(flopsMin / 1e9).toFixed(0)} GFLOP), best rate | ${ms(floor(flopsMin, conv32))} | ${ms(floor(flopsMin, conv8))} |
 
-Each floor assumes nothing but the convolutions (layer norms, resizes, Q/DQ, PNG) costs time. The default server
-(int8, adaptive) ran at ${int8Rate} GOP/s over a whole viewport (median).
+Each floor assumes nothing but the convolutions (layer norms, resizes, Q/DQ, PNG) costs time. The int8 server
+with adaptive first blocks and no merging ran at ${int8Rate} GOP/s over a whole viewport (median).
 
 **Is 2.0 s reachable with ${modelName} on ${threads} cores?** int8 with the server's blocks: ${reach(floor(flopsView, conv8))} at the best
 rate (${ms(floor(flopsView, conv8))}), ${reach(perShape('int8'))} per shape (${ms(perShape('int8'))}); with no halo overlap at all:

@@ -69,7 +69,9 @@ export class PhasesrServer implements ServerContext {
     this.options = options;
     // A --redis front end without a local engine runs nothing; in --redis mode every block is served at the block size.
     const halo = haloFor(model.config);
-    const windows = !options.localEngine ? [] : warmUpWindows(options.blockSize, redis ? 0 : options.firstBlockSize, halo);
+    const windows = !options.localEngine
+      ? []
+      : warmUpWindows(options.blockSize, redis ? 0 : options.firstBlockSize, halo, redis ? 1 : options.mergeBlocks);
     this.warmUp = WarmUp.start(engine, windows, options.log);
     if (redis) {
       const { queue, shared } = redis;
@@ -106,6 +108,7 @@ export class PhasesrServer implements ServerContext {
       maxQueued: options.maxQueued,
       batch: options.batch,
       firstBlockSize: options.firstBlockSize,
+      mergeBlocks: options.mergeBlocks,
       ...(this.scale ? { remote: this.scale.queue } : {}),
     });
     store.onImageClosed((img) => this.tiles.dropImage(img));
@@ -138,6 +141,8 @@ export class PhasesrServer implements ServerContext {
           `CORS origin '${o}': give an exact origin such as https://example.org or http://localhost:3000 (no path, no wildcard)`,
         );
     }
+    if (!Number.isInteger(options.mergeBlocks) || options.mergeBlocks < 1 || options.mergeBlocks > 64)
+      throw new ServerError('SR_ERR_USAGE', `merge blocks ${options.mergeBlocks}: use a whole number from 1 (off) to 64`);
     if (!Number.isInteger(options.batch) || options.batch < 1)
       throw new ServerError('SR_ERR_USAGE', `batch ${options.batch}: use a whole number >= 1`);
     // An empty token means "no authentication", which only the machine itself may be granted.

@@ -5,6 +5,8 @@ export class ServerStats {
   blocksInferred = 0;
   /** Of those, blocks of the smaller first-block size (the first tiles of cold views, TileService). */
   firstBlocksInferred = 0;
+  /** Engine calls that ran several adjacent queued blocks as one window (ServerOptions.mergeBlocks). */
+  mergedCalls = 0;
   tilesComputed = 0;
   cacheHits = 0;
   diskHits = 0;

@@ -20,6 +20,7 @@ export interface ServeCliOptions {
   batch?: number;
   block?: string;
   firstBlock?: string;
+  mergeBlocks?: number;
   redis?: string;
   sharedDir?: string;
   /** commander's --no-local-engine: false when given. */
@@ -79,6 +80,11 @@ export function serveCommand(): Command {
       ).choices(['0', ...BLOCK_SIZES.map(String)]),
     )
     .option(
+      '--merge-blocks <n>',
+      'most queued adjacent blocks run as one engine call, their halos computed once (default 12; 1: off; more blocks: more memory)',
+      intOption(1, 64),
+    )
+    .option(
       '--redis <url>',
       'share block work and tiles with other servers and `phasesr worker`s through this Redis (redis://[:password@]host:port); needs --shared-dir',
     )
@@ -130,6 +136,7 @@ export async function runServe(images: string[], o: ServeCliOptions, banner?: (u
     ...(o.batch ? { batch: o.batch } : {}),
     ...(o.block ? { blockSize: Number(o.block) } : {}),
     ...(o.firstBlock !== undefined ? { firstBlockSize: Number(o.firstBlock) } : {}),
+    ...(o.mergeBlocks ? { mergeBlocks: o.mergeBlocks } : {}),
     ...(o.redis ? { redis: o.redis } : {}),
     ...(o.sharedDir ? { sharedDir: o.sharedDir } : {}),
     ...(o.localEngine === false ? { localEngine: false } : {}),

@@ -1,9 +1,9 @@
 // One engine call for LR blocks of one window size, cut into every model level's tiles and written to the
 // tile cache: the in-process queue (tile-service.ts) and the Redis workers (server/scale/) run the same code,
 // so a block's tiles are identical bytes whichever process computed them.
-import type { SuperResBackend } from '../../models';
+import type { LevelBatch, SuperResBackend } from '../../models';
 import { normalise } from '../../models/io/normalisation';
-import { cropRect, pieceRect } from '../../models/tiling';
+import { cropRect, pieceRect, type Rect } from '../../models/tiling';
 import type { Block, ServedImage } from '../images/served-image';
 import { tileRect, type Layer } from '../protocol';
 import { BICUBIC_KEY } from './bicubic-tiles';
@@ -27,6 +27,8 @@ export interface InferenceCounters {
   engineCalls: number;
   blocksInferred: number;
   tilesComputed: number;
+  /** Engine calls that ran several adjacent blocks as one window (inferMerged); absent where never merged. */
+  mergedCalls?: number;
 }
 
 /** Where a tile is cached: source levels have no model, bicubic tiles their own key, model levels the model's hash. */
@@ -84,35 +86,88 @@ export async function inferBlocks(
   counters.blocksInferred += inputs.length;
   const writes: Promise<void>[] = [];
   inputs.forEach(({ i, j, b }, k) => {
-    const out = results[i] as BlockResult;
-    const p = j.img.pyramid;
-    for (const lv of levels) {
-      const s = lv.scale;
-      const level = p.nativeLevel + Math.round(Math.log2(s));
-      const base = k * lv.width * lv.height;
-      const tx0 = Math.floor((b.core.x * s) / p.tileSize),
-        ty0 = Math.floor((b.core.y * s) / p.tileSize);
-      const tx1 = Math.ceil(((b.core.x + b.core.w) * s) / p.tileSize),
-        ty1 = Math.ceil(((b.core.y + b.core.h) * s) / p.tileSize);
-      for (let ty = ty0; ty < ty1; ty++) {
-        for (let tx = tx0; tx < tx1; tx++) {
-          const r = tileRect(p, level, tx, ty)!;
-          const at = pieceRect(r, b.core, s);
-          // Output pixel (X, Y) of the image is (X - window.x * s, Y - window.y * s) of this window's output.
-          const t = {
-            width: at.w,
-            height: at.h,
-            data: cropRect(lv.data, lv.width, { x: r.x + at.x - b.window.x * s, y: r.y + at.y - b.window.y * s, w: at.w, h: at.h }, base),
-          };
-          const whole = at.w === r.w && at.h === r.h;
-          const addr = tileAddress(j.img, modelSha, 'sr', level, tx, ty);
-          out.set(addressKey(addr), t);
-          writes.push(cache.putFloat(whole ? addr : pieceAddress(j.img, modelSha, level, tx, ty, j.bx, j.by, j.size), t));
-          if (whole) counters.tilesComputed++;
-        }
-      }
-    }
+    writes.push(...cacheBlock(j, b, levels, k, b.window, results[i] as BlockResult, cache, modelSha, counters));
   });
   await Promise.all(writes);
   return results;
+}
+
+/**
+ * Runs blocks of one image (serving size) that tile a rectangle as ONE engine call on the bounding box of
+ * their windows (the rectangle plus one halo), and caches each block's tiles and pieces exactly as
+ * inferBlocks would: the model is tiling-invariant, so a block's pixels do not depend on its window. If the
+ * merged region cannot be read, each block runs alone, so a bad region fails only its own blocks.
+ */
+export async function inferMerged(
+  jobs: BlockJob[],
+  { engine, cache, modelSha, counters }: { engine: SuperResBackend; cache: TileCache; modelSha: string; counters: InferenceCounters },
+): Promise<(BlockResult | Error)[]> {
+  const img = jobs[0]!.img;
+  const blocks = jobs.map((j) => img.block(j.bx, j.by, j.size));
+  const x0 = Math.min(...blocks.map((b) => b.window.x)),
+    y0 = Math.min(...blocks.map((b) => b.window.y));
+  const x1 = Math.max(...blocks.map((b) => b.window.x + b.window.w)),
+    y1 = Math.max(...blocks.map((b) => b.window.y + b.window.h));
+  const win = { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+  let data: Float32Array;
+  try {
+    data = normalise(await img.source.readRegion(win.x, win.y, win.w, win.h), img.percentiles.low, img.percentiles.high);
+  } catch {
+    const alone: (BlockResult | Error)[] = [];
+    for (const j of jobs) alone.push(...(await inferBlocks([j], engine, cache, modelSha, counters)));
+    return alone;
+  }
+  const levels = await engine.run(data, 1, win.h, win.w);
+  counters.engineCalls++;
+  counters.blocksInferred += jobs.length;
+  counters.mergedCalls = (counters.mergedCalls ?? 0) + 1;
+  const results = jobs.map((): BlockResult => new Map());
+  await Promise.all(jobs.flatMap((j, i) => cacheBlock(j, blocks[i]!, levels, 0, win, results[i]!, cache, modelSha, counters)));
+  return results;
+}
+
+/**
+ * Cuts block `b`'s tiles and pieces at every model level out of item `k` of an engine output whose LR
+ * window is `win`, puts them in `out` and starts their cache writes.
+ */
+function cacheBlock(
+  j: BlockJob,
+  b: Block,
+  levels: LevelBatch[],
+  k: number,
+  win: Rect,
+  out: BlockResult,
+  cache: TileCache,
+  modelSha: string,
+  counters: InferenceCounters,
+): Promise<void>[] {
+  const writes: Promise<void>[] = [];
+  const p = j.img.pyramid;
+  for (const lv of levels) {
+    const s = lv.scale;
+    const level = p.nativeLevel + Math.round(Math.log2(s));
+    const base = k * lv.width * lv.height;
+    const tx0 = Math.floor((b.core.x * s) / p.tileSize),
+      ty0 = Math.floor((b.core.y * s) / p.tileSize);
+    const tx1 = Math.ceil(((b.core.x + b.core.w) * s) / p.tileSize),
+      ty1 = Math.ceil(((b.core.y + b.core.h) * s) / p.tileSize);
+    for (let ty = ty0; ty < ty1; ty++) {
+      for (let tx = tx0; tx < tx1; tx++) {
+        const r = tileRect(p, level, tx, ty)!;
+        const at = pieceRect(r, b.core, s);
+        // Output pixel (X, Y) of the image is (X - win.x * s, Y - win.y * s) of this window's output.
+        const t = {
+          width: at.w,
+          height: at.h,
+          data: cropRect(lv.data, lv.width, { x: r.x + at.x - win.x * s, y: r.y + at.y - win.y * s, w: at.w, h: at.h }, base),
+        };
+        const whole = at.w === r.w && at.h === r.h;
+        const addr = tileAddress(j.img, modelSha, 'sr', level, tx, ty);
+        out.set(addressKey(addr), t);
+        writes.push(cache.putFloat(whole ? addr : pieceAddress(j.img, modelSha, level, tx, ty, j.bx, j.by, j.size), t));
+        if (whole) counters.tilesComputed++;
+      }
+    }
+  }
+  return writes;
 }

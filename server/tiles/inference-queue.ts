@@ -5,8 +5,9 @@
 // newest job is its turn, unless one of its requests has waited through ageAfterCalls engine calls: then its
 // oldest such request goes first, so a tile that stays in view while its viewer pans on is not starved by the
 // newer ones. The batch then takes queued jobs with the same batch key (same LR window size) into the same
-// engine call. A waiter's abort removes it; a queued job nobody waits for is dropped. The queue
-// is bounded: beyond maxQueued jobs, submit throws SR_ERR_BUSY.
+// engine call, unless opts.merge groups it with queued neighbours into one window. A waiter's abort removes
+// it; a queued job nobody waits for is dropped. The queue is bounded: beyond maxQueued jobs, submit throws
+// SR_ERR_BUSY.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 import { ServerError } from '../errors';
@@ -62,6 +63,11 @@ export interface InferenceQueueOptions<T, R> {
   run: (items: T[]) => Promise<(R | Error)[]>;
   /** Engine calls a request may wait before it goes ahead of its client's newer ones (default AGE_AFTER_CALLS). */
   ageAfterCalls?: number;
+  /**
+   * Spatial merging (TileService): `pick` chooses, among the queued jobs as urgent as `first`, the others to
+   * run with it as ONE window (none: no merge), and `run` runs such a group, `first` first.
+   */
+  merge?: { pick: (first: T, queued: T[]) => T[]; run: (items: T[]) => Promise<(R | Error)[]> };
 }
 
 /**
@@ -139,13 +145,14 @@ export class InferenceQueue<T, R> {
     this.#pumping = true;
     try {
       for (;;) {
-        const batch = this.#nextBatch();
+        const { batch, merged } = this.#nextBatch();
         if (batch.length === 0) break;
         for (const j of batch) j.running = true;
         this.#queued -= batch.length;
         this.#running += batch.length;
         try {
-          const results = await this.opts.run(batch.map((j) => j.item));
+          const items = batch.map((j) => j.item);
+          const results = await (merged ? this.opts.merge!.run(items) : this.opts.run(items));
           batch.forEach((j, i) => {
             const r = results[i]!;
             for (const p of j.waiters.values())
@@ -166,9 +173,9 @@ export class InferenceQueue<T, R> {
     }
   }
 
-  #nextBatch(): Job<T, R>[] {
+  #nextBatch(): { batch: Job<T, R>[]; merged: boolean } {
     const queued = [...this.#jobs.values()].filter((j) => !j.running);
-    if (queued.length === 0) return [];
+    if (queued.length === 0) return { batch: [], merged: false };
     const top = Math.max(...queued.map((j) => this.#rank(j)[0]));
     // Each client's turn: its oldest aged job in the most urgent class, else its newest.
     const turns = new Map<string, { job: Job<T, R>; order: Order }>();
@@ -188,12 +195,22 @@ export class InferenceQueue<T, R> {
       if (served < best || (served === best && compare(t.order, pick!.order) > 0)) pick = { client, ...t };
     }
     const first = pick!.job;
+    const group = this.#mergeGroup(first, queued);
     const ranked = queued.map((j) => ({ j, r: this.#rank(j) })).sort((a, b) => compare(b.r, a.r));
     const mates = ranked.filter(({ j }) => j !== first && j.batchKey === first.batchKey).map(({ j }) => j);
-    const batch = [first, ...mates].slice(0, Math.max(1, this.opts.batch));
+    const batch = group.length > 1 ? group : [first, ...mates].slice(0, Math.max(1, this.opts.batch));
     const tick = ++this.#tick;
     for (const j of batch) for (const w of j.waiters.keys()) this.#lastServed.set(w.client, tick);
-    return batch;
+    return { batch, merged: group.length > 1 };
+  }
+
+  /** The jobs merged with `first` into one window (opts.merge), drawn from those of its urgency class. */
+  #mergeGroup(first: Job<T, R>, queued: Job<T, R>[]): Job<T, R>[] {
+    if (!this.opts.merge) return [first];
+    const cls = this.#rank(first)[0];
+    const byItem = new Map(queued.filter((j) => j !== first && this.#rank(j)[0] === cls).map((j) => [j.item, j]));
+    const items = this.opts.merge.pick(first.item, [...byItem.keys()]);
+    return [first, ...items.flatMap((it) => byItem.get(it) ?? [])];
   }
 
   /** One waiter's place among its client's requests: aged ones first, oldest first; then newest first. */

@@ -4,6 +4,7 @@
 // The first visible tile of a cold view (the engine idle) runs as blocks of firstBlockSize (32) instead of
 // the serving size: its region of the serving grid is "split", and every later tile there is stitched from
 // those smaller blocks, so no pixel is computed twice. Any mix of sizes gives the same pixels (models/tiling.ts).
+// Later serving blocks queued side by side run as one window (mergeRectangle, ServerOptions.mergeBlocks).
 import type { SuperResBackend } from '../../models';
 import { copyRect, pieceRect, type Rect } from '../../models/tiling';
 import { ServerError } from '../errors';
@@ -12,7 +13,7 @@ import { tileRect, type Encoding, type Layer } from '../protocol';
 import type { ServerStats } from '../stats';
 import { bicubicTile } from './bicubic-tiles';
 import { encodeTile } from './encode';
-import { inferBlocks, pieceAddress, tileAddress, type BlockJob, type BlockResult } from './block-inference';
+import { inferBlocks, inferMerged, pieceAddress, tileAddress, type BlockJob, type BlockResult } from './block-inference';
 import type { EncodedTile, FloatTile } from './float-tile';
 import { InferenceQueue, type Waiter } from './inference-queue';
 import { SingleFlight } from './single-flight';
@@ -29,6 +30,8 @@ export interface TileServiceOptions {
   batch: number;
   /** LR block side for the first tile of a cold view (ServerOptions.firstBlockSize); 0 or >= the block size: off. */
   firstBlockSize?: number;
+  /** Most serving blocks run as one window (ServerOptions.mergeBlocks); 1 or absent: off. */
+  mergeBlocks?: number;
   /** With --redis: blocks go to the shared queue instead of this process's engine. */
   remote?: RemoteBlocks;
 }
@@ -72,6 +75,29 @@ function cover(lr: Rect, size: number, within: Rect = lr): BlockRef[] {
   return bys.flatMap((by) => bxs.map((bx) => ({ size, bx, by })));
 }
 
+/**
+ * The queued serving blocks of `first`'s image that complete a rectangle with it, at most `max` blocks in
+ * all: first along its row (right, then left), then whole rows below, then above. First blocks of a cold
+ * view (a smaller size) always run alone, so the first tile still goes out first.
+ */
+function mergeRectangle(first: BlockJob, queued: BlockJob[], max: number): BlockJob[] {
+  const serving = (j: BlockJob): boolean => (j.size ?? j.img.blockSize) === j.img.blockSize;
+  if (!serving(first)) return [];
+  const at = new Map(queued.filter((j) => j.img === first.img && serving(j)).map((j) => [`${j.bx},${j.by}`, j]));
+  const has = (bx: number, by: number): boolean => (bx === first.bx && by === first.by) || at.has(`${bx},${by}`);
+  let x0 = first.bx,
+    x1 = first.bx,
+    y0 = first.by,
+    y1 = first.by;
+  while (x1 - x0 + 1 < max && has(x1 + 1, first.by)) x1++;
+  while (x1 - x0 + 1 < max && has(x0 - 1, first.by)) x0--;
+  const row = (by: number): boolean => span(x0, x1).every((bx) => has(bx, by));
+  const room = (): boolean => (y1 - y0 + 2) * (x1 - x0 + 1) <= max;
+  while (room() && row(y1 + 1)) y1++;
+  while (room() && row(y0 - 1)) y0--;
+  return span(y0, y1).flatMap((by) => span(x0, x1).flatMap((bx) => (bx === first.bx && by === first.by ? [] : [at.get(`${bx},${by}`)!])));
+}
+
 /** Split regions remembered per image (the oldest is forgotten past this: any mix of sizes stays exact). */
 const MAX_SPLIT_REGIONS = 4096;
 
@@ -91,6 +117,14 @@ export class TileService {
         opts.stats.firstBlocksInferred += jobs.filter((j, i) => j.size !== j.img.blockSize && !(results[i] instanceof Error)).length;
         return results;
       },
+      ...((opts.mergeBlocks ?? 1) > 1 && !opts.remote
+        ? {
+            merge: {
+              pick: (first, queued) => mergeRectangle(first, queued, opts.mergeBlocks!),
+              run: (jobs) => inferMerged(jobs, { ...opts, counters: opts.stats }),
+            },
+          }
+        : {}),
     });
   }
 

@@ -14,7 +14,8 @@ let big: string;
 before(async () => {
   ({ file } = await testImage(256, 256, 11));
   ({ file: big } = await testImage(512, 512, 12));
-  srv = await startServer();
+  // --merge-blocks 1: these tests count one engine call per block and the order blocks run in.
+  srv = await startServer({ mergeBlocks: 1 });
 });
 after(() => srv.server.close());
 

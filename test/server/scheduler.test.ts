@@ -136,7 +136,8 @@ describeServer(
 function describeServer(name: string, fn: (srv: TestServer) => Promise<void>, opts: Parameters<typeof startServer>[0] = {}): void {
   test(name, async () => {
     // Blocks of 128 (one block = one 2x tile, so the counts below are per 2x tile) and micro-batches of 4.
-    const srv = await startServer({ blockSize: 128, batch: 4, ...opts });
+    // --merge-blocks 1: micro-batching and cancellation are counted per engine call, without spatial merging.
+    const srv = await startServer({ blockSize: 128, batch: 4, mergeBlocks: 1, ...opts });
     try {
       await fn(srv);
     } finally {

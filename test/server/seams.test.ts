@@ -4,7 +4,8 @@
 // blocks), and each block is inferred exactly once for all three levels. Block sizes 32 (a 4x tile spans 2x2
 // blocks) and 128 (one block holds a whole 2x tile) must give the same pixels, and so must the default mix
 // of 64 blocks and the 32 first blocks of cold views (counted per size, so a region computed twice fails).
-// The int8 engine (the default on a calibrated model) is held to the same at every block size.
+// The int8 engine (the default on a calibrated model) is held to the same at every block size. Servers run
+// with the default spatial merging (adjacent queued blocks as one window); one test compares it with it off.
 import assert from 'node:assert/strict';
 import { cp } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { after, before, test } from 'node:test';
 import { createEngine, imagePercentiles, ImageSource, resolveModel, superResolve, type SuperResBackend } from '../../models';
 import { calibrate } from '../../models/engine/int8-calibration';
 import { saveCalibration } from '../../models/engine/int8-calibration-file';
-import type { ImageInfo } from '../../server/protocol';
+import type { ImageInfo, ServerMessage } from '../../server/protocol';
 import { memoryReader } from '../helpers/image';
 import { f32, startServer, testImage, TestClient, tinyModelDir, type TestServer } from './helpers';
 
@@ -32,10 +33,7 @@ before(async () => {
   ({ file, pixels } = await testImage(W, H, 3));
   srv = await startServer();
   client = await TestClient.connect(srv.wsUrl);
-  client.send({ type: 'open-image', id: 1, path: file });
-  info = (
-    await client.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')
-  ).image;
+  info = await openImage(client);
   const m = await resolveModel(await tinyModelDir());
   engine = await createEngine(m.config, m.weights, { threads: 1, log: () => {} });
   fp32Whole = wholeImage(engine);
@@ -79,10 +77,7 @@ for (const [blockSize, blocks] of [
     const other = await startServer({ blockSize });
     const c = await TestClient.connect(other.wsUrl);
     try {
-      c.send({ type: 'open-image', id: 1, path: file });
-      const i = (
-        await c.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')
-      ).image;
+      const i = await openImage(c);
       await checkSeams(c, i);
       assert.equal(other.server.stats.blocksInferred, blocks);
     } finally {
@@ -98,10 +93,7 @@ test('first blocks of cold views (32 inside 64): the first tile comes first, fro
   const other = await startServer();
   const c = await TestClient.connect(other.wsUrl);
   try {
-    c.send({ type: 'open-image', id: 1, path: file });
-    const i = (
-      await c.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')
-    ).image;
+    const i = await openImage(c);
     const level = i.nativeLevel + 3;
     const tile8 = (id: number, x: number, y: number) => ({
       id,
@@ -139,14 +131,35 @@ test('first blocks of cold views (32 inside 64): the first tile comes first, fro
   }
 });
 
+test('merged blocks (the default --merge-blocks 12): stitched tiles equal whole-image inference, fewer engine calls than blocks', async (t) => {
+  // Every 2x tile spans 2x2 blocks of 64, so the first request queues blocks faster than the engine takes
+  // them: each later engine call takes its block's queued neighbours as one window. Off (1), one call a block.
+  for (const mergeBlocks of [undefined, 1]) {
+    const other = await startServer(mergeBlocks ? { mergeBlocks } : {});
+    const c = await TestClient.connect(other.wsUrl);
+    try {
+      const i = await openImage(c);
+      await checkSeams(c, i);
+      const s = other.server.stats;
+      assert.deepEqual([s.blocksInferred, s.firstBlocksInferred], [20, 0], 'each of the 5x4 blocks once, all at 64');
+      if (mergeBlocks === 1) assert.deepEqual([s.engineCalls, s.mergedCalls], [20, 0], 'off: one engine call per block');
+      else
+        assert.ok(s.mergedCalls > 0 && s.engineCalls < 20, `merged: ${s.engineCalls} engine calls (${s.mergedCalls} merged) for 20 blocks`);
+      t.diagnostic(`merge ${mergeBlocks ?? 'default'}: ${s.engineCalls} engine calls, ${s.mergedCalls} merged, for 20 blocks`);
+      const h = (await (await fetch(`${other.url}/health`)).json()) as { stats: { mergedCalls: number } };
+      assert.equal(h.stats.mergedCalls, s.mergedCalls, '/health reports merged calls');
+    } finally {
+      c.close();
+      await other.server.close();
+    }
+  }
+});
+
 test('--first-block 0 (fixed blocks): the first tile of a cold view is a whole 64 block', async () => {
   const other = await startServer({ firstBlockSize: 0 });
   const c = await TestClient.connect(other.wsUrl);
   try {
-    c.send({ type: 'open-image', id: 1, path: file });
-    const i = (
-      await c.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')
-    ).image;
+    const i = await openImage(c);
     c.send({
       type: 'tiles',
       requests: [{ id: 10, imageId: i.imageId, level: i.nativeLevel + 3, x: 3, y: 2, encoding: 'f32', priority: 'visible' }],
@@ -182,12 +195,7 @@ test('ort-int8 (a calibrated copy of the tiny model): tiled equals whole int8 at
       const c = await TestClient.connect(other.wsUrl);
       try {
         assert.equal(other.server.engine.engine, 'ort-int8', 'the default engine on a calibrated model');
-        c.send({ type: 'open-image', id: 1, path: file });
-        const i = (
-          await c.waitFor<Extract<import('../../server/protocol').ServerMessage, { type: 'image-opened' }>>(
-            (msg) => msg.type === 'image-opened',
-          )
-        ).image;
+        const i = await openImage(c);
         if (blockSize === 64) {
           c.send({ type: 'tiles', requests: [{ id: 10, imageId: i.imageId, level: i.nativeLevel + 3, x: 3, y: 2, encoding: 'f32' }] });
           await c.frame(10, 600_000);
@@ -195,6 +203,7 @@ test('ort-int8 (a calibrated copy of the tiny model): tiled equals whole int8 at
         }
         await checkSeams(c, i, whole);
         assert.deepEqual([other.server.stats.blocksInferred, other.server.stats.firstBlocksInferred], [blocks, firstBlocks]);
+        assert.ok(other.server.stats.mergedCalls > 0, 'int8 blocks ran merged too (the default --merge-blocks)');
       } finally {
         c.close();
         await other.server.close();
@@ -204,6 +213,11 @@ test('ort-int8 (a calibrated copy of the tiny model): tiled equals whole int8 at
     await int8.dispose();
   }
 });
+
+async function openImage(c: TestClient): Promise<ImageInfo> {
+  c.send({ type: 'open-image', id: 1, path: file });
+  return (await c.waitFor<Extract<ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')).image;
+}
 
 /** Whole-image inference by `reference` at level k (2^k x), in normalised units; computed once per level. */
 function wholeImage(reference: SuperResBackend): (k: number, low: number, high: number) => Promise<Float32Array> {

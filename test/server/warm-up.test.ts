@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 
 import { haloFor } from '../../models';
-import { PhasesrServer } from '../../server';
+import { PhasesrServer, SERVER_DEFAULTS } from '../../server';
 import type { WarmUpReport } from '../../server/engine/warm-up';
 import type { WorkerEngine } from '../../server/engine/worker-engine';
 import type { ServerMessage } from '../../server/protocol';
@@ -24,7 +24,7 @@ async function healthOf(url: string): Promise<{ warmUp: WarmUpReport }> {
   return (await (await fetch(`${url}/health`)).json()) as { warmUp: WarmUpReport };
 }
 
-test('a fresh server warms its engine on 64 and 32 windows before it listens; the first tile is its third run', async () => {
+test('a fresh server warms its engine on 64 and 32 windows and its largest merged window before it listens; the first tile is its fourth run', async () => {
   const { file } = await testImage(300, 200, 3);
   const server = await PhasesrServer.create({
     port: 0,
@@ -36,9 +36,13 @@ test('a fresh server warms its engine on 64 and 32 windows before it listens; th
   try {
     const engine = server.engine as WorkerEngine;
     // Handed to the engine already (its replies come as events, after this), and reported without waiting.
-    assert.equal(engine.runs, 2);
+    assert.equal(engine.runs, 3);
     const h0 = (await server.health()) as { warmUp: WarmUpReport };
-    assert.deepEqual(h0.warmUp, { state: 'running', windows: [64 + 2 * halo, 32 + 2 * halo], runs: 0, ms: 0 });
+    // The merged window: a row of the default --merge-blocks (12) blocks of 64 plus halo, as a square of as many pixels.
+    const n = SERVER_DEFAULTS.mergeBlocks;
+    assert.ok(n > 1, 'merging is on by default');
+    const merged = Math.ceil(Math.sqrt((n * 64 + 2 * halo) * (64 + 2 * halo)));
+    assert.deepEqual(h0.warmUp, { state: 'running', windows: [64 + 2 * halo, 32 + 2 * halo, merged], runs: 0, ms: 0 });
     const url = await server.listen();
     const c = await TestClient.connect(`${url.replace('http:', 'ws:')}/ws`);
     try {
@@ -48,9 +52,9 @@ test('a fresh server warms its engine on 64 and 32 windows before it listens; th
       await c.frame(10, 600_000);
       const h = await healthOf(url);
       assert.equal(h.warmUp.state, 'done');
-      assert.equal(h.warmUp.runs, 2);
+      assert.equal(h.warmUp.runs, 3);
       assert.deepEqual([server.stats.engineCalls, server.stats.firstBlocksInferred], [1, 1]);
-      assert.equal(engine.runs, 3, 'the tile was the engine run after the two warm-up runs');
+      assert.equal(engine.runs, 4, 'the tile was the engine run after the three warm-up runs');
     } finally {
       c.close();
     }
@@ -59,9 +63,9 @@ test('a fresh server warms its engine on 64 and 32 windows before it listens; th
   }
 });
 
-test('--first-block 0: one window to warm; /health reports it done, then a tile is run 2', async () => {
+test('--first-block 0 --merge-blocks 1: one window to warm; /health reports it done, then a tile is run 2', async () => {
   const { file } = await testImage(300, 200, 3);
-  const srv = await startServer({ firstBlockSize: 0 });
+  const srv = await startServer({ firstBlockSize: 0, mergeBlocks: 1 });
   const c = await TestClient.connect(srv.wsUrl);
   try {
     let h = await healthOf(srv.url);
