@@ -143,11 +143,8 @@ export async function runServe(images: string[], o: ServeCliOptions, banner?: (u
     ...(o.lockMs ? { lockMs: o.lockMs } : {}),
     ...(o.workerWaitMs !== undefined ? { workerWaitMs: o.workerWaitMs } : {}),
   });
-  await server.listen();
-  process.stdout.write(
-    banner ? banner(server.viewerUrl) : `phasesr server: ${server.viewerUrl}${server.scale ? ` (role ${server.role})` : ''}\n`,
-  );
-  if (server.token) process.stdout.write(`token required (bound to ${o.host}): ${server.token}\n`);
+  // The handlers go in before the banner: a supervisor (or a test) that signals as soon as it reads the URL
+  // must get a clean stop, not Node's default kill (seen once in CI on a loaded machine: exit by signal, no code).
   const stop = (sig: NodeJS.Signals) => {
     process.stderr.write(`${sig}: stopping\n`);
     server.close().then(
@@ -156,4 +153,9 @@ export async function runServe(images: string[], o: ServeCliOptions, banner?: (u
     );
   };
   process.once('SIGINT', stop).once('SIGTERM', stop);
+  await server.listen();
+  process.stdout.write(
+    banner ? banner(server.viewerUrl) : `phasesr server: ${server.viewerUrl}${server.scale ? ` (role ${server.role})` : ''}\n`,
+  );
+  if (server.token) process.stdout.write(`token required (bound to ${o.host}): ${server.token}\n`);
 }

@@ -82,10 +82,7 @@ async function runWorker(o: WorkerCliOptions): Promise<void> {
     ...(o.name ? { id: o.name } : {}),
     log,
   });
-  process.stdout.write(
-    `phasesr worker ${worker.id}: ${engine.engine} x ${engine.threads} threads, queue ${worker.queueName} ` +
-      `on ${redactUrl(o.redis)}, shared folder ${shared.root}\n`,
-  );
+  // Before the banner, as in serve: a signal sent on reading it must get a clean stop.
   const stop = (sig: NodeJS.Signals): void => {
     log(`${sig}: finishing the job in hand, then stopping`);
     worker
@@ -97,4 +94,8 @@ async function runWorker(o: WorkerCliOptions): Promise<void> {
       );
   };
   process.once('SIGINT', stop).once('SIGTERM', stop);
+  process.stdout.write(
+    `phasesr worker ${worker.id}: ${engine.engine} x ${engine.threads} threads, queue ${worker.queueName} ` +
+      `on ${redactUrl(o.redis)}, shared folder ${shared.root}\n`,
+  );
 }

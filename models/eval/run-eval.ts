@@ -131,9 +131,10 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   const labels = modelLabels(specs);
   const condition = o.condition ?? 'box';
   const pairs = await loadEvalPairs(files, o.scale, condition, o.scopePitch);
+  const pitch = o.scopePitch && condition === 'other-scope' ? ` at pitch ${o.scopePitch}` : '';
   log(
     `eval: ${pairs.length} image(s) ` +
-      `from ${o.data}${o.split ? ` (${o.split.set} set of ${path.basename(o.split.file)})` : ''} at ${o.scale}x, LR by '${condition}'${o.scopePitch && condition === 'other-scope' ? ` at pitch ${o.scopePitch}` : ''}`,
+      `from ${o.data}${o.split ? ` (${o.split.set} set of ${path.basename(o.split.file)})` : ''} at ${o.scale}x, LR by '${condition}'${pitch}`,
   );
   const top = Math.log2(o.scale);
   const targets: LevelTarget[][] = [];
