@@ -6,7 +6,7 @@
 // hidden cross-lab test sees it: the same scene recorded with pixels twice as wide (cells half as many pixels
 // across, so more detail per pixel than anything trained on) by an 8-bit camera, then the box-mean LR.
 import { mulberry32, gaussian } from '../params';
-import { areaResample, downsample, gaussianBlur } from './resample';
+import { downsample, gaussianBlur } from './resample';
 
 export const CONDITIONS = ['box', 'blur-noise', 'other-scope'] as const;
 export type Condition = (typeof CONDITIONS)[number];
@@ -48,20 +48,9 @@ export function blurNoiseLr(hr: Float32Array, w: number, h: number, scale: numbe
 }
 
 /**
- * 'other-scope', first half: the HR (w x h) recorded with pixels `pitch` times as wide (area mean; the
- * condition's pitch is OTHER_SCOPE.pitch, eval --scope-pitch tries others).
+ * 'other-scope', second half (the first is areaResample at OTHER_SCOPE.pitch, or eval --scope-pitch): the 8-bit camera, exposed so that
+ * low..high (its percentiles) fill low8..high8.
  */
-export function widerPixels(
-  hr: Float32Array,
-  w: number,
-  h: number,
-  pitch: number = OTHER_SCOPE.pitch,
-): { hr: Float32Array; width: number; height: number } {
-  const r = areaResample(hr, w, h, pitch);
-  return { hr: r.data, width: r.width, height: r.height };
-}
-
-/** 'other-scope', second half: the 8-bit camera, exposed so that low..high (its percentiles) fill low8..high8. */
 export function stretchTo8Bit(v: Float32Array, low: number, high: number): Float32Array {
   const k = (OTHER_SCOPE.high8 - OTHER_SCOPE.low8) / (high - low || 1);
   return v.map((x) => Math.min(255, Math.max(0, Math.round(OTHER_SCOPE.low8 + (x - low) * k))));

@@ -2,7 +2,8 @@
 // the degradation the model is trained on (docs/evaluation.md). Both stay in the HR file's own units.
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { blurNoiseLr, stretchTo8Bit, widerPixels, type Condition } from '../degradation/conditions';
+import { blurNoiseLr, OTHER_SCOPE, stretchTo8Bit, type Condition } from '../degradation/conditions';
+import { areaResample } from '../degradation/resample';
 import { ImageSource } from '../io/image-source';
 import { imagePercentiles } from '../io/percentiles';
 import { roundToDtype, type PixelDtype } from '../io/types';
@@ -115,9 +116,9 @@ export async function makeEvalPair(
   if (!Number.isInteger(scale) || scale < 1) throw new RangeError(`scale must be a positive integer, got ${scale}`);
   if (condition === 'other-scope') {
     // The other microscope's HR is what gets scored, and its LR is the plain box mean of it.
-    const wide = widerPixels(data, width, height, pitch);
-    const { low, high } = await percentilesOf(wide.hr, wide.width, wide.height, 'float32');
-    return makeEvalPair(name, stretchTo8Bit(wide.hr, low, high), wide.width, wide.height, 'uint8', scale, 'box');
+    const wide = areaResample(data, width, height, pitch ?? OTHER_SCOPE.pitch);
+    const { low, high } = await percentilesOf(wide.data, wide.width, wide.height, 'float32');
+    return makeEvalPair(name, stretchTo8Bit(wide.data, low, high), wide.width, wide.height, 'uint8', scale, 'box');
   }
   const w = Math.floor(width / scale) * scale;
   const h = Math.floor(height / scale) * scale;

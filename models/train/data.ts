@@ -26,16 +26,35 @@ export interface TrainImage {
 /** The image files of a folder (sorted), as evaluation lists them. */
 export const listImages = listEvalImages;
 
-export async function loadTrainImage(file: string, scale: number, pitch = 1): Promise<TrainImage> {
+export async function loadTrainImage(file: string, scale: number): Promise<TrainImage> {
+  return (await loadTrainImageAt(file, scale, [1]))[0]!;
+}
+
+/**
+ * The image once per pitch, read and decoded once: pitch 1 is the file as recorded, pitch > 1 the same field
+ * as a camera with pitch times wider pixels records it (at 2, the 'other-scope' HR without 8-bit).
+ */
+export async function loadTrainImageAt(file: string, scale: number, pitches: readonly number[]): Promise<TrainImage[]> {
   const src = await ImageSource.open(file);
   try {
     const whole = await src.readRegion(0, 0, src.width, src.height);
-    // pitch > 1: the same field as a camera with pitch times wider pixels records it (at 2, the 'other-scope' HR without 8-bit).
-    const w2 = pitch > 1 ? areaResample(whole, src.width, src.height, pitch) : undefined;
-    const [raw, width, height, dtype] = w2 ? [w2.data, w2.width, w2.height, 'float32' as const] : [whole, src.width, src.height, src.dtype];
-    const lr = boxDownsample(raw, width, height, scale, dtype);
-    const { low, high } = await percentilesOf(lr, Math.floor(width / scale), Math.floor(height / scale), dtype, NORMALISATION_PERCENTILES);
-    return { name: path.basename(file), width, height, data: normalise(raw, low, high), low, high };
+    const out: TrainImage[] = [];
+    for (const pitch of pitches) {
+      const w2 = pitch > 1 ? areaResample(whole, src.width, src.height, pitch) : undefined;
+      const [raw, width, height, dtype] = w2
+        ? [w2.data, w2.width, w2.height, 'float32' as const]
+        : [whole, src.width, src.height, src.dtype];
+      const lr = boxDownsample(raw, width, height, scale, dtype);
+      const { low, high } = await percentilesOf(
+        lr,
+        Math.floor(width / scale),
+        Math.floor(height / scale),
+        dtype,
+        NORMALISATION_PERCENTILES,
+      );
+      out.push({ name: path.basename(file), width, height, data: normalise(raw, low, high), low, high });
+    }
+    return out;
   } finally {
     await src.close();
   }

@@ -13,7 +13,7 @@ import { tfjsNativeInstalled } from '../tfjs/runtime';
 import { loadModel, type Provenance } from '../weights-file';
 import { Adam, PAPER_ADAM } from './adam';
 import { loadCheckpoint, type Checkpoint, type TrainerState } from './checkpoint';
-import { loadTrainImage, type TrainImage } from './data';
+import { loadTrainImageAt, type TrainImage } from './data';
 import type { ParamValues } from './gradients';
 import { DEFAULT_RECIPE, DEFAULT_WIDE_PITCHES, runConfig, type InitFrom, type RunOptions, type TrainOptions } from './run-options';
 import { validateBicubic, type ValidationScore } from './validate';
@@ -163,10 +163,13 @@ export interface TrainingData {
 export async function loadTrainingData(o: TrainOptions, run: RunOptions, files: string[], log: Log): Promise<TrainingData> {
   log(`loading ${files.length} training images from ${o.data}`);
   const images: TrainImage[] = [];
-  for (const f of files) images.push(await loadTrainImage(f, run.scale));
-  const wide = run.wideShare ? { images: [] as TrainImage[], share: run.wideShare } : undefined;
-  if (wide)
-    for (const p of run.widePitches ?? DEFAULT_WIDE_PITCHES) for (const f of files) wide.images.push(await loadTrainImage(f, run.scale, p));
+  const pitches = run.wideShare ? (run.widePitches ?? DEFAULT_WIDE_PITCHES) : [];
+  // Each file is decoded once for all its pitches; the wide images stay pitch-major (all files at the first
+  // pitch, then the next), the order resumed runs draw from.
+  const perFile: TrainImage[][] = [];
+  for (const f of files) perFile.push(await loadTrainImageAt(f, run.scale, [1, ...pitches]));
+  for (const at of perFile) images.push(at[0]!);
+  const wide = run.wideShare ? { images: pitches.flatMap((_, k) => perFile.map((at) => at[k + 1]!)), share: run.wideShare } : undefined;
   const small = [...images, ...(wide?.images ?? [])].filter((im) => im.width < run.crop || im.height < run.crop);
   if (small.length) throw new CodedError('SR_ERR_USAGE', `${small.map((i) => i.name).join(', ')} smaller than the ${run.crop}px crop`);
   const valFiles = o.val ?? (o.split ? await splitFiles(o.split, o.data, 'val') : undefined);

@@ -1,11 +1,12 @@
 // --wide-pitches: the wide crops come from each training image once per pitch (area-resampled, so a uniform
 // draw of an image is a uniform draw of a pitch); a pitch that leaves an image smaller than the crop, or
-// pitches without --wide-share, are usage errors before any step.
+// pitches without --wide-share, are usage errors before any step. Each file is decoded once for all pitches.
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { writeImage } from '../../../models/io/write-image';
+import { loadTrainImage } from '../../../models/train/data';
 import { loadTrainingData, openRun } from '../../../models/train/run-setup';
 import type { RunOptions, TrainOptions } from '../../../models/train/run-options';
 import { synthImage } from '../../helpers/image';
@@ -37,6 +38,13 @@ test('each image once per pitch, at floor(size / pitch); without --wide-pitches 
     ],
   );
   assert.equal(d.wide?.share, 0.5);
+  // Pitch-major (every file at 1.5, then at 3): the order a resumed run's random draws index into.
+  assert.deepEqual(
+    d.wide?.images.map((im) => im.name),
+    ['img1.tif', 'img2.tif', 'img1.tif', 'img2.tif'],
+  );
+  // Decoding each file once for all pitches leaves the pitch-1 image as loadTrainImage gives it.
+  assert.deepEqual(d.images[1], await loadTrainImage(files[1]!, 8));
   const old = await loadTrainingData(opts, run({ wideShare: 0.3 }), files, () => {});
   assert.deepEqual(
     old.wide?.images.map((im) => [im.width, im.height]),
