@@ -3,6 +3,7 @@
 import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { InvalidArgumentError } from 'commander';
+import { MIN_PITCH } from '../models/degradation/resample';
 
 /** The exit status of every usage error (bad option, argument or input path), in every command. */
 export const EXIT_USAGE = 2;
@@ -29,13 +30,16 @@ export function intOption(min: number, max = Number.MAX_SAFE_INTEGER) {
 }
 
 /**
- * An option parser for comma-separated pixel pitches above 1 and at most 4 (train --wide-pitches, eval
- * --scope-pitch): past 4, a 1024^2 field at 8x leaves too few crops, and cells a few pixels across.
+ * An option parser for comma-separated pixel pitches from MIN_PITCH to 4 but not 1 (train --wide-pitches, eval
+ * --scope-pitch): past 4, a 1024^2 field at 8x leaves too few crops, and cells a few pixels across; 1 is the
+ * recording itself.
  */
 export function pitchList(v: string): number[] {
   const list = v.split(',').map((x) => Number(x.trim()));
-  if (list.some((p) => !Number.isFinite(p) || p <= 1 || p > 4)) {
-    throw new InvalidArgumentError('must be pixel pitches above 1 and at most 4, comma-separated (e.g. 1.5,2,3).');
+  if (list.some((p) => !Number.isFinite(p) || p < MIN_PITCH || p === 1 || p > 4)) {
+    throw new InvalidArgumentError(
+      `must be pixel pitches from ${MIN_PITCH} to 4 other than 1, comma-separated (e.g. 0.75,1.5,2,3; below 1: a finer camera).`,
+    );
   }
   return list;
 }

@@ -34,7 +34,8 @@ export function evalCommand(): Command {
     )
     .option(
       '--scope-pitch <p>',
-      "with --condition other-scope: the other camera's pixel pitch, in HR pixels (default 2; 1 < p <= 4)",
+      "with --condition other-scope: the other camera's pixel pitch, in HR pixels (default 2; 0.5 <= p <= 4, not 1; below 1 the " +
+        'recording is interpolated onto the finer grid)',
       (v) => {
         const [p, ...more] = pitchList(v);
         if (more.length) throw new InvalidArgumentError('one pitch per run.');

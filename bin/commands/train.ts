@@ -79,7 +79,8 @@ export function trainCommand(): Command {
     )
     .option(
       '--wide-pitches <list>',
-      'with --wide-share: the pixel pitches of the wide crops, comma-separated, each drawn equally often (e.g. 1.5,2,3; default 2)',
+      'with --wide-share: the pixel pitches of the wide crops, comma-separated, each drawn equally often (e.g. 0.75,1.5,2,3; ' +
+        'below 1: a finer camera, the recording interpolated; default 2)',
       pitchList,
     )
     .option(

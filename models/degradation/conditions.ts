@@ -48,7 +48,7 @@ export function blurNoiseLr(hr: Float32Array, w: number, h: number, scale: numbe
 }
 
 /**
- * 'other-scope', second half (the first is areaResample at OTHER_SCOPE.pitch, or eval --scope-pitch): the 8-bit camera, exposed so that
+ * 'other-scope', second half (the first is pitchResample at OTHER_SCOPE.pitch, or eval --scope-pitch): the 8-bit camera, exposed so that
  * low..high (its percentiles) fill low8..high8.
  */
 export function stretchTo8Bit(v: Float32Array, low: number, high: number): Float32Array {

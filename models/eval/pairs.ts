@@ -3,7 +3,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { blurNoiseLr, OTHER_SCOPE, stretchTo8Bit, type Condition } from '../degradation/conditions';
-import { areaResample } from '../degradation/resample';
+import { pitchResample } from '../degradation/resample';
 import { ImageSource } from '../io/image-source';
 import { imagePercentiles } from '../io/percentiles';
 import { roundToDtype, type PixelDtype } from '../io/types';
@@ -116,7 +116,7 @@ export async function makeEvalPair(
   if (!Number.isInteger(scale) || scale < 1) throw new RangeError(`scale must be a positive integer, got ${scale}`);
   if (condition === 'other-scope') {
     // The other microscope's HR is what gets scored, and its LR is the plain box mean of it.
-    const wide = areaResample(data, width, height, pitch ?? OTHER_SCOPE.pitch);
+    const wide = pitchResample(data, width, height, pitch ?? OTHER_SCOPE.pitch);
     const { low, high } = await percentilesOf(wide.data, wide.width, wide.height, 'float32');
     return makeEvalPair(name, stretchTo8Bit(wide.data, low, high), wide.width, wide.height, 'uint8', scale, 'box');
   }

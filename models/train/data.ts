@@ -5,7 +5,7 @@ import { boxDownsample, listEvalImages, percentilesOf } from '../eval/pairs';
 import { ImageSource } from '../io/image-source';
 import { normalise } from '../io/normalisation';
 import { applyResponse, DEFAULT_BOX_SHARE, degrade, drawDegradation } from '../degradation/random-degradation';
-import { areaResample, downsample } from '../degradation/resample';
+import { downsample, pitchResample } from '../degradation/resample';
 import type { Mulberry32 } from '../params';
 import { NORMALISATION_PERCENTILES } from '../pipeline/run-sr';
 
@@ -31,8 +31,8 @@ export async function loadTrainImage(file: string, scale: number): Promise<Train
 }
 
 /**
- * The image once per pitch, read and decoded once: pitch 1 is the file as recorded, pitch > 1 the same field
- * as a camera with pitch times wider pixels records it (at 2, the 'other-scope' HR without 8-bit).
+ * The image once per pitch, read and decoded once: pitch 1 is the file as recorded, another the same field
+ * as a camera with pitch times wider pixels records it (pitchResample; at 2, the 'other-scope' HR without 8-bit).
  */
 export async function loadTrainImageAt(file: string, scale: number, pitches: readonly number[]): Promise<TrainImage[]> {
   const src = await ImageSource.open(file);
@@ -40,7 +40,7 @@ export async function loadTrainImageAt(file: string, scale: number, pitches: rea
     const whole = await src.readRegion(0, 0, src.width, src.height);
     const out: TrainImage[] = [];
     for (const pitch of pitches) {
-      const w2 = pitch > 1 ? areaResample(whole, src.width, src.height, pitch) : undefined;
+      const w2 = pitch !== 1 ? pitchResample(whole, src.width, src.height, pitch) : undefined;
       const [raw, width, height, dtype] = w2
         ? [w2.data, w2.width, w2.height, 'float32' as const]
         : [whole, src.width, src.height, src.dtype];

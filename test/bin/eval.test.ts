@@ -112,5 +112,11 @@ test('eval without a valid data folder or model fails clearly, writing nothing',
   const badModel = await phasesr(['eval', '--data', path.join(dir, 'data'), '--model', path.join(dir, 'no-model'), '--out', out]);
   assert.notEqual(badModel.code, 0);
   assert.match(badModel.stderr, /SR_ERR_MODEL/);
+  // A pitch of 1 is the recording itself, and below 0.5 the interpolation would invent the field.
+  for (const p of ['1', '0.4', '5']) {
+    const bad = await phasesr(['eval', '--data', path.join(dir, 'data'), '--condition', 'other-scope', '--scope-pitch', p, '--out', out]);
+    assert.notEqual(bad.code, 0, `--scope-pitch ${p}`);
+    assert.match(bad.stderr, /--scope-pitch.*pixel pitches from 0.5 to 4 other than 1/);
+  }
   assert.ok(!existsSync(`${out}.json`) && !existsSync(`${out}.md`));
 });

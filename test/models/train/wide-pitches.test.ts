@@ -54,6 +54,15 @@ test('each image once per pitch, at floor(size / pitch); without --wide-pitches 
     ],
   );
   assert.equal((await loadTrainingData(opts, run({}), files, () => {})).wide, undefined);
+  // A finer camera (pitch below 1): more pixels, the same field interpolated.
+  const fine = await loadTrainingData(opts, run({ wideShare: 0.5, widePitches: [0.75] }), files, () => {});
+  assert.deepEqual(
+    fine.wide?.images.map((im) => [im.width, im.height]),
+    [
+      [96, 85],
+      [96, 85],
+    ],
+  );
 });
 
 test('a pitch that leaves an image smaller than the crop, or --wide-pitches without --wide-share: SR_ERR_USAGE', async () => {
