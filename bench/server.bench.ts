@@ -176,7 +176,8 @@ const met = (ok: boolean) => (ok ? 'met' : '**not met**');
 // ---- cold-viewport matrix (PHASESR_BENCH_COLD=1) --------------------------------------------------
 // The issue-17 goals through the server: cold 1920x1080 8x viewports with the default model, fp32 vs int8
 // engine and fixed (--first-block 0) vs adaptive first blocks (the default, 32), without spatial merging
-// (--merge-blocks 1) and with it (the default, 12; int8 also 4) for adaptive first blocks, one fresh server each;
+// (--merge-blocks 1) and with it (12; int8 also 4 and 8: a 4-block-wide view merges as rows of 4 below 8) for
+// adaptive first blocks, one fresh server each;
 // peak RSS per server; the physical floor (conv FLOPs per viewport / measured GEMM ceilings). Writes
 // docs/benchmarks/server-cold.md (PHASESR_BENCH_COLD_MODEL / _SPOTS for a dry run: lite, fewer viewports).
 async function coldMatrix(): Promise<void> {
@@ -207,6 +208,7 @@ async function coldMatrix(): Promise<void> {
     ['ort-int8', '0', '1'],
     ['ort-int8', '32', '1'],
     ['ort-int8', '32', '4'],
+    ['ort-int8', '32', '8'],
     ['ort-int8', '32', '12'],
   ] as const;
   const rows: {

@@ -69,8 +69,9 @@ export interface ServerOptions {
   blockSize: number;
   /**
    * LR pixels per side of the first blocks of a cold view (0: off; at or above blockSize: off). The first
-   * visible tile requested while the engine is idle is computed from blocks this small (a 32 block costs a
-   * third of a 64 one: docs/benchmarks/int8.md), and the rest of its serving block follows at this size.
+   * visible tile requested while the engine is idle is computed alone from blocks this small (a 32 block costs
+   * about half a 64 one). The rest of its region still comes from its serving block, which recomputes the
+   * first tile's share: that keeps the view's blocks one rectangle for mergeBlocks (docs/benchmarks/server-cold.md).
    */
   firstBlockSize: number;
   /**

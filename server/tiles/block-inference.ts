@@ -156,16 +156,19 @@ function cacheBlock(
         const r = tileRect(p, level, tx, ty)!;
         const at = pieceRect(r, b.core, s);
         // Output pixel (X, Y) of the image is (X - win.x * s, Y - win.y * s) of this window's output.
-        const t = {
+        const whole = at.w === r.w && at.h === r.h;
+        const addr = tileAddress(j.img, modelSha, 'sr', level, tx, ty);
+        // A whole tile computed before (a cold view's first tile, from its small block) keeps its first copy: what
+        // was sent stays what the cache serves. It is still written, so a disk cache that missed it gets it.
+        const kept = whole ? cache.floats.get(addressKey(addr)) : undefined;
+        const t = kept ?? {
           width: at.w,
           height: at.h,
           data: cropRect(lv.data, lv.width, { x: r.x + at.x - win.x * s, y: r.y + at.y - win.y * s, w: at.w, h: at.h }, base),
         };
-        const whole = at.w === r.w && at.h === r.h;
-        const addr = tileAddress(j.img, modelSha, 'sr', level, tx, ty);
         out.set(addressKey(addr), t);
         writes.push(cache.putFloat(whole ? addr : pieceAddress(j.img, modelSha, level, tx, ty, j.bx, j.by, j.size), t));
-        if (whole) counters.tilesComputed++;
+        if (whole && !kept) counters.tilesComputed++;
       }
     }
   }

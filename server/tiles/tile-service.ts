@@ -1,10 +1,13 @@
 // Tile address (image, layer, level, x, y, encoding) -> bytes. Source levels come from the image, levels
 // above native from the model through the shared inference queue: one LR block's inference yields its 2x,
 // 4x and 8x tiles together, and all of them are cached. Every step is deduplicated across requests.
-// The first visible tile of a cold view (the engine idle) runs as blocks of firstBlockSize (32) instead of
-// the serving size: its region of the serving grid is "split", and every later tile there is stitched from
-// those smaller blocks, so no pixel is computed twice. Any mix of sizes gives the same pixels (models/tiling.ts).
-// Later serving blocks queued side by side run as one window (mergeRectangle, ServerOptions.mergeBlocks).
+// The first visible tile of a cold view (the engine idle) runs alone as blocks of firstBlockSize (32): a 64x64
+// window instead of 96x96. Only that tile: the rest of its region comes from the region's serving block as
+// usual, so the viewport's other blocks stay one rectangle and run as one window (mergeRectangle,
+// ServerOptions.mergeBlocks). That recomputes the first tile's quarter of the region, a deliberate trade
+// (measured, docs/benchmarks/server-cold.md): splitting the region into four small blocks, each run alone,
+// cost ~4 x 110 ms per viewport and left a hole in the merged rectangle. Any mix of sizes gives the same
+// pixels (models/tiling.ts); the cache keeps the first copy of a tile (block-inference.ts).
 import type { SuperResBackend } from '../../models';
 import { copyRect, pieceRect, type Rect } from '../../models/tiling';
 import { ServerError } from '../errors';
@@ -64,14 +67,10 @@ interface BlockRef {
   by: number;
 }
 
-/** The blocks of side `size` whose cores overlap LR rectangle `lr`, clipped to LR rectangle `within`. */
-function cover(lr: Rect, size: number, within: Rect = lr): BlockRef[] {
-  const x0 = Math.max(lr.x, within.x),
-    x1 = Math.min(lr.x + lr.w, within.x + within.w);
-  const y0 = Math.max(lr.y, within.y),
-    y1 = Math.min(lr.y + lr.h, within.y + within.h);
-  const bxs = span(Math.floor(x0 / size), Math.ceil(x1 / size) - 1);
-  const bys = span(Math.floor(y0 / size), Math.ceil(y1 / size) - 1);
+/** The blocks of side `size` whose cores overlap LR rectangle `lr`. */
+function cover(lr: Rect, size: number): BlockRef[] {
+  const bxs = span(Math.floor(lr.x / size), Math.ceil((lr.x + lr.w) / size) - 1);
+  const bys = span(Math.floor(lr.y / size), Math.ceil((lr.y + lr.h) / size) - 1);
   return bys.flatMap((by) => bxs.map((bx) => ({ size, bx, by })));
 }
 
@@ -98,15 +97,10 @@ function mergeRectangle(first: BlockJob, queued: BlockJob[], max: number): Block
   return span(y0, y1).flatMap((by) => span(x0, x1).flatMap((bx) => (bx === first.bx && by === first.by ? [] : [at.get(`${bx},${by}`)!])));
 }
 
-/** Split regions remembered per image (the oldest is forgotten past this: any mix of sizes stays exact). */
-const MAX_SPLIT_REGIONS = 4096;
-
 export class TileService {
   readonly queue: InferenceQueue<BlockJob, BlockResult>;
   readonly #floats = new SingleFlight<FloatTile>();
   readonly #encoded = new SingleFlight<EncodedTile>();
-  /** Serving-grid blocks ("bx,by") whose regions run as first blocks, per open image. */
-  readonly #split = new WeakMap<ServedImage, Set<string>>();
 
   constructor(private readonly opts: TileServiceOptions) {
     this.queue = new InferenceQueue<BlockJob, BlockResult>({
@@ -222,9 +216,9 @@ export class TileService {
   }
 
   /**
-   * The blocks tile rectangle `r` (output pixels at scale s) is made from: serving-size blocks, and first
-   * blocks inside split regions. A visible tile that finds the engine idle starts a cold view: if first
-   * blocks cover it with less work than its serving block, that block's region is split.
+   * The blocks tile rectangle `r` (output pixels at scale s) is made from: its serving-size blocks, unless it
+   * is the first visible tile of a cold view (the engine idle) and first blocks cover it with less work than
+   * its one serving block: then those first blocks, for this tile only.
    */
   #blocksFor(img: ServedImage, r: Rect, s: number, ctx: TileContext): BlockRef[] {
     const B = img.blockSize;
@@ -232,19 +226,10 @@ export class TileService {
     const lr = { x: r.x / s, y: r.y / s, w: r.w / s, h: r.h / s };
     const serving = cover(lr, B);
     // Remote blocks go to the shared queue at the serving size; this process's queue says nothing of its load.
-    if (!(F > 0 && F < B) || this.opts.remote) return serving;
-    let split = this.#split.get(img);
-    const only = serving.length === 1 ? serving[0]! : undefined;
-    if (only && ctx.waiter.visible && this.queue.queued === 0 && this.queue.running === 0) {
-      const region = img.block(only.bx, only.by).core;
-      if (cover(lr, F).length < cover(region, F).length) {
-        if (!split) this.#split.set(img, (split = new Set()));
-        split.add(`${only.bx},${only.by}`);
-        if (split.size > MAX_SPLIT_REGIONS) split.delete(split.values().next().value!);
-      }
-    }
-    if (!split) return serving;
-    return serving.flatMap((ref) => (split.has(`${ref.bx},${ref.by}`) ? cover(lr, F, img.block(ref.bx, ref.by).core) : [ref]));
+    if (!(F > 0 && F < B) || this.opts.remote || serving.length !== 1) return serving;
+    if (!ctx.waiter.visible || this.queue.queued > 0 || this.queue.running > 0) return serving;
+    const small = cover(lr, F);
+    return small.length < cover(img.block(serving[0]!.bx, serving[0]!.by).core, F).length ? small : serving;
   }
 
   /** The block's tiles from this process's queue, or (remote) an empty map once they are in the shared cache. */

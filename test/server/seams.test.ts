@@ -3,7 +3,7 @@
 // every 2x, 4x and 8x tile comes over the socket as raw float32 (a 2x tile is stitched from the pieces of 2x2
 // blocks), and each block is inferred exactly once for all three levels. Block sizes 32 (a 4x tile spans 2x2
 // blocks) and 128 (one block holds a whole 2x tile) must give the same pixels, and so must the default mix
-// of 64 blocks and the 32 first blocks of cold views (counted per size, so a region computed twice fails).
+// of 64 blocks and the 32 first blocks of cold views (counted per size, so a block computed twice fails).
 // The int8 engine (the default on a calibrated model) is held to the same at every block size. Servers run
 // with the default spatial merging (adjacent queued blocks as one window); one test compares it with it off.
 import assert from 'node:assert/strict';
@@ -87,9 +87,9 @@ for (const [blockSize, blocks] of [
   });
 }
 
-test('first blocks of cold views (32 inside 64): the first tile comes first, from one small block; mixed sizes stitch exactly, no block twice', async () => {
-  // Default options: blocks of 64, first blocks of 32. The 300x200 image has 5x4 blocks of 64; an 8x tile is
-  // one 32 block, a quarter of a 64 one.
+test('a cold viewport on the default server: the first tile comes first, from one small block; the rest is ONE merged window', async () => {
+  // Default options: blocks of 64, first blocks of 32, merging. The 300x200 image has 5x4 blocks of 64; an 8x
+  // tile is a 32 block, a quarter of a 64 one. The viewport is 8x6 tiles at 8x = 4x3 blocks of 64.
   const other = await startServer();
   const c = await TestClient.connect(other.wsUrl);
   try {
@@ -105,26 +105,34 @@ test('first blocks of cold views (32 inside 64): the first tile comes first, fro
       priority: 'visible' as const,
     });
     const stats = other.server.stats;
-    // A cold view: the first request finds the engine idle, so its 64 region (1,1) is split; the other three
-    // are newer (served first by newest-first order) and go at 64, yet the first tile arrives first.
-    const burst = [tile8(10, 3, 2), tile8(11, 0, 0), tile8(12, 4, 0), tile8(13, 8, 4)];
+    // The first request, tile (3,2) in block (1,1), finds the engine idle: it runs alone as one 32 block, ahead of
+    // the newer requests. Every other tile, the other three of block (1,1) included, waits for its 64 block;
+    // all twelve are queued by the time the small block ends, so they run as one 4x3 window.
+    const burst = [tile8(10, 3, 2)];
+    for (let y = 0; y < 6; y++) for (let x = 0; x < 8; x++) if (x !== 3 || y !== 2) burst.push(tile8(11 + burst.length, x, y));
+    c.send({ type: 'viewport', imageId: i.imageId, level, x0: 0, y0: 0, x1: 7, y1: 5 });
     c.send({ type: 'tiles', requests: burst });
     for (const r of burst) await c.frame(r.id, 600_000);
     assert.equal(c.frames[0]!.header.requestId, 10, `first frame: request ${c.frames[0]!.header.requestId}`);
-    assert.deepEqual([stats.blocksInferred, stats.firstBlocksInferred], [4, 1], 'one 32 block for the first tile, three 64 blocks');
-    // The rest of a split region follows at 32: its neighbour (2,3) is one more small block.
-    c.send({ type: 'tiles', requests: [tile8(14, 2, 3)] });
-    await c.frame(14, 600_000);
-    assert.deepEqual([stats.blocksInferred, stats.firstBlocksInferred], [5, 2]);
-    // Another cold view at the bottom-right corner: region (4,3) is 44x8 LR pixels, two 32 blocks (windows
-    // shifted inwards at both edges).
-    c.send({ type: 'tiles', requests: [tile8(15, 9, 6)] });
-    await c.frame(15, 600_000);
-    assert.deepEqual([stats.blocksInferred, stats.firstBlocksInferred], [6, 3]);
-    // Every 2x tile spans 2x2 regions of 64, some split: stitched from 64 pieces and 32 pieces.
+    const counts = () => [stats.engineCalls, stats.mergedCalls, stats.blocksInferred, stats.firstBlocksInferred];
+    assert.deepEqual(
+      counts(),
+      [2, 1, 13, 1],
+      '[engine calls, merged, blocks, of them 32]: one 32 block, then 12 blocks of 64 as one window',
+    );
+    // 1 whole tile from the 32 block and 5 from each 64 block (4 at 8x, 1 at 4x), less the first tile's second copy,
+    // which the cache does not take: the first copy stays (what was sent is what the cache serves).
+    assert.equal(stats.tilesComputed, 1 + 12 * 5 - 1);
+    const h = (await (await fetch(`${other.url}/health`)).json()) as { stats: { engineCalls: number; mergedCalls: number } };
+    assert.deepEqual([h.stats.engineCalls, h.stats.mergedCalls], [2, 1], '/health counts the same');
+    // The engine idle again, a lone tile is a cold view again: the bottom-right region (4,3) is 44x8 LR pixels,
+    // two 32 blocks (windows shifted inwards at both edges); its tile (9,6) needs one.
+    c.send({ type: 'tiles', requests: [tile8(100_000, 9, 6)] });
+    await c.frame(100_000, 600_000);
+    assert.deepEqual(counts().slice(2), [14, 2]);
+    // The first tiles' 32 blocks and every 64 block stitch exactly (the kept first copies are among the 8x tiles).
     await checkSeams(c, i);
-    // 18 regions at 64, region (1,1) as four 32 blocks, region (4,3) as two: each computed once.
-    assert.deepEqual([stats.blocksInferred, stats.firstBlocksInferred], [18 + 4 + 2, 6]);
+    assert.deepEqual(counts().slice(2), [2 + 20, 2], 'each 64 block once, plus the two 32 blocks');
   } finally {
     c.close();
     await other.server.close();
@@ -184,10 +192,10 @@ test('ort-int8 (a calibrated copy of the tiny model): tiled equals whole int8 at
   const int8 = await createEngine(m.config, m.weights, { engine: 'ort-int8', int8: cal, threads: 1, log: () => {} });
   const whole = wholeImage(int8);
   try {
-    // [block size, blocks inferred, of which first blocks]: at 64 a cold 8x view first splits region (1,1)
-    // into four 32 blocks, so 19 regions at 64 and 4 at 32.
+    // [block size, blocks inferred, of which first blocks]: at 64 a cold 8x tile first runs as one 32 block,
+    // then all 20 blocks of 64 (the first tile's region among them).
     for (const [blockSize, blocks, firstBlocks] of [
-      [64, 23, 4],
+      [64, 21, 1],
       [32, 70, 0],
       [128, 6, 0],
     ] as const) {
@@ -199,7 +207,7 @@ test('ort-int8 (a calibrated copy of the tiny model): tiled equals whole int8 at
         if (blockSize === 64) {
           c.send({ type: 'tiles', requests: [{ id: 10, imageId: i.imageId, level: i.nativeLevel + 3, x: 3, y: 2, encoding: 'f32' }] });
           await c.frame(10, 600_000);
-          assert.equal(other.server.stats.firstBlocksInferred, 1, 'the cold view split its region');
+          assert.equal(other.server.stats.firstBlocksInferred, 1, 'the cold tile came from a 32 block');
         }
         await checkSeams(c, i, whole);
         assert.deepEqual([other.server.stats.blocksInferred, other.server.stats.firstBlocksInferred], [blocks, firstBlocks]);
