@@ -138,8 +138,8 @@ async function connect(name: string, url: string, engines: number, stop: () => P
 }
 
 async function single(threads: number): Promise<Config> {
-  // --first-block 0: whole 64x64 blocks only, as the workers compute (the split first blocks of a cold view are
-  // a latency feature that costs extra engine calls).
+  // --first-block 0: whole 64x64 blocks only, as the workers compute (a cold view's small first block is
+  // a latency feature that costs an extra engine call).
   const s = await startServe(
     `single-${threads}`,
     [...files, '--model', 'lite', '--threads', String(threads), '--first-block', '0'],
