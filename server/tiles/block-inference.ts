@@ -155,20 +155,25 @@ function cacheBlock(
       for (let tx = tx0; tx < tx1; tx++) {
         const r = tileRect(p, level, tx, ty)!;
         const at = pieceRect(r, b.core, s);
-        // Output pixel (X, Y) of the image is (X - win.x * s, Y - win.y * s) of this window's output.
         const whole = at.w === r.w && at.h === r.h;
         const addr = tileAddress(j.img, modelSha, 'sr', level, tx, ty);
         // A whole tile computed before (a cold view's first tile, from its small block) keeps its first copy: what
-        // was sent stays what the cache serves. It is still written, so a disk cache that missed it gets it.
+        // was sent stays what the cache serves. That copy went through putFloat already (memory and disk), so it
+        // is not written again.
         const kept = whole ? cache.floats.get(addressKey(addr)) : undefined;
-        const t = kept ?? {
+        if (kept) {
+          out.set(addressKey(addr), kept);
+          continue;
+        }
+        const t = {
           width: at.w,
           height: at.h,
+          // Output pixel (X, Y) of the image is (X - win.x * s, Y - win.y * s) of this window's output.
           data: cropRect(lv.data, lv.width, { x: r.x + at.x - win.x * s, y: r.y + at.y - win.y * s, w: at.w, h: at.h }, base),
         };
         out.set(addressKey(addr), t);
         writes.push(cache.putFloat(whole ? addr : pieceAddress(j.img, modelSha, level, tx, ty, j.bx, j.by, j.size), t));
-        if (whole && !kept) counters.tilesComputed++;
+        if (whole) counters.tilesComputed++;
       }
     }
   }
