@@ -13,6 +13,7 @@ import { PhasesrClient, type PhasesrClientError, type BatchProgress } from '../.
 import { encodeChunk, type ServerMessage } from '../../server/protocol';
 import { synthImage } from '../helpers/image';
 import { tempDir } from '../helpers/shared';
+import { until } from '../helpers/until';
 import { startServer, TestClient, tinyModelDir, type TestServer } from './helpers';
 
 const dir = tempDir('phasesr-batch-test-');
@@ -37,14 +38,6 @@ async function readAll(file: string): Promise<{ src: ImageSource; pixels: Float3
 /** Files the server holds in its upload/work folder (results of the HTTP endpoint live in results/). */
 function workFiles(): string[] {
   return readdirSync(srv.server.store.uploadDir).filter((f) => f !== 'results');
-}
-
-async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 before(async () => {

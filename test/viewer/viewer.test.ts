@@ -11,21 +11,22 @@ import sharp from 'sharp';
 
 import { ImageSource } from '../../models/io/image-source';
 import { writeImage } from '../../models/io/write-image';
+import { holdEngine } from '../helpers/held-engine';
 import { tempDir } from '../helpers/shared';
+import { until } from '../helpers/until';
 import {
   goTo,
   greyStd,
   inApp,
   meanAbsDiff,
   meanGrey,
-  sleep,
   startViewer,
   viewPixels,
   waitApp,
   waitLayerLoaded,
   type ViewerHarness,
 } from './browser';
-import { PhasesrClient, type TileRequestInput } from '../../server/client/phasesr-client';
+import { PhasesrClient } from '../../server/client/phasesr-client';
 
 // Larger than the 1280x720 page's view, so the first (home) view is below native and asks no model tiles.
 const W = 1024,
@@ -59,44 +60,63 @@ test("the page loads the sample with the SR plugin's layers and dock widget, and
 });
 
 test('a fast pan at 8x sends viewport hints: the server cancels the tiles left behind', async () => {
-  // A second client keeps the engine busy (another scientist on the same server). On an idle machine lite with
-  // spatial merging serves each view before the viewer moves on, leaving nothing to cancel; with the engine
-  // shared, the viewer's tiles wait their turn, and a pan leaves some of them pending outside the view.
+  // The pan must leave behind tiles the server has not made yet. How long lite takes per view depends on the
+  // machine (idle, lite with spatial merging served each view before the viewer moved on; beside a training
+  // run it did not), so the engine is held shut for the pan, with another client's tile in it: the viewer's
+  // tiles of every view it passes wait in the server's queue until a hint drops them, on any machine.
+  const { tiles, stats, engine } = h.server;
+  // Where the pan ends, drawn first: coming back to it asks the server for nothing, so what waits in the
+  // queue during the pan is the pan's own work.
+  await goTo(h.page, SPOT.x, SPOT.y, 8);
+  await waitLayerLoaded(h.page, 'sr');
+  await until(() => tiles.queue.running === 0 && tiles.queue.queued === 0, 'an idle engine', 60_000);
   const imageId = await inApp<string>(h.page, 'app.stack.image.imageId');
   const other = await PhasesrClient.connect(h.url);
+  const held = holdEngine(engine);
   let busy: Promise<void> | undefined;
   try {
-    // The viewer's own counters: the server's tilesSent also counts the other client's tiles.
-    const before = await inApp<{ requested: number; received: number }>(h.page, 'app.socket.counters');
-    await goTo(h.page, 100, 100, 8);
-    await waitApp(h.page, 'app.socket.pendingTileIds.some((id) => app.socket.pendingTile(id).level > 10)', 30_000);
-    // Every 8x tile of the rows above and below the pan (128 blocks of work), started now to last through it.
-    const far: TileRequestInput[] = [];
-    for (const y of [0, 1, 2, 3, 4, 5, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23])
-      for (let x = 0; x < 32; x++) far.push({ imageId, level: 13, x, y, encoding: 'png', priority: 'visible' });
+    // Another scientist's tile, far from the pan, is in the engine: the viewer's tiles queue behind it.
     busy = (async () => {
-      for await (const _ of other.requestTiles(far)) {
-        // drained only: the other client's tiles are not what this test checks
-      }
+      for await (const t of other.requestTiles([{ imageId, level: 13, x: 0, y: 0, encoding: 'png', priority: 'visible' }]))
+        assert.ok(t.ok, 'the other client gets its tile once the engine is let go');
     })();
-    // Sweeps until the server has cancelled something (a hint can still find every tile served): each sweep
-    // crosses fresh 8x views at another height, so the viewer always asks for tiles the engine has not made.
-    for (const y of [300, 250, 350, 280, 330]) {
-      for (const x of [250, 400, 550, 700, 850]) {
-        await goTo(h.page, x, y, 8);
-        await sleep(300);
-      }
-      if (await inApp<boolean>(h.page, 'app.socket.counters.cancelledByServer > 0')) break;
+    await until(() => held.waiting === 1, "the other client's engine call");
+    const calls = stats.engineCalls;
+    // The viewer's own counters: the server's tilesSent also counts the other client's tile.
+    const before = await inApp<{ requested: number; received: number; cancelledByServer: number; cancelledByViewer: number }>(
+      h.page,
+      '({ ...app.socket.counters })',
+    );
+    const modelTilePending = (inView: boolean): string =>
+      `app.socket.pendingTileIds.some((id) => { const t = app.socket.pendingTile(id); return t.level > 10${inView ? ' && app.stack.view.wanted(t.level, t.x, t.y)' : ''}; })`;
+    let queuedPeak = 0;
+    // Fresh 8x views along a row far from SPOT: the viewer moves on as soon as it has asked for a model tile of
+    // the view it is on (which the held engine cannot make), as a user panning fast does.
+    for (const x of [150, 300, 450, 600, 750, 900]) {
+      await goTo(h.page, x, 600, 8);
+      await waitApp(h.page, modelTilePending(true), 60_000);
+      await until(() => tiles.queue.queued > 0, "the view's blocks in the server's queue");
+      queuedPeak = Math.max(queuedPeak, tiles.queue.queued);
     }
-    await goTo(h.page, SPOT.x, SPOT.y, 8); // where the next test looks
-    await waitApp(h.page, 'app.socket.counters.cancelledByServer > 0', 10_000);
-    const c = await inApp<{ requested: number; received: number; cancelledByServer: number }>(h.page, 'app.socket.counters');
-    assert.ok(c.cancelledByServer > 0, 'the server answered viewport hints with cancelled');
+    await goTo(h.page, SPOT.x, SPOT.y, 8); // drawn already; also where the next test looks
+    // The hint for SPOT leaves none of the pan's tiles in view: the server cancels every one still waiting,
+    // and its queue drops their blocks, which the held engine never ran.
+    await waitApp(h.page, `!(${modelTilePending(false)})`, 60_000);
+    await until(() => tiles.queue.queued === 0, "the pan's blocks dropped from the queue");
+    assert.equal(held.waiting, 1, "the engine still holds only the other client's call");
+    assert.equal(stats.engineCalls, calls, 'no engine call ran during the pan');
+    assert.ok(queuedPeak > 0, 'blocks of the pan waited in the queue');
+    const c = await inApp<typeof before>(h.page, '({ ...app.socket.counters })');
+    assert.ok(c.cancelledByServer > before.cancelledByServer, 'the server answered viewport hints with cancelled');
+    assert.equal(c.cancelledByViewer, before.cancelledByViewer, 'the viewer cancelled nothing itself: the server did');
     const sent = c.received - before.received;
     const requested = c.requested - before.requested;
     assert.ok(sent < requested, `not every tile requested during the pan was sent (${sent} of ${requested})`);
     assert.match((await h.page.textContent('#status-tiles'))!, /[1-9]\d* cancelled/);
+    held.release();
+    await busy;
   } finally {
+    held.release();
     other.cancel('all');
     await other.close();
     await busy?.catch(() => {});
