@@ -7,6 +7,8 @@ export class ServerStats {
   firstBlocksInferred = 0;
   /** Engine calls that ran several adjacent queued blocks as one window (ServerOptions.mergeBlocks). */
   mergedCalls = 0;
+  /** LR pixels fed to the engine over all its calls (windows, halos included): the inference work done. */
+  windowPixels = 0;
   tilesComputed = 0;
   cacheHits = 0;
   diskHits = 0;

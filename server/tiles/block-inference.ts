@@ -14,8 +14,10 @@ export interface BlockJob {
   img: ServedImage;
   bx: number;
   by: number;
-  /** Block side in LR pixels: the image's serving block size unless given (the first blocks of a cold view). */
+  /** Block side in LR pixels: the image's serving block size unless given (a cold view's first tile, a view's edge tiles). */
   size?: number;
+  /** The first tile of a cold view: runs alone, ahead of the rest (TileService). */
+  first?: boolean;
 }
 
 /** A block's share of every tile its core overlaps, at every model level, by the tile's address key:
@@ -29,6 +31,8 @@ export interface InferenceCounters {
   tilesComputed: number;
   /** Engine calls that ran several adjacent blocks as one window (inferMerged); absent where never merged. */
   mergedCalls?: number;
+  /** LR pixels fed to the engine, every window of every call (the work done); absent where not counted. */
+  windowPixels?: number;
 }
 
 /** Where a tile is cached: source levels have no model, bicubic tiles their own key, model levels the model's hash. */
@@ -84,6 +88,7 @@ export async function inferBlocks(
   const levels = await engine.run(input, inputs.length, wh, ww);
   counters.engineCalls++;
   counters.blocksInferred += inputs.length;
+  counters.windowPixels = (counters.windowPixels ?? 0) + inputs.length * ww * wh; // not input.length: the worker engine takes its buffer
   const writes: Promise<void>[] = [];
   inputs.forEach(({ i, j, b }, k) => {
     writes.push(...cacheBlock(j, b, levels, k, b.window, results[i] as BlockResult, cache, modelSha, counters));
@@ -93,7 +98,8 @@ export async function inferBlocks(
 }
 
 /**
- * Runs blocks of one image (serving size) that tile a rectangle as ONE engine call on the bounding box of
+ * Runs blocks of one image that tile a rectangle (of the serving size, and along the view's edges of the tiles'
+ * own size: TileService) as ONE engine call on the bounding box of
  * their windows (the rectangle plus one halo), and caches each block's tiles and pieces exactly as
  * inferBlocks would: the model is tiling-invariant, so a block's pixels do not depend on its window. If the
  * merged region cannot be read, each block runs alone, so a bad region fails only its own blocks.
@@ -121,6 +127,7 @@ export async function inferMerged(
   counters.engineCalls++;
   counters.blocksInferred += jobs.length;
   counters.mergedCalls = (counters.mergedCalls ?? 0) + 1;
+  counters.windowPixels = (counters.windowPixels ?? 0) + win.w * win.h;
   const results = jobs.map((): BlockResult => new Map());
   await Promise.all(jobs.flatMap((j, i) => cacheBlock(j, blocks[i]!, levels, 0, win, results[i]!, cache, modelSha, counters)));
   return results;

@@ -1,10 +1,12 @@
 // WebSocket handlers for tiles: `tiles` requests go to the tile service with this connection's priority
 // and abort signal; `cancel`, `viewport`, `close-image` and disconnect abort them. A cancelled request never
-// gets a frame; every other outcome is a tile frame or an error naming the request id.
+// gets a frame; every other outcome is a tile frame or an error naming the request id. Each request carries
+// the connection's latest viewport hint for its image: the tile service sizes the view's edge blocks by it.
 import type { ServerContext } from '../context';
 import { ServerError, toWireError } from '../errors';
 import { tileInView, viewportArea, type TileRequest } from '../protocol';
 import type { Waiter } from '../tiles/inference-queue';
+import type { TileContext } from '../tiles/tile-service';
 import type { Connection } from './connection';
 
 interface PendingTile {
@@ -14,10 +16,20 @@ interface PendingTile {
 }
 
 const TILES = 'tiles';
+const VIEWS = 'views';
+/** Viewport hints kept per connection (images it looked at most recently): a bound, not a limit anyone meets. */
+const MAX_VIEWS = 16;
 
 function pending(conn: Connection): Map<number, PendingTile> {
   let m = conn.state.get(TILES) as Map<number, PendingTile> | undefined;
   if (!m) conn.state.set(TILES, (m = new Map()));
+  return m;
+}
+
+/** The connection's latest viewport hint per image id (TileContext.view): one entry per image it hinted at. */
+function views(conn: Connection): Map<string, NonNullable<TileContext['view']>> {
+  let m = conn.state.get(VIEWS) as Map<string, NonNullable<TileContext['view']>> | undefined;
+  if (!m) conn.state.set(VIEWS, (m = new Map()));
   return m;
 }
 
@@ -73,7 +85,11 @@ export function registerTileHandlers(ctx: ServerContext): { cancelImage: (conn: 
     const signal = AbortSignal.any([p.abort.signal, conn.signal]);
     try {
       const img = store.get(req.imageId);
-      const t = await raceAbort(tiles.tile(img, req.layer, req.level, req.x, req.y, req.encoding, { waiter: p.waiter, signal }), signal);
+      const view = views(conn).get(req.imageId);
+      const t = await raceAbort(
+        tiles.tile(img, req.layer, req.level, req.x, req.y, req.encoding, { waiter: p.waiter, signal, ...(view ? { view } : {}) }),
+        signal,
+      );
       if (signal.aborted) return;
       conn.sendFrame(
         {
@@ -103,6 +119,12 @@ export function registerTileHandlers(ctx: ServerContext): { cancelImage: (conn: 
   hub.onCancel((conn, ids) => cancel(conn, ids === 'all' ? [...pending(conn).keys()] : ids, 'client'));
 
   hub.register('viewport', (msg, conn) => {
+    if (store.has(msg.imageId)) {
+      const v = views(conn);
+      v.delete(msg.imageId); // newest last, so the oldest goes first when the map is full
+      v.set(msg.imageId, { level: msg.level, area: viewportArea(msg) });
+      if (v.size > MAX_VIEWS) v.delete(v.keys().next().value!);
+    }
     const drop: number[] = [];
     for (const [id, p] of pending(conn)) {
       if (p.req.imageId !== msg.imageId) continue;
@@ -133,6 +155,7 @@ export function registerTileHandlers(ctx: ServerContext): { cancelImage: (conn: 
 
   return {
     cancelImage: (conn, imageId) => {
+      views(conn).delete(imageId);
       const ids = cancel(
         conn,
         [...pending(conn).values()].filter((p) => p.req.imageId === imageId).map((p) => p.req.id),

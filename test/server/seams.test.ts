@@ -11,12 +11,21 @@ import { cp } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { createEngine, imagePercentiles, ImageSource, resolveModel, superResolve, type SuperResBackend } from '../../models';
+import {
+  createEngine,
+  haloFor,
+  imagePercentiles,
+  ImageSource,
+  planTiles,
+  resolveModel,
+  superResolve,
+  type SuperResBackend,
+} from '../../models';
 import { calibrate } from '../../models/engine/int8-calibration';
 import { saveCalibration } from '../../models/engine/int8-calibration-file';
 import type { ImageInfo, ServerMessage } from '../../server/protocol';
 import { memoryReader } from '../helpers/image';
-import { f32, startServer, testImage, TestClient, tinyModelDir, type TestServer } from './helpers';
+import { f32, startServer, testImage, TestClient, TINY_CONFIG, tinyModelDir, type TestServer } from './helpers';
 
 const W = 300,
   H = 200;
@@ -133,6 +142,63 @@ test('a cold viewport on the default server: the first tile comes first, from on
     // The first tiles' 32 blocks and every 64 block stitch exactly (the kept first copies are among the 8x tiles).
     await checkSeams(c, i);
     assert.deepEqual(counts().slice(2), [2 + 20, 2], 'each 64 block once, plus the two 32 blocks');
+  } finally {
+    c.close();
+    await other.server.close();
+  }
+});
+
+test("a cold 8x view whose bottom tile row is half its blocks: the window covers the view's tiles, not whole 64 blocks", async () => {
+  // The bench's 1920x1080 view at 8x is 8x5 tiles = 256x160 LR, but 4x3 blocks of 64 cover 256x192. Here the
+  // same on the 300x200 image: tiles (0..7, 0..4). Row 4's blocks of 64 hold row 5 too, outside the view, so
+  // those tiles come from blocks of their own size (32), and the one merged window stops at the view's edge.
+  const other = await startServer();
+  const c = await TestClient.connect(other.wsUrl);
+  try {
+    const i = await openImage(c);
+    const level = i.nativeLevel + 3;
+    const tile8 = (id: number, x: number, y: number) => ({
+      id,
+      imageId: i.imageId,
+      level,
+      x,
+      y,
+      encoding: 'f32' as const,
+      priority: 'visible' as const,
+    });
+    const burst = [tile8(10, 3, 2)];
+    for (let y = 0; y < 5; y++) for (let x = 0; x < 8; x++) if (x !== 3 || y !== 2) burst.push(tile8(11 + burst.length, x, y));
+    c.send({ type: 'viewport', imageId: i.imageId, level, x0: 0, y0: 0, x1: 7, y1: 4 });
+    c.send({ type: 'tiles', requests: burst });
+    for (const r of burst) await c.frame(r.id, 600_000);
+    assert.equal(c.frames[0]!.header.requestId, 10, `first frame: request ${c.frames[0]!.header.requestId}`);
+    const stats = other.server.stats;
+    assert.deepEqual(
+      [stats.engineCalls, stats.mergedCalls, stats.blocksInferred, stats.firstBlocksInferred],
+      [2, 1, 1 + 8 + 8, 1],
+      '[engine calls, merged, blocks, first]: the first tile, then 4x2 blocks of 64 and a row of 8 blocks of 32 as one window',
+    );
+    // The work, in LR window pixels: the first tile's window, then the bounding box of the merged blocks' windows.
+    const halo = haloFor(TINY_CONFIG);
+    const win = (size: number, bx: number, by: number) => planTiles(W, H, size, halo)[by * Math.ceil(W / size) + bx]!.window;
+    const box = (ws: { x: number; y: number; w: number; h: number }[]) =>
+      (Math.max(...ws.map((w) => w.x + w.w)) - Math.min(...ws.map((w) => w.x))) *
+      (Math.max(...ws.map((w) => w.y + w.h)) - Math.min(...ws.map((w) => w.y)));
+    const first = win(32, 3, 2);
+    const serving = (rows: number) => Array.from({ length: 4 * rows }, (_, k) => win(64, k % 4, Math.floor(k / 4)));
+    const edge = Array.from({ length: 8 }, (_, x) => win(32, x, 4));
+    const merged = box([...serving(2), ...edge]);
+    const whole = box(serving(3)); // the 4x3 blocks of 64 as one window (what ran before)
+    assert.equal(stats.windowPixels, first.w * first.h + merged);
+    assert.ok(merged < whole, `merged window ${merged} px, 4x3 blocks ${whole} px`);
+    const h = (await (await fetch(`${other.url}/health`)).json()) as { stats: { windowPixels: number } };
+    assert.equal(h.stats.windowPixels, stats.windowPixels, '/health counts the same');
+    // 1 tile from the first block, 5 from each 64 block (4 at 8x, 1 at 4x) less the first tile's second copy, 1 from
+    // each 32 block of row 4 (their 4x and 2x shares are pieces).
+    assert.equal(stats.tilesComputed, 1 + 8 * 5 - 1 + 8);
+    // The 32 blocks' tiles stay what the cache serves beside every 64 block computed later: all stitch exactly.
+    await checkSeams(c, i);
+    assert.deepEqual([stats.blocksInferred, stats.firstBlocksInferred], [17 + 12, 1], 'the other 12 blocks of 64 once each');
   } finally {
     c.close();
     await other.server.close();
