@@ -176,7 +176,8 @@ const met = (ok: boolean) => (ok ? 'met' : '**not met**');
 // ---- cold-viewport matrix (PHASESR_BENCH_COLD=1) --------------------------------------------------
 // The issue-17 goals through the server: cold 1920x1080 8x viewports with the default model, fp32 vs int8
 // engine and fixed (--first-block 0) vs adaptive first blocks (the default, 32), without spatial merging
-// (--merge-blocks 1) and with it (12; int8 also 4 and 8: a 4-block-wide view merges as rows of 4 below 8) for
+// (--merge-blocks 1) and with it (12; int8 also 4 and 8, in serving blocks' area: a 4-block-wide view merges as rows of 4
+// below 8; its bottom tile row, half of a block row, comes as blocks of 32 that join the window when there is room) for
 // adaptive first blocks, one fresh server each;
 // peak RSS per server; the physical floor (conv FLOPs per viewport / measured GEMM ceilings). Writes
 // docs/benchmarks/server-cold.md (PHASESR_BENCH_COLD_MODEL / _SPOTS for a dry run: lite, fewer viewports).
@@ -221,6 +222,8 @@ async function coldMatrix(): Promise<void> {
     hwm: number;
     blocks: number;
     small: number;
+    /** LR pixels the engine ran per viewport (windows with their halos). */
+    px: number;
     ready: number;
     warm: number;
     errors: string[];
@@ -258,7 +261,12 @@ async function coldMatrix(): Promise<void> {
       first1.push(f.firstMs);
       errors.push(...f.errors);
     }
-    const h = (await health(s.url)).stats as { blocksInferred: number; firstBlocksInferred?: number; engineCalls: number };
+    const h = (await health(s.url)).stats as {
+      blocksInferred: number;
+      firstBlocksInferred?: number;
+      engineCalls: number;
+      windowPixels?: number;
+    };
     await c.close();
     const mem = memOf(s.proc.pid!);
     await stopServer(s);
@@ -272,6 +280,7 @@ async function coldMatrix(): Promise<void> {
       hwm: mem.hwmMiB,
       blocks: h.blocksInferred,
       small: h.firstBlocksInferred ?? 0,
+      px: (h.windowPixels ?? 0) / nSpots,
       ready: s.readyMs,
       warm: s.warmMs,
       errors,
@@ -319,15 +328,15 @@ Do not edit by hand: re-run the bench.
 Model **${modelName}** (${model.sha256.slice(0, 12)}), server defaults (blocks of ${BLOCK} LR px, batch ${BATCH}), one fresh \`phasesr serve\` child per
 row, ${nSpots} block-aligned cold 1920x1080 viewports at 8x each (\`viewport\` message, then all its tiles as visible, PNG), one at a time.
 
-| engine | first blocks | merging | all tiles: median / p95 | first tile: median / p95 | blocks (of them 32) / engine calls | peak RSS | goals (2 s / 150 ms) |
-|---|---|---|---|---|---|---|---|
+| engine | first blocks | merging | all tiles: median / p95 | first tile: median / p95 | blocks (first tiles' 32) / engine calls | LR window px per view | peak RSS | goals (2 s / 150 ms) |
+|---|---|---|---|---|---|---|---|---|
 ${rows
   .map(
     (r) =>
       `| ${r.engine} | ${r.first === '0' ? 'fixed (--first-block 0)' : `adaptive (${r.first})`} ` +
       `| ${r.merge === '1' ? 'off (--merge-blocks 1)' : `up to ${r.merge}${Number(r.merge) === SERVER_DEFAULTS.mergeBlocks ? ' (default)' : ''}`} ` +
       `| ${ms(median(r.all))} / ${ms(p95(r.all))} | ${ms(median(r.first1))} / ${ms(p95(r.first1))} | ${r.blocks} (${r.small}) / ${r.calls} ` +
-      `| ${r.hwm.toFixed(0)} MiB | ${met(median(r.all) <= GOALS.coldMs)} / ${met(median(r.first1) <= GOALS.firstMs)} |`,
+      `| ${(r.px / 1000).toFixed(1)}k | ${r.hwm.toFixed(0)} MiB | ${met(median(r.all) <= GOALS.coldMs)} / ${met(median(r.first1) <= GOALS.firstMs)} |`,
   )
   .join('\n')}
 

@@ -80,7 +80,8 @@ export interface ServerOptions {
    * whole rows) and runs the rectangle plus one halo: the halo overlap between neighbours is computed once
    * (12 blocks of 64 as 12 windows of 96^2 cost 2.4x the FLOPs of one 288x224 window). The model is
    * tiling-invariant, so every block's pixels are the same. First blocks of cold views still run alone.
-   * Memory grows with the window: 12 blocks of 64 need ~7x one block's engine memory.
+   * N counts serving blocks' area: a view's edge tiles whose serving block sticks out of the view come as
+   * blocks of their own size (TileService) and join the rectangle as strips. Memory grows with the window: 12 blocks of 64 need ~7x one block's engine memory.
    */
   mergeBlocks: number;
   /** redis://host:port: share block work and tiles with other servers and workers (server/scale/). */
