@@ -103,26 +103,11 @@ test('a cold viewport on the default server: the first tile comes first, from on
   const c = await TestClient.connect(other.wsUrl);
   try {
     const i = await openImage(c);
-    const level = i.nativeLevel + 3;
-    const tile8 = (id: number, x: number, y: number) => ({
-      id,
-      imageId: i.imageId,
-      level,
-      x,
-      y,
-      encoding: 'f32' as const,
-      priority: 'visible' as const,
-    });
     const stats = other.server.stats;
     // The first request, tile (3,2) in block (1,1), finds the engine idle: it runs alone as one 32 block, ahead of
     // the newer requests. Every other tile, the other three of block (1,1) included, waits for its 64 block;
     // all twelve are queued by the time the small block ends, so they run as one 4x3 window.
-    const burst = [tile8(10, 3, 2)];
-    for (let y = 0; y < 6; y++) for (let x = 0; x < 8; x++) if (x !== 3 || y !== 2) burst.push(tile8(11 + burst.length, x, y));
-    c.send({ type: 'viewport', imageId: i.imageId, level, x0: 0, y0: 0, x1: 7, y1: 5 });
-    c.send({ type: 'tiles', requests: burst });
-    for (const r of burst) await c.frame(r.id, 600_000);
-    assert.equal(c.frames[0]!.header.requestId, 10, `first frame: request ${c.frames[0]!.header.requestId}`);
+    await coldView(c, i, 6);
     const counts = () => [stats.engineCalls, stats.mergedCalls, stats.blocksInferred, stats.firstBlocksInferred];
     assert.deepEqual(
       counts(),
@@ -136,7 +121,7 @@ test('a cold viewport on the default server: the first tile comes first, from on
     assert.deepEqual([h.stats.engineCalls, h.stats.mergedCalls], [2, 1], '/health counts the same');
     // The engine idle again, a lone tile is a cold view again: the bottom-right region (4,3) is 44x8 LR pixels,
     // two 32 blocks (windows shifted inwards at both edges); its tile (9,6) needs one.
-    c.send({ type: 'tiles', requests: [tile8(100_000, 9, 6)] });
+    c.send({ type: 'tiles', requests: [tile8(i, 100_000, 9, 6)] });
     await c.frame(100_000, 600_000);
     assert.deepEqual(counts().slice(2), [14, 2]);
     // The first tiles' 32 blocks and every 64 block stitch exactly (the kept first copies are among the 8x tiles).
@@ -156,22 +141,7 @@ test("a cold 8x view whose bottom tile row is half its blocks: the window covers
   const c = await TestClient.connect(other.wsUrl);
   try {
     const i = await openImage(c);
-    const level = i.nativeLevel + 3;
-    const tile8 = (id: number, x: number, y: number) => ({
-      id,
-      imageId: i.imageId,
-      level,
-      x,
-      y,
-      encoding: 'f32' as const,
-      priority: 'visible' as const,
-    });
-    const burst = [tile8(10, 3, 2)];
-    for (let y = 0; y < 5; y++) for (let x = 0; x < 8; x++) if (x !== 3 || y !== 2) burst.push(tile8(11 + burst.length, x, y));
-    c.send({ type: 'viewport', imageId: i.imageId, level, x0: 0, y0: 0, x1: 7, y1: 4 });
-    c.send({ type: 'tiles', requests: burst });
-    for (const r of burst) await c.frame(r.id, 600_000);
-    assert.equal(c.frames[0]!.header.requestId, 10, `first frame: request ${c.frames[0]!.header.requestId}`);
+    await coldView(c, i, 5);
     const stats = other.server.stats;
     assert.deepEqual(
       [stats.engineCalls, stats.mergedCalls, stats.blocksInferred, stats.firstBlocksInferred],
@@ -291,6 +261,24 @@ test('ort-int8 (a calibrated copy of the tiny model): tiled equals whole int8 at
 async function openImage(c: TestClient): Promise<ImageInfo> {
   c.send({ type: 'open-image', id: 1, path: file });
   return (await c.waitFor<Extract<ServerMessage, { type: 'image-opened' }>>((m) => m.type === 'image-opened')).image;
+}
+
+/** A visible float32 request for 8x tile (x, y). */
+function tile8(i: ImageInfo, id: number, x: number, y: number) {
+  return { id, imageId: i.imageId, level: i.nativeLevel + 3, x, y, encoding: 'f32' as const, priority: 'visible' as const };
+}
+
+/**
+ * A cold view of 8 x `rows` tiles at 8x from (0,0): its viewport hint, then one `tiles` message whose first request
+ * is tile (3,2), a tile inside the view; waits for every frame and checks that tile came first.
+ */
+async function coldView(c: TestClient, i: ImageInfo, rows: number): Promise<void> {
+  const burst = [tile8(i, 10, 3, 2)];
+  for (let y = 0; y < rows; y++) for (let x = 0; x < 8; x++) if (x !== 3 || y !== 2) burst.push(tile8(i, 11 + burst.length, x, y));
+  c.send({ type: 'viewport', imageId: i.imageId, level: i.nativeLevel + 3, x0: 0, y0: 0, x1: 7, y1: rows - 1 });
+  c.send({ type: 'tiles', requests: burst });
+  for (const r of burst) await c.frame(r.id, 600_000);
+  assert.equal(c.frames[0]!.header.requestId, 10, `first frame: request ${c.frames[0]!.header.requestId}`);
 }
 
 /** Whole-image inference by `reference` at level k (2^k x), in normalised units; computed once per level. */
