@@ -318,6 +318,18 @@ async function coldMatrix(): Promise<void> {
   const int8Rate = int8Row ? (flopsRow(int8Row) / (median(int8Row.all) * 1e6)).toFixed(0) : '?';
   const reach = (f: number): string => (f <= GOALS.coldMs ? '**reachable on paper**' : '**not reachable**');
   const load1 = os.loadavg()[0]!;
+  const columns = [
+    'engine',
+    'first blocks',
+    'merging',
+    'all tiles: median / p95',
+    'first tile: median / p95',
+    "blocks (first tiles' 32) / engine calls",
+    'LR window px per view',
+    'peak RSS',
+    'goals (2 s / 150 ms)',
+  ];
+  const tableHead = `| ${columns.join(' | ')} |\n|${columns.map(() => '---|').join('')}`;
   const md =
     `# Cold 8x viewport through the server (issue 17)
 
@@ -328,8 +340,7 @@ Do not edit by hand: re-run the bench.
 Model **${modelName}** (${model.sha256.slice(0, 12)}), server defaults (blocks of ${BLOCK} LR px, batch ${BATCH}), one fresh \`phasesr serve\` child per
 row, ${nSpots} block-aligned cold 1920x1080 viewports at 8x each (\`viewport\` message, then all its tiles as visible, PNG), one at a time.
 
-| engine | first blocks | merging | all tiles: median / p95 | first tile: median / p95 | blocks (first tiles' 32) / engine calls | LR window px per view | peak RSS | goals (2 s / 150 ms) |
-|---|---|---|---|---|---|---|---|---|
+${tableHead}
 ${rows
   .map(
     (r) =>

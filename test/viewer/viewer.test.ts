@@ -87,8 +87,10 @@ test('a fast pan at 8x sends viewport hints: the server cancels the tiles left b
       h.page,
       '({ ...app.socket.counters })',
     );
-    const modelTilePending = (inView: boolean): string =>
-      `app.socket.pendingTileIds.some((id) => { const t = app.socket.pendingTile(id); return t.level > 10${inView ? ' && app.stack.view.wanted(t.level, t.x, t.y)' : ''}; })`;
+    const modelTilePending = (inView: boolean): string => {
+      const wanted = inView ? ' && app.stack.view.wanted(t.level, t.x, t.y)' : '';
+      return `app.socket.pendingTileIds.some((id) => { const t = app.socket.pendingTile(id); return t.level > 10${wanted}; })`;
+    };
     let queuedPeak = 0;
     // Fresh 8x views along a row far from SPOT: the viewer moves on as soon as it has asked for a model tile of
     // the view it is on (which the held engine cannot make), as a user panning fast does.
