@@ -12,6 +12,7 @@ import { haloFor } from '../models/tiling';
 import { OrtBackend, ortMatMulGflops, ortVersion } from '../models/engine/ort-backend';
 import { generatorParams, initWeights, mulberry32, type Weights } from '../models/params';
 import { generatorForward, weightsToTensors } from '../models/tfjs/generator';
+import { table } from './markdown-table';
 
 const LR = 32; // LR patch side: 32 x 32 -> 256 x 256 at 8x
 const OUT = LR * 8;
@@ -130,10 +131,6 @@ const gflopPerTile = (cfg: ModelConfig): number => generatorFlops(cfg, LR, LR) /
 const gflops = (cfg: ModelConfig, batch: number, ms: number): number => (gflopPerTile(cfg) * batch) / (ms / 1e3);
 const f1 = (x: number): string => x.toFixed(1);
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
-
-function table(head: string[], rows: string[][]): string {
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-}
 
 function rowCells(r: Row, gemm: number): string[] {
   const base = [r.engine, `${r.config.name} [${r.config.widths.join(',')}]`, String(r.batch)];

@@ -20,6 +20,7 @@ import { PhasesrClient, type TileRequestInput } from '../server/client/phasesr-c
 import { SERVER_DEFAULTS } from '../server/config';
 import type { ImageInfo } from '../server/protocol';
 import { inputImages } from './input-images';
+import { table } from './markdown-table';
 import { quantile } from './stats';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -329,7 +330,6 @@ async function coldMatrix(): Promise<void> {
     'peak RSS',
     'goals (2 s / 150 ms)',
   ];
-  const tableHead = `| ${columns.join(' | ')} |\n|${columns.map(() => '---|').join('')}`;
   const md =
     `# Cold 8x viewport through the server (issue 17)
 
@@ -340,16 +340,20 @@ Do not edit by hand: re-run the bench.
 Model **${modelName}** (${model.sha256.slice(0, 12)}), server defaults (blocks of ${BLOCK} LR px, batch ${BATCH}), one fresh \`phasesr serve\` child per
 row, ${nSpots} block-aligned cold 1920x1080 viewports at 8x each (\`viewport\` message, then all its tiles as visible, PNG), one at a time.
 
-${tableHead}
-${rows
-  .map(
-    (r) =>
-      `| ${r.engine} | ${r.first === '0' ? 'fixed (--first-block 0)' : `adaptive (${r.first})`} ` +
-      `| ${r.merge === '1' ? 'off (--merge-blocks 1)' : `up to ${r.merge}${Number(r.merge) === SERVER_DEFAULTS.mergeBlocks ? ' (default)' : ''}`} ` +
-      `| ${ms(median(r.all))} / ${ms(p95(r.all))} | ${ms(median(r.first1))} / ${ms(p95(r.first1))} | ${r.blocks} (${r.small}) / ${r.calls} ` +
-      `| ${(r.px / 1000).toFixed(1)}k | ${r.hwm.toFixed(0)} MiB | ${met(median(r.all) <= GOALS.coldMs)} / ${met(median(r.first1) <= GOALS.firstMs)} |`,
-  )
-  .join('\n')}
+${table(
+  columns,
+  rows.map((r) => [
+    r.engine,
+    r.first === '0' ? 'fixed (--first-block 0)' : `adaptive (${r.first})`,
+    r.merge === '1' ? 'off (--merge-blocks 1)' : `up to ${r.merge}${Number(r.merge) === SERVER_DEFAULTS.mergeBlocks ? ' (default)' : ''}`,
+    `${ms(median(r.all))} / ${ms(p95(r.all))}`,
+    `${ms(median(r.first1))} / ${ms(p95(r.first1))}`,
+    `${r.blocks} (${r.small}) / ${r.calls}`,
+    `${(r.px / 1000).toFixed(1)}k`,
+    `${r.hwm.toFixed(0)} MiB`,
+    `${met(median(r.all) <= GOALS.coldMs)} / ${met(median(r.first1) <= GOALS.firstMs)}`,
+  ]),
+)}
 
 Per viewport (ms): ${rows
       .map(
