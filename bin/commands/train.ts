@@ -70,17 +70,17 @@ export function trainCommand(): Command {
       '--no-degrade',
       'LR = box mean of each crop only (the paper), instead of a random microscope per crop (blur, sampling kernel, noise, bit depth, response)',
     )
-    .option('--box-share <p>', 'with the random degradation: the share of crops whose LR stays exactly the box mean (default 0.25)', share)
+    .option('--box-share <p>', 'with the random degradation: the share of crops whose LR stays exactly the box mean (default 0.9)', share)
     .option(
       '--wide-share <p>',
-      'the share of crops taken from the training images recorded at twice the pixel pitch (cells at two sizes in ' +
-        'pixels, as other microscopes record them; default 0)',
+      'the share of crops taken from the training images recorded at other pixel pitches (cells at several sizes in ' +
+        'pixels, as other microscopes record them; 0: none; default 0.5)',
       share,
     )
     .option(
       '--wide-pitches <list>',
-      'with --wide-share: the pixel pitches of the wide crops, comma-separated, each drawn equally often (e.g. 0.75,1.5,2,3; ' +
-        'below 1: a finer camera, the recording interpolated; default 2)',
+      'the pixel pitches of the wide crops, comma-separated, each drawn equally often (below 1: a finer camera, the ' +
+        'recording interpolated; default 0.5,0.75,1.25,1.5,2,3, less any that leaves an image smaller than the crop)',
       pitchList,
     )
     .option(
@@ -190,7 +190,7 @@ Example (the shipped model's command is in models/shipped/lite/README.md):
         ...(f.split ? { split: f.split } : {}),
         degrade: f.degrade,
         ...(f.boxShare !== undefined ? { boxShare: f.boxShare } : {}),
-        ...(f.wideShare ? { wideShare: f.wideShare } : {}),
+        ...(f.wideShare !== undefined ? { wideShare: f.wideShare } : {}),
         ...(f.widePitches ? { widePitches: f.widePitches } : {}),
         pixelL1: f.pixelL1,
         ema: f.ema,

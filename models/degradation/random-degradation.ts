@@ -23,14 +23,17 @@ export interface Degradation {
 
 export const NO_DEGRADATION: Degradation = { gamma: 1, gain: 1, offset: 0, blurSigma: 0, kernel: 'box', poisson: 0, gauss: 0, step: 0 };
 
-/** The share of crops whose LR is exactly the paper's box mean, unless a run sets its own (--box-share). */
-export const DEFAULT_BOX_SHARE = 0.25;
+/**
+ * The share of crops whose LR is exactly the paper's box mean in a run that records none (made before
+ * --box-share), so it resumes with the same draws. A new run records its own (run-options.ts DEFAULT_RECIPE).
+ */
+export const LEGACY_BOX_SHARE = 0.25;
 
 /**
  * Draws a degradation. `boxShare` of the crops keep the paper's plain box mean exactly, since an
  * area-averaging camera is what most pipelines, and the box-mean test, assume; the rest draw a microscope.
  */
-export function drawDegradation(rng: Mulberry32, scale: number, boxShare = DEFAULT_BOX_SHARE): Degradation {
+export function drawDegradation(rng: Mulberry32, scale: number, boxShare = LEGACY_BOX_SHARE): Degradation {
   const u = (a: number, b: number) => a + (b - a) * rng.next();
   const chance = (p: number) => rng.next() < p;
   if (chance(boxShare)) return { ...NO_DEGRADATION };

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { boxDownsample, listEvalImages, percentilesOf } from '../eval/pairs';
 import { ImageSource } from '../io/image-source';
 import { normalise } from '../io/normalisation';
-import { applyResponse, DEFAULT_BOX_SHARE, degrade, drawDegradation } from '../degradation/random-degradation';
+import { applyResponse, degrade, drawDegradation, LEGACY_BOX_SHARE } from '../degradation/random-degradation';
 import { downsample, pitchResample } from '../degradation/resample';
 import type { Mulberry32 } from '../params';
 import { NORMALISATION_PERCENTILES } from '../pipeline/run-sr';
@@ -136,7 +136,7 @@ export function trainingBatch(
   batch: number,
   scale: number,
   randomDegradation: boolean,
-  boxShare = DEFAULT_BOX_SHARE,
+  boxShare = LEGACY_BOX_SHARE,
   wide?: WideImages,
 ): TrainBatch {
   const hr = randomCrops(images, rng, size, batch, wide);

@@ -26,7 +26,7 @@ export interface RunOptions {
   // The recipe (issue 11). Absent in runs made before it, which resume with the values in LEGACY_RECIPE.
   /** LR made by a degradation drawn per crop (models/degradation) instead of the box mean alone. */
   degrade?: boolean;
-  /** With degrade: the share of crops whose LR stays exactly the box mean (absent: DEFAULT_BOX_SHARE, the rule before the option). */
+  /** With degrade: the share of crops whose LR stays exactly the box mean (absent: LEGACY_BOX_SHARE, the rule before the option). */
   boxShare?: number;
   /** The share of crops taken from the training images at wider pixel pitches (absent: none). */
   wideShare?: number;
@@ -42,16 +42,30 @@ export interface RunOptions {
   lrWarmup?: number;
 }
 
-/** The pitch of the wide crops when --wide-pitches is not given: the rule when --wide-share came in. */
-export const DEFAULT_WIDE_PITCHES: readonly number[] = [2];
+/** The pitch of the wide crops in a run that records a share but no pitches: the rule when --wide-share came in. */
+export const LEGACY_WIDE_PITCHES: readonly number[] = [2];
 
 export type TrainPreset = 'lite' | 'paper' | 'body';
 
 /** What a run made before the recipe options existed trained with. */
 export const LEGACY_RECIPE = { degrade: false, pixelL1: 0, ema: 0, schedule: 'constant', scheduleSteps: 0, lrWarmup: 0 } as const;
 
-/** Defaults of a new run. Their ablation and its status (the degradation has not yet won at equal steps): models/shipped/body/README.md. */
-export const DEFAULT_RECIPE = { degrade: true, pixelL1: 1, ema: 0.999, schedule: 'cosine', lrWarmup: 200 } as const;
+/**
+ * Defaults of a new run: the recipe of the shipped body's last fine-tune, which won on val across six
+ * conditions (box share 0.25 -> 0.5 -> 0.75 -> 0.9, wide crops at six pitches). Their ablation and what
+ * each default is worth: models/shipped/body/README.md. A new run records every one of them, so a resume
+ * never depends on these values.
+ */
+export const DEFAULT_RECIPE = {
+  degrade: true,
+  boxShare: 0.9,
+  wideShare: 0.5,
+  widePitches: [0.5, 0.75, 1.25, 1.5, 2, 3] as readonly number[],
+  pixelL1: 1,
+  ema: 0.999,
+  schedule: 'cosine',
+  lrWarmup: 200,
+} as const;
 
 export type Recipe = Required<Pick<RunOptions, 'degrade' | 'pixelL1' | 'ema' | 'schedule' | 'scheduleSteps' | 'lrWarmup'>>;
 

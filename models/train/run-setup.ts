@@ -15,7 +15,7 @@ import { Adam, PAPER_ADAM } from './adam';
 import { loadCheckpoint, type Checkpoint, type TrainerState } from './checkpoint';
 import { loadTrainImageAt, type TrainImage } from './data';
 import type { ParamValues } from './gradients';
-import { DEFAULT_RECIPE, DEFAULT_WIDE_PITCHES, runConfig, type InitFrom, type RunOptions, type TrainOptions } from './run-options';
+import { DEFAULT_RECIPE, LEGACY_WIDE_PITCHES, runConfig, type InitFrom, type RunOptions, type TrainOptions } from './run-options';
 import { validateBicubic, type ValidationScore } from './validate';
 
 type Log = (line: string) => void;
@@ -23,13 +23,13 @@ type Log = (line: string) => void;
 /**
  * The run to train: the checkpoint in `o.out` (--resume), or a new run seeded from `o.seed` (and --init).
  * A resume keeps the run's own options except --warmup and --schedule-steps, whose changes it records.
- * @throws CodedError SR_ERR_USAGE (--resume with --init; --wide-pitches without --wide-share; a new run into a folder that holds one; a bad --init)
+ * @throws CodedError SR_ERR_USAGE (--resume with --init; --wide-pitches with --wide-share 0; a new run into a folder that holds one; a bad --init)
  */
 export async function openRun(o: TrainOptions, log: Log): Promise<Checkpoint<RunOptions>> {
   const adamOpts = { ...PAPER_ADAM, lr: o.lr };
   if (o.resume && o.init) throw new CodedError('SR_ERR_USAGE', '--init starts a new run from a model; --resume continues a run: use one');
-  if (o.widePitches && !o.wideShare)
-    throw new CodedError('SR_ERR_USAGE', '--wide-pitches sets the pitches of the --wide-share crops: give a --wide-share too');
+  if (o.widePitches && o.wideShare === 0)
+    throw new CodedError('SR_ERR_USAGE', '--wide-pitches sets the pitches of the --wide-share crops: --wide-share 0 leaves none');
   if (!o.resume) return newRun(o, adamOpts, log);
   const c = await loadCheckpoint<RunOptions>(o.out, adamOpts);
   // The run's own learning rate, not this command line's.
@@ -64,6 +64,7 @@ async function newRun(o: TrainOptions, adamOpts: typeof PAPER_ADAM, log: Log): P
   const params: ParamValues = Object.fromEntries([...init].map(([n, t]) => [n, t.data]));
   const from = o.init ? await startFrom(o.init, config, params) : undefined;
   if (from) log(`starting from ${from.dir} (${from.description})`);
+  const wideShare = o.wideShare ?? DEFAULT_RECIPE.wideShare;
   const run: RunOptions = {
     preset: o.preset,
     scale: o.scale,
@@ -78,9 +79,9 @@ async function newRun(o: TrainOptions, adamOpts: typeof PAPER_ADAM, log: Log): P
     stepsPerEpoch: o.stepsPerEpoch,
     ...(from ? { init: from } : {}),
     degrade: o.degrade ?? DEFAULT_RECIPE.degrade,
-    ...(o.boxShare !== undefined ? { boxShare: o.boxShare } : {}),
-    ...(o.wideShare ? { wideShare: o.wideShare } : {}),
-    ...(o.wideShare && o.widePitches ? { widePitches: o.widePitches } : {}),
+    // Recorded even when defaulted: a run that records none is one made before the option (LEGACY_*).
+    boxShare: o.boxShare ?? DEFAULT_RECIPE.boxShare,
+    ...(wideShare ? { wideShare, widePitches: [...(o.widePitches ?? DEFAULT_RECIPE.widePitches)] } : {}),
     pixelL1: o.pixelL1 ?? DEFAULT_RECIPE.pixelL1,
     ema: o.ema ?? DEFAULT_RECIPE.ema,
     schedule: o.schedule ?? DEFAULT_RECIPE.schedule,
@@ -159,16 +160,35 @@ export interface TrainingData {
   bicubicOS?: ValidationScore;
 }
 
-/** @throws CodedError SR_ERR_USAGE when an image is smaller than the crop */
+/**
+ * The training images at pitch 1 and at the run's wide pitches, and the validation pairs. A new run on the
+ * default pitches drops those that leave an image smaller than the crop (small images, large crops) and
+ * records what it kept in `run`; pitches given with --wide-pitches must all fit.
+ * @throws CodedError SR_ERR_USAGE when an image (at pitch 1, or at a pitch given on the command line) is smaller than the crop
+ */
 export async function loadTrainingData(o: TrainOptions, run: RunOptions, files: string[], log: Log): Promise<TrainingData> {
   log(`loading ${files.length} training images from ${o.data}`);
   const images: TrainImage[] = [];
-  const pitches = run.wideShare ? (run.widePitches ?? DEFAULT_WIDE_PITCHES) : [];
+  let pitches = run.wideShare ? (run.widePitches ?? LEGACY_WIDE_PITCHES) : [];
   // Each file is decoded once for all its pitches; the wide images stay pitch-major (all files at the first
   // pitch, then the next), the order resumed runs draw from.
   const perFile: TrainImage[][] = [];
   for (const f of files) perFile.push(await loadTrainImageAt(f, run.scale, [1, ...pitches]));
   for (const at of perFile) images.push(at[0]!);
+  if (pitches.length && !o.resume && !o.widePitches) {
+    const fits = pitches.map((_, k) => perFile.every((at) => at[k + 1]!.width >= run.crop && at[k + 1]!.height >= run.crop));
+    const dropped = pitches.filter((_, k) => !fits[k]);
+    if (dropped.length) {
+      log(`wide crops: pitch ${dropped.join(', ')} dropped, where an image would be smaller than the ${run.crop}px crop`);
+      for (const at of perFile) at.splice(1, at.length - 1, ...at.slice(1).filter((_, k) => fits[k]));
+      pitches = pitches.filter((_, k) => fits[k]);
+      if (pitches.length) run.widePitches = [...pitches];
+      else {
+        delete run.wideShare;
+        delete run.widePitches;
+      }
+    }
+  }
   const wide = run.wideShare ? { images: pitches.flatMap((_, k) => perFile.map((at) => at[k + 1]!)), share: run.wideShare } : undefined;
   const small = [...images, ...(wide?.images ?? [])].filter((im) => im.width < run.crop || im.height < run.crop);
   if (small.length) throw new CodedError('SR_ERR_USAGE', `${small.map((i) => i.name).join(', ')} smaller than the ${run.crop}px crop`);

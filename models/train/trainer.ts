@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelConfig } from '../config';
-import { DEFAULT_BOX_SHARE } from '../degradation/random-degradation';
+import { LEGACY_BOX_SHARE } from '../degradation/random-degradation';
 import { CodedError } from '../error-codes';
 import { discriminatorParams, generatorParams, Mulberry32 } from '../params';
 import { splitFiles } from '../splits/split';
@@ -15,7 +15,7 @@ import { averageGrads } from './adam';
 import { saveCheckpoint, toWeights, type Checkpoint, type EpochRecord, type TrainerState } from './checkpoint';
 import { listImages, trainingBatch } from './data';
 import type { ParamValues } from './gradients';
-import { DEFAULT_WIDE_PITCHES, learningRate, recipeOf, type Recipe, type RunOptions, type TrainOptions } from './run-options';
+import { LEGACY_WIDE_PITCHES, learningRate, recipeOf, type Recipe, type RunOptions, type TrainOptions } from './run-options';
 import { defaultWorkers, loadTrainingData, openRun, withoutDir, type TrainingData } from './run-setup';
 import { validate } from './validate';
 import { WorkerPool } from './worker-pool';
@@ -135,8 +135,8 @@ function describeRun(config: ModelConfig, run: RunOptions, recipe: Recipe, pool:
     `loss${
       run.loss === 'full' ? `, alpha ${run.alpha}, ${run.warmup} content-only warm-up ` + `steps` : ''
     }, DPF ${run.dpf ? 'on' : 'off'}; ` +
-    `degradation ${recipe.degrade ? `random (${run.boxShare ?? DEFAULT_BOX_SHARE} box ` + `mean)` : 'box mean'}${
-      run.wideShare ? `, ${run.wideShare} of crops at ${(run.widePitches ?? DEFAULT_WIDE_PITCHES).join('/')}x pixel ` + `pitch` : ''
+    `degradation ${recipe.degrade ? `random (${run.boxShare ?? LEGACY_BOX_SHARE} box ` + `mean)` : 'box mean'}${
+      run.wideShare ? `, ${run.wideShare} of crops at ${(run.widePitches ?? LEGACY_WIDE_PITCHES).join('/')}x pixel ` + `pitch` : ''
     }, pixel L1 ${recipe.pixelL1}, EMA ${recipe.ema || 'off'}, ` +
     `lr ${run.lr} ${recipe.schedule}${
       recipe.schedule === 'cosine' ? ` over ${recipe.scheduleSteps} ` + `steps` : ''
@@ -156,7 +156,7 @@ async function trainStep(t: Training): Promise<{ losses: Record<string, number>;
     run.batch,
     run.scale,
     recipe.degrade,
-    run.boxShare ?? DEFAULT_BOX_SHARE,
+    run.boxShare ?? LEGACY_BOX_SHARE,
     t.data.wide,
   );
   const losses: Record<string, number> = {};

@@ -1,6 +1,7 @@
 // --wide-pitches: the wide crops come from each training image once per pitch (area-resampled, so a uniform
-// draw of an image is a uniform draw of a pitch); a pitch that leaves an image smaller than the crop, or
-// pitches without --wide-share, are usage errors before any step. Each file is decoded once for all pitches.
+// draw of an image is a uniform draw of a pitch); a given pitch that leaves an image smaller than the crop, or
+// pitches with --wide-share 0, are usage errors before any step. Each file is decoded once for all pitches.
+// A new run without the flags records the default recipe's share and pitches, less those its images cannot fill.
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { before, test } from 'node:test';
 import { writeImage } from '../../../models/io/write-image';
 import { loadTrainImage } from '../../../models/train/data';
 import { loadTrainingData, openRun } from '../../../models/train/run-setup';
-import type { RunOptions, TrainOptions } from '../../../models/train/run-options';
+import { DEFAULT_RECIPE, type RunOptions, type TrainOptions } from '../../../models/train/run-options';
 import { synthImage } from '../../helpers/image';
 import { tempDir } from '../../helpers/shared';
 
@@ -65,15 +66,51 @@ test('each image once per pitch, at floor(size / pitch); without --wide-pitches 
   );
 });
 
-test('a pitch that leaves an image smaller than the crop, or --wide-pitches without --wide-share: SR_ERR_USAGE', async () => {
+test('a given pitch that leaves an image smaller than the crop, or --wide-pitches with --wide-share 0: SR_ERR_USAGE', async () => {
   await assert.rejects(
-    loadTrainingData(opts, run({ crop: 32, wideShare: 0.5, widePitches: [3] }), files, () => {}),
+    loadTrainingData({ ...opts, widePitches: [3] }, run({ crop: 32, wideShare: 0.5, widePitches: [3] }), files, () => {}),
     (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /smaller than the 32px crop/.test(e.message),
   );
   const out = path.join(root, 'run');
   await assert.rejects(
-    openRun({ ...opts, out, widePitches: [1.5], preset: 'lite', scale: 8, steps: 1, resume: false } as TrainOptions, () => {}),
+    openRun(
+      { ...opts, out, wideShare: 0, widePitches: [1.5], preset: 'lite', scale: 8, steps: 1, resume: false } as TrainOptions,
+      () => {},
+    ),
     (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /--wide-share/.test(e.message),
   );
   await assert.rejects(fs.access(out), 'nothing written');
+});
+
+test('a new run without recipe flags records the default shares and pitches, and drops the pitches its images cannot fill', async () => {
+  const out = path.join(root, 'defaults');
+  const fresh = { ...opts, out, preset: 'lite', scale: 8, dpf: true, crop: 32, steps: 1, resume: false } as TrainOptions;
+  const { options } = (await openRun(fresh, () => {})).state;
+  assert.equal(options.boxShare, DEFAULT_RECIPE.boxShare);
+  assert.equal(options.wideShare, DEFAULT_RECIPE.wideShare);
+  assert.deepEqual(options.widePitches, DEFAULT_RECIPE.widePitches);
+  const lines: string[] = [];
+  const d = await loadTrainingData(fresh, options, files, (l) => lines.push(l));
+  // 72x64 at pitch 3 is 24x21, under the 32px crop; at pitch 2 it is 36x32, which fits.
+  assert.deepEqual(options.widePitches, [0.5, 0.75, 1.25, 1.5, 2]);
+  assert.equal(d.wide?.images.length, 2 * 5);
+  assert.ok(d.wide?.images.every((im) => im.width >= 32 && im.height >= 32));
+  assert.ok(
+    lines.some((l) => /pitch 3 dropped/.test(l)),
+    lines.join('\n'),
+  );
+  // Pitches none of which fills the crop leave no wide crops at all; the pitch-1 images (72x64) fill 48px.
+  const none = { ...options, crop: 48, widePitches: [2, 3] };
+  const alone = await loadTrainingData({ ...fresh, crop: 48 }, none, files, () => {});
+  assert.equal(alone.wide, undefined);
+  assert.equal(none.wideShare, undefined);
+  // A resumed run keeps the pitches it recorded: one its images cannot fill is an error, not a silent change.
+  await assert.rejects(
+    loadTrainingData({ ...fresh, resume: true }, { ...options, widePitches: [3] }, files, () => {}),
+    (e: { code?: string }) => e.code === 'SR_ERR_USAGE',
+  );
+  // --wide-share 0 records no wide crops; a run that records no share (made before the option) draws none.
+  const off = (await openRun({ ...fresh, out: path.join(root, 'off'), wideShare: 0 }, () => {})).state.options;
+  assert.equal(off.wideShare, undefined);
+  assert.equal(off.widePitches, undefined);
 });
