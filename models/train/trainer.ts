@@ -129,13 +129,16 @@ function newTally(): EpochTally {
   return { losses: {}, steps: 0, start: performance.now() };
 }
 
+/** The run's box share; a run that recorded none predates the option and keeps the rule it started with. */
+const boxShareOf = (run: RunOptions): number => run.boxShare ?? LEGACY_BOX_SHARE;
+
 function describeRun(config: ModelConfig, run: RunOptions, recipe: Recipe, pool: WorkerPool): string {
   return (
     `training ${config.name} ${run.scale}x (${run.loss} ` +
     `loss${
       run.loss === 'full' ? `, alpha ${run.alpha}, ${run.warmup} content-only warm-up ` + `steps` : ''
     }, DPF ${run.dpf ? 'on' : 'off'}; ` +
-    `degradation ${recipe.degrade ? `random (${run.boxShare ?? LEGACY_BOX_SHARE} box ` + `mean)` : 'box mean'}${
+    `degradation ${recipe.degrade ? `random (${boxShareOf(run)} box ` + `mean)` : 'box mean'}${
       run.wideShare ? `, ${run.wideShare} of crops at ${(run.widePitches ?? LEGACY_WIDE_PITCHES).join('/')}x pixel ` + `pitch` : ''
     }, pixel L1 ${recipe.pixelL1}, EMA ${recipe.ema || 'off'}, ` +
     `lr ${run.lr} ${recipe.schedule}${
@@ -149,16 +152,7 @@ async function trainStep(t: Training): Promise<{ losses: Record<string, number>;
   const { run, recipe, pool } = t;
   const { params, adamG, adamD, state, ema } = t.c;
   const adversarial = run.loss === 'adversarial' || (run.loss === 'full' && state.step >= run.warmup);
-  const { hr, lr } = trainingBatch(
-    t.data.images,
-    t.rng,
-    run.crop,
-    run.batch,
-    run.scale,
-    recipe.degrade,
-    run.boxShare ?? LEGACY_BOX_SHARE,
-    t.data.wide,
-  );
+  const { hr, lr } = trainingBatch(t.data.images, t.rng, run.crop, run.batch, run.scale, recipe.degrade, boxShareOf(run), t.data.wide);
   const losses: Record<string, number> = {};
   adamG.opts.lr = adamD.opts.lr = learningRate(run.lr, recipe, state.step);
   if (adversarial) {
