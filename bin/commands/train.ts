@@ -26,6 +26,7 @@ interface TrainFlags {
   wideShare?: number;
   widePitches?: number[];
   pixelL1: number;
+  lossMargin: number;
   ema: number;
   schedule: 'constant' | 'cosine';
   scheduleSteps?: number;
@@ -88,6 +89,13 @@ export function trainCommand(): Command {
       "weight of the pixel L1 added to the content loss at every level (0: the paper's DPF loss alone)",
       nonNegative,
       1,
+    )
+    .option(
+      '--loss-margin <px>',
+      "LR pixels at each crop edge left out of the content loss, where the model sees the crop's zero padding " +
+        'rather than real neighbours as in a served tile (0: none)',
+      intOption(0),
+      0,
     )
     .option(
       '--ema <decay>',
@@ -193,6 +201,7 @@ Example (the shipped model's command is in models/shipped/lite/README.md):
         ...(f.wideShare !== undefined ? { wideShare: f.wideShare } : {}),
         ...(f.widePitches ? { widePitches: f.widePitches } : {}),
         pixelL1: f.pixelL1,
+        lossMargin: f.lossMargin,
         ema: f.ema,
         schedule: f.schedule,
         lrWarmup: f.lrWarmup,

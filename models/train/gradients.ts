@@ -21,6 +21,8 @@ export interface GeneratorTerms {
   alpha: number;
   /** Weight of a plain pixel L1 at every level, added to the content loss (0: the paper's loss alone). */
   pixelL1?: number;
+  /** LR pixels at each crop edge left out of the content loss (0: none). */
+  lossMargin?: number;
 }
 
 export interface GradientResult {
@@ -91,7 +93,7 @@ export class GradientComputer {
       const { value, grads } = tf.variableGrads(
         () => {
           const outs = generatorForward(this.config, this.#g, this.#lr(lr, n, size));
-          const content = terms.content ? contentLoss(this.config, outs, real, terms.pixelL1 ?? 0) : undefined;
+          const content = terms.content ? contentLoss(this.config, outs, real, terms.pixelL1 ?? 0, terms.lossMargin ?? 0) : undefined;
           const adv = terms.adversarial ? generatorAdversarialLoss(discriminatorForward(this.config, this.#d, outs.at(-1)!)) : undefined;
           if (content) parts.g_content = tf.keep(content.clone());
           if (adv) parts.g_adv = tf.keep(adv.clone());

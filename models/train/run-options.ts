@@ -34,6 +34,8 @@ export interface RunOptions {
   widePitches?: number[];
   /** Weight of the pixel L1 added to the content loss at every level. */
   pixelL1?: number;
+  /** LR pixels at each crop edge left out of the content loss (absent: 0, the rule before the option). */
+  lossMargin?: number;
   /** Decay of the exponential moving average of the generator's weights (0: none). The EMA is what validates and ships. */
   ema?: number;
   /** Learning rate schedule: constant, or cosine from lr down to 1% of it over scheduleSteps, after lrWarmup linear steps. */
@@ -48,7 +50,15 @@ export const LEGACY_WIDE_PITCHES: readonly number[] = [2];
 export type TrainPreset = 'lite' | 'paper' | 'body';
 
 /** What a run made before the recipe options existed trained with. */
-export const LEGACY_RECIPE = { degrade: false, pixelL1: 0, ema: 0, schedule: 'constant', scheduleSteps: 0, lrWarmup: 0 } as const;
+export const LEGACY_RECIPE = {
+  degrade: false,
+  pixelL1: 0,
+  lossMargin: 0,
+  ema: 0,
+  schedule: 'constant',
+  scheduleSteps: 0,
+  lrWarmup: 0,
+} as const;
 
 /**
  * Defaults of a new run: the recipe of the shipped body's last fine-tune, which won on val across six
@@ -62,18 +72,20 @@ export const DEFAULT_RECIPE = {
   wideShare: 0.5,
   widePitches: [0.5, 0.75, 1.25, 1.5, 2, 3] as readonly number[],
   pixelL1: 1,
+  lossMargin: 0,
   ema: 0.999,
   schedule: 'cosine',
   lrWarmup: 200,
 } as const;
 
-export type Recipe = Required<Pick<RunOptions, 'degrade' | 'pixelL1' | 'ema' | 'schedule' | 'scheduleSteps' | 'lrWarmup'>>;
+export type Recipe = Required<Pick<RunOptions, 'degrade' | 'pixelL1' | 'lossMargin' | 'ema' | 'schedule' | 'scheduleSteps' | 'lrWarmup'>>;
 
 /** The run's recipe, legacy values for runs that predate it. */
 export function recipeOf(run: RunOptions): Recipe {
   return {
     degrade: run.degrade ?? LEGACY_RECIPE.degrade,
     pixelL1: run.pixelL1 ?? LEGACY_RECIPE.pixelL1,
+    lossMargin: run.lossMargin ?? LEGACY_RECIPE.lossMargin,
     ema: run.ema ?? LEGACY_RECIPE.ema,
     schedule: run.schedule ?? LEGACY_RECIPE.schedule,
     scheduleSteps: run.scheduleSteps ?? LEGACY_RECIPE.scheduleSteps,

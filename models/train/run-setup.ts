@@ -23,13 +23,19 @@ type Log = (line: string) => void;
 /**
  * The run to train: the checkpoint in `o.out` (--resume), or a new run seeded from `o.seed` (and --init).
  * A resume keeps the run's own options except --warmup and --schedule-steps, whose changes it records.
- * @throws CodedError SR_ERR_USAGE (--resume with --init; --wide-pitches with --wide-share 0; a new run into a folder that holds one; a bad --init)
+ * @throws CodedError SR_ERR_USAGE (--resume with --init; --wide-pitches with --wide-share 0; a --loss-margin the crop cannot hold;
+ *   a new run into a folder that holds one; a bad --init)
  */
 export async function openRun(o: TrainOptions, log: Log): Promise<Checkpoint<RunOptions>> {
   const adamOpts = { ...PAPER_ADAM, lr: o.lr };
   if (o.resume && o.init) throw new CodedError('SR_ERR_USAGE', '--init starts a new run from a model; --resume continues a run: use one');
   if (o.widePitches && o.wideShare === 0)
     throw new CodedError('SR_ERR_USAGE', '--wide-pitches sets the pitches of the --wide-share crops: --wide-share 0 leaves none');
+  if (!o.resume && o.lossMargin && 2 * o.lossMargin >= o.crop / o.scale)
+    throw new CodedError(
+      'SR_ERR_USAGE',
+      `--loss-margin ${o.lossMargin} leaves nothing of a ${o.crop / o.scale}px LR crop (--crop ${o.crop} at ${o.scale}x) to train on`,
+    );
   if (!o.resume) return newRun(o, adamOpts, log);
   const c = await loadCheckpoint<RunOptions>(o.out, adamOpts);
   // The run's own learning rate, not this command line's.
@@ -83,6 +89,7 @@ async function newRun(o: TrainOptions, adamOpts: typeof PAPER_ADAM, log: Log): P
     boxShare: o.boxShare ?? DEFAULT_RECIPE.boxShare,
     ...(wideShare ? { wideShare, widePitches: [...(o.widePitches ?? DEFAULT_RECIPE.widePitches)] } : {}),
     pixelL1: o.pixelL1 ?? DEFAULT_RECIPE.pixelL1,
+    lossMargin: o.lossMargin ?? DEFAULT_RECIPE.lossMargin,
     ema: o.ema ?? DEFAULT_RECIPE.ema,
     schedule: o.schedule ?? DEFAULT_RECIPE.schedule,
     scheduleSteps: o.scheduleSteps ?? o.steps,

@@ -140,7 +140,7 @@ function describeRun(config: ModelConfig, run: RunOptions, recipe: Recipe, pool:
     }, DPF ${run.dpf ? 'on' : 'off'}; ` +
     `degradation ${recipe.degrade ? `random (${boxShareOf(run)} box ` + `mean)` : 'box mean'}${
       run.wideShare ? `, ${run.wideShare} of crops at ${(run.widePitches ?? LEGACY_WIDE_PITCHES).join('/')}x pixel ` + `pitch` : ''
-    }, pixel L1 ${recipe.pixelL1}, EMA ${recipe.ema || 'off'}, ` +
+    }, pixel L1 ${recipe.pixelL1}${recipe.lossMargin ? `, loss margin ${recipe.lossMargin} LR px` : ''}, EMA ${recipe.ema || 'off'}, ` +
     `lr ${run.lr} ${recipe.schedule}${
       recipe.schedule === 'cosine' ? ` over ${recipe.scheduleSteps} ` + `steps` : ''
     }, warm-up ${recipe.lrWarmup}) on ${pool.flavour} with ${pool.size} worker(s), batch ${run.batch}, crop ${run.crop}`
@@ -168,6 +168,7 @@ async function trainStep(t: Training): Promise<{ losses: Record<string, number>;
     adversarial,
     alpha: run.alpha,
     pixelL1: recipe.pixelL1,
+    lossMargin: recipe.lossMargin,
   });
   adamG.step(params, averageGrads(g.map((r) => r.grads)));
   if (ema) updateEma(ema, params, recipe.ema, adamG.t);
