@@ -103,7 +103,9 @@ test("the second plugin's widget and command change the display through the plug
 
 test("the SR plugin's sample opens from the Open menu (generated once into .cache/)", async () => {
   await h.page.click('#open-button');
-  await h.page.getByRole('button', { name: /^Sample: Phase contrast sample/ }).click();
+  // Playwright's click waits for the navigations it schedules to settle; in a fresh-clone CI run beside a
+  // training run (2 cores saturated) that wait passed its 30 s default, so the click gets the image wait's bound.
+  await h.page.getByRole('button', { name: /^Sample: Phase contrast sample/ }).click({ timeout: 120_000 });
   await waitApp(h.page, 'app.stack.image && app.stack.image.name === "sample-2048.tif"', 120_000);
   assert.match((await h.page.textContent('#image-name'))!, /sample-2048\.tif · 2048 × 2048 uint16 · 0\.870 µm\/px/);
   assert.deepEqual(await inApp(h.page, 'app.stack.layers().map((l) => l.id)'), ['original', 'bicubic', 'sr']);
