@@ -31,6 +31,22 @@ export function haloFor(cfg: ModelConfig): number {
   return receptiveRadius(cfg) + 1;
 }
 
+/**
+ * How far into the cascade's input (the LR features after the input module and the body) an output pixel
+ * can see, in LR pixels, plus one pixel of margin: each x2 module's asymmetric upsample (1 pixel at the
+ * coarser level) and 3x3 convs (1 pixel at its level each). The skip upsamples the LR image cut at the
+ * same place, and a half-pixel bilinear reaches 1 LR pixel. An engine that runs the cascade only on a
+ * region of its window (SuperResBackend.run's `need`) keeps this margin around what it must return, so
+ * those pixels equal the whole window's.
+ */
+export function cascadeHalo(cfg: ModelConfig): number {
+  const n = levelCount(cfg);
+  let r = 0;
+  for (let k = 1; k <= n; k++) r += 1 / 2 ** (k - 1) + cfg.convsPerModule / 2 ** k;
+  if (cfg.skip === 'bilinear') r = Math.max(r, 1);
+  return Math.ceil(r) + 1;
+}
+
 export interface TilePlan {
   /** The LR pixels whose output this tile produces. */
   core: Rect;

@@ -9,6 +9,8 @@ export class ServerStats {
   mergedCalls = 0;
   /** LR pixels fed to the engine over all its calls (windows, halos included): the inference work done. */
   windowPixels = 0;
+  /** Of those, the LR pixels the x2 cascade ran on: each call's tile cores plus the cascade's margin (models/tiling.ts cascadeHalo). */
+  cascadePixels = 0;
   tilesComputed = 0;
   cacheHits = 0;
   diskHits = 0;

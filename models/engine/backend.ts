@@ -1,6 +1,7 @@
 // The engine contract: what serving code (CLI, server) sees of a runtime. Implementations:
 // ort-backend.ts (onnxruntime-node: CPU, WebGPU or CUDA) and tfjs-backend.ts (tfjs-node-gpu / tfjs-node / wasm).
 import type { ModelConfig } from '../config';
+import type { Rect } from '../tiling';
 import type { GpuAdapter } from './gpu-adapter';
 
 /** Engine names as logged. */
@@ -28,6 +29,11 @@ export interface LevelBatch {
   height: number;
   width: number;
   data: Float32Array;
+  /**
+   * Where this output starts in the window, in LR pixels: an engine given `need` may return a region of
+   * the window (at least `need`) rather than all of it. Absent: the whole window, from (0, 0).
+   */
+  origin?: { x: number; y: number } | undefined;
 }
 
 export interface SuperResBackend {
@@ -43,7 +49,12 @@ export interface SuperResBackend {
    * Runs the generator on `n` normalised LR patches of `height` x `width` (micro-batching: one engine
    * call for all of them), packed row-major in `input` (length n*height*width).
    * Returns every level's output (2x, 4x, 8x for an 8x model), coarsest first.
+   *
+   * `need`: the LR rectangle of every window whose output the caller uses (a tile's core). The engine may
+   * then skip the x2 cascade outside it (ort-backend.ts; most of the FLOPs are there), returning a region
+   * that contains `need` and says where it starts (LevelBatch.origin); inside `need` the pixels equal the
+   * whole window's. Engines that ignore it return the whole window.
    */
-  run(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]>;
+  run(input: Float32Array, n: number, height: number, width: number, need?: Rect): Promise<LevelBatch[]>;
   dispose(): Promise<void>;
 }

@@ -1,10 +1,11 @@
 // Exports the generator (models/README.md, "The generator, exactly") as an ONNX model, opset 17, NCHW,
-// with dynamic batch and spatial size: input "lr" [N,1,H,W], outputs "y2", "y4", "y8" [N,1,H*s,W*s].
+// with dynamic batch and spatial size: input "lr" [N,1,H,W], outputs "y2", "y4", "y8" [N,1,H*s,W*s]
+// (with `roi`: the region's size times s).
 import { levelCount, type ModelConfig } from '../config';
 import { dpfBankHWIO } from '../dpf/dpf';
 import type { NamedTensor, Weights } from '../params';
 import { quantizeConvs, type ConvRanges } from './int8-quantize';
-import { GraphBuilder, type Dim } from './onnx-graph';
+import { GraphBuilder, type GraphValue } from './onnx-graph';
 import { applyWebgpuWorkarounds } from './webgpu-workarounds';
 
 export const ONNX_OPSET = 17;
@@ -32,6 +33,14 @@ export interface ExportOptions {
    * named `<weight>:in:min`, `<weight>:in:max`, `<weight>:out:min`, ... (int8-calibration.ts).
    */
   taps?: boolean;
+  /**
+   * Two more inputs, "roi_starts" and "roi_ends" (int64 [2]: LR row and column, end exclusive): the x2
+   * cascade and the skip run only on that region of the window, and every output covers that region. The
+   * input module and the LR body still see the whole window, so inside the region, away from its cut
+   * edges by cascadeHalo (models/tiling.ts), the pixels equal the whole window's. Serving feeds the tile's
+   * core plus that margin; the cascade holds most of the FLOPs, so a halo costs far less.
+   */
+  roi?: boolean;
 }
 
 /** The graph output carrying a Conv's input (`in`) or output (`out`) when exported with `taps`. */
@@ -116,9 +125,18 @@ export function exportOnnx(config: ModelConfig, weights: Weights, opts: ExportOp
     h = { name: g.node('Concat', ['lr', dpf], { axis: { i: 1 } }), layout: 'NCHW' };
   }
 
+  // The image the skip upsamples: the window's, or with `roi` the region's.
+  let skipFrom = 'lr';
+  const roiAxes = new Map<Layout, string>();
+  const roi = (f: Feature): Feature => {
+    let axes = roiAxes.get(f.layout);
+    if (!axes) roiAxes.set(f.layout, (axes = g.initInt64(`roi_axes_${f.layout}`, f.layout === 'NCHW' ? [2, 3] : [1, 2])));
+    return { name: g.node('Slice', [f.name, 'roi_starts', 'roi_ends', axes]), layout: f.layout };
+  };
+
   // 2-3. Input module, then refinement modules each ending in a 1x1 projection to an image.
   const n = levelCount(config);
-  const outputs: [string, Dim[]][] = [];
+  const outputs: GraphValue[] = [];
   for (let k = 0; k <= n; k++) {
     if (k > 0) h = resize(h, 2, 'asymmetric');
     for (let j = 0; j < config.convsPerModule; j++) {
@@ -136,15 +154,19 @@ export function exportOnnx(config: ModelConfig, weights: Weights, opts: ExportOp
       }
       h = { name: x, layout: 'NCHW' };
     }
+    if (k === 0 && opts.roi) {
+      h = roi(h);
+      skipFrom = roi({ name: 'lr', layout: 'NCHW' }).name;
+    }
     if (k === 0) continue;
     const s = 2 ** k;
     const out = `y${s}`;
     const proj = [nchw(h), kernel(`g.l${k}.proj.w`, param(`g.l${k}.proj.w`)), vector(`g.l${k}.proj.b`, [1])];
     if (config.skip === 'bilinear') {
-      const up = resize({ name: 'lr', layout: 'NCHW' }, s, 'half_pixel').name;
+      const up = resize({ name: skipFrom, layout: 'NCHW' }, s, 'half_pixel').name;
       g.node('Add', [g.node('Conv', proj, { kernel_shape: { ints: [1, 1] } }), up], {}, out);
     } else g.node('Conv', proj, { kernel_shape: { ints: [1, 1] } }, out);
-    outputs.push([out, ['N', 1, `H*${s}`, `W*${s}`]]);
+    outputs.push([out, opts.roi ? ['N', 1, `RH*${s}`, `RW*${s}`] : ['N', 1, `H*${s}`, `W*${s}`]]);
   }
 
   if (opts.taps) outputs.push(...addTaps(g));
@@ -152,7 +174,15 @@ export function exportOnnx(config: ModelConfig, weights: Weights, opts: ExportOp
   if (opts.webgpu) applyWebgpuWorkarounds(g);
   return g.toBytes({
     name: `phasesr-${config.name}-x${config.scale}`,
-    inputs: [['lr', ['N', 1, 'H', 'W']]],
+    inputs: [
+      ['lr', ['N', 1, 'H', 'W']],
+      ...(opts.roi
+        ? ([
+            ['roi_starts', [2], 'int64'],
+            ['roi_ends', [2], 'int64'],
+          ] as GraphValue[])
+        : []),
+    ],
     outputs,
     opset: ONNX_OPSET,
     docString: JSON.stringify(config),
@@ -160,8 +190,8 @@ export function exportOnnx(config: ModelConfig, weights: Weights, opts: ExportOp
 }
 
 /** The minimum and maximum of every Conv's input and output, as extra scalar graph outputs (see `taps`). */
-function addTaps(g: GraphBuilder): [string, Dim[]][] {
-  const taps: [string, Dim[]][] = [];
+function addTaps(g: GraphBuilder): GraphValue[] {
+  const taps: GraphValue[] = [];
   for (const n of [...g.nodes()]) {
     const w = n.input?.[1];
     if (n.opType !== 'Conv' || !w) continue;

@@ -20,9 +20,13 @@ function attribute(name: string, a: Attr): O.IAttributeProto {
   return { name, type: AT.FLOATS, floats: a.floats };
 }
 
-function valueInfo(name: string, dims: Dim[]): O.IValueInfoProto {
+/** A graph input or output: its name, its dimensions and (default float32) its element type. */
+export type GraphValue = [name: string, dims: Dim[], type?: 'int64'];
+
+function valueInfo([name, dims, type]: GraphValue): O.IValueInfoProto {
   const dim = dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
-  return { name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim } } } };
+  const T = onnx.TensorProto.DataType;
+  return { name, type: { tensorType: { elemType: type === 'int64' ? T.INT64 : T.FLOAT, shape: { dim } } } };
 }
 
 export class GraphBuilder {
@@ -108,7 +112,7 @@ export class GraphBuilder {
   }
 
   /** Serialises the graph as a ModelProto (IR version 8, default-domain opset `opset`). */
-  toBytes(opts: { name: string; inputs: [string, Dim[]][]; outputs: [string, Dim[]][]; opset: number; docString?: string }): Uint8Array {
+  toBytes(opts: { name: string; inputs: GraphValue[]; outputs: GraphValue[]; opset: number; docString?: string }): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       opsetImport: [{ domain: '', version: opts.opset }],
@@ -118,8 +122,8 @@ export class GraphBuilder {
         name: opts.name,
         node: this.#nodes,
         initializer: this.#inits,
-        input: opts.inputs.map(([n, d]) => valueInfo(n, d)),
-        output: opts.outputs.map(([n, d]) => valueInfo(n, d)),
+        input: opts.inputs.map(valueInfo),
+        output: opts.outputs.map(valueInfo),
       },
     });
     return onnx.ModelProto.encode(model).finish();

@@ -9,6 +9,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { levelCount, type ModelConfig } from '../config';
 import type { Weights } from '../params';
+import { cascadeHalo, clippedWindow, type Rect } from '../tiling';
 import type { LevelBatch, SuperResBackend } from './backend';
 import { describeAdapter, probeGpuAdapters, type GpuAdapter } from './gpu-adapter';
 import { CalibrationError, type Int8Calibration } from './int8-calibration-file';
@@ -81,7 +82,9 @@ export class OrtBackend implements SuperResBackend {
     const threads = opts.threads ?? os.availableParallelism();
     const int8 =
       opts.engine === 'ort-int8' ? { int8: { ranges: requireCalibration(config, opts.int8).ranges, keepFloat: keepFloat(config) } } : {};
-    const model = exportOnnx(config, weights, { ...ENGINE_EXPORT[opts.engine], ...int8, ...opts.onnx });
+    // Always with the region inputs: a call without `need` feeds the whole window (two Slices that copy
+    // the LR features, next to convolutions that dominate).
+    const model = exportOnnx(config, weights, { ...ENGINE_EXPORT[opts.engine], ...int8, ...opts.onnx, roi: true });
     const adapter = opts.engine === 'ort-webgpu' ? probeGpuAdapters().adapters[0] : undefined;
     let session: ort.InferenceSession;
     try {
@@ -92,15 +95,23 @@ export class OrtBackend implements SuperResBackend {
     return new OrtBackend(opts.engine, config, threads, session, adapter);
   }
 
-  async run(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]> {
+  async run(input: Float32Array, n: number, height: number, width: number, need?: Rect): Promise<LevelBatch[]> {
     if (input.length !== n * height * width)
       throw new RangeError(`input has ${input.length} values, expected ${n}x${height}x${width} = ${n * height * width}`);
-    const feeds = { lr: new ort.Tensor('float32', input, [n, 1, height, width]) };
+    if (need && !(need.w > 0 && need.h > 0 && need.x >= 0 && need.y >= 0 && need.x + need.w <= width && need.y + need.h <= height))
+      throw new RangeError(`need ${JSON.stringify(need)} is not inside the ${width}x${height} window`);
+    // The cascade's region: what the caller needs plus the cascade's own reach, within the window.
+    const r = need ? clippedWindow(need, cascadeHalo(this.config), width, height) : { x: 0, y: 0, w: width, h: height };
+    const feeds = {
+      lr: new ort.Tensor('float32', input, [n, 1, height, width]),
+      roi_starts: new ort.Tensor('int64', BigInt64Array.from([r.y, r.x], BigInt), [2]),
+      roi_ends: new ort.Tensor('int64', BigInt64Array.from([r.y + r.h, r.x + r.w], BigInt), [2]),
+    };
     const result = await this.#session.run(feeds);
     return this.#outputs.map(({ name, scale }) => {
       const t = result[name];
       if (t?.type !== 'float32') throw new Error(`ONNX model returned no float32 output ${name}`);
-      return { scale, height: height * scale, width: width * scale, data: t.data as Float32Array };
+      return { scale, height: r.h * scale, width: r.w * scale, data: t.data as Float32Array, origin: { x: r.x, y: r.y } };
     });
   }
 

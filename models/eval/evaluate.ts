@@ -119,8 +119,8 @@ function recordingBackend(backend: SuperResBackend): { record: SuperResBackend; 
     engine: backend.engine,
     config: backend.config,
     threads: backend.threads,
-    async run(input, n, h, w) {
-      const out = await backend.run(input, n, h, w);
+    async run(input, n, h, w, need) {
+      const out = await backend.run(input, n, h, w, need);
       tape.push({ input: input.slice(), out });
       return out;
     },

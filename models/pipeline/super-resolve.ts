@@ -1,7 +1,7 @@
 // Streams an image of any size through the model: band by band of tiles, each tile with a halo of at
 // least the receptive field, micro-batched into engine calls. The stitched output equals whole-image
 // inference (test/models/tiled-equals-whole.test.ts).
-import type { SuperResBackend } from '../engine/backend';
+import type { LevelBatch, SuperResBackend } from '../engine/backend';
 import { normalise } from '../io/normalisation';
 import { copyRect, haloFor, planTiles, type TilePlan } from '../tiling';
 
@@ -60,43 +60,43 @@ export async function superResolve(
     // One read per band: every window of the band shares its rows.
     const rows = normalise(await src.readRegion(0, wy, src.width, wh), opts.low, opts.high);
     const out = new Float32Array(ch * s * outW);
-    for (let i = 0; i < band.length; i += batch) {
-      opts.signal?.throwIfAborted();
-      const group = band.slice(i, i + batch);
-      const ww = group[0]!.window.w;
-      const input = new Float32Array(group.length * ww * wh);
-      group.forEach((p, b) => {
-        copyRect(rows, src.width, { x: p.window.x, y: 0, w: ww, h: wh }, { data: input, width: ww, x: 0, y: b * wh });
-      });
-      const levelsOut = await backend.run(input, group.length, wh, ww);
-      const lv = levelsOut[opts.level - 1]!;
-      group.forEach((p, b) => {
-        placeCore(p, lv.data, b, ww * s, wh * s, s, out, outW);
-      });
-      done += group.length;
-      opts.onProgress?.(done, plans.length);
+    // Tiles whose cores sit at the same place in their windows share engine calls, and each call names that
+    // place (`need`), so the engine runs its cascade there only, not on the halo.
+    for (const same of groupBy(band, (p) => `${p.core.x - p.window.x},${p.core.w}`)) {
+      const first = same[0]!;
+      const need = { x: first.core.x - first.window.x, y: cy - wy, w: first.core.w, h: ch };
+      for (let i = 0; i < same.length; i += batch) {
+        opts.signal?.throwIfAborted();
+        const group = same.slice(i, i + batch);
+        const ww = group[0]!.window.w;
+        const input = new Float32Array(group.length * ww * wh);
+        group.forEach((p, b) => {
+          copyRect(rows, src.width, { x: p.window.x, y: 0, w: ww, h: wh }, { data: input, width: ww, x: 0, y: b * wh });
+        });
+        const lv = (await backend.run(input, group.length, wh, ww, need))[opts.level - 1]!;
+        group.forEach((p, b) => {
+          placeCore(p, lv, b, out, outW);
+        });
+        done += group.length;
+        opts.onProgress?.(done, plans.length);
+      }
     }
     await onBand({ y: cy * s, height: ch * s, width: outW, data: out });
   }
 }
 
-/** Copies a tile's core from its window output (batch item b) into the band buffer. */
-function placeCore(
-  p: TilePlan,
-  data: Float32Array,
-  b: number,
-  winW: number,
-  winH: number,
-  s: number,
-  out: Float32Array,
-  outW: number,
-): void {
-  const core = { x: (p.core.x - p.window.x) * s, y: (p.core.y - p.window.y) * s, w: p.core.w * s, h: p.core.h * s };
-  copyRect(data, winW, core, { data: out, width: outW, x: p.core.x * s, y: 0 }, b * winW * winH);
+/** Copies a tile's core from its window's output at one level (batch item b) into the band buffer. */
+function placeCore(p: TilePlan, lv: LevelBatch, b: number, out: Float32Array, outW: number): void {
+  const s = lv.scale;
+  // The output starts at lv.origin of the window (the engine may have computed less than all of it).
+  const ox = lv.origin?.x ?? 0,
+    oy = lv.origin?.y ?? 0;
+  const core = { x: (p.core.x - p.window.x - ox) * s, y: (p.core.y - p.window.y - oy) * s, w: p.core.w * s, h: p.core.h * s };
+  copyRect(lv.data, lv.width, core, { data: out, width: outW, x: p.core.x * s, y: 0 }, b * lv.width * lv.height);
 }
 
-function groupBy<T>(items: T[], key: (t: T) => number): T[][] {
-  const groups = new Map<number, T[]>();
+function groupBy<T, K>(items: T[], key: (t: T) => K): T[][] {
+  const groups = new Map<K, T[]>();
   for (const it of items) {
     const k = key(it);
     const g = groups.get(k);

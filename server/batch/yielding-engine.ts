@@ -5,7 +5,7 @@
 // bounds how long a tile waits behind a batch call.
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { LevelBatch, SuperResBackend } from '../../models';
+import type { LevelBatch, Rect, SuperResBackend } from '../../models';
 
 export interface TileQueueLoad {
   readonly queued: number;
@@ -21,10 +21,10 @@ export function yieldingEngine(engine: SuperResBackend, tiles: TileQueueLoad, ma
     engine: engine.engine,
     config: engine.config,
     threads: engine.threads,
-    async run(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]> {
+    async run(input: Float32Array, n: number, height: number, width: number, need?: Rect): Promise<LevelBatch[]> {
       const until = performance.now() + maxWaitMs;
       while ((tiles.queued > 0 || tiles.running > 0) && performance.now() < until) await sleep(POLL_MS);
-      return engine.run(input, n, height, width);
+      return engine.run(input, n, height, width, need);
     },
     // Shared: the server disposes the real engine.
     dispose: async () => undefined,

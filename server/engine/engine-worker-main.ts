@@ -35,7 +35,7 @@ try {
       port.postMessage({ type: 'error', id: m.id, message: 'engine disposed' } satisfies WorkerReply);
       return;
     }
-    const run = engine.run(m.input, m.n, m.height, m.width).then(
+    const run = engine.run(m.input, m.n, m.height, m.width, m.need).then(
       (levels) =>
         port.postMessage(
           { type: 'result', id: m.id, levels } satisfies WorkerReply,

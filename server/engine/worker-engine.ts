@@ -3,7 +3,7 @@
 // transferred, not copied. A worker that dies fails its pending calls; the next call starts a new one.
 import { Worker } from 'node:worker_threads';
 
-import type { EngineName, GpuAdapter, LevelBatch, ModelConfig, SuperResBackend } from '../../models';
+import type { EngineName, GpuAdapter, LevelBatch, ModelConfig, Rect, SuperResBackend } from '../../models';
 import { ServerError } from '../errors';
 import { BusyClock } from './busy-clock';
 import type { WorkerData, WorkerReply, WorkerRequest } from './worker-messages';
@@ -61,7 +61,7 @@ export class WorkerEngine implements SuperResBackend {
     return this.#busy.ms;
   }
 
-  async run(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]> {
+  async run(input: Float32Array, n: number, height: number, width: number, need?: Rect): Promise<LevelBatch[]> {
     if (this.#disposed) throw new ServerError('SR_ERR_INTERNAL', 'engine disposed');
     if (!this.#worker) await this.#start();
     const id = this.#nextId++;
@@ -69,7 +69,7 @@ export class WorkerEngine implements SuperResBackend {
       () =>
         new Promise<LevelBatch[]>((resolve, reject) => {
           this.#calls.set(id, { resolve, reject });
-          const msg: WorkerRequest = { type: 'run', id, input, n, height, width };
+          const msg: WorkerRequest = { type: 'run', id, input, n, height, width, need };
           this.#worker!.postMessage(msg, [input.buffer as ArrayBuffer]);
           this.#runs++;
         }),

@@ -1,5 +1,5 @@
 // Messages between the server and its engine worker thread.
-import type { EngineChoice, EngineName, GpuAdapter, LevelBatch } from '../../models';
+import type { EngineChoice, EngineName, GpuAdapter, LevelBatch, Rect } from '../../models';
 
 export interface WorkerData {
   model: string;
@@ -8,7 +8,7 @@ export interface WorkerData {
 }
 
 export type WorkerRequest =
-  | { type: 'run'; id: number; input: Float32Array; n: number; height: number; width: number }
+  | { type: 'run'; id: number; input: Float32Array; n: number; height: number; width: number; need?: Rect | undefined }
   | { type: 'dispose' };
 
 export type WorkerReply =

@@ -33,6 +33,22 @@ export interface InferenceCounters {
   mergedCalls?: number;
   /** LR pixels fed to the engine, every window of every call (the work done); absent where not counted. */
   windowPixels?: number;
+  /** Of those, the LR pixels the engine ran its x2 cascade on (the cores plus the cascade's own margin). */
+  cascadePixels?: number;
+}
+
+/** The bounding box of `rects`. */
+function boundingBox(rects: Rect[]): Rect {
+  const x = Math.min(...rects.map((r) => r.x)),
+    y = Math.min(...rects.map((r) => r.y));
+  return { x, y, w: Math.max(...rects.map((r) => r.x + r.w)) - x, h: Math.max(...rects.map((r) => r.y + r.h)) - y };
+}
+
+/** Counts one engine call's work: its windows, and the region of them its cascade ran on (levels[0]). */
+function countCall(counters: InferenceCounters, n: number, win: Rect, levels: LevelBatch[]): void {
+  const lv = levels[0]!;
+  counters.windowPixels = (counters.windowPixels ?? 0) + n * win.w * win.h;
+  counters.cascadePixels = (counters.cascadePixels ?? 0) + (n * lv.width * lv.height) / lv.scale ** 2;
 }
 
 /** Where a tile is cached: source levels have no model, bicubic tiles their own key, model levels the model's hash. */
@@ -85,10 +101,13 @@ export async function inferBlocks(
   inputs.forEach((x, k) => {
     input.set(x.data, k * ww * wh);
   });
-  const levels = await engine.run(input, inputs.length, wh, ww);
+  // The engine computes every item on one region of its window: the box of all the cores (one place unless an
+  // image edge moved a window).
+  const need = boundingBox(inputs.map(({ b }) => ({ ...b.core, x: b.core.x - b.window.x, y: b.core.y - b.window.y })));
+  const levels = await engine.run(input, inputs.length, wh, ww, need);
   counters.engineCalls++;
   counters.blocksInferred += inputs.length;
-  counters.windowPixels = (counters.windowPixels ?? 0) + inputs.length * ww * wh; // not input.length: the worker engine takes its buffer
+  countCall(counters, inputs.length, inputs[0]!.b.window, levels); // not input.length: the worker engine takes its buffer
   const writes: Promise<void>[] = [];
   inputs.forEach(({ i, j, b }, k) => {
     writes.push(...cacheBlock(j, b, levels, k, b.window, results[i] as BlockResult, cache, modelSha, counters));
@@ -123,11 +142,12 @@ export async function inferMerged(
     for (const j of jobs) alone.push(...(await inferBlocks([j], engine, cache, modelSha, counters)));
     return alone;
   }
-  const levels = await engine.run(data, 1, win.h, win.w);
+  const need = boundingBox(blocks.map((b) => ({ ...b.core, x: b.core.x - win.x, y: b.core.y - win.y })));
+  const levels = await engine.run(data, 1, win.h, win.w, need);
   counters.engineCalls++;
   counters.blocksInferred += jobs.length;
   counters.mergedCalls = (counters.mergedCalls ?? 0) + 1;
-  counters.windowPixels = (counters.windowPixels ?? 0) + win.w * win.h;
+  countCall(counters, 1, win, levels);
   const results = jobs.map((): BlockResult => new Map());
   await Promise.all(jobs.flatMap((j, i) => cacheBlock(j, blocks[i]!, levels, 0, win, results[i]!, cache, modelSha, counters)));
   return results;
@@ -135,7 +155,8 @@ export async function inferMerged(
 
 /**
  * Cuts block `b`'s tiles and pieces at every model level out of item `k` of an engine output whose LR
- * window is `win`, puts them in `out` and starts their cache writes.
+ * window is `win` (the output starts at the level's origin in it), puts them in `out` and starts their
+ * cache writes.
  */
 function cacheBlock(
   j: BlockJob,
@@ -154,6 +175,8 @@ function cacheBlock(
     const s = lv.scale;
     const level = p.nativeLevel + Math.round(Math.log2(s));
     const base = k * lv.width * lv.height;
+    const ox = win.x + (lv.origin?.x ?? 0),
+      oy = win.y + (lv.origin?.y ?? 0);
     const tx0 = Math.floor((b.core.x * s) / p.tileSize),
       ty0 = Math.floor((b.core.y * s) / p.tileSize);
     const tx1 = Math.ceil(((b.core.x + b.core.w) * s) / p.tileSize),
@@ -175,8 +198,8 @@ function cacheBlock(
         const t = {
           width: at.w,
           height: at.h,
-          // Output pixel (X, Y) of the image is (X - win.x * s, Y - win.y * s) of this window's output.
-          data: cropRect(lv.data, lv.width, { x: r.x + at.x - win.x * s, y: r.y + at.y - win.y * s, w: at.w, h: at.h }, base),
+          // Output pixel (X, Y) of the image is (X - ox * s, Y - oy * s) of this output.
+          data: cropRect(lv.data, lv.width, { x: r.x + at.x - ox * s, y: r.y + at.y - oy * s, w: at.w, h: at.h }, base),
         };
         out.set(addressKey(addr), t);
         writes.push(cache.putFloat(whole ? addr : pieceAddress(j.img, modelSha, level, tx, ty, j.bx, j.by, j.size), t));

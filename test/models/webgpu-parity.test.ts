@@ -1,6 +1,7 @@
 // The WebGPU engine (onnxruntime-node's bundled one, over Vulkan) against the CPU engine, for real on
 // whatever adapter Vulkan lists: in CI that is Mesa's lavapipe (.ci/run installs it), slow (~seconds per
-// call) but a full Vulkan implementation, so inputs stay small. Every level must agree to 1e-4.
+// call) but a full Vulkan implementation, so inputs stay small. Every level must agree to 1e-4, for the whole
+// window and for a call that names the part it needs (the tile server's).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -37,15 +38,22 @@ async function parity(config: ModelConfig, weights: Weights): Promise<void> {
     assert.equal(gpu.engine, 'ort-webgpu');
     assert.ok(gpu.adapter, 'the WebGPU engine names its adapter');
     assert.match(logs.join('\n'), /engine: ort-webgpu, on /);
-    const want = await cpu.run(input.slice(), N, H, W);
-    const got = await gpu.run(input.slice(), N, H, W);
-    assert.equal(got.length, levelCount(config));
-    for (const [k, level] of got.entries()) {
-      const ref = want[k]!;
-      assert.deepEqual([level.scale, level.height, level.width, level.data.length], [ref.scale, ref.height, ref.width, ref.data.length]);
-      const d = maxAbsDiff(level.data, ref.data);
-      assert.ok(d <= TOL, `y${level.scale}: WebGPU differs from the CPU engine by ${d}`);
-      assert.ok(Math.max(...ref.data) - Math.min(...ref.data) > 0.1, `y${level.scale}: the reference output is not flat`);
+    // The whole window, then a call naming a small need: the cascade then runs on a region cut on three sides.
+    for (const need of [undefined, { x: 8, y: 1, w: 2, h: 2 }]) {
+      const want = await cpu.run(input.slice(), N, H, W, need);
+      const got = await gpu.run(input.slice(), N, H, W, need);
+      assert.equal(got.length, levelCount(config));
+      for (const [k, level] of got.entries()) {
+        const ref = want[k]!;
+        assert.deepEqual(
+          [level.scale, level.height, level.width, level.data.length, level.origin],
+          [ref.scale, ref.height, ref.width, ref.data.length, ref.origin],
+        );
+        if (need) assert.ok(ref.width < W * ref.scale && ref.height < H * ref.scale, 'the need call returns a region, not the window');
+        const d = maxAbsDiff(level.data, ref.data);
+        assert.ok(d <= TOL, `y${level.scale} (need ${JSON.stringify(need)}): WebGPU differs from the CPU engine by ${d}`);
+        assert.ok(Math.max(...ref.data) - Math.min(...ref.data) > 0.1, `y${level.scale}: the reference output is not flat`);
+      }
     }
   } finally {
     await cpu.dispose();

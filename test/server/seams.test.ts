@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test';
 import {
   createEngine,
   haloFor,
+  type Rect,
   imagePercentiles,
   ImageSource,
   planTiles,
@@ -22,6 +23,7 @@ import {
   type SuperResBackend,
 } from '../../models';
 import { calibrate } from '../../models/engine/int8-calibration';
+import { cascadeHalo, clippedWindow } from '../../models/tiling';
 import { saveCalibration } from '../../models/engine/int8-calibration-file';
 import type { ImageInfo, ServerMessage } from '../../server/protocol';
 import { memoryReader } from '../helpers/image';
@@ -161,8 +163,33 @@ test("a cold 8x view whose bottom tile row is half its blocks: the window covers
     const whole = box(serving(3)); // the 4x3 blocks of 64 as one window (what ran before)
     assert.equal(stats.windowPixels, first.w * first.h + merged);
     assert.ok(merged < whole, `merged window ${merged} px, 4x3 blocks ${whole} px`);
-    const h = (await (await fetch(`${other.url}/health`)).json()) as { stats: { windowPixels: number } };
+    // The x2 cascade ran on each call's cores (their bounding box) plus its margin, within the window, not on the halo.
+    const core = (size: number, bx: number, by: number) => planTiles(W, H, size, halo)[by * Math.ceil(W / size) + bx]!.core;
+    const cores = [
+      ...Array.from({ length: 8 }, (_, k) => core(64, k % 4, Math.floor(k / 4))),
+      ...Array.from({ length: 8 }, (_, x) => core(32, x, 4)),
+    ];
+    const cx0 = Math.min(...cores.map((c) => c.x)),
+      cy0 = Math.min(...cores.map((c) => c.y));
+    const mergedCores = {
+      x: cx0,
+      y: cy0,
+      w: Math.max(...cores.map((c) => c.x + c.w)) - cx0,
+      h: Math.max(...cores.map((c) => c.y + c.h)) - cy0,
+    };
+    const within = (c: Rect, w: Rect) => {
+      const r = clippedWindow(c, cascadeHalo(TINY_CONFIG), W, H);
+      return (Math.min(r.x + r.w, w.x + w.w) - Math.max(r.x, w.x)) * (Math.min(r.y + r.h, w.y + w.h) - Math.max(r.y, w.y));
+    };
+    const mergedWin = Array.from({ length: 4 }, (_, k) => [...serving(2), ...edge].map((w) => [w.x, w.y, w.x + w.w, w.y + w.h][k]!));
+    const mw = { x: Math.min(...mergedWin[0]!), y: Math.min(...mergedWin[1]!), w: 0, h: 0 };
+    mw.w = Math.max(...mergedWin[2]!) - mw.x;
+    mw.h = Math.max(...mergedWin[3]!) - mw.y;
+    assert.equal(stats.cascadePixels, within(core(32, 3, 2), first) + within(mergedCores, mw));
+    assert.ok(stats.cascadePixels < stats.windowPixels, `cascade ${stats.cascadePixels} px of ${stats.windowPixels} window px`);
+    const h = (await (await fetch(`${other.url}/health`)).json()) as { stats: { windowPixels: number; cascadePixels: number } };
     assert.equal(h.stats.windowPixels, stats.windowPixels, '/health counts the same');
+    assert.equal(h.stats.cascadePixels, stats.cascadePixels, '/health counts the same cascade');
     // 1 tile from the first block, 5 from each 64 block (4 at 8x, 1 at 4x) less the first tile's second copy, 1 from
     // each 32 block of row 4 (their 4x and 2x shares are pieces).
     assert.equal(stats.tilesComputed, 1 + 8 * 5 - 1 + 8);
