@@ -4,6 +4,8 @@
 // and the Redis keys beside BullMQ's own.
 import type { RedisOptions } from 'bullmq';
 
+import type { Rect } from '../../models';
+
 /** BullMQ's key prefix for phasesr queues (keys look like phasesr:blocks-<model>:...). */
 export const QUEUE_PREFIX = 'phasesr';
 
@@ -40,6 +42,8 @@ export interface EngineCallData {
   n: number;
   height: number;
   width: number;
+  /** The part of each window the caller uses (SuperResBackend.run); absent: all of it. */
+  need?: Rect | undefined;
 }
 
 /** What a finished job returns through the queue: who did it, not the tiles (those are in the shared cache). */

@@ -191,7 +191,7 @@ export class BlockWorker {
   /** One engine call of a server's whole-image job: input and output through the shared folder. */
   async #call(d: EngineCallData): Promise<boolean> {
     const input = await readCallInput(this.opts.shared.resolve(d.input), d.n * d.height * d.width);
-    const levels = await this.opts.engine.run(input, d.n, d.height, d.width);
+    const levels = await this.opts.engine.run(input, d.n, d.height, d.width, d.need);
     try {
       await writeCallOutput(this.opts.shared.resolve(d.output), levels);
     } catch (e) {

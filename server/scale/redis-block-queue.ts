@@ -12,7 +12,7 @@ import { rm } from 'node:fs/promises';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 
-import type { LevelBatch } from '../../models';
+import type { LevelBatch, Rect } from '../../models';
 import { ServerError } from '../errors';
 import type { ServedImage } from '../images/served-image';
 import { isErrorCode } from '../protocol';
@@ -206,12 +206,12 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
    * One engine call of a whole-image job on a front end without an engine: a worker runs it; the pixels go
    * through the shared folder. @throws SR_ERR_QUEUE_UNAVAILABLE, or the worker's error code
    */
-  async engineCall(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]> {
+  async engineCall(input: Float32Array, n: number, height: number, width: number, need?: Rect): Promise<LevelBatch[]> {
     if (!this.#up) throw this.#unavailable();
     await this.#checkWorker();
     const id = `call-${randomBytes(12).toString('hex')}`;
     const files = this.opts.shared.callFiles(id);
-    const data: EngineCallData = { v: 1, modelSha: this.opts.modelSha, input: files.input, output: files.output, n, height, width };
+    const data: EngineCallData = { v: 1, modelSha: this.opts.modelSha, input: files.input, output: files.output, n, height, width, need };
     try {
       await writeCallInput(this.opts.shared.resolve(files.input), input);
       await new Promise<void>((resolve, reject) => {

@@ -2,11 +2,11 @@
 // sha256 for job keys) and runs nothing itself. Tiles go to the workers block by block; the whole-image
 // batch API (/api/v1/sr, batch-begin, export-region) calls this engine, and each of its calls becomes one
 // job on the shared queue that a worker runs on its own engine (the pixels pass through the shared folder).
-import type { EngineName, LevelBatch, ModelConfig, SuperResBackend } from '../../models';
+import type { EngineName, LevelBatch, ModelConfig, Rect, SuperResBackend } from '../../models';
 
 /** Where an engine call goes: RedisBlockQueue.engineCall. */
 export interface EngineCalls {
-  engineCall(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]>;
+  engineCall(input: Float32Array, n: number, height: number, width: number, need?: Rect): Promise<LevelBatch[]>;
 }
 
 export class RemoteEngine implements SuperResBackend {
@@ -18,8 +18,8 @@ export class RemoteEngine implements SuperResBackend {
     private readonly calls: EngineCalls,
   ) {}
 
-  run(input: Float32Array, n: number, height: number, width: number): Promise<LevelBatch[]> {
-    return this.calls.engineCall(input, n, height, width);
+  run(input: Float32Array, n: number, height: number, width: number, need?: Rect): Promise<LevelBatch[]> {
+    return this.calls.engineCall(input, n, height, width, need);
   }
 
   async dispose(): Promise<void> {}
