@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 
 import { createEngine, DEFAULT_MODEL, haloFor, resolveModel } from '../models';
+import { cascadeHalo } from '../models/tiling';
 import { generatorConvs, generatorFlops } from '../models/engine/flops';
 import { ortConvGflops, ortMatMulGflops } from '../models/engine/ort-backend';
 import { PhasesrClient, type TileRequestInput } from '../server/client/phasesr-client';
@@ -289,13 +290,16 @@ async function coldMatrix(): Promise<void> {
     log(`${engine} first-block ${first} merge ${merge}: all ${all.map((x) => x.toFixed(0))} first ${first1.map((x) => x.toFixed(0))} ms`);
   }
   const halo = haloFor(model.config);
+  // The server names each call's cores, so the x2 cascade runs on them plus its own reach only (models/README.md, Serving).
+  const cascadeReach = cascadeHalo(model.config);
   const win = BLOCK + 2 * halo;
-  const flopsBlock = generatorFlops(model.config, win, win);
-  const flopsSmall = generatorFlops(model.config, 32 + 2 * halo, 32 + 2 * halo);
+  const square = (side: number) => ({ h: side, w: side });
+  const flopsBlock = generatorFlops(model.config, win, win, square(BLOCK + 2 * cascadeReach));
+  const flopsSmall = generatorFlops(model.config, 32 + 2 * halo, 32 + 2 * halo, square(32 + 2 * cascadeReach));
   const blocksPerView = 12; // a block-aligned 1920x1080 8x view: 4x3 blocks of 64 LR px (240x135 LR)
   const flopsView = blocksPerView * flopsBlock;
   // What the model needs at the least: the viewport's 240x135 LR pixels plus one halo around them, in one window.
-  const flopsMin = generatorFlops(model.config, 135 + 2 * halo, 240 + 2 * halo);
+  const flopsMin = generatorFlops(model.config, 135 + 2 * halo, 240 + 2 * halo, { h: 135 + 2 * cascadeReach, w: 240 + 2 * cascadeReach });
   /** The FLOPs one viewport of a row really ran (its blocks inferred, of them first blocks of 32). */
   const flopsRow = (r: { blocks: number; small: number }): number => ((r.blocks - r.small) * flopsBlock + r.small * flopsSmall) / nSpots;
   const floor = (flops: number, rate: number): number => flops / (rate * 1e6);
@@ -305,7 +309,10 @@ async function coldMatrix(): Promise<void> {
       const i = convShapes.reduce((b, c, j) => (Math.abs(c.channels - cout) < Math.abs(convShapes[b]!.channels - cout) ? j : b), 0);
       return convRates[p][i]!;
     };
-    return blocksPerView * generatorConvs(model.config, win, win).reduce((a, c) => a + floor(c.flops, rate(c.cout)), 0);
+    return (
+      blocksPerView *
+      generatorConvs(model.config, win, win, square(BLOCK + 2 * cascadeReach)).reduce((a, c) => a + floor(c.flops, rate(c.cout)), 0)
+    );
   };
   const rowFloor = (r: { engine: string; blocks: number; small: number }, p: 'float32' | 'int8'): string =>
     (r.engine === 'ort-int8') === (p === 'int8') ? ms(floor(flopsRow(r), p === 'int8' ? conv8 : conv32)) : '-';
@@ -367,7 +374,8 @@ ${rows.some((r) => r.errors.length) ? `Tile errors: ${rows.flatMap((r) => r.erro
 ## Physical floor
 
 FLOPs count 2 per multiply-add, convolutions only (models/engine/flops.ts; it matches a count of every Conv's weights x output
-pixels in the exported graph). One block of ${win}x${win} LR px (64 + halo ${halo}): ${(flopsBlock / 1e9).toFixed(1)} GFLOP; a first block
+pixels in the exported graph). One block of ${win}x${win} LR px (64 + halo ${halo}; the x2 cascade on the core + ${cascadeReach}, ` +
+    `${BLOCK + 2 * cascadeReach}x${BLOCK + 2 * cascadeReach}): ${(flopsBlock / 1e9).toFixed(1)} GFLOP; a first block
 of ${32 + 2 * halo}x${32 + 2 * halo}: ${(flopsSmall / 1e9).toFixed(1)} GFLOP. A cold viewport at fixed blocks is ${blocksPerView} blocks = ` +
     `${(flopsView / 1e9).toFixed(1)} GFLOP; the viewport's own
 ${240}x${135} LR px plus one halo, in one window, would be ${(flopsMin / 1e9).toFixed(1)} GFLOP (the rest is halo overlap between blocks).
@@ -433,12 +441,15 @@ async function rawEngine(
   threads: number,
 ): Promise<{ rep: () => Promise<number>; batch: number; window: number; blocks: number; dispose: () => Promise<void> }> {
   const model = await resolveModel('lite');
-  const win = BLOCK + 2 * haloFor(model.config);
+  const halo = haloFor(model.config);
+  const win = BLOCK + 2 * halo;
+  // The block's core, as the server names it (the cascade runs there only).
+  const need = { x: halo, y: halo, w: BLOCK, h: BLOCK };
   const engine = await createEngine(model.config, model.weights, { threads, log: () => {} });
   const batch = BATCH;
   const input = new Float32Array(batch * win * win);
   for (let i = 0; i < input.length; i++) input[i] = 0.5 + 0.3 * Math.sin(i * 0.013) * Math.cos(i * 0.0007);
-  await engine.run(input, batch, win, win); // warm-up
+  await engine.run(input, batch, win, win, need); // warm-up
   const blocks = ((THROUGHPUT_REGIONS * REGION) / BLOCK) ** 2;
   const tiles = ((THROUGHPUT_REGIONS * REGION * 8) / TILE) ** 2;
   return {
@@ -448,7 +459,7 @@ async function rawEngine(
     dispose: () => engine.dispose(),
     rep: async () => {
       const t0 = performance.now();
-      for (let done = 0; done < blocks; done += batch) await engine.run(input, Math.min(batch, blocks - done), win, win);
+      for (let done = 0; done < blocks; done += batch) await engine.run(input, Math.min(batch, blocks - done), win, win, need);
       return tiles / ((performance.now() - t0) / 1000);
     },
   };

@@ -17,8 +17,11 @@ export interface ConvShape {
   flops: number;
 }
 
-/** The generator's convolutions on one h x w LR patch, in graph order. */
-export function generatorConvs(config: ModelConfig, h: number, w: number): ConvShape[] {
+/**
+ * The generator's convolutions on one h x w LR patch, in graph order; `cascade`: the LR region the x2
+ * modules run on when a call names the part it needs (SuperResBackend.run's `need` plus cascadeHalo).
+ */
+export function generatorConvs(config: ModelConfig, h: number, w: number, cascade = { h, w }): ConvShape[] {
   const convs: ConvShape[] = [];
   const add = (k: number, cin: number, cout: number, hh: number, ww: number): void => {
     convs.push({ k, cin, cout, h: hh, w: ww, flops: convFlops(k, cin, cout, hh, ww) });
@@ -28,8 +31,9 @@ export function generatorConvs(config: ModelConfig, h: number, w: number): ConvS
   for (let k = 0; k <= levelCount(config); k++) {
     const s = 2 ** k;
     const width = config.widths[k]!;
+    const [lh, lw] = k === 0 ? [h, w] : [cascade.h, cascade.w];
     for (let j = 0; j < config.convsPerModule; j++) {
-      add(3, cin, width, h * s, w * s);
+      add(3, cin, width, lh * s, lw * s);
       cin = width;
     }
     if (k === 0 && config.body) {
@@ -39,12 +43,12 @@ export function generatorConvs(config: ModelConfig, h: number, w: number): ConvS
         add(3, width, width, h, w);
       }
     }
-    if (k > 0) add(1, width, 1, h * s, w * s);
+    if (k > 0) add(1, width, 1, lh * s, lw * s);
   }
   return convs;
 }
 
-/** FLOPs of the generator on one h x w LR patch (multiply by the batch size for a call). */
-export function generatorFlops(config: ModelConfig, h: number, w: number): number {
-  return generatorConvs(config, h, w).reduce((a, c) => a + c.flops, 0);
+/** FLOPs of the generator on one h x w LR patch (multiply by the batch size for a call); `cascade` as in generatorConvs. */
+export function generatorFlops(config: ModelConfig, h: number, w: number, cascade = { h, w }): number {
+  return generatorConvs(config, h, w, cascade).reduce((a, c) => a + c.flops, 0);
 }

@@ -68,8 +68,18 @@ export class OrtBackend implements SuperResBackend {
   readonly adapter: GpuAdapter | undefined;
   readonly #session: ort.InferenceSession;
   readonly #outputs: { name: string; scale: number }[];
+  /** Whether the graph has the region inputs (always, unless a benchmark asks for the one-input graph). */
+  readonly #roi: boolean;
 
-  private constructor(engine: OrtEngine, config: ModelConfig, threads: number, session: ort.InferenceSession, adapter?: GpuAdapter) {
+  private constructor(
+    engine: OrtEngine,
+    config: ModelConfig,
+    threads: number,
+    session: ort.InferenceSession,
+    roi: boolean,
+    adapter?: GpuAdapter,
+  ) {
+    this.#roi = roi;
     this.engine = engine;
     this.config = config;
     this.threads = threads;
@@ -82,9 +92,10 @@ export class OrtBackend implements SuperResBackend {
     const threads = opts.threads ?? os.availableParallelism();
     const int8 =
       opts.engine === 'ort-int8' ? { int8: { ranges: requireCalibration(config, opts.int8).ranges, keepFloat: keepFloat(config) } } : {};
-    // Always with the region inputs: a call without `need` feeds the whole window (two Slices that copy
-    // the LR features, next to convolutions that dominate).
-    const model = exportOnnx(config, weights, { ...ENGINE_EXPORT[opts.engine], ...int8, ...opts.onnx, roi: true });
+    // With the region inputs unless a benchmark turns them off: a call without `need` feeds the whole window
+    // (two Slices that copy the LR features, next to convolutions that dominate).
+    const exported = { ...ENGINE_EXPORT[opts.engine], ...int8, roi: true, ...opts.onnx };
+    const model = exportOnnx(config, weights, exported);
     const adapter = opts.engine === 'ort-webgpu' ? probeGpuAdapters().adapters[0] : undefined;
     let session: ort.InferenceSession;
     try {
@@ -92,7 +103,7 @@ export class OrtBackend implements SuperResBackend {
     } catch (e) {
       throw startError(opts.engine, e as Error);
     }
-    return new OrtBackend(opts.engine, config, threads, session, adapter);
+    return new OrtBackend(opts.engine, config, threads, session, exported.roi, adapter);
   }
 
   async run(input: Float32Array, n: number, height: number, width: number, need?: Rect): Promise<LevelBatch[]> {
@@ -101,12 +112,12 @@ export class OrtBackend implements SuperResBackend {
     if (need && !(need.w > 0 && need.h > 0 && need.x >= 0 && need.y >= 0 && need.x + need.w <= width && need.y + need.h <= height))
       throw new RangeError(`need ${JSON.stringify(need)} is not inside the ${width}x${height} window`);
     // The cascade's region: what the caller needs plus the cascade's own reach, within the window.
-    const r = need ? clippedWindow(need, cascadeHalo(this.config), width, height) : { x: 0, y: 0, w: width, h: height };
-    const feeds = {
-      lr: new ort.Tensor('float32', input, [n, 1, height, width]),
-      roi_starts: new ort.Tensor('int64', BigInt64Array.from([r.y, r.x], BigInt), [2]),
-      roi_ends: new ort.Tensor('int64', BigInt64Array.from([r.y + r.h, r.x + r.w], BigInt), [2]),
-    };
+    const r = need && this.#roi ? clippedWindow(need, cascadeHalo(this.config), width, height) : { x: 0, y: 0, w: width, h: height };
+    const feeds: Record<string, ort.Tensor> = { lr: new ort.Tensor('float32', input, [n, 1, height, width]) };
+    if (this.#roi) {
+      feeds.roi_starts = new ort.Tensor('int64', BigInt64Array.from([r.y, r.x], BigInt), [2]);
+      feeds.roi_ends = new ort.Tensor('int64', BigInt64Array.from([r.y + r.h, r.x + r.w], BigInt), [2]);
+    }
     const result = await this.#session.run(feeds);
     return this.#outputs.map(({ name, scale }) => {
       const t = result[name];
