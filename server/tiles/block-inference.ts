@@ -129,11 +129,7 @@ export async function inferMerged(
 ): Promise<(BlockResult | Error)[]> {
   const img = jobs[0]!.img;
   const blocks = jobs.map((j) => img.block(j.bx, j.by, j.size));
-  const x0 = Math.min(...blocks.map((b) => b.window.x)),
-    y0 = Math.min(...blocks.map((b) => b.window.y));
-  const x1 = Math.max(...blocks.map((b) => b.window.x + b.window.w)),
-    y1 = Math.max(...blocks.map((b) => b.window.y + b.window.h));
-  const win = { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+  const win = boundingBox(blocks.map((b) => b.window));
   let data: Float32Array;
   try {
     data = normalise(await img.source.readRegion(win.x, win.y, win.w, win.h), img.percentiles.low, img.percentiles.high);
