@@ -38,7 +38,7 @@ import {
 import { readCallOutput, writeCallInput } from './engine-call-files';
 import type { EngineCalls } from './remote-engine';
 import { CLOSE_MS, settleWithin } from './bounded-close';
-import type { SharedDir } from './shared-dir';
+import { callId, type SharedDir } from './shared-dir';
 
 export interface RedisBlockQueueOptions {
   url: string;
@@ -87,6 +87,8 @@ export interface QueueCounters {
   noWorker: number;
   /** Summed over completed jobs: ms from a worker ending the job to this server hearing of it (QueueEvents). */
   notifyMs: number;
+  /** Engine-call files removed from the shared folder because the server that made them is dead (killed mid-call). */
+  callFilesSwept: number;
 }
 
 /** A heartbeat older than this: the worker is listed but not counted as seen. */
@@ -95,6 +97,8 @@ const WORKER_SEEN_MS = 15_000;
 const RECONCILE_MS = 250;
 /** How often a waiting job is checked to still exist in Redis (a restart, a removal race). */
 const RECHECK_MS = 2_000;
+/** How often a server looks in calls/ for files that a dead server left (cheap: one readdir). */
+const SWEEP_MS = 10_000;
 
 // Drops this server from a job's "wanted by" set and returns how many servers still want it.
 const UNWANT = "redis.call('SREM', KEYS[1], ARGV[1]); return redis.call('SCARD', KEYS[1])";
@@ -112,6 +116,7 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
     engineCalls: 0,
     noWorker: 0,
     notifyMs: 0,
+    callFilesSwept: 0,
   };
   readonly #client: Redis;
   readonly #queue: Queue<BlockJobData | EngineCallData, BlockJobResult>;
@@ -127,6 +132,7 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
   /** When this server found no live worker in the workers hash (undefined: one is alive, or not looked yet). */
   #noWorkerSince: number | undefined;
   #workersAt = 0;
+  #sweptAt = Date.now();
 
   constructor(private readonly opts: RedisBlockQueueOptions) {
     const name = queueName(opts.modelSha);
@@ -209,7 +215,7 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
   async engineCall(input: Float32Array, n: number, height: number, width: number, need?: Rect): Promise<LevelBatch[]> {
     if (!this.#up) throw this.#unavailable();
     await this.#checkWorker();
-    const id = `call-${randomBytes(12).toString('hex')}`;
+    const id = callId(this.opts.serverId, randomBytes(12).toString('hex'));
     const files = this.opts.shared.callFiles(id);
     const data: EngineCallData = { v: 1, modelSha: this.opts.modelSha, input: files.input, output: files.output, n, height, width, need };
     try {
@@ -421,6 +427,10 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
     const now = Date.now();
     if (now - this.#beatAt >= SERVER_BEAT_MS) void this.#beat();
     if (now - this.#workersAt >= RECHECK_MS) await this.#lookForWorkers(now);
+    if (now - this.#sweptAt >= SWEEP_MS) {
+      this.#sweptAt = now;
+      await this.#sweepCalls(now);
+    }
     for (const job of [...this.#pending.values()]) {
       let visible = false;
       for (const w of job.waiters.keys()) if (w.visible) visible = true;
@@ -450,6 +460,26 @@ export class RedisBlockQueue implements RemoteBlocks, EngineCalls {
       } catch {
         // Redis away mid-check: #setUp(false) fails the waiters
       }
+    }
+  }
+
+  /**
+   * Removes the call files of servers whose liveness key has lapsed: a server killed mid-call leaves its input
+   * (and a worker may still write its output after). Files younger than a liveness period are left, so a file
+   * is never taken from a server that has just written it; this server's own are its engineCall's to remove.
+   */
+  async #sweepCalls(now: number): Promise<void> {
+    try {
+      const alive = new Map<string, boolean>();
+      for (const f of await this.opts.shared.listCalls()) {
+        if (f.owner === undefined || f.owner === this.opts.serverId || now - f.mtimeMs < SERVER_TTL_MS) continue;
+        if (!alive.has(f.owner)) alive.set(f.owner, (await this.#client.exists(this.#keys.alive(f.owner))) === 1);
+        if (alive.get(f.owner)) continue;
+        await rm(f.file, { force: true });
+        this.counters.callFilesSwept++;
+      }
+    } catch {
+      // Redis away mid-sweep: nothing removed on a guess; the next sweep tries again
     }
   }
 

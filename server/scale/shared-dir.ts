@@ -3,7 +3,7 @@
 // (percentiles/<sha256>.json), the shared tile cache (cache/, the --cache-dir layout) with one marker
 // per finished block, and the pixels of whole-image jobs' engine calls while they run (calls/). Every file
 // appears by an atomic rename, so a reader never sees half of one.
-import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { PercentileResult } from '../../models/io/percentiles';
@@ -34,6 +34,20 @@ export class SharedDir {
   /** A whole-image job's engine call: its input and output files, relative to the shared folder. */
   callFiles(id: string): { input: string; output: string } {
     return { input: path.join('calls', `${id}.in`), output: path.join('calls', `${id}.out`) };
+  }
+
+  /**
+   * The call files now in calls/, each with the server that made it (from its name: callId) and its age.
+   * A server killed mid-call never removes its files; whoever sweeps needs the owner to ask whether it lives.
+   */
+  async listCalls(): Promise<{ file: string; owner: string | undefined; mtimeMs: number }[]> {
+    const dir = path.join(this.root, 'calls');
+    const out: { file: string; owner: string | undefined; mtimeMs: number }[] = [];
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const st = await stat(path.join(dir, name)).catch(() => undefined);
+      if (st?.isFile()) out.push({ file: path.join(dir, name), owner: callOwner(name), mtimeMs: st.mtimeMs });
+    }
+    return out;
   }
 
   /** Absolute path of a file named relative to the shared folder (as jobs name images). */
@@ -111,6 +125,20 @@ export class SharedDir {
     await mkdir(path.dirname(file), { recursive: true });
     await writeAtomic(file, '');
   }
+}
+
+/**
+ * An engine call's id: its server's id, base64url-encoded (BullMQ job ids may not hold ':', and a hostname may
+ * hold anything), then random hex. The files are named by it, so a sweeper can tell whose they are.
+ */
+export function callId(serverId: string, random: string): string {
+  return `call-${Buffer.from(serverId).toString('base64url')}.${random}`;
+}
+
+/** The server id in a call file's name (callId), or undefined for a name not made by callId. */
+export function callOwner(fileName: string): string | undefined {
+  const m = /^call-([A-Za-z0-9_-]+)\./.exec(fileName);
+  return m ? Buffer.from(m[1]!, 'base64url').toString() : undefined;
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 // Scale-out faults with real parts (Debian's redis-server on a free loopback port, `phasesr serve --redis`
 // and `phasesr worker` child processes, one shared folder): jobs only a dead server wanted are skipped, not
-// computed; a tile the worker cannot write into the shared cache fails its job with a coded error instead
+// computed, and the engine-call files it left are swept; a tile the worker cannot write into the shared cache fails its job with a coded error instead
 // of marking the block done; the batch API on a front end without an engine runs through the workers;
 // SIGTERM/SIGINT end servers and workers promptly and cleanly whether Redis was never reachable or went away.
 // The steps run in order: the first kills server A, the third stops Redis.
@@ -73,8 +73,8 @@ const sha256 = async (file: string): Promise<string> =>
     .digest('hex');
 
 test(
-  'a server killed (kill -9) with queued jobs only it wanted: workers skip them once its liveness key lapses; a job ' +
-    'another server wants too is computed',
+  'a server killed (kill -9) with queued jobs only it wanted: workers skip them once its liveness key lapses, and ' +
+    'another server removes the engine-call input it left in the shared folder; a job another server wants too is computed',
   async () => {
     // 256x128 at block 64: 4x2 blocks, one 4x tile each. A wants blocks 0..3 of row 0, B only block 0.
     const { file } = await testImage(256, 128, 21, 'dead-server.tif');
@@ -91,7 +91,20 @@ test(
       const h = await health<Health>(B.url);
       return h.redis.queue?.depth === 4 && h.redis.waitingHere === 1;
     });
+    // A's batch job too, one engine call (a 40x32 image is one tile): its input waits in the shared folder.
+    const { file: small } = await testImage(40, 32, 24, 'dead-server-batch.tif');
+    const batchClient = await PhasesrClient.connect(A.wsUrl);
+    const batch = batchClient.batch(small, { scale: 8, output: path.join(dir, 'dead-server-x8.tif') }).catch((e: Error) => e);
+    const callsDir = path.join(shared, 'calls');
+    await waitUntil('the engine call queued, its input in calls/', async () => {
+      const h = await health<Health>(B.url);
+      return h.redis.queue?.depth === 5 && readdirSync(callsDir).length === 1;
+    });
+    const [left] = readdirSync(callsDir);
+    assert.match(left!, /^call-.+\.in$/);
     await A.proc.stop('SIGKILL');
+    assert.ok((await batch) instanceof Error, "A's batch client loses its server");
+    await batchClient.close().catch(() => undefined);
     const r = new Redis(redis.url);
     try {
       // Only B's liveness key is left once A's time to live has run out (server/scale/block-jobs.ts SERVER_TTL_MS).
@@ -112,7 +125,11 @@ test(
     );
     const w = worker(h, 'w1')!;
     assert.equal(w.blocksInferred, 1, `only the block B still wants was inferred (w1: ${JSON.stringify(w)})`);
-    assert.equal(w.dropped, 3, 'the three blocks only dead A wanted were skipped');
+    assert.equal(w.dropped, 4, 'the three blocks and the engine call only dead A wanted were skipped');
+    assert.equal(w.engineCalls, 0, "dead A's engine call was not run");
+    // B removes what dead A left in calls/ (server/scale/redis-block-queue.ts #sweepCalls); without that it stays.
+    await waitUntil("dead A's call input swept", async () => !existsSync(path.join(callsDir, left!)), 120_000, 500);
+    assert.equal((await health<{ redis: { counters: { callFilesSwept: number } } }>(B.url)).redis.counters.callFilesSwept, 1);
     const imageSha = await sha256(file);
     assert.ok(existsSync(marker(imageSha, h.model.sha256, 0, 0)), 'block 0 is in the shared cache');
     for (const bx of [1, 2, 3]) assert.ok(!existsSync(marker(imageSha, h.model.sha256, bx, 0)), `block ${bx} was not computed`);
