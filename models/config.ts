@@ -40,9 +40,12 @@ export const ModelConfigSchema = z
      * LReLU) -> 3x3 conv, added to its input (the last conv starts at zero, so each block starts as the identity). No normalisation
      * over space and no pooling, so every output pixel still depends only on a bounded neighbourhood.
      * Capacity is cheap here: a 3x3 conv at LR size costs 1/64 of the same conv at 8x size.
+     * `mlp` (optional): after each block, a residual channel MLP of that hidden width (1x1 -> LReLU -> 1x1,
+     * added to its input; the second 1x1 starts at zero). Capacity that widens no receptive field, so the
+     * halo stays; a model without it can seed one with it (train --init) and start out computing the same.
      */
     body: z
-      .object({ blocks: z.number().int().min(1).max(64), mixer: z.boolean() })
+      .object({ blocks: z.number().int().min(1).max(64), mixer: z.boolean(), mlp: Width.optional() })
       .strict()
       .optional(),
   })

@@ -41,7 +41,8 @@ export function generatorParams(c: ModelConfig): ParamSpec[] {
 
 /**
  * The LR body's residual blocks: `g.body{b}.a` (3x3), `.m` (1x1 mixer, optional), `.z` (3x3, zero-initialised
- * so that each block starts as the identity and the untrained body passes its input through).
+ * so that each block starts as the identity and the untrained body passes its input through); with `mlp`,
+ * `.e` and `.f`, the block's channel MLP.
  */
 function bodyParams(body: NonNullable<ModelConfig['body']>, w: number): ParamSpec[] {
   const specs: ParamSpec[] = [];
@@ -54,6 +55,13 @@ function bodyParams(body: NonNullable<ModelConfig['body']>, w: number): ParamSpe
     for (const [part, k, init] of convs) {
       specs.push({ name: `g.body${b}.${part}.w`, shape: [k, k, w, w], init });
       specs.push({ name: `g.body${b}.${part}.b`, shape: [w], init: 'zero' });
+    }
+    if (body.mlp) {
+      // The channel MLP: `e` widens to mlp, `f` (zero-initialised: the MLP starts as the identity) narrows back.
+      specs.push({ name: `g.body${b}.e.w`, shape: [1, 1, w, body.mlp], init: 'he' });
+      specs.push({ name: `g.body${b}.e.b`, shape: [body.mlp], init: 'zero' });
+      specs.push({ name: `g.body${b}.f.w`, shape: [1, 1, body.mlp, w], init: 'zero' });
+      specs.push({ name: `g.body${b}.f.b`, shape: [w], init: 'zero' });
     }
   }
   return specs;

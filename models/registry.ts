@@ -31,7 +31,7 @@ export function describeModel(m: LoadedModel): string {
   return (
     `${c.name} ${c.scale}x, widths ${c.widths.join('/')}, ${c.convsPerModule} conv/module, ` +
     `${
-      c.body ? `LR body ${c.body.blocks} ` + `blocks${c.body.mixer ? ' + 1x1 mixers' : ''}, ` : ''
+      c.body ? `LR body ${c.body.blocks} blocks${c.body.mixer ? ' + 1x1 mixers' : ''}${c.body.mlp ? ` + MLP ${c.body.mlp}` : ''}, ` : ''
     }DPF ${c.dpf ? 'on' : 'off'}, skip ${c.skip}; ${state}; sha256 ${m.sha256.slice(0, 12)}`
   );
 }

@@ -21,6 +21,7 @@ interface TrainFlags {
   val?: string;
   split?: string;
   preset: 'lite' | 'paper' | 'body';
+  bodyMlp?: number;
   degrade: boolean;
   boxShare?: number;
   wideShare?: number;
@@ -66,6 +67,12 @@ export function trainCommand(): Command {
       new Option('--preset <name>', 'architecture: body (the default: LR feature body + cascade), lite, paper')
         .choices(['body', 'lite', 'paper'])
         .default('body'),
+    )
+    .option(
+      '--body-mlp <width>',
+      "add a residual channel MLP of this hidden width after each of the LR body's blocks (1x1 -> LReLU -> 1x1; " +
+        'no wider halo); with --init from a model without them, they start as the identity',
+      intOption(1, 4096),
     )
     .option(
       '--no-degrade',
@@ -208,6 +215,7 @@ Example (the shipped model's command is in models/shipped/lite/README.md):
         ...(f.scheduleSteps ? { scheduleSteps: f.scheduleSteps } : {}),
         out: f.out ?? `runs/${f.preset}-x${scale}${f.dpf ? '' : '-nodpf'}`,
         preset: f.preset,
+        ...(f.bodyMlp ? { bodyMlp: f.bodyMlp } : {}),
         scale,
         loss: f.loss,
         dpf: f.dpf,

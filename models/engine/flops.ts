@@ -41,6 +41,10 @@ export function generatorConvs(config: ModelConfig, h: number, w: number, cascad
         add(3, width, width, h, w);
         if (config.body.mixer) add(1, width, width, h, w);
         add(3, width, width, h, w);
+        if (config.body.mlp) {
+          add(1, width, config.body.mlp, h, w);
+          add(1, config.body.mlp, width, h, w);
+        }
       }
     }
     if (k > 0) add(1, width, 1, lh * s, lw * s);

@@ -151,6 +151,7 @@ export function exportOnnx(config: ModelConfig, weights: Weights, opts: ExportOp
         let t = leaky(conv(x, `g.body${b}.a`));
         if (config.body.mixer) t = leaky(conv(t, `g.body${b}.m`));
         x = g.node('Add', [x, conv(t, `g.body${b}.z`)]);
+        if (config.body.mlp) x = g.node('Add', [x, conv(leaky(conv(x, `g.body${b}.e`)), `g.body${b}.f`)]);
       }
       h = { name: x, layout: 'NCHW' };
     }

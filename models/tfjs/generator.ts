@@ -40,13 +40,17 @@ export function generatorForward(cfg: ModelConfig, p: Params, x: tf.Tensor4D): t
   return outs;
 }
 
-/** The LR body (config.body): residual blocks 3x3 -> LReLU -> [1x1 -> LReLU] -> 3x3, each added to its input. */
+/**
+ * The LR body (config.body): residual blocks 3x3 -> LReLU -> [1x1 -> LReLU] -> 3x3, each added to its input,
+ * each followed (with `mlp`) by a residual 1x1 -> LReLU -> 1x1.
+ */
 function bodyForward(body: NonNullable<ModelConfig['body']>, p: Params, x: tf.Tensor4D, slope: number): tf.Tensor4D {
   let h = x;
   for (let b = 0; b < body.blocks; b++) {
     let t = tf.leakyRelu(conv(p, `g.body${b}.a`, h), slope);
     if (body.mixer) t = tf.leakyRelu(conv1x1(p, `g.body${b}.m`, t), slope);
     h = h.add(conv(p, `g.body${b}.z`, t));
+    if (body.mlp) h = h.add(conv1x1(p, `g.body${b}.f`, tf.leakyRelu(conv1x1(p, `g.body${b}.e`, h), slope)));
   }
   return h;
 }

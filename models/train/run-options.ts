@@ -2,6 +2,7 @@
 // the recipe with its legacy and default values, the learning-rate schedule, and the options of one
 // `phasesr train` invocation.
 import { PRESETS, parseConfig, type ModelConfig, type Scale } from '../config';
+import { CodedError } from '../error-codes';
 import type { Provenance } from '../weights-file';
 
 export type LossMode = 'full' | 'content' | 'adversarial';
@@ -10,6 +11,8 @@ export type LossMode = 'full' | 'content' | 'adversarial';
 export interface RunOptions {
   preset: TrainPreset;
   scale: Scale;
+  /** Hidden width of the LR body's channel MLPs (config.body.mlp; absent: none, the preset as it is). */
+  bodyMlp?: number;
   loss: LossMode;
   dpf: boolean;
   alpha: number;
@@ -139,7 +142,14 @@ export interface StepProgress {
   adversarial: boolean;
 }
 
-export function runConfig(o: Pick<RunOptions, 'preset' | 'scale' | 'dpf'>): ModelConfig {
+/** @throws CodedError SR_ERR_USAGE (a body MLP for a preset without an LR body) */
+export function runConfig(o: Pick<RunOptions, 'preset' | 'scale' | 'dpf' | 'bodyMlp'>): ModelConfig {
   const base = PRESETS[o.preset](o.scale);
-  return parseConfig({ ...base, dpf: o.dpf, name: o.dpf ? base.name : `${base.name}-nodpf` });
+  if (o.bodyMlp && !base.body) throw new CodedError('SR_ERR_USAGE', `--body-mlp: preset ${o.preset} has no LR body`);
+  return parseConfig({
+    ...base,
+    dpf: o.dpf,
+    name: o.dpf ? base.name : `${base.name}-nodpf`,
+    ...(o.bodyMlp && base.body ? { body: { ...base.body, mlp: o.bodyMlp } } : {}),
+  });
 }

@@ -68,12 +68,13 @@ async function newRun(o: TrainOptions, adamOpts: typeof PAPER_ADAM, log: Log): P
   const config = runConfig(o);
   const init = initWeights([...generatorParams(config), ...discriminatorParams(config)], o.seed, config.leakySlope);
   const params: ParamValues = Object.fromEntries([...init].map(([n, t]) => [n, t.data]));
-  const from = o.init ? await startFrom(o.init, config, params) : undefined;
+  const from = o.init ? await startFrom(o.init, config, params, log) : undefined;
   if (from) log(`starting from ${from.dir} (${from.description})`);
   const wideShare = o.wideShare ?? DEFAULT_RECIPE.wideShare;
   const run: RunOptions = {
     preset: o.preset,
     scale: o.scale,
+    ...(o.bodyMlp ? { bodyMlp: o.bodyMlp } : {}),
     loss: o.loss,
     dpf: o.dpf,
     alpha: o.alpha,
@@ -117,14 +118,18 @@ export function withoutDir({ dir: _dir, ...initFrom }: InitFrom): NonNullable<Pr
 
 /**
  * Overwrites the seeded `params` with a model's tensors (--init). The generator must be there with the
- * run's architecture; the discriminator is taken when present (a training run's model holds it), else it
- * keeps its seeded initialisation.
+ * run's architecture, or the same one less the body's channel MLPs that this run adds (their last 1x1
+ * starts at zero, so the run starts out computing what the model did); the discriminator is taken when
+ * present (a training run's model holds it), else it keeps its seeded initialisation.
  */
-async function startFrom(dir: string, config: ModelConfig, params: ParamValues): Promise<InitFrom> {
+async function startFrom(dir: string, config: ModelConfig, params: ParamValues, log: Log): Promise<InitFrom> {
   const m = await loadModel(dir);
   const arch = (c: ModelConfig) => JSON.stringify({ ...c, name: '' });
-  const describe = (c: ModelConfig) => `${c.name}: widths ${c.widths.join('/')}, ${c.scale}x, DPF ${c.dpf ? 'on' : 'off'}`;
-  if (arch(m.config) !== arch(config)) {
+  const withoutMlp = (c: ModelConfig): ModelConfig => (c.body?.mlp ? { ...c, body: { blocks: c.body.blocks, mixer: c.body.mixer } } : c);
+  const describe = (c: ModelConfig) =>
+    `${c.name}: widths ${c.widths.join('/')}, ${c.scale}x, DPF ${c.dpf ? 'on' : 'off'}${c.body?.mlp ? `, body MLP ${c.body.mlp}` : ''}`;
+  const grows = !m.config.body?.mlp && arch(m.config) === arch(withoutMlp(config));
+  if (arch(m.config) !== arch(config) && !grows) {
     throw new CodedError(
       'SR_ERR_USAGE',
       `--init ${dir} is a different architecture (${describe(m.config)}) from this run's (${describe(config)})`,
@@ -137,6 +142,7 @@ async function startFrom(dir: string, config: ModelConfig, params: ParamValues):
       throw new CodedError('SR_ERR_USAGE', `--init ${dir}: tensor ${name} has ${t.data.length} values, the run needs ${into.length}`);
     into.set(t.data);
   }
+  if (grows && config.body?.mlp) log(`--init ${dir} has no body MLP: this run's ${config.body.blocks} start as the identity`);
   const p = m.provenance;
   return { dir, sha256: m.sha256, description: p.description, steps: p.steps ?? 0, ...(p.command ? { command: p.command } : {}) };
 }

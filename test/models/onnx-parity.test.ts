@@ -25,6 +25,16 @@ const CONFIGS: ModelConfig[] = [
     skip: 'bilinear',
     body: { blocks: 2, mixer: true },
   }),
+  parseConfig({
+    ...BASE,
+    name: 'parity-body-mlp',
+    scale: 8,
+    widths: [8, 8, 6, 4],
+    convsPerModule: 2,
+    dpf: true,
+    skip: 'bilinear',
+    body: { blocks: 2, mixer: false, mlp: 12 },
+  }),
   parseConfig({ ...BASE, name: 'parity-plain', scale: 4, widths: [8, 6, 4], convsPerModule: 1, dpf: false, skip: 'none' }),
 ];
 

@@ -12,8 +12,13 @@ const W = 70,
   H = 66,
   TILE = 24; // 3 x 3 tiles, the last row and column partial
 const src = memoryReader(synthImage(W, H), W, H);
-// lite, and the default preset whose LR body widens the receptive field (halo 16 instead of 8).
-for (const cfg of [parseConfig({ ...PRESETS.lite(8), skip: 'bilinear' }), PRESETS.body(8)]) {
+// lite, the default preset whose LR body widens the receptive field (halo 16 instead of 8), and that body with
+// channel MLPs (1x1 only: the same halo must still be enough).
+for (const cfg of [
+  parseConfig({ ...PRESETS.lite(8), skip: 'bilinear' }),
+  PRESETS.body(8),
+  parseConfig({ ...PRESETS.body(8), name: 'body-mlp', body: { blocks: 4, mixer: true, mlp: 64 } }),
+]) {
   const backend = await OrtBackend.create(cfg, randomWeights(generatorParams(cfg), 11), { engine: 'ort-cpu' });
   after(() => backend.dispose());
 

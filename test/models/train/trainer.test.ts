@@ -11,8 +11,10 @@ import { discriminatorParams, generatorParams, initWeights } from '../../../mode
 import { averageGrads } from '../../../models/train/adam';
 import type { EpochRecord } from '../../../models/train/checkpoint';
 import { GradientComputer } from '../../../models/train/gradients';
+import { openRun } from '../../../models/train/run-setup';
 import { train, type TrainOptions } from '../../../models/train/trainer';
 import { WorkerPool } from '../../../models/train/worker-pool';
+import { generatorForward, weightsToTensors } from '../../../models/tfjs/generator';
 import { loadModel } from '../../../models/weights-file';
 import { initTfjs } from '../../../models/tfjs/runtime';
 import { boxLr, synthImage } from '../../helpers/image';
@@ -186,6 +188,62 @@ test('--init starts a new run from a model: its weights, its lineage in the prov
     (e: { code?: string }) => e.code === 'SR_ERR_USAGE',
   );
 });
+
+test(
+  '--init with --body-mlp grows a body model: the run starts out computing what the model did, with MLPs it then ' +
+    'trains; other widths and presets without a body are refused',
+  async () => {
+    const small = { preset: 'body' as const, loss: 'content' as const, steps: 1, stepsPerEpoch: 1 };
+    await train(base('mlp-src', { ...small, seed: 3 }));
+    const src = await loadModel(path.join(root, 'mlp-src', 'best'));
+    const logs: string[] = [];
+    const from = path.join(root, 'mlp-src', 'best');
+    // The run as opened, before its first step.
+    const grown = await openRun(base('mlp-grown', { ...small, init: from, bodyMlp: 24, seed: 4 }), (l) => logs.push(l));
+    assert.deepEqual(grown.config.body, { blocks: 4, mixer: true, mlp: 24 });
+    assert.ok(
+      logs.some((l) => /has no body MLP: this run's 4 start as the identity/.test(l)),
+      logs.join('\n'),
+    );
+    assert.equal(grown.params['g.body0.e.w']!.length, 96 * 24);
+    assert.ok(
+      grown.params['g.body0.e.w']!.some((v) => v !== 0),
+      'the widening 1x1 is seeded',
+    );
+    assert.ok(
+      grown.params['g.body3.f.w']!.every((v) => v === 0),
+      'the narrowing 1x1 starts at zero',
+    );
+    const grownWeights = new Map(
+      generatorParams(grown.config).map((p) => [p.name, { shape: p.shape, data: grown.params[p.name]! }] as const),
+    );
+    const lr = tf.tensor4d(
+      Float32Array.from(synthImage(12, 10, 7), (v) => v / 1000),
+      [1, 10, 12, 1],
+    );
+    const run = (config: typeof src.config, w: typeof src.weights) =>
+      tf.tidy(() => generatorForward(config, weightsToTensors(w), lr).map((t) => t.dataSync() as Float32Array));
+    const [a, b] = [run(src.config, src.weights), run(grown.config, grownWeights)];
+    for (const [k, level] of a.entries()) assert.deepEqual(b[k], level, `level ${k + 1}: the grown model computes the same`);
+    lr.dispose();
+    // A real step moves the MLPs off the identity.
+    await train(base('mlp-trained', { ...small, init: from, bodyMlp: 24, seed: 4 }));
+    const trained = await loadModel(path.join(root, 'mlp-trained', 'checkpoint'));
+    assert.equal(trained.config.body?.mlp, 24);
+    assert.ok(
+      trained.weights.get('g.body3.f.w')!.data.some((v) => v !== 0),
+      'a step trains the narrowing 1x1',
+    );
+    await assert.rejects(
+      train(base('mlp-other', { ...small, init: path.join(root, 'mlp-trained', 'checkpoint'), bodyMlp: 32 })),
+      (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /different architecture/.test(e.message),
+    );
+    await assert.rejects(
+      train(base('mlp-lite', { loss: 'content', bodyMlp: 24 })),
+      (e: { code?: string; message: string }) => e.code === 'SR_ERR_USAGE' && /preset lite has no LR body/.test(e.message),
+    );
+  },
+);
 
 test('a gradient step leaves no tensors behind (the parameters are re-uploaded every step)', async () => {
   const cfg = PRESETS.lite(8);
