@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { PRESETS, type ModelConfig } from '../models/config';
+import { DEFAULT_MODEL, resolveModel } from '../models/registry';
 import { generatorFlops } from '../models/engine/flops';
 import { cascadeHalo, haloFor, type Rect } from '../models/tiling';
 import { OrtBackend, ortMatMulGflops, ortVersion } from '../models/engine/ort-backend';
@@ -163,7 +164,9 @@ let gemm = await ortMatMulGflops(2048, ORT_THREADS);
 log(`ORT SGEMM 2048^3 on ${ORT_THREADS} threads: ${f1(gemm)} GFLOP/s`);
 
 const lite = PRESETS.lite(8);
-const body = PRESETS.body(8);
+// The default model's architecture as shipped (its config may add to the preset's, e.g. a body MLP): the budget is
+// about what serves. The rows time random weights of that shape.
+const body = (await resolveModel(DEFAULT_MODEL)).config;
 const paper = PRESETS.paper(8);
 const rows: Row[] = [];
 const runRow = async (engine: string, cfg: ModelConfig, batch: number, plan: Plan, fn: typeof timeOrt): Promise<Row> => {
