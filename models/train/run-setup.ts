@@ -125,10 +125,15 @@ export function withoutDir({ dir: _dir, ...initFrom }: InitFrom): NonNullable<Pr
 async function startFrom(dir: string, config: ModelConfig, params: ParamValues, log: Log): Promise<InitFrom> {
   const m = await loadModel(dir);
   const arch = (c: ModelConfig) => JSON.stringify({ ...c, name: '' });
-  const withoutMlp = (c: ModelConfig): ModelConfig => (c.body?.mlp ? { ...c, body: { blocks: c.body.blocks, mixer: c.body.mixer } } : c);
+  const withoutMlp = ({ body, ...c }: ModelConfig): ModelConfig => {
+    if (!body) return c;
+    const { mlp: _mlp, ...rest } = body;
+    return { ...c, body: rest };
+  };
   const describe = (c: ModelConfig) =>
     `${c.name}: widths ${c.widths.join('/')}, ${c.scale}x, DPF ${c.dpf ? 'on' : 'off'}${c.body?.mlp ? `, body MLP ${c.body.mlp}` : ''}`;
-  const grows = !m.config.body?.mlp && arch(m.config) === arch(withoutMlp(config));
+  // the one change --init allows: this run adds body MLPs to a model that has none
+  const grows = !!config.body?.mlp && !m.config.body?.mlp && arch(m.config) === arch(withoutMlp(config));
   if (arch(m.config) !== arch(config) && !grows) {
     throw new CodedError(
       'SR_ERR_USAGE',
@@ -142,7 +147,7 @@ async function startFrom(dir: string, config: ModelConfig, params: ParamValues, 
       throw new CodedError('SR_ERR_USAGE', `--init ${dir}: tensor ${name} has ${t.data.length} values, the run needs ${into.length}`);
     into.set(t.data);
   }
-  if (grows && config.body?.mlp) log(`--init ${dir} has no body MLP: this run's ${config.body.blocks} start as the identity`);
+  if (grows) log(`--init ${dir} has no body MLP: this run's ${config.body?.blocks} body MLPs start as the identity`);
   const p = m.provenance;
   return { dir, sha256: m.sha256, description: p.description, steps: p.steps ?? 0, ...(p.command ? { command: p.command } : {}) };
 }

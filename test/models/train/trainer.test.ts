@@ -202,7 +202,7 @@ test(
     const grown = await openRun(base('mlp-grown', { ...small, init: from, bodyMlp: 24, seed: 4 }), (l) => logs.push(l));
     assert.deepEqual(grown.config.body, { blocks: 4, mixer: true, mlp: 24 });
     assert.ok(
-      logs.some((l) => /has no body MLP: this run's 4 start as the identity/.test(l)),
+      logs.some((l) => /has no body MLP: this run's 4 body MLPs start as the identity/.test(l)),
       logs.join('\n'),
     );
     assert.equal(grown.params['g.body0.e.w']!.length, 96 * 24);
