@@ -78,7 +78,8 @@ export function downsample(data: Float32Array, width: number, height: number, f:
  */
 function areaTaps(size: number, p: number): Taps {
   const out = Math.floor(size / p);
-  const n = Math.ceil(p) + 1;
+  // a fractional start can straddle ceil(p) + 1 pixels; an integer pitch starts on a pixel edge and spans exactly p
+  const n = Number.isInteger(p) ? p : Math.ceil(p) + 1;
   const index = new Int32Array(out * n);
   const weight = new Float64Array(out * n);
   for (let j = 0; j < out; j++) {
