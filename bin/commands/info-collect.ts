@@ -33,7 +33,7 @@ export async function collectInfo() {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     cpu: { model: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism() },
-    engine: { default: DEFAULT_ENGINE, auto: hardwareAdapter(gpu) ? 'ort-webgpu' : 'ort-cpu', threads: os.availableParallelism() },
+    engine: { default: DEFAULT_ENGINE, auto: hardwareAdapter(gpu) ? 'ort-webgpu' : 'ort-int8', threads: os.availableParallelism() },
     /** Vulkan devices, best first: the WebGPU engine runs on the first. */
     gpuAdapters: gpu.adapters,
     versions: { onnxruntime: ortVersion(), tfjs: tf.version.tfjs, sharp: sharp.versions.sharp ?? '', libvips: sharp.versions.vips },

@@ -14,11 +14,13 @@ export function infoCommand(): Command {
     });
 }
 
+const CPU_NOTE = ' (ort-cpu for a model without an int8 calibration)';
+
 export function formatInfo(i: Info): string {
   const lines = [
     `phasesr ${i.phasesr} (node ${i.node}, ${i.platform})`,
     `cpu: ${i.cpu.model}, ${i.cpu.cores} cores`,
-    `engine: ${i.engine.default} (default), ${i.engine.threads} intra-op threads; auto would use ${i.engine.auto}`,
+    `engine: ${i.engine.default} (default): ${i.engine.auto} here${i.engine.auto === 'ort-int8' ? CPU_NOTE : ''}, ${i.engine.threads} intra-op threads`,
     `versions: onnxruntime-node ${i.versions.onnxruntime}, tfjs ${i.versions.tfjs}, sharp ${i.versions.sharp} (libvips ${i.versions.libvips})`,
     'accelerators:',
     ...Object.entries(i.accelerators).map(([k, v]) => `  ${k}: ${v}`),

@@ -1,7 +1,7 @@
-// Chooses and starts the engine, explicitly: ORT int8 by default (ORT CPU float32, said in one line, when the
-// model has no valid int8 calibration); ORT WebGPU or CUDA when asked for (an
-// error if it cannot start); 'auto': WebGPU on a hardware GPU, else the CPU, saying why; tfjs (tfjs-node-gpu
-// / tfjs-node when installed, else wasm) when asked for.
+// Chooses and starts the engine, explicitly. By default ('auto'): ORT WebGPU on a hardware GPU, else the
+// CPU's best, ORT int8 (ORT CPU float32, said in one line, when the model has no valid int8 calibration).
+// ORT WebGPU or CUDA when asked for by name (an error if it cannot start); tfjs (tfjs-node-gpu / tfjs-node
+// when installed, else wasm) when asked for.
 import type { ModelConfig } from '../config';
 import type { Weights } from '../params';
 import { DEFAULT_ENGINE, type EngineChoice, type SuperResBackend } from './backend';
@@ -21,20 +21,11 @@ export interface EngineOptions {
 
 export async function createEngine(config: ModelConfig, weights: Weights, opts: EngineOptions = {}): Promise<SuperResBackend> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  let choice = opts.engine ?? DEFAULT_ENGINE;
-  // The default must start for every model: tests' tiny models and fresh training runs have no calibration.
-  if (!opts.engine && choice === 'ort-int8' && (!opts.int8 || opts.int8 instanceof Error)) {
-    const why =
-      opts.int8 instanceof Error
-        ? opts.int8.message
-        : 'no int8 calibration given (int8-calibration.json beside model.json; phasesr calibrate makes it)';
-    log(`engine: SR_ERR_MODEL_CALIBRATION: ${why}; using ort-cpu (float32)`);
-    choice = 'ort-cpu';
-  }
+  const choice = opts.engine ?? DEFAULT_ENGINE;
   const ortOpts = opts.threads ? { threads: opts.threads } : {};
   let backend: SuperResBackend;
   if (choice === 'tfjs') backend = await TfjsBackend.create(config, weights, 'best');
-  else if (choice === 'auto') backend = await createAuto(config, weights, ortOpts, log);
+  else if (choice === 'auto') backend = await createAuto(config, weights, opts, !opts.engine, log);
   else backend = await OrtBackend.create(config, weights, { engine: choice, ...ortOpts, ...(opts.int8 ? { int8: opts.int8 } : {}) });
   const where = backend.adapter ? `on ${describeAdapter(backend.adapter)}` : `${backend.threads} thread(s)`;
   log(`engine: ${backend.engine}, ${where}${opts.engine ? '' : ' (default)'}`);
@@ -43,27 +34,47 @@ export async function createEngine(config: ModelConfig, weights: Weights, opts: 
 
 /**
  * 'auto': WebGPU only on a hardware adapter (a software one such as lavapipe is ~40x slower than the CPU
- * engine). Every fallback to the CPU is logged with its code and reason, never silent.
+ * engine), else the CPU's best. Every fallback is logged, never silent; an explicit `--engine auto` gives
+ * the missing GPU its code, while the default on a machine without one (the usual case) just says so.
  */
 async function createAuto(
   config: ModelConfig,
   weights: Weights,
-  ortOpts: { threads?: number },
+  opts: EngineOptions,
+  byDefault: boolean,
   log: (l: string) => void,
 ): Promise<SuperResBackend> {
+  const ortOpts = opts.threads ? { threads: opts.threads } : {};
   const probe = probeGpuAdapters();
   const gpu = hardwareAdapter(probe);
   if (!gpu) {
     const why = probe.adapters.length ? `only software adapters (${probe.adapters.map(describeAdapter).join(', ')})` : probe.reason;
-    log(`engine auto: SR_ERR_ENGINE_UNAVAILABLE: no hardware GPU for ort-webgpu (${why}); falling back to ort-cpu`);
-    return OrtBackend.create(config, weights, { engine: 'ort-cpu', ...ortOpts });
+    log(`engine auto: ${byDefault ? '' : 'SR_ERR_ENGINE_UNAVAILABLE: '}no hardware GPU for ort-webgpu (${why}); using the CPU`);
+    return createCpu(config, weights, opts, log);
   }
   try {
     return await OrtBackend.create(config, weights, { engine: 'ort-webgpu', ...ortOpts });
   } catch (e) {
     const err = e as Error & { code?: string };
     if (!err.code) throw e;
-    log(`engine auto: ${err.code}: ${err.message}; falling back to ort-cpu`);
-    return OrtBackend.create(config, weights, { engine: 'ort-cpu', ...ortOpts });
+    log(`engine auto: ${err.code}: ${err.message}; using the CPU`);
+    return createCpu(config, weights, opts, log);
   }
+}
+
+/**
+ * The CPU's best: ort-int8, which won on speed and quality (docs/benchmarks/int8.md), for a model with a
+ * valid calibration; else ort-cpu (float32) with one SR_ERR_MODEL_CALIBRATION line, so that every model
+ * starts (tests' tiny models and fresh training runs have no calibration).
+ */
+async function createCpu(config: ModelConfig, weights: Weights, opts: EngineOptions, log: (l: string) => void): Promise<SuperResBackend> {
+  const ortOpts = opts.threads ? { threads: opts.threads } : {};
+  if (opts.int8 && !(opts.int8 instanceof Error))
+    return OrtBackend.create(config, weights, { engine: 'ort-int8', ...ortOpts, int8: opts.int8 });
+  const why =
+    opts.int8 instanceof Error
+      ? opts.int8.message
+      : 'no int8 calibration given (int8-calibration.json beside model.json; phasesr calibrate makes it)';
+  log(`engine: SR_ERR_MODEL_CALIBRATION: ${why}; using ort-cpu (float32)`);
+  return OrtBackend.create(config, weights, { engine: 'ort-cpu', ...ortOpts });
 }

@@ -31,13 +31,15 @@ test('--engine ort-webgpu without an adapter: SR_ERR_ENGINE_UNAVAILABLE naming t
   assert.equal(existsSync(out), false);
 });
 
-test('--engine auto without an adapter: falls back to ort-cpu, says so with the code, and writes the result', async () => {
+test('--engine auto without an adapter: falls back to the CPU, says so with the code, and writes the result', async () => {
   const out = path.join(dir, 'auto.tif');
   const r = await phasesr(['sr', await input(), out, '--model', await tinyModelDir(), '--engine', 'auto', '--scale', '2', '-q'], {
     env: NO_ADAPTER,
   });
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /SR_ERR_ENGINE_UNAVAILABLE: no hardware GPU .*falling back to ort-cpu/);
+  assert.match(r.stderr, /SR_ERR_ENGINE_UNAVAILABLE: no hardware GPU .*using the CPU/);
+  // the tiny model has no int8 calibration, so the CPU leg is float32, said with its own code
+  assert.match(r.stderr, /SR_ERR_MODEL_CALIBRATION/);
   assert.match(r.stderr, /engine: ort-cpu/);
   assert.ok(existsSync(out));
 });
@@ -46,12 +48,12 @@ test('phasesr info names the adapter, or why there is none', async () => {
   const none = JSON.parse((await phasesr(['info', '--json'], { env: NO_ADAPTER })).stdout);
   assert.deepEqual(none.gpuAdapters, []);
   assert.match(none.accelerators['ort-webgpu'], /^not available \(no Vulkan driver/);
-  assert.equal(none.engine.auto, 'ort-cpu');
+  assert.equal(none.engine.auto, 'ort-int8');
   const here = JSON.parse((await phasesr(['info', '--json'])).stdout);
   assert.ok(here.gpuAdapters.length > 0, 'CI installs lavapipe');
   const a = here.gpuAdapters[0];
   assert.equal(typeof a.vendor, 'string');
   assert.ok(a.device.length > 0);
   assert.equal(a.software, a.type === 'cpu');
-  assert.equal(here.engine.auto, a.software ? 'ort-cpu' : 'ort-webgpu');
+  assert.equal(here.engine.auto, a.software ? 'ort-int8' : 'ort-webgpu');
 });

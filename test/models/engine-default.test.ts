@@ -1,12 +1,14 @@
-// The default engine (DEFAULT_ENGINE, ort-int8): a calibrated model gets the int8 engine; a model without a
-// calibration, or with one measured for other weights, starts on ort-cpu (float32) and says so in one line
-// with its code; asking for ort-int8 by name on such a model stays a coded error.
+// The default engine (DEFAULT_ENGINE, auto): WebGPU on a hardware GPU; without one (CI has only lavapipe, a
+// software adapter) a calibrated model gets the int8 engine; a model without a calibration, or with one
+// measured for other weights, starts on ort-cpu (float32) and says so in one line with its code; asking for
+// ort-int8 by name on such a model stays a coded error.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { DEFAULT_ENGINE } from '../../models/engine/backend';
 import { parseConfig, PRESETS } from '../../models/config';
 import { createEngine } from '../../models/engine/create-engine';
+import { hardwareAdapter } from '../../models/engine/gpu-adapter';
 import { measureRanges } from '../../models/engine/int8-calibration';
 import { CalibrationError, INT8_CALIBRATION_FORMAT, type Int8Calibration } from '../../models/engine/int8-calibration-file';
 import { generatorParams, randomWeights } from '../../models/params';
@@ -33,11 +35,19 @@ async function start(int8: Int8Calibration | CalibrationError | undefined): Prom
   return { engine: e.engine, logs };
 }
 
-test('the default engine is ort-int8, and a calibrated model gets it without a fallback line', async () => {
-  assert.equal(DEFAULT_ENGINE, 'ort-int8');
+const gpu = hardwareAdapter();
+
+test('the default engine is auto: without a hardware GPU a calibrated model gets ort-int8, and no coded line', async () => {
+  assert.equal(DEFAULT_ENGINE, 'auto');
   const r = await start(cal);
-  assert.equal(r.engine, 'ort-int8');
+  assert.equal(r.engine, gpu ? 'ort-webgpu' : 'ort-int8');
+  // no GPU is the usual case, not an error: the default says so without a code
   assert.ok(!r.logs.some((l) => /SR_ERR_/.test(l)), r.logs.join('\n'));
+  if (!gpu)
+    assert.ok(
+      r.logs.some((l) => /^engine auto: no hardware GPU .*using the CPU$/.test(l)),
+      r.logs.join('\n'),
+    );
 });
 
 test('no calibration, or a stale one: ort-cpu, with one SR_ERR_MODEL_CALIBRATION line naming the reason', async () => {
@@ -46,6 +56,11 @@ test('no calibration, or a stale one: ort-cpu, with one SR_ERR_MODEL_CALIBRATION
     [new CalibrationError('int8-calibration.json was measured for weights aaaa, not these'), /not these/],
   ] as const) {
     const r = await start(int8);
+    if (gpu) {
+      // the GPU engine needs no calibration
+      assert.equal(r.engine, 'ort-webgpu');
+      continue;
+    }
     assert.equal(r.engine, 'ort-cpu');
     const lines = r.logs.filter((l) => l.includes('SR_ERR_MODEL_CALIBRATION'));
     assert.equal(lines.length, 1, r.logs.join('\n'));
