@@ -9,7 +9,7 @@ import { CodedError } from '../error-codes';
 import { loadEvalPairs, type EvalPair } from '../eval/pairs';
 import { discriminatorParams, generatorParams, initWeights, Mulberry32 } from '../params';
 import { splitFiles } from '../splits/split';
-import { tfjsNativeInstalled } from '../tfjs/runtime';
+import type { TfjsFlavour } from '../tfjs/runtime';
 import { loadModel, type Provenance } from '../weights-file';
 import { Adam, PAPER_ADAM } from './adam';
 import { loadCheckpoint, type Checkpoint, type TrainerState } from './checkpoint';
@@ -154,10 +154,12 @@ async function startFrom(dir: string, config: ModelConfig, params: ParamValues, 
 
 /**
  * wasm runs one thread per process, so the batch is split over worker threads (one per core that divides
- * the batch); native tfjs is multi-threaded already and keeps one.
+ * the batch); native tfjs is multi-threaded already and keeps one. Decided by the backend that started, not
+ * by whether the native package resolves: a tfjs-node whose native library is missing (installed with npm's
+ * --ignore-scripts) resolves, fails to start and falls back to wasm, and one worker then halved the speed.
  */
-export function defaultWorkers(batch: number, prefer: 'best' | 'wasm' | 'cpu'): number {
-  if (prefer === 'best' && (tfjsNativeInstalled('@tensorflow/tfjs-node-gpu') || tfjsNativeInstalled('@tensorflow/tfjs-node'))) return 1;
+export function defaultWorkers(batch: number, flavour: TfjsFlavour): number {
+  if (flavour === 'tfjs-node' || flavour === 'tfjs-node-gpu') return 1;
   for (let k = Math.min(os.availableParallelism(), batch); k > 1; k--) if (batch % k === 0) return k;
   return 1;
 }

@@ -10,6 +10,7 @@ import { LEGACY_BOX_SHARE } from '../degradation/random-degradation';
 import { CodedError } from '../error-codes';
 import { discriminatorParams, generatorParams, Mulberry32 } from '../params';
 import { splitFiles } from '../splits/split';
+import { initTfjs } from '../tfjs/runtime';
 import { saveModel, type Provenance } from '../weights-file';
 import { averageGrads } from './adam';
 import { saveCheckpoint, toWeights, type Checkpoint, type EpochRecord, type TrainerState } from './checkpoint';
@@ -38,7 +39,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const c = await openRun(o, log);
   const run = c.state.options;
   const recipe = recipeOf(run);
-  const workers = o.workers ?? defaultWorkers(run.batch, o.prefer ?? 'best');
+  const workers = o.workers ?? defaultWorkers(run.batch, (await initTfjs(o.prefer ?? 'best')).flavour);
   if (run.batch % workers !== 0) {
     throw new CodedError('SR_ERR_USAGE', `--batch ${run.batch} must be a multiple of --workers ${workers}`);
   }
