@@ -25,7 +25,7 @@ export async function createEngine(config: ModelConfig, weights: Weights, opts: 
   const ortOpts = opts.threads ? { threads: opts.threads } : {};
   let backend: SuperResBackend;
   if (choice === 'tfjs') backend = await TfjsBackend.create(config, weights, 'best');
-  else if (choice === 'auto') backend = await createAuto(config, weights, opts, !opts.engine, log);
+  else if (choice === 'auto') backend = await createAuto(config, weights, ortOpts, opts.int8, !opts.engine, log);
   else backend = await OrtBackend.create(config, weights, { engine: choice, ...ortOpts, ...(opts.int8 ? { int8: opts.int8 } : {}) });
   const where = backend.adapter ? `on ${describeAdapter(backend.adapter)}` : `${backend.threads} thread(s)`;
   log(`engine: ${backend.engine}, ${where}${opts.engine ? '' : ' (default)'}`);
@@ -40,17 +40,17 @@ export async function createEngine(config: ModelConfig, weights: Weights, opts: 
 async function createAuto(
   config: ModelConfig,
   weights: Weights,
-  opts: EngineOptions,
+  ortOpts: { threads?: number },
+  int8: EngineOptions['int8'],
   byDefault: boolean,
   log: (l: string) => void,
 ): Promise<SuperResBackend> {
-  const ortOpts = opts.threads ? { threads: opts.threads } : {};
   const probe = probeGpuAdapters();
   const gpu = hardwareAdapter(probe);
   if (!gpu) {
     const why = probe.adapters.length ? `only software adapters (${probe.adapters.map(describeAdapter).join(', ')})` : probe.reason;
     log(`engine auto: ${byDefault ? '' : 'SR_ERR_ENGINE_UNAVAILABLE: '}no hardware GPU for ort-webgpu (${why}); using the CPU`);
-    return createCpu(config, weights, opts, log);
+    return createCpu(config, weights, ortOpts, int8, log);
   }
   try {
     return await OrtBackend.create(config, weights, { engine: 'ort-webgpu', ...ortOpts });
@@ -58,7 +58,7 @@ async function createAuto(
     const err = e as Error & { code?: string };
     if (!err.code) throw e;
     log(`engine auto: ${err.code}: ${err.message}; using the CPU`);
-    return createCpu(config, weights, opts, log);
+    return createCpu(config, weights, ortOpts, int8, log);
   }
 }
 
@@ -67,13 +67,17 @@ async function createAuto(
  * valid calibration; else ort-cpu (float32) with one SR_ERR_MODEL_CALIBRATION line, so that every model
  * starts (tests' tiny models and fresh training runs have no calibration).
  */
-async function createCpu(config: ModelConfig, weights: Weights, opts: EngineOptions, log: (l: string) => void): Promise<SuperResBackend> {
-  const ortOpts = opts.threads ? { threads: opts.threads } : {};
-  if (opts.int8 && !(opts.int8 instanceof Error))
-    return OrtBackend.create(config, weights, { engine: 'ort-int8', ...ortOpts, int8: opts.int8 });
+async function createCpu(
+  config: ModelConfig,
+  weights: Weights,
+  ortOpts: { threads?: number },
+  int8: EngineOptions['int8'],
+  log: (l: string) => void,
+): Promise<SuperResBackend> {
+  if (int8 && !(int8 instanceof Error)) return OrtBackend.create(config, weights, { engine: 'ort-int8', ...ortOpts, int8 });
   const why =
-    opts.int8 instanceof Error
-      ? opts.int8.message
+    int8 instanceof Error
+      ? int8.message
       : 'no int8 calibration given (int8-calibration.json beside model.json; phasesr calibrate makes it)';
   log(`engine: SR_ERR_MODEL_CALIBRATION: ${why}; using ort-cpu (float32)`);
   return OrtBackend.create(config, weights, { engine: 'ort-cpu', ...ortOpts });
