@@ -9,7 +9,7 @@ import { CodedError } from '../error-codes';
 import { loadEvalPairs, type EvalPair } from '../eval/pairs';
 import { discriminatorParams, generatorParams, initWeights, Mulberry32 } from '../params';
 import { splitFiles } from '../splits/split';
-import type { TfjsFlavour } from '../tfjs/runtime';
+import { initTfjs, tfjsNativeInstalled, type TfjsFlavour } from '../tfjs/runtime';
 import { loadModel, type Provenance } from '../weights-file';
 import { Adam, PAPER_ADAM } from './adam';
 import { loadCheckpoint, type Checkpoint, type TrainerState } from './checkpoint';
@@ -150,6 +150,17 @@ async function startFrom(dir: string, config: ModelConfig, params: ParamValues, 
   if (grows) log(`--init ${dir} has no body MLP: this run's ${config.body?.blocks} body MLPs start as the identity`);
   const p = m.provenance;
   return { dir, sha256: m.sha256, description: p.description, steps: p.steps ?? 0, ...(p.command ? { command: p.command } : {}) };
+}
+
+/**
+ * The tfjs flavour a run's gradients will use. The runtime is started here only when a native package
+ * resolves (it may still fail to start and fall back to wasm); otherwise it is wasm (or cpu, when asked),
+ * and the main process loads no tfjs backend it does not use.
+ */
+export async function trainingFlavour(prefer: 'best' | 'wasm' | 'cpu'): Promise<TfjsFlavour> {
+  const native = prefer === 'best' && (tfjsNativeInstalled('@tensorflow/tfjs-node-gpu') || tfjsNativeInstalled('@tensorflow/tfjs-node'));
+  if (native) return (await initTfjs(prefer)).flavour;
+  return prefer === 'cpu' ? 'tfjs-cpu' : 'tfjs-wasm';
 }
 
 /**

@@ -10,14 +10,13 @@ import { LEGACY_BOX_SHARE } from '../degradation/random-degradation';
 import { CodedError } from '../error-codes';
 import { discriminatorParams, generatorParams, Mulberry32 } from '../params';
 import { splitFiles } from '../splits/split';
-import { initTfjs } from '../tfjs/runtime';
 import { saveModel, type Provenance } from '../weights-file';
 import { averageGrads } from './adam';
 import { saveCheckpoint, toWeights, type Checkpoint, type EpochRecord, type TrainerState } from './checkpoint';
 import { listImages, trainingBatch } from './data';
 import type { ParamValues } from './gradients';
 import { LEGACY_WIDE_PITCHES, learningRate, recipeOf, type Recipe, type RunOptions, type TrainOptions } from './run-options';
-import { defaultWorkers, loadTrainingData, openRun, withoutDir, type TrainingData } from './run-setup';
+import { defaultWorkers, loadTrainingData, openRun, trainingFlavour, withoutDir, type TrainingData } from './run-setup';
 import { validate } from './validate';
 import { WorkerPool } from './worker-pool';
 
@@ -39,7 +38,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const c = await openRun(o, log);
   const run = c.state.options;
   const recipe = recipeOf(run);
-  const workers = o.workers ?? defaultWorkers(run.batch, (await initTfjs(o.prefer ?? 'best')).flavour);
+  const workers = o.workers ?? defaultWorkers(run.batch, await trainingFlavour(o.prefer ?? 'best'));
   if (run.batch % workers !== 0) {
     throw new CodedError('SR_ERR_USAGE', `--batch ${run.batch} must be a multiple of --workers ${workers}`);
   }
