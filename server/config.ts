@@ -58,7 +58,8 @@ export interface ServerOptions {
   /**
    * Most LR blocks per engine call (micro-batching). 1 on CPU: onnxruntime's CPU time per block is the
    * same at batch 1 and 8 (docs/benchmarks/engine.md) while its memory grows with the batch (an 80x80
-   * window: ~0.26 GB at 1, ~1.3 GB at 4); raise it for a GPU engine.
+   * window: ~0.26 GB at 1, ~1.3 GB at 4). 1 on a GPU too: on an H200 the server's cold viewport took
+   * 145 ms at batch 1 and 134-143 ms at 2-8 (docs/gpu.md), within noise.
    */
   batch: number;
   /**

@@ -64,7 +64,7 @@ export function serveCommand(): Command {
     .option('--token <t>', 'access token (default: generated when --host is not loopback)')
     .option(
       '--batch <n>',
-      'most LR blocks per engine call (default 1: batching does not speed up the CPU engine but costs memory; raise it on a GPU)',
+      'most LR blocks per engine call (default 1: batching costs memory and did not speed up the CPU engine, nor a GPU through the server: docs/gpu.md)',
       intOption(1, 64),
     )
     .addOption(
