@@ -266,7 +266,11 @@ ${rows
 
 | engine | --batch | cold ${SIZE.viewW}x${SIZE.viewH} 8x viewport | first tile | tiles/s |
 |---|---|---|---|---|
-${serverRows.map((r) => `| ${r.engine} | ${r.batch} | ${ms(r.viewportMs)} (${r.viewportTiles} tiles) | ${ms(r.firstMs)} | ${r.tilesPerS.toFixed(3)} |`).join('\n')}
+${serverRows
+  .map(
+    (r) => `| ${r.engine} | ${r.batch} | ${ms(r.viewportMs)} (${r.viewportTiles} tiles) | ${ms(r.firstMs)} | ${r.tilesPerS.toFixed(3)} |`,
+  )
+  .join('\n')}
 
 ## Goals (a hardware GPU)
 
