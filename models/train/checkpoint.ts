@@ -29,8 +29,10 @@ export interface EpochRecord {
   wallSec: number;
   /** The second validation condition (models/degradation/conditions.ts), when validated. */
   blurNoise?: { psnr: number; ssim: number; bicubicPsnr: number; bicubicSsim: number };
-  /** The 'other-scope' condition on val (wider pixels, 8-bit HR): recorded to compare runs' robustness; it does not pick checkpoints. */
+  /** The 'other-scope' condition on val (pixels twice as wide, 8-bit HR). Runs before otherScopeAt recorded it without choosing by it. */
   otherScope?: { psnr: number; ssim: number; bicubicPsnr: number; bicubicSsim: number };
+  /** 'other-scope' at the other validated pitches (run-setup.ts VAL_SCOPE_PITCHES after the first). */
+  otherScopeAt?: { pitch: number; psnr: number; ssim: number; bicubicPsnr: number; bicubicSsim: number }[];
   /** The raw (non-EMA) weights' box-condition scores, when the run keeps an EMA. */
   raw?: { psnr: number; ssim: number };
 }
@@ -43,8 +45,11 @@ export interface TrainerState<O> {
   rng: number;
   adamG: number;
   adamD: number;
-  /** score: the selection score (trainer.ts selectionScore); absent in runs before it (they chose by PSNR). */
-  best: { psnr: number; ssim: number; step: number; epoch: number; score?: number } | null;
+  /**
+   * score: the selection score (trainer.ts selectionScore), over `conditions` validation conditions. Runs
+   * before the score chose by PSNR; runs before `conditions` by box and blur-noise only.
+   */
+  best: { psnr: number; ssim: number; step: number; epoch: number; score?: number; conditions?: number } | null;
   history: EpochRecord[];
   wallSec: number;
   /** Schedule options changed on a resume (`--warmup`), in order. */

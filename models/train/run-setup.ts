@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ModelConfig } from '../config';
 import { CodedError } from '../error-codes';
+import { OTHER_SCOPE } from '../degradation/conditions';
 import { loadEvalPairs, type EvalPair } from '../eval/pairs';
 import { discriminatorParams, generatorParams, initWeights, Mulberry32 } from '../params';
 import { splitFiles } from '../splits/split';
@@ -184,12 +185,18 @@ export interface TrainingData {
   pairs: EvalPair[];
   /** The same images under the blur-noise condition (8x runs only). */
   pairsBN: EvalPair[];
-  /** The same images under the other-scope condition (8x runs only): recorded, it does not pick checkpoints. */
-  pairsOS: EvalPair[];
+  /** The same images under the other-scope condition at each of VAL_SCOPE_PITCHES (8x runs only), pitch 2 first. */
+  pairsOS: { pitch: number; pairs: EvalPair[]; bicubic: ValidationScore }[];
   bicubic?: ValidationScore;
   bicubicBN?: ValidationScore;
-  bicubicOS?: ValidationScore;
 }
+
+/**
+ * The other-scope pitches validated every epoch (8x runs). With box and blur-noise they are the six conditions
+ * whose mean gain over bicubic picks the checkpoint (trainer.ts selectionScore): the rule the shipped model was
+ * chosen by. Cameras with coarser pixels (2, 1.5) and finer ones (0.75, 0.5) than the training microscope's.
+ */
+export const VAL_SCOPE_PITCHES = [OTHER_SCOPE.pitch, 1.5, 0.75, 0.5] as const;
 
 /**
  * The training images at pitch 1 and at the run's wide pitches, and the validation pairs. A new run on the
@@ -225,13 +232,17 @@ export async function loadTrainingData(o: TrainOptions, run: RunOptions, files: 
   if (small.length) throw new CodedError('SR_ERR_USAGE', `${small.map((i) => i.name).join(', ')} smaller than the ${run.crop}px crop`);
   const valFiles = o.val ?? (o.split ? await splitFiles(o.split, o.data, 'val') : undefined);
   const pairs = valFiles ? await loadEvalPairs(valFiles, run.scale) : [];
-  // The second condition (blur + centre sampling + noise) checks robustness every epoch; the best
-  // checkpoint is the one with the largest mean gain over bicubic across both conditions.
+  // Robustness is checked every epoch: blur + centre sampling + noise, and other cameras' pixel pitches; the
+  // best checkpoint is the one with the largest mean gain over bicubic across all the conditions.
   const pairsBN = valFiles && run.scale === 8 ? await loadEvalPairs(valFiles, run.scale, 'blur-noise') : [];
-  const pairsOS = valFiles && run.scale === 8 ? await loadEvalPairs(valFiles, run.scale, 'other-scope') : [];
+  const pairsOS: TrainingData['pairsOS'] = [];
+  if (valFiles && run.scale === 8)
+    for (const pitch of VAL_SCOPE_PITCHES) {
+      const ps = await loadEvalPairs(valFiles, run.scale, 'other-scope', pitch);
+      pairsOS.push({ pitch, pairs: ps, bicubic: await validateBicubic(ps) });
+    }
   const bicubic = pairs.length ? await validateBicubic(pairs) : undefined;
   const bicubicBN = pairsBN.length ? await validateBicubic(pairsBN) : undefined;
-  const bicubicOS = pairsOS.length ? await validateBicubic(pairsOS) : undefined;
   if (bicubic)
     log(
       `validation: ${pairs.length} images from ${typeof valFiles === 'string' ? valFiles : "the split's val set"}; ` +
@@ -246,6 +257,5 @@ export async function loadTrainingData(o: TrainOptions, run: RunOptions, files: 
     pairsOS,
     ...(bicubic ? { bicubic } : {}),
     ...(bicubicBN ? { bicubicBN } : {}),
-    ...(bicubicOS ? { bicubicOS } : {}),
   };
 }

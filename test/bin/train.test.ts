@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { writeImage } from '../../models/io/write-image';
+import type { EpochRecord } from '../../models/train/checkpoint';
 import { loadModel } from '../../models/weights-file';
 import { phasesr } from '../helpers/cli';
 import { synthImage } from '../helpers/image';
@@ -52,10 +53,24 @@ test('train runs on two workers, validates, keeps the best model, and sr uses it
   const best = await loadModel(path.join(out, 'best'));
   assert.equal(best.provenance.trained, true);
   assert.match(best.provenance.command ?? '', /^phasesr train --data /);
-  const history = JSON.parse(await fs.readFile(path.join(out, 'history.json'), 'utf8')) as { step: number; psnr: number }[];
+  // An 8x run validates six conditions every epoch, and its best/ is chosen by all six.
+  assert.match(best.provenance.description, /across 6 conditions/);
+  const history = JSON.parse(await fs.readFile(path.join(out, 'history.json'), 'utf8')) as EpochRecord[];
   assert.deepEqual(
     history.map((h) => h.step),
     [1, 2],
+  );
+  for (const h of history) {
+    assert.ok(Number.isFinite(h.blurNoise?.psnr) && Number.isFinite(h.otherScope?.psnr), 'blur-noise and other-scope at pitch 2');
+    assert.deepEqual(
+      h.otherScopeAt?.map((c) => c.pitch),
+      [1.5, 0.75, 0.5],
+    );
+    assert.ok(h.otherScopeAt!.every((c) => Number.isFinite(c.psnr) && Number.isFinite(c.bicubicPsnr)));
+  }
+  assert.match(
+    r.stderr,
+    /other-scope [\d.]+ dB \([+-][\d.]+\), SSIM [\d.]+ \(bicubic [\d.]+\); at pitch 1\.5 [+-][\d.]+, 0\.75 [+-][\d.]+, 0\.5 [+-][\d.]+/,
   );
   const sr = await phasesr(['sr', path.join(data, 'f1.tif'), path.join(root, 'f1-x8.tif'), '--model', path.join(out, 'best'), '-q']);
   assert.equal(sr.code, 0, sr.stderr);
