@@ -20,12 +20,12 @@ export function formatInfo(i: Info): string {
   const lines = [
     `phasesr ${i.phasesr} (node ${i.node}, ${i.platform})`,
     `cpu: ${i.cpu.model}, ${i.cpu.cores} cores`,
-    `engine: ${i.engine.default} (default): ${i.engine.auto} here${i.engine.auto === 'ort-int8' ? CPU_NOTE : ''}, ${i.engine.threads} intra-op threads`,
+    `engine: ${i.engine.default} (default): ${i.engine.auto} here for the default model${i.engine.auto === 'ort-int8' ? CPU_NOTE : ''}, ${i.engine.threads} intra-op threads`,
     `versions: onnxruntime-node ${i.versions.onnxruntime}, tfjs ${i.versions.tfjs}, sharp ${i.versions.sharp} (libvips ${i.versions.libvips})`,
     'accelerators:',
     ...Object.entries(i.accelerators).map(([k, v]) => `  ${k}: ${v}`),
     'models:',
-    ...i.models.map((m) => `  ${m.name}: ${m.summary}`),
+    ...i.models.map((m) => `  ${m.name}: ${m.summary}${m.auto ? ` [auto: ${m.auto}]` : ''}`),
   ];
   if (i.models.some((m) => !m.trained)) {
     lines.push(

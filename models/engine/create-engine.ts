@@ -62,6 +62,12 @@ async function createAuto(
   }
 }
 
+/** What 'auto' starts for a model: one rule for createEngine and for `phasesr info`, which reports it. */
+export function autoEngine(hardwareGpu: boolean, int8: EngineOptions['int8']): 'ort-webgpu' | 'ort-int8' | 'ort-cpu' {
+  if (hardwareGpu) return 'ort-webgpu';
+  return int8 && !(int8 instanceof Error) ? 'ort-int8' : 'ort-cpu';
+}
+
 /**
  * The CPU's best: ort-int8, which won on speed and quality (docs/benchmarks/int8.md), for a model with a
  * valid calibration; else ort-cpu (float32) with one SR_ERR_MODEL_CALIBRATION line, so that every model
@@ -74,7 +80,7 @@ async function createCpu(
   int8: EngineOptions['int8'],
   log: (l: string) => void,
 ): Promise<SuperResBackend> {
-  if (int8 && !(int8 instanceof Error)) return OrtBackend.create(config, weights, { engine: 'ort-int8', ...ortOpts, int8 });
+  if (autoEngine(false, int8) === 'ort-int8') return OrtBackend.create(config, weights, { engine: 'ort-int8', ...ortOpts, int8 });
   const why =
     int8 instanceof Error
       ? int8.message

@@ -43,8 +43,14 @@ test('info reports the default engine, accelerators and the trained shipped mode
   assert.equal(lite.trained, true);
   assert.match(lite.summary, /trained \(best validation PSNR/);
   assert.doesNotMatch(lite.summary, /UNTRAINED/);
+  // Each model's own auto choice: int8 needs the calibration beside its weights (createEngine's rule).
+  const hardware = info.gpuAdapters.some((a: { software: boolean }) => !a.software);
+  for (const m of info.models) {
+    const calibrated = existsSync(path.join(ROOT, `models/shipped/${m.name}/int8-calibration.json`));
+    assert.equal(m.auto, hardware ? 'ort-webgpu' : calibrated ? 'ort-int8' : 'ort-cpu', m.name);
+  }
   const text = await phasesr(['info']);
-  assert.match(text.stdout, /engine: auto \(default\): ort-(int8|webgpu) here/);
+  assert.match(text.stdout, /engine: auto \(default\): ort-(int8|webgpu) here for the default model/);
 });
 
 test('sample writes a 16-bit image with its pixel size', async () => {
