@@ -11,6 +11,7 @@ import { exportCommand } from './commands/export';
 import { initCommand } from './commands/init';
 import { evalCommand } from './commands/eval';
 import { calibrateCommand } from './commands/calibrate';
+import { averageCommand } from './commands/average';
 import { trainCommand } from './commands/train';
 import { fijiInstallCommand } from './commands/fiji-install';
 import { EXIT_USAGE, reportAndExit } from './fail';
@@ -29,6 +30,7 @@ const program = new Command('phasesr')
   .addCommand(trainCommand())
   .addCommand(evalCommand())
   .addCommand(calibrateCommand())
+  .addCommand(averageCommand())
   .addCommand(fijiInstallCommand())
   .addCommand(startCommand());
 

@@ -25,6 +25,17 @@ const ProvenanceSchema = z.object({
   initFrom: z
     .object({ sha256: z.string(), description: z.string(), steps: z.number().int().nonnegative(), command: z.string().optional() })
     .optional(),
+  /** The models whose weights were averaged into this one (`phasesr average`), each named as initFrom names its start. */
+  averageOf: z
+    .array(
+      z.object({
+        sha256: z.string(),
+        description: z.string(),
+        steps: z.number().int().nonnegative().optional(),
+        command: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;
 

@@ -20,7 +20,8 @@ export function formatInfo(i: Info): string {
   const lines = [
     `phasesr ${i.phasesr} (node ${i.node}, ${i.platform})`,
     `cpu: ${i.cpu.model}, ${i.cpu.cores} cores`,
-    `engine: ${i.engine.default} (default): ${i.engine.auto} here for the default model${i.engine.auto === 'ort-int8' ? CPU_NOTE : ''}, ${i.engine.threads} intra-op threads`,
+    `engine: ${i.engine.default} (default): ${i.engine.auto} here for the default model${i.engine.auto === 'ort-int8' ? CPU_NOTE : ''}, ` +
+      `${i.engine.threads} intra-op threads`,
     `versions: onnxruntime-node ${i.versions.onnxruntime}, tfjs ${i.versions.tfjs}, sharp ${i.versions.sharp} (libvips ${i.versions.libvips})`,
     'accelerators:',
     ...Object.entries(i.accelerators).map(([k, v]) => `  ${k}: ${v}`),

@@ -36,7 +36,7 @@ after(async () => {
 });
 
 test('a bad option or argument exits 2 in every command; --help exits 0', async () => {
-  for (const cmd of ['sr', 'serve', 'batch', 'info', 'sample', 'export', 'train', 'eval', 'fiji-install', 'start', 'init']) {
+  for (const cmd of ['sr', 'serve', 'batch', 'info', 'sample', 'export', 'train', 'eval', 'fiji-install', 'start', 'init', 'average']) {
     const r = await phasesr([cmd, '--no-such-option']);
     assert.equal(r.code, 2, `${cmd}: exit ${r.code}\n${r.stderr}`);
     assert.match(r.stderr, /^error: (unknown option '--no-such-option'|required option)/m, cmd);
