@@ -13,6 +13,14 @@ export const MODEL_FORMAT_VERSION = 1;
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
 
+/** Another model named in a provenance (a run's start, an average's inputs): its hash and its own words. */
+const ModelRefSchema = z.object({
+  sha256: z.string(),
+  description: z.string(),
+  steps: z.number().int().nonnegative(),
+  command: z.string().optional(),
+});
+
 const ProvenanceSchema = z.object({
   /** False for an initialisation that was never trained: tools must say so wherever it is used. */
   trained: z.boolean(),
@@ -22,22 +30,22 @@ const ProvenanceSchema = z.object({
   steps: z.number().int().nonnegative().optional(),
   data: z.string().optional(),
   /** The model a training run started from (`phasesr train --init`); its own provenance names its origin in words. */
-  initFrom: z
-    .object({ sha256: z.string(), description: z.string(), steps: z.number().int().nonnegative(), command: z.string().optional() })
-    .optional(),
+  initFrom: ModelRefSchema.optional(),
   /** The models whose weights were averaged into this one (`phasesr average`), each named as initFrom names its start. */
-  averageOf: z
-    .array(
-      z.object({
-        sha256: z.string(),
-        description: z.string(),
-        steps: z.number().int().nonnegative().optional(),
-        command: z.string().optional(),
-      }),
-    )
-    .optional(),
+  averageOf: z.array(ModelRefSchema.partial({ steps: true })).optional(),
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;
+
+/** How a provenance names a loaded model (initFrom, averageOf); `steps` only where its own provenance has them. */
+export function modelRef(m: LoadedModel): NonNullable<Provenance['averageOf']>[number] {
+  const p = m.provenance;
+  return {
+    sha256: m.sha256,
+    description: p.description,
+    ...(p.steps !== undefined ? { steps: p.steps } : {}),
+    ...(p.command ? { command: p.command } : {}),
+  };
+}
 
 const ModelJsonSchema = z.object({
   format: z.literal(MODEL_FORMAT),

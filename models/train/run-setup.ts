@@ -11,7 +11,7 @@ import { loadEvalPairs, type EvalPair } from '../eval/pairs';
 import { discriminatorParams, generatorParams, initWeights, Mulberry32 } from '../params';
 import { splitFiles } from '../splits/split';
 import { initTfjs, tfjsNativeInstalled, type TfjsFlavour } from '../tfjs/runtime';
-import { loadModel, type Provenance } from '../weights-file';
+import { loadModel, modelRef, type Provenance } from '../weights-file';
 import { Adam, PAPER_ADAM } from './adam';
 import { loadCheckpoint, type Checkpoint, type TrainerState } from './checkpoint';
 import { loadTrainImageAt, type TrainImage } from './data';
@@ -149,8 +149,7 @@ async function startFrom(dir: string, config: ModelConfig, params: ParamValues, 
     into.set(t.data);
   }
   if (grows) log(`--init ${dir} has no body MLP: this run's ${config.body?.blocks} body MLPs start as the identity`);
-  const p = m.provenance;
-  return { dir, sha256: m.sha256, description: p.description, steps: p.steps ?? 0, ...(p.command ? { command: p.command } : {}) };
+  return { dir, ...modelRef(m), steps: m.provenance.steps ?? 0 };
 }
 
 /**
