@@ -1,5 +1,6 @@
 // The model of record's configuration: one typed, validated object shared by training (tfjs),
 // export (ONNX) and serving. Everything that changes the numbers a model computes lives here.
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 
 /** Scale factor -> number of refinement modules (each one a bilinear x2). */
@@ -68,6 +69,9 @@ export const levelCount = (c: Pick<ModelConfig, 'scale'>): number => SCALES[c.sc
 
 /** Input channels of the first convolution. */
 export const inputChannels = (c: Pick<ModelConfig, 'dpf'>): number => (c.dpf ? 13 : 1);
+
+/** One architecture: the same numbers computed, whatever the preset's name (a name only labels a model). */
+export const sameArchitecture = (a: ModelConfig, b: ModelConfig): boolean => isDeepStrictEqual({ ...a, name: '' }, { ...b, name: '' });
 
 export class ConfigError extends Error {
   readonly code = 'SR_ERR_MODEL_CONFIG';

@@ -2,7 +2,7 @@
 // fine-tuned from one start usually lie in one basin, where the average of their weights scores at least as
 // well as the best of them, at no cost when served. Only models of one architecture can be averaged.
 import { isDeepStrictEqual } from 'node:util';
-import type { ModelConfig } from '../config';
+import { type ModelConfig, sameArchitecture } from '../config';
 import { CodedError } from '../error-codes';
 import type { Weights } from '../params';
 import { modelRef, type LoadedModel, type Provenance } from '../weights-file';
@@ -13,7 +13,7 @@ export function averageModels(models: readonly LoadedModel[]): { config: ModelCo
   const [first, ...rest] = models;
   if (!first || !rest.length) throw new CodedError('SR_ERR_USAGE', `averaging needs at least two models, got ${models.length}`);
   for (const m of rest) {
-    if (!isDeepStrictEqual(m.config, first.config))
+    if (!sameArchitecture(m.config, first.config))
       throw new CodedError('SR_ERR_USAGE', `${m.dir} has another architecture than ${first.dir}`);
     if (m.weights.size !== first.weights.size) throw new CodedError('SR_ERR_USAGE', `${m.dir} has other tensors than ${first.dir}`);
   }

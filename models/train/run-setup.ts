@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ModelConfig } from '../config';
+import { type ModelConfig, sameArchitecture } from '../config';
 import { CodedError } from '../error-codes';
 import { OTHER_SCOPE } from '../degradation/conditions';
 import { loadEvalPairs, type EvalPair } from '../eval/pairs';
@@ -125,7 +125,6 @@ export function withoutDir({ dir: _dir, ...initFrom }: InitFrom): NonNullable<Pr
  */
 async function startFrom(dir: string, config: ModelConfig, params: ParamValues, log: Log): Promise<InitFrom> {
   const m = await loadModel(dir);
-  const arch = (c: ModelConfig) => JSON.stringify({ ...c, name: '' });
   const withoutMlp = ({ body, ...c }: ModelConfig): ModelConfig => {
     if (!body) return c;
     const { mlp: _mlp, ...rest } = body;
@@ -134,8 +133,8 @@ async function startFrom(dir: string, config: ModelConfig, params: ParamValues, 
   const describe = (c: ModelConfig) =>
     `${c.name}: widths ${c.widths.join('/')}, ${c.scale}x, DPF ${c.dpf ? 'on' : 'off'}${c.body?.mlp ? `, body MLP ${c.body.mlp}` : ''}`;
   // the one change --init allows: this run adds body MLPs to a model that has none
-  const grows = !!config.body?.mlp && !m.config.body?.mlp && arch(m.config) === arch(withoutMlp(config));
-  if (arch(m.config) !== arch(config) && !grows) {
+  const grows = !!config.body?.mlp && !m.config.body?.mlp && sameArchitecture(m.config, withoutMlp(config));
+  if (!sameArchitecture(m.config, config) && !grows) {
     throw new CodedError(
       'SR_ERR_USAGE',
       `--init ${dir} is a different architecture (${describe(m.config)}) from this run's (${describe(config)})`,

@@ -19,7 +19,8 @@ test('average writes the mean of the weights, names its inputs, and the result r
   const c = path.join(dir, 'c');
   await saveModel(a, cfg, randomWeights(generatorParams(cfg), 1), trained('run a'));
   await saveModel(b, cfg, randomWeights(generatorParams(cfg), 2), trained('run b'));
-  await saveModel(c, cfg, randomWeights(generatorParams(cfg), 3), trained('run c'));
+  // c carries another preset name: a name labels a model, the architecture is what must match
+  await saveModel(c, { ...cfg, name: 'renamed' }, randomWeights(generatorParams(cfg), 3), trained('run c'));
   const out = path.join(dir, 'soup');
   const r = await phasesr(['average', a, b, c, '--out', out]);
   assert.equal(r.code, 0, r.stderr);
