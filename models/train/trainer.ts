@@ -281,6 +281,10 @@ function shipValues(t: Training): ParamValues {
   return t.c.ema ? { ...t.c.params, ...t.c.ema } : t.c.params;
 }
 
+// An average of models (phasesr average) or an initialisation records no steps; '0 steps' would read as untrained.
+const startDescription = (steps: number): string =>
+  steps ? `a model of ${steps} steps` : 'a model with no step count (an average of models, or an initialisation)';
+
 function provenance(t: Training, what: string): Provenance {
   const {
     o,
@@ -299,7 +303,7 @@ function provenance(t: Training, what: string): Provenance {
           ? ` ` + `(alpha ${run.alpha}${run.warmup ? `, the first ${Math.min(run.warmup, state.step)} steps ` + `content-only` : ''})`
           : ''
       }, ${state.step} steps of batch ${run.batch} ` +
-      `on ${path.basename(path.resolve(o.data))}${run.init ? `, starting from a model of ${run.init.steps} steps` : ''}`,
+      `on ${path.basename(path.resolve(o.data))}${run.init ? `, starting from ${startDescription(run.init.steps)}` : ''}`,
     ...(o.command ? { command: o.command } : {}),
     ...(run.init ? { initFrom: withoutDir(run.init) } : {}),
   };
